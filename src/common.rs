@@ -1,0 +1,49 @@
+//! Small value types shared by every stage: which side of a connection spoke, and where in the
+//! capture something happened. They carry no pcap or TCP knowledge, so protocol parsers can use
+//! them while staying independent of `capture`, `wire` and `flow`.
+
+use serde::Serialize;
+
+/// One side of a TCP connection, named by who spoke first at the TCP level.
+///
+/// `Orig` is the side that sent the SYN, or, for a connection seen mid-stream, the sender of the
+/// first captured segment. Which side is the *client* is decided later (see `conn`), because a
+/// mid-stream capture only reveals it through the protocols (ClientHello, CONNECT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Orig,
+    Resp,
+}
+
+impl Side {
+    pub fn other(self) -> Side {
+        match self {
+            Side::Orig => Side::Resp,
+            Side::Resp => Side::Orig,
+        }
+    }
+    /// 0 for `Orig`, 1 for `Resp`: an index into per-side arrays.
+    pub fn index(self) -> usize {
+        match self {
+            Side::Orig => 0,
+            Side::Resp => 1,
+        }
+    }
+}
+
+/// Where something happened: Wireshark's 1-based frame number and the frame's capture time in
+/// nanoseconds since the Unix epoch (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct At {
+    pub frame: u64,
+    pub time_ns: i64,
+}
+
+/// An event of some layer, stamped with where it happened and which side caused it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timed<E> {
+    pub at: At,
+    pub side: Side,
+    pub event: E,
+}

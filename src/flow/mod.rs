@@ -1,0 +1,100 @@
+//! TCP connection tracking and per-direction reassembly.
+//!
+//! Connections are keyed by their 4-tuple and numbered exactly as Wireshark numbers `tcp.stream`
+//! (in order of first frame; a new SYN on a closed tuple starts a new stream). Each direction's
+//! bytes are delivered to a [`FlowSink`] in sequence order, once, with holes reported as gaps.
+//! Memory is bounded per connection (reassembly buffer limits) and released when a flow closes.
+
+use crate::common::{At, Side};
+use serde::Serialize;
+use std::net::SocketAddr;
+
+/// Index of a connection in the order flows were first seen; equals Wireshark's `tcp.stream`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FlowId(pub u32);
+
+/// What is known when a flow is first seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowOpen {
+    pub id: FlowId,
+    /// `Side::Orig`'s endpoint: the SYN sender, else the first segment's sender.
+    pub orig: SocketAddr,
+    pub resp: SocketAddr,
+    /// True when the flow starts with a SYN (false for mid-stream captures).
+    pub syn_seen: bool,
+    pub at: At,
+}
+
+/// TCP-level happenings for the connection timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TcpEvent {
+    Syn,
+    SynAck,
+    /// First FIN of this side (repeats are retransmissions).
+    Fin,
+    Rst,
+    /// Segment carrying data (or SYN/FIN) already seen: Wireshark's `tcp.analysis.retransmission`.
+    Retransmission { len: u32 },
+    /// Bytes of this side's stream that the capture does not contain.
+    Gap { len: u64 },
+    ZeroWindow,
+    KeepAlive,
+}
+
+/// How the connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseHow {
+    Fin,
+    Rst,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Close {
+    pub how: CloseHow,
+    /// Side that sent the first FIN, or the RST; `None` when not closed.
+    pub by: Option<Side>,
+    pub at: Option<At>,
+}
+
+/// Per-side counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct SideStats {
+    pub packets: u64,
+    /// Payload bytes in sequence space (each byte counted once, retransmissions excluded).
+    pub bytes: u64,
+    pub last: Option<At>,
+}
+
+/// Final TCP facts of one flow, given to [`FlowSink::closed`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpSummary {
+    /// Zeek conn_state: S0 REJ S1 SF S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH (with Orig as Zeek's
+    /// originator).
+    pub state: String,
+    /// Zeek history letters, upper case = Orig: S h A D a d F f R r G g T t W w (Zeek
+    /// `conn.log` documentation).
+    pub history: String,
+    pub syn_seen: bool,
+    pub retransmissions: u64,
+    pub missing_bytes: u64,
+    pub close: Close,
+    pub first: At,
+    pub last: At,
+    pub sides: [SideStats; 2],
+}
+
+/// Receives what a flow table learns, in capture order.
+pub trait FlowSink {
+    fn open(&mut self, flow: &FlowOpen);
+    /// In-order stream bytes of `side`; `at` is the frame that made them contiguous.
+    fn data(&mut self, id: FlowId, side: Side, data: &[u8], at: At);
+    /// `len` bytes of `side`'s stream are missing from the capture; data after them follows.
+    fn gap(&mut self, id: FlowId, side: Side, len: u64, at: At);
+    fn tcp_event(&mut self, id: FlowId, side: Side, event: TcpEvent, at: At);
+    /// Called exactly once per flow: when its tuple is reused by a new connection, or at
+    /// [`crate::flow::FlowTable::finish`].
+    fn closed(&mut self, id: FlowId, summary: TcpSummary);
+}

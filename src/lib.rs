@@ -1,0 +1,17 @@
+//! mqpcap: per-connection diagnosis of MQTT and TLS traffic in packet captures.
+//!
+//! Data flows one way (see `../shared/DESIGN.md`):
+//! `capture` (frames) -> `wire` (headers) -> `flow` (TCP connections, ordered bytes) ->
+//! `proto` (TLS and MQTT messages and events) -> `conn` (per-connection record) -> `report`.
+//! Only [`analyze`] wires the stages together.
+
+pub mod analyze;
+pub mod capture;
+pub mod common;
+pub mod conn;
+pub mod error;
+pub mod flow;
+pub mod proto;
+pub mod report;
+pub mod timefmt;
+pub mod wire;
