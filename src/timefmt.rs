@@ -1,24 +1,45 @@
-//! RFC 3339 UTC formatting of capture times with full nanosecond precision.
+//! RFC 3339 UTC formatting of capture times.
 
 use time::OffsetDateTime;
 
-/// Formats nanoseconds since the epoch as `2026-11-22T05:18:58.123456789Z`.
+/// Digits of second fraction to print: 9 for nanosecond captures, 6 for microsecond ones, 0 for
+/// certificate validity (whole seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    Seconds,
+    Micros,
+    Nanos,
+}
+
+/// Formats nanoseconds since the epoch as `2026-11-22T05:18:58.123456Z` (with `Micros`).
 ///
-/// The fraction keeps 9 digits so no capture precision is lost; times outside the range `time`
-/// can represent fall back to the raw number of nanoseconds.
-pub fn rfc3339(time_ns: i64) -> String {
-    match OffsetDateTime::from_unix_timestamp_nanos(i128::from(time_ns)) {
-        Ok(t) => format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second(),
-            t.nanosecond()
-        ),
-        Err(_) => format!("{time_ns}ns"),
+/// Fractions are truncated, never rounded, so a time never moves into the next second. Times
+/// outside the range `time` can represent fall back to the raw number of nanoseconds.
+pub fn rfc3339(time_ns: i64, precision: Precision) -> String {
+    let Ok(t) = OffsetDateTime::from_unix_timestamp_nanos(i128::from(time_ns)) else {
+        return format!("{time_ns}ns");
+    };
+    let whole = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    match precision {
+        Precision::Seconds => format!("{whole}Z"),
+        Precision::Micros => format!("{whole}.{:06}Z", t.nanosecond() / 1000),
+        Precision::Nanos => format!("{whole}.{:09}Z", t.nanosecond()),
+    }
+}
+
+/// Formats whole seconds since the epoch (certificate validity).
+pub fn rfc3339_seconds(secs: i64) -> String {
+    match secs.checked_mul(1_000_000_000) {
+        Some(ns) => rfc3339(ns, Precision::Seconds),
+        None => format!("{secs}s"),
     }
 }
 
@@ -27,8 +48,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn formats_epoch_and_fraction() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000000000Z");
-        assert_eq!(rfc3339(1_700_000_000_123_456_789), "2023-11-14T22:13:20.123456789Z");
+    fn formats_each_precision() {
+        let t = 1_700_000_000_123_456_789;
+        assert_eq!(
+            rfc3339(t, Precision::Nanos),
+            "2023-11-14T22:13:20.123456789Z"
+        );
+        assert_eq!(rfc3339(t, Precision::Micros), "2023-11-14T22:13:20.123456Z");
+        assert_eq!(rfc3339(t, Precision::Seconds), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(0, Precision::Micros), "1970-01-01T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn times_before_the_epoch_and_out_of_range() {
+        assert_eq!(
+            rfc3339(-1_000, Precision::Micros),
+            "1969-12-31T23:59:59.999999Z"
+        );
+        assert_eq!(rfc3339_seconds(i64::MAX), format!("{}s", i64::MAX));
     }
 }

@@ -35,9 +35,13 @@ pub enum TcpEvent {
     Fin,
     Rst,
     /// Segment carrying data (or SYN/FIN) already seen: Wireshark's `tcp.analysis.retransmission`.
-    Retransmission { len: u32 },
+    Retransmission {
+        len: u32,
+    },
     /// Bytes of this side's stream that the capture does not contain.
-    Gap { len: u64 },
+    Gap {
+        len: u64,
+    },
     ZeroWindow,
     KeepAlive,
 }

@@ -1,1 +1,27 @@
-//! placeholder
+//! Rendering of the report model: table (default), JSON, JSON Lines and Markdown. Renderers only
+//! format [`model::Report`]; they decide nothing.
+
+pub mod json;
+pub mod markdown;
+pub mod model;
+pub mod table;
+
+use std::io::{self, Write};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Jsonl,
+    Markdown,
+}
+
+/// Writes `report` to `out` in `format`.
+pub fn render(report: &model::Report, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Table => table::write(report, out),
+        Format::Json => json::write_document(report, out),
+        Format::Jsonl => json::write_lines(report, out),
+        Format::Markdown => markdown::write(report, out),
+    }
+}

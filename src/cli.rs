@@ -1,0 +1,150 @@
+//! Command-line flags (clap derive) and their translation into a run. The binary stays thin:
+//! `main.rs` only maps the outcome to an exit code (CONTRACT.md: 0, 1, 2).
+
+use crate::analyze::{CaptureAnalysis, analyze_path};
+use crate::error::Error;
+use crate::report::{self, Format, model};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mqpcap",
+    version,
+    about = "Says, per connection, why MQTT and MQTT-over-TLS connections in a capture failed"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decode captures and print one record per TCP connection (TCP, TLS and MQTT facts).
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    /// pcap or pcapng files (gzip allowed); `-` reads stdin; a directory means every capture in it.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+    /// Exit with 1 when a finding of this severity or worse exists.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Show MQTT usernames and passwords instead of redacting them.
+    #[arg(long)]
+    pub reveal: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Table,
+    Json,
+    Jsonl,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Never,
+}
+
+/// What a completed run found, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// No finding at or above `--fail-on`.
+    Clean,
+    /// At least one finding at or above `--fail-on`.
+    Failures,
+}
+
+/// Runs a parsed command line, writing the report to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
+    match cli.command {
+        Command::Analyze(args) => analyze(&args, out),
+    }
+}
+
+fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let mut analyses: Vec<CaptureAnalysis> = Vec::new();
+    for path in expand_inputs(&args.files)? {
+        analyses.push(analyze_path(&path, analyses.len())?);
+    }
+    let report = model::build(
+        &analyses,
+        model::ReportOptions {
+            reveal: args.reveal,
+        },
+    );
+    let format = match args.format {
+        FormatArg::Table => Format::Table,
+        FormatArg::Json => Format::Json,
+        FormatArg::Jsonl => Format::Jsonl,
+        FormatArg::Markdown => Format::Markdown,
+    };
+    report::render(&report, format, out).map_err(Error::Output)?;
+    out.flush().map_err(Error::Output)?;
+    let s = &report.summary;
+    let failing = match args.fail_on {
+        FailOn::Error => s.errors,
+        FailOn::Warning => s.errors + s.warnings,
+        FailOn::Info => s.errors + s.warnings + s.infos,
+        FailOn::Never => 0,
+    };
+    Ok(if failing > 0 {
+        Outcome::Failures
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// Files as given, with each directory replaced by its regular files in name order (not
+/// recursive). Files in a directory that turn out not to be captures fail like any other input.
+fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.as_os_str() != "-" && input.is_dir() {
+            files.extend(directory_files(input)?);
+        } else {
+            files.push(input.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn directory_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let io_error = |source| Error::Io {
+        path: dir.display().to_string(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io_error)? {
+        let path = entry.map_err(io_error)?.path();
+        if path.is_file() && looks_like_capture_name(&path) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// In a directory, only files named like captures are read, so key logs and READMEs beside
+/// them are not mistaken for broken captures. (Single files are detected by magic bytes.)
+fn looks_like_capture_name(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    [".pcap", ".pcapng", ".cap", ".ntar"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+}

@@ -1,0 +1,103 @@
+//! Markdown for support tickets: capture facts, one row per connection, UTC times, Wireshark
+//! frame numbers, and no secrets (the model holds none unless `--reveal`).
+
+use super::model::Report;
+use std::io::{self, Write};
+
+/// Escapes the characters that would break a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', "<br>")
+}
+
+pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "# mqpcap report\n")?;
+    for capture in &report.captures {
+        writeln!(
+            out,
+            "- `{}`: {}, {}, {} frames, {} to {}, sha256 `{}`",
+            capture.path,
+            capture.format,
+            capture.link_types.join(", "),
+            capture.frames,
+            capture.first_time.as_deref().unwrap_or("-"),
+            capture.last_time.as_deref().unwrap_or("-"),
+            capture.sha256
+        )?;
+        for w in &capture.warnings {
+            let at = w.frame.map(|f| format!(" (frame {f})")).unwrap_or_default();
+            writeln!(out, "  - warning{at}: {}", cell(&w.message))?;
+        }
+    }
+    writeln!(out, "\n## Connections\n")?;
+    writeln!(
+        out,
+        "| # | stream | client | server | start (UTC) | frames | TCP | TLS | MQTT |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---|---|---|---|")?;
+    for c in &report.connections {
+        let tls = c
+            .tls
+            .as_ref()
+            .map(|t| {
+                let sni = t
+                    .client_hello
+                    .as_ref()
+                    .and_then(|ch| ch.sni.clone())
+                    .unwrap_or_else(|| "-".into());
+                let version = t
+                    .server_hello
+                    .as_ref()
+                    .map(|sh| sh.version.clone())
+                    .unwrap_or_else(|| "no ServerHello".into());
+                let alerts: Vec<String> = t
+                    .alerts
+                    .iter()
+                    .map(|a| {
+                        format!(
+                            "{} from {} (frame {})",
+                            a.description.as_deref().unwrap_or("encrypted alert"),
+                            a.from,
+                            a.frame
+                        )
+                    })
+                    .collect();
+                format!("SNI {sni}, {version} {}", alerts.join(", "))
+            })
+            .unwrap_or_default();
+        let mqtt = c
+            .mqtt
+            .as_ref()
+            .map(|m| {
+                let id = m
+                    .connect
+                    .as_ref()
+                    .map(|x| x.client_id.display())
+                    .unwrap_or_else(|| "-".into());
+                let ack = m
+                    .connack
+                    .as_ref()
+                    .map(|a| format!("CONNACK {} {}", a.code, a.name))
+                    .unwrap_or_else(|| "no CONNACK".into());
+                format!("client id `{id}`, {ack}")
+            })
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "| {} | {} | {}:{} | {}:{} | {} | {}-{} | {} {} | {} | {} |",
+            c.id,
+            c.tcp_stream,
+            c.client.ip,
+            c.client.port,
+            c.server.ip,
+            c.server.port,
+            c.start,
+            c.first_frame,
+            c.last_frame,
+            c.tcp.state,
+            c.tcp.history,
+            cell(&tls),
+            cell(&mqtt)
+        )?;
+    }
+    Ok(())
+}

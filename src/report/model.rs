@@ -1,0 +1,634 @@
+//! The one serialisable report model (CONTRACT.md, schema `mqpcap/1`). Table, JSON, JSON Lines
+//! and Markdown only render it. Built from connection records; never reaches below `conn`
+//! except for code-point names.
+//!
+//! Field order is fixed by the struct definitions and maps are `BTreeMap`s, so the same input
+//! always gives byte-identical output.
+
+use crate::analyze::{CaptureAnalysis, CaptureFacts};
+use crate::common::{At, Side};
+use crate::conn::{AppProtocol, ClientBasis, Connection, EventKind};
+use crate::flow::CloseHow;
+use crate::proto::mqtt::connack_code_name;
+use crate::proto::mqtt::message::MqttSummary;
+use crate::proto::tls::message::{CertInfo, TlsSummary};
+use crate::proto::tls::names::{alert_description_name, cipher_suite_name, version_name};
+use crate::timefmt::{Precision, rfc3339, rfc3339_seconds};
+use base64::Engine;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+pub const SCHEMA: &str = "mqpcap/1";
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReportOptions {
+    /// Show passwords (`--reveal`); they are redacted by default.
+    pub reveal: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub tool: Tool,
+    pub captures: Vec<CaptureReport>,
+    pub connections: Vec<ConnectionReport>,
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Warning {
+    pub kind: &'static str,
+    pub frame: Option<u64>,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaptureReport {
+    pub path: String,
+    pub sha256: String,
+    pub format: &'static str,
+    pub link_types: Vec<String>,
+    pub frames: u64,
+    pub first_time: Option<String>,
+    pub last_time: Option<String>,
+    pub warnings: Vec<Warning>,
+    /// pcapng Decryption Secrets Blocks present (their contents are never printed).
+    pub embedded_secrets: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Endpoint {
+    pub ip: String,
+    pub port: u16,
+}
+
+impl From<SocketAddr> for Endpoint {
+    fn from(a: SocketAddr) -> Self {
+        Endpoint {
+            ip: a.ip().to_string(),
+            port: a.port(),
+        }
+    }
+}
+
+/// Text when valid UTF-8, else `{"bytes_base64": "..."}` (CONTRACT.md: never lossy).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum BytesText {
+    Text(String),
+    Bytes { bytes_base64: String },
+}
+
+impl BytesText {
+    pub fn new(bytes: &[u8]) -> Self {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => BytesText::Text(s.to_string()),
+            Err(_) => BytesText::Bytes {
+                bytes_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+            },
+        }
+    }
+    /// For tables: the text, or the bytes escaped.
+    pub fn display(&self) -> String {
+        match self {
+            BytesText::Text(s) => s.clone(),
+            BytesText::Bytes { bytes_base64 } => format!("base64:{bytes_base64}"),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CloseReport {
+    pub how: CloseHow,
+    pub by: Option<&'static str>,
+    pub frame: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TcpReport {
+    pub state: String,
+    pub history: String,
+    pub handshake_seen: bool,
+    pub retransmissions: u64,
+    pub missing_bytes: u64,
+    pub close: CloseReport,
+    pub client_packets: u64,
+    pub server_packets: u64,
+    pub client_bytes: u64,
+    pub server_bytes: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClientHelloReport {
+    pub frame: u64,
+    pub legacy_version: String,
+    pub versions: Vec<String>,
+    pub max_version: String,
+    pub sni: Option<String>,
+    pub alpn: Vec<String>,
+    pub cipher_suites: Vec<String>,
+    pub groups: Vec<u16>,
+    pub signature_algorithms: Vec<u16>,
+    pub key_share_groups: Vec<u16>,
+    pub ja3: String,
+    pub ja3_full: String,
+    pub ja4: String,
+    pub sslv2_format: bool,
+    /// ClientHellos seen on the connection (2 after a HelloRetryRequest).
+    pub count: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ServerHelloReport {
+    pub frame: u64,
+    pub version: String,
+    pub cipher_suite: String,
+    pub alpn: Option<String>,
+    pub hello_retry_request_frame: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CertReport {
+    pub subject: String,
+    pub issuer: String,
+    pub serial: String,
+    pub not_before: String,
+    pub not_after: String,
+    pub san: Vec<String>,
+    pub sha256: String,
+    pub parse_error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CertificatesReport {
+    pub frame: u64,
+    pub from: &'static str,
+    pub chain: Vec<CertReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AlertReport {
+    pub frame: u64,
+    pub time: String,
+    pub from: &'static str,
+    pub encrypted: bool,
+    pub level: Option<&'static str>,
+    pub description: Option<String>,
+    pub record_len: u16,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AppDataReport {
+    pub records: u64,
+    pub bytes: u64,
+    pub first_frame: Option<u64>,
+    pub last_frame: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TlsReport {
+    pub client_hello: Option<ClientHelloReport>,
+    pub server_hello: Option<ServerHelloReport>,
+    pub certificates: Vec<CertificatesReport>,
+    pub certificate_request_frame: Option<u64>,
+    pub alerts: Vec<AlertReport>,
+    pub change_cipher_spec: BTreeMap<&'static str, u64>,
+    pub application_data: BTreeMap<&'static str, AppDataReport>,
+    pub established: bool,
+    pub decrypted: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WillReport {
+    pub topic: BytesText,
+    pub qos: u8,
+    pub retain: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConnectReport {
+    pub frame: u64,
+    pub client_id: BytesText,
+    pub keep_alive: u16,
+    pub clean_start: bool,
+    pub username_present: bool,
+    pub password_present: bool,
+    /// Only with `--reveal`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<BytesText>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<BytesText>,
+    pub will: Option<WillReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConnackReport {
+    pub frame: u64,
+    pub code: u8,
+    pub name: String,
+    pub session_present: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DisconnectReport {
+    pub frame: u64,
+    pub from: &'static str,
+    pub reason_code: Option<u8>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MqttReport {
+    pub protocol_version: Option<u8>,
+    pub version_guessed: bool,
+    pub connect: Option<ConnectReport>,
+    pub connack: Option<ConnackReport>,
+    pub disconnect: Option<DisconnectReport>,
+    pub packets: BTreeMap<&'static str, u64>,
+    pub last_activity: BTreeMap<&'static str, String>,
+    pub violations: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EvidenceItem {
+    pub frame: u64,
+    pub time: String,
+    pub note: String,
+}
+
+/// A diagnosis (CONTRACT.md `FINDING`); produced by the rules.
+#[derive(Debug, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: String,
+    pub title: String,
+    pub detail: String,
+    pub remedy: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<Option<String>>,
+    pub connections: Vec<usize>,
+    pub evidence: Vec<EvidenceItem>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TimelineEvent {
+    pub frame: u64,
+    pub time: String,
+    pub from: &'static str,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConnectionReport {
+    pub id: usize,
+    pub capture: usize,
+    pub tcp_stream: u32,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    /// How the client side was decided: syn, client_hello, mqtt_connect, ephemeral_port.
+    pub client_inferred_from: ClientBasis,
+    pub protocol: AppProtocol,
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub start: String,
+    pub end: String,
+    pub duration_s: f64,
+    pub tcp: TcpReport,
+    pub tls: Option<TlsReport>,
+    pub mqtt: Option<MqttReport>,
+    pub findings: Vec<Finding>,
+    pub events: Vec<TimelineEvent>,
+    pub events_dropped: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub connections: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+}
+
+/// Builds the report for a run over one or more captures.
+pub fn build(analyses: &[CaptureAnalysis], options: ReportOptions) -> Report {
+    let mut connections = Vec::new();
+    for analysis in analyses {
+        let precision = precision_of(&analysis.facts);
+        for conn in &analysis.connections {
+            let id = connections.len();
+            connections.push(connection_report(id, conn, precision, options));
+        }
+    }
+    let count = |sev: &str| {
+        connections
+            .iter()
+            .flat_map(|c| c.findings.iter())
+            .filter(|f| f.severity == sev)
+            .count()
+    };
+    let summary = Summary {
+        connections: connections.len(),
+        errors: count("error"),
+        warnings: count("warning"),
+        infos: count("info"),
+    };
+    Report {
+        schema: SCHEMA,
+        tool: Tool {
+            name: "mqpcap",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        captures: analyses.iter().map(|a| capture_report(&a.facts)).collect(),
+        connections,
+        findings: Vec::new(),
+        summary,
+    }
+}
+
+fn precision_of(facts: &CaptureFacts) -> Precision {
+    if facts.microsecond_times {
+        Precision::Micros
+    } else {
+        Precision::Nanos
+    }
+}
+
+fn capture_report(facts: &CaptureFacts) -> CaptureReport {
+    let precision = precision_of(facts);
+    CaptureReport {
+        path: facts.path.clone(),
+        sha256: facts.sha256.clone(),
+        format: facts.format,
+        link_types: facts.link_types.clone(),
+        frames: facts.frames,
+        first_time: facts.first_time_ns.map(|t| rfc3339(t, precision)),
+        last_time: facts.last_time_ns.map(|t| rfc3339(t, precision)),
+        warnings: facts
+            .warnings
+            .iter()
+            .map(|w| Warning {
+                kind: w.kind,
+                frame: w.frame,
+                message: w.message.clone(),
+            })
+            .collect(),
+        embedded_secrets: facts.embedded_secrets.len(),
+    }
+}
+
+fn connection_report(
+    id: usize,
+    conn: &Connection,
+    precision: Precision,
+    options: ReportOptions,
+) -> ConnectionReport {
+    let role = |side: Side| conn.role(side);
+    let tcp = &conn.tcp;
+    let client = conn.client.index();
+    let server = conn.client.other().index();
+    let duration_ns = tcp.last.time_ns.saturating_sub(tcp.first.time_ns);
+    ConnectionReport {
+        id,
+        capture: conn.capture,
+        tcp_stream: conn.tcp_stream,
+        client: conn.client_addr().into(),
+        server: conn.server_addr().into(),
+        client_inferred_from: conn.client_basis,
+        protocol: conn.protocol,
+        first_frame: tcp.first.frame,
+        last_frame: tcp.last.frame,
+        start: rfc3339(tcp.first.time_ns, precision),
+        end: rfc3339(tcp.last.time_ns, precision),
+        duration_s: duration_ns as f64 / 1e9,
+        tcp: TcpReport {
+            state: tcp.state.clone(),
+            history: tcp.history.clone(),
+            handshake_seen: tcp.syn_seen,
+            retransmissions: tcp.retransmissions,
+            missing_bytes: tcp.missing_bytes,
+            close: CloseReport {
+                how: tcp.close.how,
+                by: tcp.close.by.map(role),
+                frame: tcp.close.at.map(|a| a.frame),
+            },
+            client_packets: tcp.sides[client].packets,
+            server_packets: tcp.sides[server].packets,
+            client_bytes: tcp.sides[client].bytes,
+            server_bytes: tcp.sides[server].bytes,
+        },
+        tls: conn.tls.as_ref().map(|t| tls_report(t, conn, precision)),
+        mqtt: conn
+            .mqtt
+            .as_ref()
+            .map(|m| mqtt_report(m, conn, precision, options)),
+        findings: Vec::new(),
+        events: conn
+            .events
+            .iter()
+            .map(|e| TimelineEvent {
+                frame: e.at.frame,
+                time: rfc3339(e.at.time_ns, precision),
+                from: role(e.side),
+                kind: e.kind.clone(),
+            })
+            .collect(),
+        events_dropped: conn.events_dropped,
+    }
+}
+
+/// The highest final TLS/SSL version offered. Draft and unknown code points are not versions a
+/// server can pick as such, so they are skipped unless nothing else was offered.
+pub fn max_version(versions: &[u16]) -> Option<u16> {
+    let is_final = |v: &u16| (0x0200..=0x0304).contains(v);
+    versions
+        .iter()
+        .copied()
+        .filter(is_final)
+        .max()
+        .or_else(|| versions.iter().copied().max())
+}
+
+fn cert_report(c: &CertInfo) -> CertReport {
+    CertReport {
+        subject: c.subject.clone(),
+        issuer: c.issuer.clone(),
+        serial: c.serial.clone(),
+        not_before: rfc3339_seconds(c.not_before),
+        not_after: rfc3339_seconds(c.not_after),
+        san: c.san.clone(),
+        sha256: c.sha256.clone(),
+        parse_error: c.parse_error.clone(),
+    }
+}
+
+fn per_side<T>(conn: &Connection, values: [T; 2]) -> BTreeMap<&'static str, T> {
+    let [orig, resp] = values;
+    BTreeMap::from([(conn.role(Side::Orig), orig), (conn.role(Side::Resp), resp)])
+}
+
+fn tls_report(t: &TlsSummary, conn: &Connection, precision: Precision) -> TlsReport {
+    let frame = |a: &At| a.frame;
+    TlsReport {
+        client_hello: t.client_hello.as_ref().map(|ch| ClientHelloReport {
+            frame: ch.at.frame,
+            legacy_version: version_name(ch.legacy_version),
+            versions: ch.versions.iter().map(|&v| version_name(v)).collect(),
+            max_version: version_name(max_version(&ch.versions).unwrap_or(ch.legacy_version)),
+            sni: ch.sni.clone(),
+            alpn: ch.alpn.clone(),
+            cipher_suites: ch
+                .cipher_suites
+                .iter()
+                .map(|&c| cipher_suite_name(c))
+                .collect(),
+            groups: ch.groups.clone(),
+            signature_algorithms: ch.signature_algorithms.clone(),
+            key_share_groups: ch.key_share_groups.clone(),
+            ja3: ch.ja3.clone(),
+            ja3_full: ch.ja3_full.clone(),
+            ja4: ch.ja4.clone(),
+            sslv2_format: ch.sslv2_format,
+            count: t.client_hello_count,
+        }),
+        server_hello: t.server_hello.as_ref().map(|sh| ServerHelloReport {
+            frame: sh.at.frame,
+            version: version_name(sh.version),
+            cipher_suite: cipher_suite_name(sh.cipher_suite),
+            alpn: sh.alpn.clone(),
+            hello_retry_request_frame: t.hello_retry_request.as_ref().map(frame),
+        }),
+        certificates: t
+            .certificates
+            .iter()
+            .map(|m| CertificatesReport {
+                frame: m.at.frame,
+                from: conn.role(m.side),
+                chain: m.chain.iter().map(cert_report).collect(),
+            })
+            .collect(),
+        certificate_request_frame: t.certificate_request.as_ref().map(frame),
+        alerts: t
+            .alerts
+            .iter()
+            .map(|a| AlertReport {
+                frame: a.at.frame,
+                time: rfc3339(a.at.time_ns, precision),
+                from: conn.role(a.side),
+                encrypted: a.encrypted,
+                level: a.level.map(alert_level_name),
+                description: a.description.map(alert_description_name),
+                record_len: a.record_len,
+            })
+            .collect(),
+        change_cipher_spec: [Side::Orig, Side::Resp]
+            .into_iter()
+            .filter_map(|s| t.change_cipher_spec[s.index()].map(|a| (conn.role(s), a.frame)))
+            .collect(),
+        application_data: per_side(
+            conn,
+            t.app_data.map(|d| AppDataReport {
+                records: d.records,
+                bytes: d.bytes,
+                first_frame: d.first.map(|a| a.frame),
+                last_frame: d.last.map(|a| a.frame),
+            }),
+        ),
+        established: t.established,
+        decrypted: t.decrypted,
+    }
+}
+
+/// RFC 8446 §6: 1 = warning, 2 = fatal.
+pub fn alert_level_name(level: u8) -> &'static str {
+    match level {
+        1 => "warning",
+        2 => "fatal",
+        _ => "unknown",
+    }
+}
+
+fn mqtt_report(
+    m: &MqttSummary,
+    conn: &Connection,
+    precision: Precision,
+    options: ReportOptions,
+) -> MqttReport {
+    let version = m.protocol_version.unwrap_or(4);
+    MqttReport {
+        protocol_version: m.protocol_version,
+        version_guessed: m.version_guessed,
+        connect: m.connect.as_ref().map(|c| ConnectReport {
+            frame: c.at.frame,
+            client_id: BytesText::new(&c.client_id),
+            keep_alive: c.keep_alive,
+            clean_start: c.clean_start,
+            username_present: c.username.is_some(),
+            password_present: c.password_len.is_some() || c.password.is_some(),
+            username: c
+                .username
+                .as_deref()
+                .filter(|_| options.reveal)
+                .map(BytesText::new),
+            password: c
+                .password
+                .as_deref()
+                .filter(|_| options.reveal)
+                .map(BytesText::new),
+            will: c.will.as_ref().map(|w| WillReport {
+                topic: BytesText::new(&w.topic),
+                qos: w.qos,
+                retain: w.retain,
+            }),
+        }),
+        connack: m.connack.as_ref().map(|c| ConnackReport {
+            frame: c.at.frame,
+            code: c.code,
+            name: connack_code_name(version, c.code),
+            session_present: c.session_present,
+        }),
+        disconnect: m.disconnect.as_ref().map(|d| DisconnectReport {
+            frame: d.at.frame,
+            from: conn.role(d.side),
+            reason_code: d.reason_code,
+        }),
+        packets: m.packets.clone(),
+        last_activity: [Side::Orig, Side::Resp]
+            .into_iter()
+            .filter_map(|s| {
+                m.last_activity[s.index()].map(|a| (conn.role(s), rfc3339(a.time_ns, precision)))
+            })
+            .collect(),
+        violations: m.violations,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_text_is_never_lossy() {
+        assert_eq!(BytesText::new(b"dev-42"), BytesText::Text("dev-42".into()));
+        let raw = BytesText::new(&[0xff, 0x00]);
+        assert_eq!(
+            serde_json::to_string(&raw).ok().as_deref(),
+            Some(r#"{"bytes_base64":"/wA="}"#)
+        );
+    }
+
+    #[test]
+    fn max_version_prefers_final_versions_over_drafts() {
+        assert_eq!(max_version(&[0x7f10, 0x0303, 0x0302]), Some(0x0303));
+        assert_eq!(max_version(&[0x0304, 0x0303]), Some(0x0304));
+        assert_eq!(max_version(&[0x7f1c]), Some(0x7f1c));
+        assert_eq!(max_version(&[]), None);
+    }
+}

@@ -1,0 +1,204 @@
+//! The human table: one row per connection, multi-line cells so it stays narrow, then the
+//! capture warnings. Free to change (not part of CONTRACT.md), but snapshot-tested.
+
+use super::model::{ConnectionReport, Report};
+use comfy_table::{ContentArrangement, Table, presets};
+use std::io::{self, Write};
+
+pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    for (index, capture) in report.captures.iter().enumerate() {
+        let span = match (&capture.first_time, &capture.last_time) {
+            (Some(first), Some(last)) => format!(", {first} .. {last}"),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "capture {index}: {} ({}, {}, {} frames{span})",
+            capture.path,
+            capture.format,
+            capture.link_types.join(", "),
+            capture.frames
+        )?;
+        for w in &capture.warnings {
+            let at = w
+                .frame
+                .map(|f| format!(" at frame {f}"))
+                .unwrap_or_default();
+            writeln!(out, "  warning{at}: {} ({})", w.message, w.kind)?;
+        }
+    }
+    if report.connections.is_empty() {
+        writeln!(out, "no TCP connections")?;
+        return Ok(());
+    }
+    let mut table = Table::new();
+    table
+        .load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(vec![
+            "#",
+            "stream",
+            "client -> server",
+            "start (UTC), duration",
+            "TCP",
+            "TLS",
+            "MQTT",
+        ]);
+    let many_captures = report.captures.len() > 1;
+    for c in &report.connections {
+        let id = if many_captures {
+            format!("{}\n(capture {})", c.id, c.capture)
+        } else {
+            c.id.to_string()
+        };
+        table.add_row(vec![
+            id,
+            c.tcp_stream.to_string(),
+            format!(
+                "{}:{}\n-> {}:{}",
+                host(&c.client.ip),
+                c.client.port,
+                host(&c.server.ip),
+                c.server.port
+            ),
+            format!("{}\n{:.3} s", clock(&c.start), c.duration_s),
+            tcp_cell(c),
+            tls_cell(c),
+            mqtt_cell(c),
+        ]);
+    }
+    writeln!(out, "{table}")?;
+    writeln!(
+        out,
+        "{} connection{}",
+        report.summary.connections,
+        if report.summary.connections == 1 {
+            ""
+        } else {
+            "s"
+        }
+    )
+}
+
+/// IPv6 addresses in brackets so the port stays readable.
+fn host(ip: &str) -> String {
+    if ip.contains(':') {
+        format!("[{ip}]")
+    } else {
+        ip.to_string()
+    }
+}
+
+/// `2026-11-22T05:18:58.123456Z` -> `2026-11-22 05:18:58.123`.
+fn clock(rfc3339: &str) -> String {
+    let mut s = rfc3339.replacen('T', " ", 1);
+    if let Some(dot) = s.find('.') {
+        s.truncate((dot + 4).min(s.len()));
+    }
+    s.trim_end_matches('Z').to_string()
+}
+
+fn tcp_cell(c: &ConnectionReport) -> String {
+    let tcp = &c.tcp;
+    let mut lines = vec![format!("{} {}", tcp.state, tcp.history)];
+    let closed = match (serde_plain(&tcp.close.how).as_str(), tcp.close.by) {
+        ("none", _) => "open at end".to_string(),
+        (how, Some(by)) => format!("{how} by {by}"),
+        (how, None) => how.to_string(),
+    };
+    let frame = tcp
+        .close
+        .frame
+        .map(|f| format!(" #{f}"))
+        .unwrap_or_default();
+    lines.push(format!("{closed}{frame}"));
+    if !tcp.handshake_seen {
+        lines.push("mid-stream".into());
+    }
+    if tcp.retransmissions > 0 {
+        lines.push(format!("{} retrans", tcp.retransmissions));
+    }
+    if tcp.missing_bytes > 0 {
+        lines.push(format!("{} B missing", tcp.missing_bytes));
+    }
+    lines.join("\n")
+}
+
+fn tls_cell(c: &ConnectionReport) -> String {
+    let Some(tls) = &c.tls else {
+        return match serde_plain(&c.protocol).as_str() {
+            "unknown" => "(not TLS/MQTT)".into(),
+            _ => String::new(),
+        };
+    };
+    let mut lines = Vec::new();
+    if let Some(ch) = &tls.client_hello {
+        lines.push(format!("SNI {}", ch.sni.as_deref().unwrap_or("-")));
+        lines.push(format!("offers {}", ch.max_version));
+    }
+    if let Some(sh) = &tls.server_hello {
+        lines.push(format!("{} {}", sh.version, sh.cipher_suite));
+    }
+    for a in &tls.alerts {
+        let what = if a.encrypted {
+            format!("encrypted alert ({} B)", a.record_len)
+        } else {
+            format!(
+                "{} {}",
+                a.level.unwrap_or("?"),
+                a.description.as_deref().unwrap_or("?")
+            )
+        };
+        lines.push(format!("{what} from {} #{}", a.from, a.frame));
+    }
+    if tls.established {
+        lines.push("established".into());
+    }
+    lines.join("\n")
+}
+
+fn mqtt_cell(c: &ConnectionReport) -> String {
+    let Some(m) = &c.mqtt else {
+        return String::new();
+    };
+    let mut lines = Vec::new();
+    let version = match m.protocol_version {
+        Some(3) => "3.1",
+        Some(4) => "3.1.1",
+        Some(5) => "5.0",
+        _ => "?",
+    };
+    let guessed = if m.version_guessed { "~" } else { "" };
+    match &m.connect {
+        Some(connect) => lines.push(format!(
+            "v{guessed}{version} id {} ka {}s",
+            connect.client_id.display(),
+            connect.keep_alive
+        )),
+        None => lines.push(format!("v{guessed}{version} (no CONNECT seen)")),
+    }
+    if let Some(ack) = &m.connack {
+        lines.push(format!("CONNACK {} {}", ack.code, ack.name));
+    }
+    match &m.disconnect {
+        Some(d) => lines.push(format!(
+            "DISCONNECT by {}{}",
+            d.from,
+            d.reason_code
+                .map(|r| format!(" rc {r}"))
+                .unwrap_or_default()
+        )),
+        None => lines.push("no DISCONNECT".into()),
+    }
+    let total: u64 = m.packets.values().sum();
+    lines.push(format!("{total} packets"));
+    lines.join("\n")
+}
+
+/// The serde name of a unit enum value (`fin`, `unknown`), for cells.
+fn serde_plain<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
