@@ -91,5 +91,19 @@ pub fn link_type_name(link_type: u32) -> String {
     name.to_string()
 }
 
+/// Fuzz entry point: reads `data` as a capture and decodes every frame with
+/// [`crate::wire::WireDecoder`]; must never panic.
+pub fn fuzz_read(data: &[u8]) {
+    let input = Box::new(std::io::Cursor::new(data.to_vec()));
+    let Ok(mut reader) = CaptureReader::from_read("fuzz", input) else {
+        return;
+    };
+    let mut decoder = crate::wire::WireDecoder::new();
+    while let Some(frame) = reader.next_frame() {
+        let _ = decoder.decode(frame.number, frame.link_type, frame.data, frame.orig_len);
+    }
+    let _ = reader.sha256_hex();
+}
+
 #[cfg(test)]
 mod tests;

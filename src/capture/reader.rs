@@ -26,7 +26,8 @@ pub const MAX_PACKET_BYTES: u32 = 262_144;
 const MAX_SECRETS_BYTES: usize = 64 * 1024 * 1024;
 /// pcapng secrets type for a TLS key log ("TLSK", pcapng §4.7).
 const SECRETS_TYPE_TLS_KEY_LOG: u32 = 0x544c_534b;
-/// pcapng Systemd Journal Export Block: Wireshark shows it as a frame of its own.
+/// pcapng Systemd Journal Export Block: Wireshark shows it as a frame of its own (pcap-parser
+/// may hand it over as an unknown block).
 const SJE_TYPE: u32 = 9;
 
 /// Per-format parse state.
@@ -259,7 +260,7 @@ impl CaptureReader {
     ) -> Result<CaptureReader, CaptureError> {
         let fail = |reason: String| CaptureError::new(name, reason);
         if let Some((major, minor)) = shb_version(&head)
-            && major != 1
+            && !section_version_supported(major, minor)
         {
             return Err(fail(format!(
                 "pcapng section version {major}.{minor} is not supported"
@@ -409,7 +410,7 @@ impl CaptureReader {
                 major,
                 minor,
             } => {
-                if major != 1 {
+                if !section_version_supported(major, minor) {
                     self.stop(
                         "corrupt_record",
                         format!("pcapng section version {major}.{minor} is not supported"),
@@ -728,7 +729,8 @@ fn classify(block: &PcapBlockOwned<'_>, base: usize, big_endian: bool) -> Step {
                     Step::Secrets(None)
                 }
             }
-            Block::SystemdJournalExport(_) => Step::NonPacketFrame,
+            // Wireshark 4.0 shows journal entries and custom blocks (any PEN) as frames.
+            Block::SystemdJournalExport(_) | Block::Custom(_) => Step::NonPacketFrame,
             Block::Unknown(unknown) => {
                 // pcap-parser reads the block type little-endian whatever the section says.
                 let block_type = if big_endian {
@@ -813,6 +815,12 @@ fn shb_big_endian(shb: &[u8]) -> Option<bool> {
 fn block_length(data: &[u8]) -> Option<usize> {
     let big_endian = shb_big_endian(data)?;
     read_u32(data, 4, big_endian).map(|n| n as usize)
+}
+
+/// pcapng §4.1: version 1.0; Wireshark also reads 1.2 (written by some tools) and refuses
+/// every other version ("pcapng: unknown SHB version").
+fn section_version_supported(major: u16, minor: u16) -> bool {
+    major == 1 && (minor == 0 || minor == 2)
 }
 
 /// Major and minor version of a section header.
