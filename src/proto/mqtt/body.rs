@@ -116,7 +116,9 @@ pub(crate) fn decode<'a>(
             ctx.trailing("DISCONNECT", &r);
             Body::Empty
         }
-        PacketType::Disconnect | PacketType::Auth if v5 => Body::Reason(reason_body(packet_type, &mut r, ctx)),
+        PacketType::Disconnect | PacketType::Auth if v5 => {
+            Body::Reason(reason_body(packet_type, &mut r, ctx))
+        }
         PacketType::Disconnect | PacketType::Auth | PacketType::Reserved0 => {
             Body::Reserved(r.rest())
         }
@@ -532,11 +534,7 @@ fn unsubscribe<'a>(r: &mut Reader<'a>, ctx: &mut Ctx) -> Unsubscribe<'a> {
 
 /// 5.0 DISCONNECT and AUTH: reason code absent when the remaining length is 0, properties
 /// absent when it is below 2 (MQTT 5.0 §3.14.2.1-2, §3.15.2.1-2).
-fn reason_body<'a>(
-    packet_type: PacketType,
-    r: &mut Reader<'a>,
-    ctx: &mut Ctx,
-) -> ReasonBody<'a> {
+fn reason_body<'a>(packet_type: PacketType, r: &mut Reader<'a>, ctx: &mut Ctx) -> ReasonBody<'a> {
     let mut b = ReasonBody::default();
     if ctx.declared_body_len == 0 {
         return b;

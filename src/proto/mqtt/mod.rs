@@ -12,8 +12,12 @@
 
 mod body;
 pub mod event;
+#[cfg(test)]
+mod fixtures;
 pub mod message;
 pub mod parser;
+#[cfg(test)]
+mod parser_tests;
 pub mod properties;
 pub mod reason;
 pub mod sniff;

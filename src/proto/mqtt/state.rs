@@ -604,3 +604,7 @@ impl MqttSession {
         });
     }
 }
+
+#[cfg(test)]
+#[path = "state_tests.rs"]
+mod tests;
