@@ -1,5 +1,69 @@
 //! MQTT 3.1, 3.1.1 and 5.0: a zero-copy decoder that keeps every field (reserved codes and
 //! unknown properties included) and records violations instead of failing, and per-connection
 //! state.
+//!
+//! - [`parser`]: framing on the fixed header ([`parser::frame`]) and packet decoding
+//!   ([`parser::parse_packet`]), pure functions over `&[u8]`; bodies in `body`, properties in
+//!   [`properties`].
+//! - [`reason`]: names of return and reason codes.
+//! - [`sniff`]: is this direction MQTT? ([`sniff::sniff`]).
+//! - [`state`]: the per-connection session ([`MqttSession`]) and its [`MqttEvent`]s.
+//! - [`message`]: the plain-data summary other stages read.
 
+mod body;
+pub mod event;
+#[cfg(test)]
+mod fixtures;
 pub mod message;
+pub mod parser;
+#[cfg(test)]
+mod parser_tests;
+pub mod properties;
+pub mod reason;
+pub mod sniff;
+pub mod state;
+
+pub use event::{MqttEvent, PacketSummary, TextOrBytes};
+pub use parser::{Framing, Packet, Version, frame, parse_packet};
+pub use sniff::sniff;
+pub use state::MqttSession;
+
+/// Fuzz entry point: frames and decodes arbitrary bytes as every version, then feeds them to a
+/// session in uneven pieces from both sides. Must never panic.
+pub fn fuzz_bytes(data: &[u8]) {
+    use crate::common::{At, Side};
+    let _ = frame(data);
+    for version in [Version::V3_1, Version::V3_1_1, Version::V5] {
+        let _ = parse_packet(data, version);
+    }
+    let _ = sniff(data);
+    let mut session = MqttSession::new();
+    let mut out = Vec::new();
+    let mut rest = data;
+    let mut step = 0usize;
+    while !rest.is_empty() {
+        // Piece sizes taken from the data itself so the fuzzer explores splits too.
+        let first = rest.first().copied().unwrap_or(0);
+        let len = (usize::from(first) % 17 + 1).min(rest.len());
+        let (piece, tail) = rest.split_at(len);
+        let side = if step % 3 == 2 {
+            Side::Resp
+        } else {
+            Side::Orig
+        };
+        let at = At {
+            frame: step as u64,
+            time_ns: 0,
+        };
+        if first == 0xff {
+            session.on_gap(side, u64::from(len as u32), at, &mut out);
+        } else {
+            session.on_data(side, piece, at, &mut out);
+        }
+        rest = tail;
+        step += 1;
+    }
+    session.on_close(Side::Orig, At::default(), &mut out);
+    session.on_close(Side::Resp, At::default(), &mut out);
+    let _ = session.summary();
+}

@@ -1,0 +1,556 @@
+//! Variable headers and payloads of every MQTT packet type (MQTT 3.1.1 §3, 5.0 §3).
+//!
+//! One decoder per type, sharing a context that knows the version, whether the input is a
+//! deliberate prefix (`partial`: missing fields are then not violations) and the declared body
+//! length. Reads are bounds-checked through [`Reader`]; nothing here panics.
+
+use super::parser::{
+    Ack, Body, Connack, Connect, PacketType, Publish, Reader, ReasonBody, Suback, Subscribe,
+    Unsubscribe, Version, Violation, Will, sections, utf8_problem,
+};
+use super::properties::{Properties, PropertiesRead, read_properties};
+use super::reason::code_allowed;
+
+pub(crate) struct Ctx {
+    pub version: Version,
+    pub partial: bool,
+    pub declared_body_len: usize,
+    pub violations: Vec<Violation>,
+}
+
+impl Ctx {
+    /// A field the bytes do not reach: a violation only when the whole declared body is there
+    /// (then the declared length is too short for the fields, MQTT 3.1.1 §2.2.3, 5.0 §2.1.4).
+    fn cut(&mut self, field: &str) {
+        if !self.partial {
+            self.violations.push(Violation::new(
+                format!("remaining length too short for the {field}"),
+                "MQTT 3.1.1 §2.2.3, 5.0 §2.1.4",
+            ));
+        }
+    }
+
+    fn utf8(&mut self, field: &str, bytes: &[u8]) {
+        if let Some(problem) = utf8_problem(bytes) {
+            self.violations.push(Violation::new(
+                format!("{problem} in the {field}"),
+                sections::UTF8,
+            ));
+        }
+    }
+
+    fn packet_id(&mut self, name: &str, id: u16) {
+        if id == 0 {
+            self.violations.push(Violation::new(
+                format!("packet identifier 0 in {name}"),
+                sections::PACKET_ID,
+            ));
+        }
+    }
+
+    /// Called once every field was read: declared bytes beyond them are a violation, also in a
+    /// partial packet (the declared length alone tells).
+    fn trailing(&mut self, name: &str, r: &Reader<'_>) {
+        let extra = self.declared_body_len.saturating_sub(r.position());
+        if extra > 0 {
+            self.violations.push(Violation::new(
+                format!("{extra} bytes after the last field of {name}"),
+                "MQTT 3.1.1 §2.2.3, 5.0 §2.1.4",
+            ));
+        }
+    }
+
+    fn code(&mut self, packet_type: PacketType, code: u8) {
+        if !code_allowed(self.version, packet_type, code) {
+            self.violations.push(Violation::new(
+                format!(
+                    "{} code 0x{code:02x} is not allowed",
+                    packet_type.name(self.version)
+                ),
+                "MQTT 3.1.1 §3.2.2.3, §3.9.3; 5.0 §2.4",
+            ));
+        }
+    }
+
+    /// Properties at the reader's position (5.0 only); `None` when cut.
+    fn properties<'a>(&mut self, r: &mut Reader<'a>, field: &str) -> Option<Properties<'a>> {
+        let available = self.declared_body_len.saturating_sub(r.position());
+        match read_properties(r, available, &mut self.violations) {
+            PropertiesRead::Done(p) => Some(p),
+            PropertiesRead::Cut { declared_beyond } => {
+                if !declared_beyond {
+                    self.cut(field);
+                }
+                None
+            }
+        }
+    }
+}
+
+pub(crate) fn decode<'a>(
+    packet_type: PacketType,
+    flags: u8,
+    body: &'a [u8],
+    ctx: &mut Ctx,
+) -> Body<'a> {
+    let mut r = Reader::new(body);
+    let v5 = ctx.version.is_v5();
+    match packet_type {
+        PacketType::Connect => Body::Connect(connect(&mut r, ctx)),
+        PacketType::Connack => Body::Connack(connack(&mut r, ctx)),
+        PacketType::Publish => Body::Publish(publish(flags, &mut r, ctx)),
+        PacketType::Puback | PacketType::Pubrec | PacketType::Pubrel | PacketType::Pubcomp => {
+            Body::Ack(ack(packet_type, &mut r, ctx))
+        }
+        PacketType::Subscribe => Body::Subscribe(subscribe(&mut r, ctx)),
+        PacketType::Suback => Body::Suback(suback(&mut r, ctx, true)),
+        PacketType::Unsuback => Body::Suback(suback(&mut r, ctx, false)),
+        PacketType::Unsubscribe => Body::Unsubscribe(unsubscribe(&mut r, ctx)),
+        PacketType::Pingreq | PacketType::Pingresp => {
+            // Remaining length 0 (MQTT 3.1.1 §3.12, §3.13; 5.0 §3.12, §3.13).
+            ctx.trailing(packet_type.name(ctx.version), &r);
+            Body::Empty
+        }
+        PacketType::Disconnect if !v5 => {
+            // 3.x DISCONNECT has no variable header (3.1.1 §3.14).
+            ctx.trailing("DISCONNECT", &r);
+            Body::Empty
+        }
+        PacketType::Disconnect | PacketType::Auth if v5 => {
+            Body::Reason(reason_body(packet_type, &mut r, ctx))
+        }
+        PacketType::Disconnect | PacketType::Auth | PacketType::Reserved0 => {
+            Body::Reserved(r.rest())
+        }
+    }
+}
+
+/// CONNECT (MQTT 3.1.1 §3.1, 5.0 §3.1; 3.1 uses "MQIsdp" and level 3 with the 3.1.1 layout).
+fn connect<'a>(r: &mut Reader<'a>, ctx: &mut Ctx) -> Connect<'a> {
+    let mut c = Connect::default();
+    let Some(name) = r.prefixed() else {
+        ctx.cut("protocol name");
+        return c;
+    };
+    c.protocol_name = Some(name);
+    if name != b"MQTT" && name != b"MQIsdp" {
+        ctx.violations.push(Violation::new(
+            "protocol name is neither MQTT nor MQIsdp",
+            "MQTT 3.1.1 §3.1.2.1, 5.0 §3.1.2.1",
+        ));
+    }
+    let Some(level) = r.u8() else {
+        ctx.cut("protocol level");
+        return c;
+    };
+    c.level = Some(level);
+    let version = Version::from_level(level).unwrap_or_else(|| {
+        ctx.violations.push(Violation::new(
+            format!("unknown protocol level {level}"),
+            "MQTT 3.1.1 §3.1.2.2, 5.0 §3.1.2.2",
+        ));
+        ctx.version
+    });
+    let Some(flags) = r.u8() else {
+        ctx.cut("connect flags");
+        return c;
+    };
+    c.flags = Some(flags);
+    check_connect_flags(flags, version, ctx);
+    let Some(keep_alive) = r.u16() else {
+        ctx.cut("keep alive");
+        return c;
+    };
+    c.keep_alive = Some(keep_alive);
+    if version.is_v5() {
+        match ctx.properties(r, "CONNECT properties") {
+            Some(p) => c.properties = Some(p),
+            None => return c,
+        }
+    }
+    let Some(client_id) = r.prefixed() else {
+        ctx.cut("client identifier");
+        return c;
+    };
+    c.client_id = Some(client_id);
+    ctx.utf8("client identifier", client_id);
+    if client_id.is_empty() && flags & 0x02 == 0 && version == Version::V3_1_1 {
+        ctx.violations.push(Violation::new(
+            "empty client identifier without clean session",
+            "MQTT 3.1.1 §3.1.3.1",
+        ));
+    }
+    if flags & 0x04 != 0 {
+        let mut will = Will {
+            qos: (flags >> 3) & 3,
+            retain: flags & 0x20 != 0,
+            ..Will::default()
+        };
+        let complete = connect_will(r, ctx, version, &mut will);
+        c.will = Some(will);
+        if !complete {
+            return c;
+        }
+    }
+    if flags & 0x80 != 0 {
+        let Some(user) = r.prefixed() else {
+            ctx.cut("user name");
+            return c;
+        };
+        ctx.utf8("user name", user);
+        c.username = Some(user);
+    }
+    if flags & 0x40 != 0 {
+        let Some(password) = r.prefixed() else {
+            ctx.cut("password");
+            return c;
+        };
+        c.password = Some(password);
+    }
+    ctx.trailing("CONNECT", r);
+    c
+}
+
+/// Reads will properties, topic and payload; false when cut.
+fn connect_will<'a>(
+    r: &mut Reader<'a>,
+    ctx: &mut Ctx,
+    version: Version,
+    will: &mut Will<'a>,
+) -> bool {
+    if version.is_v5() {
+        match ctx.properties(r, "will properties") {
+            Some(p) => will.properties = Some(p),
+            None => return false,
+        }
+    }
+    let Some(topic) = r.prefixed() else {
+        ctx.cut("will topic");
+        return false;
+    };
+    ctx.utf8("will topic", topic);
+    will.topic = Some(topic);
+    let Some(payload) = r.prefixed() else {
+        ctx.cut("will payload");
+        return false;
+    };
+    will.payload = Some(payload);
+    true
+}
+
+fn check_connect_flags(flags: u8, version: Version, ctx: &mut Ctx) {
+    if flags & 0x01 != 0 {
+        ctx.violations.push(Violation::new(
+            "reserved connect flag bit 0 is set",
+            "MQTT 3.1.1 §3.1.2.3, 5.0 §3.1.2.3",
+        ));
+    }
+    let will = flags & 0x04 != 0;
+    let will_qos = (flags >> 3) & 3;
+    let will_retain = flags & 0x20 != 0;
+    if !will && (will_qos != 0 || will_retain) {
+        ctx.violations.push(Violation::new(
+            "will QoS or will retain set without the will flag",
+            "MQTT 3.1.1 §3.1.2.6-7, 5.0 §3.1.2.6-7",
+        ));
+    }
+    if will_qos == 3 {
+        ctx.violations.push(Violation::new(
+            "will QoS 3",
+            "MQTT 3.1.1 §3.1.2.6, 5.0 §3.1.2.6",
+        ));
+    }
+    if !version.is_v5() && flags & 0x40 != 0 && flags & 0x80 == 0 {
+        ctx.violations.push(Violation::new(
+            "password flag without user name flag",
+            "MQTT 3.1.1 §3.1.2.9",
+        ));
+    }
+}
+
+/// CONNACK (MQTT 3.1.1 §3.2, 5.0 §3.2).
+fn connack<'a>(r: &mut Reader<'a>, ctx: &mut Ctx) -> Connack<'a> {
+    let mut c = Connack::default();
+    let Some(ack_flags) = r.u8() else {
+        ctx.cut("connect acknowledge flags");
+        return c;
+    };
+    c.ack_flags = Some(ack_flags);
+    if ack_flags & 0xfe != 0 {
+        ctx.violations.push(Violation::new(
+            "reserved connect acknowledge flag bits are set",
+            "MQTT 3.1.1 §3.2.2.1, 5.0 §3.2.2.1",
+        ));
+    }
+    let Some(code) = r.u8() else {
+        ctx.cut("connect return code");
+        return c;
+    };
+    c.code = Some(code);
+    ctx.code(PacketType::Connack, code);
+    if ack_flags & 1 != 0 && code != 0 {
+        ctx.violations.push(Violation::new(
+            "session present with a refusal code",
+            "MQTT 3.1.1 §3.2.2.2, 5.0 §3.2.2.1.1",
+        ));
+    }
+    if ctx.version.is_v5() {
+        c.properties = ctx.properties(r, "CONNACK properties");
+        if c.properties.is_none() {
+            return c;
+        }
+    }
+    ctx.trailing("CONNACK", r);
+    c
+}
+
+/// PUBLISH (MQTT 3.1.1 §3.3, 5.0 §3.3).
+fn publish<'a>(flags: u8, r: &mut Reader<'a>, ctx: &mut Ctx) -> Publish<'a> {
+    let mut p = Publish {
+        dup: flags & 0x08 != 0,
+        qos: (flags >> 1) & 3,
+        retain: flags & 0x01 != 0,
+        ..Publish::default()
+    };
+    if p.qos == 3 {
+        ctx.violations.push(Violation::new(
+            "PUBLISH with QoS 3",
+            "MQTT 3.1.1 §3.3.1.2, 5.0 §3.3.1.2",
+        ));
+    } else if p.qos == 0 && p.dup {
+        ctx.violations.push(Violation::new(
+            "DUP set on a QoS 0 PUBLISH",
+            "MQTT 3.1.1 §3.3.1.1, 5.0 §3.3.1.1",
+        ));
+    }
+    let Some(topic) = r.prefixed() else {
+        ctx.cut("topic name");
+        return p;
+    };
+    p.topic = Some(topic);
+    ctx.utf8("topic name", topic);
+    if topic.iter().any(|&b| b == b'+' || b == b'#') {
+        ctx.violations.push(Violation::new(
+            "wildcard character in a PUBLISH topic name",
+            "MQTT 3.1.1 §3.3.2.1, 5.0 §3.3.2.1",
+        ));
+    }
+    if topic.is_empty() && !ctx.version.is_v5() {
+        ctx.violations
+            .push(Violation::new("empty topic name", "MQTT 3.1.1 §4.7.3"));
+    }
+    if p.qos > 0 {
+        let Some(id) = r.u16() else {
+            ctx.cut("packet identifier");
+            return p;
+        };
+        ctx.packet_id("PUBLISH", id);
+        p.packet_id = Some(id);
+    }
+    if ctx.version.is_v5() {
+        p.properties = ctx.properties(r, "PUBLISH properties");
+        if p.properties.is_none() {
+            return p;
+        }
+    }
+    p.payload_len = Some(ctx.declared_body_len.saturating_sub(r.position()));
+    p.payload = r.rest();
+    p
+}
+
+/// PUBACK, PUBREC, PUBREL, PUBCOMP (MQTT 3.1.1 §3.4-3.7, 5.0 §3.4-3.7).
+fn ack<'a>(packet_type: PacketType, r: &mut Reader<'a>, ctx: &mut Ctx) -> Ack<'a> {
+    let name = packet_type.name(ctx.version);
+    let mut a = Ack::default();
+    let Some(id) = r.u16() else {
+        ctx.cut("packet identifier");
+        return a;
+    };
+    ctx.packet_id(name, id);
+    a.packet_id = Some(id);
+    if ctx.version.is_v5() {
+        // Remaining length 2: reason 0x00 and no properties; 3: no property length
+        // (MQTT 5.0 §3.4.2.1, §3.4.2.2.1 and the same for PUBREC/PUBREL/PUBCOMP).
+        if ctx.declared_body_len > 2 {
+            let Some(reason) = r.u8() else {
+                ctx.cut("reason code");
+                return a;
+            };
+            a.reason = Some(reason);
+            ctx.code(packet_type, reason);
+        }
+        if ctx.declared_body_len > 3 {
+            a.properties = ctx.properties(r, "properties");
+            if a.properties.is_none() {
+                return a;
+            }
+        }
+    }
+    ctx.trailing(name, r);
+    a
+}
+
+fn subscription_options_check(options: u8, ctx: &mut Ctx) {
+    if options & 3 == 3 {
+        ctx.violations.push(Violation::new(
+            "requested QoS 3",
+            "MQTT 3.1.1 §3.8.3.1, 5.0 §3.8.3.1",
+        ));
+    }
+    if ctx.version.is_v5() {
+        if options & 0xc0 != 0 || (options >> 4) & 3 == 3 {
+            ctx.violations.push(Violation::new(
+                "reserved subscription option bits set or retain handling 3",
+                "MQTT 5.0 §3.8.3.1",
+            ));
+        }
+    } else if options & 0xfc != 0 {
+        ctx.violations.push(Violation::new(
+            "reserved bits set in the requested QoS byte",
+            "MQTT 3.1.1 §3.8.3.1",
+        ));
+    }
+}
+
+/// SUBSCRIBE (MQTT 3.1.1 §3.8, 5.0 §3.8).
+fn subscribe<'a>(r: &mut Reader<'a>, ctx: &mut Ctx) -> Subscribe<'a> {
+    let mut s = Subscribe::default();
+    let Some(id) = r.u16() else {
+        ctx.cut("packet identifier");
+        return s;
+    };
+    ctx.packet_id("SUBSCRIBE", id);
+    s.packet_id = Some(id);
+    if ctx.version.is_v5() {
+        s.properties = ctx.properties(r, "SUBSCRIBE properties");
+        if s.properties.is_none() {
+            return s;
+        }
+    }
+    while r.remaining() > 0 {
+        let Some(filter) = r.prefixed() else {
+            ctx.cut("topic filter");
+            return s;
+        };
+        let Some(options) = r.u8() else {
+            ctx.cut("subscription options");
+            return s;
+        };
+        ctx.utf8("topic filter", filter);
+        topic_filter_check(filter, ctx);
+        subscription_options_check(options, ctx);
+        s.filters.push((filter, options));
+    }
+    if s.filters.is_empty() && !ctx.partial {
+        ctx.violations.push(Violation::new(
+            "SUBSCRIBE without a topic filter",
+            "MQTT 3.1.1 §3.8.3, 5.0 §3.8.3",
+        ));
+    }
+    s
+}
+
+fn topic_filter_check(filter: &[u8], ctx: &mut Ctx) {
+    if filter.is_empty() {
+        ctx.violations.push(Violation::new(
+            "empty topic filter",
+            "MQTT 3.1.1 §4.7.3, 5.0 §4.7.3",
+        ));
+    }
+}
+
+/// SUBACK and UNSUBACK (MQTT 3.1.1 §3.9, §3.11; 5.0 §3.9, §3.11).
+fn suback<'a>(r: &mut Reader<'a>, ctx: &mut Ctx, is_suback: bool) -> Suback<'a> {
+    let name = if is_suback { "SUBACK" } else { "UNSUBACK" };
+    let mut s = Suback::default();
+    let Some(id) = r.u16() else {
+        ctx.cut("packet identifier");
+        return s;
+    };
+    ctx.packet_id(name, id);
+    s.packet_id = Some(id);
+    let v5 = ctx.version.is_v5();
+    if v5 {
+        s.properties = ctx.properties(r, "properties");
+        if s.properties.is_none() {
+            return s;
+        }
+    }
+    if !is_suback && !v5 {
+        // 3.x UNSUBACK: packet identifier only (3.1.1 §3.11).
+        ctx.trailing(name, r);
+        return s;
+    }
+    s.codes = r.rest();
+    if s.codes.is_empty() && !ctx.partial {
+        ctx.violations.push(Violation::new(
+            format!("{name} without a reason code"),
+            "MQTT 3.1.1 §3.9.3, 5.0 §3.9.3, §3.11.3",
+        ));
+    }
+    let packet_type = if is_suback {
+        PacketType::Suback
+    } else {
+        PacketType::Unsuback
+    };
+    for &code in s.codes {
+        ctx.code(packet_type, code);
+    }
+    s
+}
+
+/// UNSUBSCRIBE (MQTT 3.1.1 §3.10, 5.0 §3.10).
+fn unsubscribe<'a>(r: &mut Reader<'a>, ctx: &mut Ctx) -> Unsubscribe<'a> {
+    let mut u = Unsubscribe::default();
+    let Some(id) = r.u16() else {
+        ctx.cut("packet identifier");
+        return u;
+    };
+    ctx.packet_id("UNSUBSCRIBE", id);
+    u.packet_id = Some(id);
+    if ctx.version.is_v5() {
+        u.properties = ctx.properties(r, "UNSUBSCRIBE properties");
+        if u.properties.is_none() {
+            return u;
+        }
+    }
+    while r.remaining() > 0 {
+        let Some(filter) = r.prefixed() else {
+            ctx.cut("topic filter");
+            return u;
+        };
+        ctx.utf8("topic filter", filter);
+        topic_filter_check(filter, ctx);
+        u.filters.push(filter);
+    }
+    if u.filters.is_empty() && !ctx.partial {
+        ctx.violations.push(Violation::new(
+            "UNSUBSCRIBE without a topic filter",
+            "MQTT 3.1.1 §3.10.3, 5.0 §3.10.3",
+        ));
+    }
+    u
+}
+
+/// 5.0 DISCONNECT and AUTH: reason code absent when the remaining length is 0, properties
+/// absent when it is below 2 (MQTT 5.0 §3.14.2.1-2, §3.15.2.1-2).
+fn reason_body<'a>(packet_type: PacketType, r: &mut Reader<'a>, ctx: &mut Ctx) -> ReasonBody<'a> {
+    let mut b = ReasonBody::default();
+    if ctx.declared_body_len == 0 {
+        return b;
+    }
+    let Some(reason) = r.u8() else {
+        ctx.cut("reason code");
+        return b;
+    };
+    b.reason = Some(reason);
+    ctx.code(packet_type, reason);
+    if ctx.declared_body_len >= 2 {
+        b.properties = ctx.properties(r, "properties");
+        if b.properties.is_none() {
+            return b;
+        }
+    }
+    ctx.trailing("packet", r);
+    b
+}

@@ -1,0 +1,568 @@
+//! MQTT framing and packet decoding as pure functions over `&[u8]` (3.1 "MQIsdp", 3.1.1, 5.0).
+//!
+//! Guarantees: no function here panics on any input, allocates per byte of input, or copies
+//! field bytes (fields are slices of the input). [`frame`] looks at the fixed header alone and
+//! says complete / need more / invalid. [`parse_packet`] never fails: it decodes as far as the
+//! bytes go and lists what breaks the specification as [`Violation`]s, each citing its section.
+//! Bodies are decoded in [`super::body`]; properties in [`super::properties`].
+
+use super::body;
+use super::properties::Properties;
+use std::borrow::Cow;
+use std::fmt;
+
+/// The longest remaining-length encoding: four bytes (MQTT 3.1.1 §2.2.3, 5.0 §1.5.5).
+pub const MAX_VARINT_BYTES: usize = 4;
+
+/// What the fixed header says about the bytes at the start of a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// A fixed header of `header_len` bytes announcing a packet of `total_len` bytes in all
+    /// (`total_len` may exceed the buffer: the header alone decides).
+    Complete { header_len: usize, total_len: usize },
+    /// The fixed header itself is not all there yet.
+    NeedMore,
+    /// The remaining length is not a valid variable byte integer.
+    Invalid(&'static str),
+}
+
+/// Frames one packet on its fixed header alone (MQTT 3.1.1 §2.2, 5.0 §2.1.1).
+pub fn frame(buf: &[u8]) -> Framing {
+    let Some(rest) = buf.get(1..) else {
+        return Framing::NeedMore;
+    };
+    match decode_varint(rest) {
+        VarInt::Value { value, len } => Framing::Complete {
+            header_len: 1 + len,
+            total_len: 1 + len + value as usize,
+        },
+        VarInt::NeedMore => Framing::NeedMore,
+        VarInt::Invalid(why) => Framing::Invalid(why),
+    }
+}
+
+/// Outcome of decoding a variable byte integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VarInt {
+    Value { value: u32, len: usize },
+    NeedMore,
+    Invalid(&'static str),
+}
+
+/// Decodes a variable byte integer (MQTT 5.0 §1.5.5, 3.1.1 §2.2.3): 7 bits a byte, least
+/// significant first, at most four bytes. A non-minimal encoding (a trailing 0x80 0x00) is
+/// accepted as the spec's decoding algorithm does.
+pub fn decode_varint(buf: &[u8]) -> VarInt {
+    let mut value: u32 = 0;
+    for (i, &byte) in buf.iter().enumerate() {
+        if i >= MAX_VARINT_BYTES {
+            return VarInt::Invalid("remaining length longer than 4 bytes");
+        }
+        value |= u32::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return VarInt::Value { value, len: i + 1 };
+        }
+    }
+    if buf.len() >= MAX_VARINT_BYTES {
+        VarInt::Invalid("remaining length longer than 4 bytes")
+    } else {
+        VarInt::NeedMore
+    }
+}
+
+/// Protocol level from CONNECT (MQTT 3.1.1 §3.1.2.2, 5.0 §3.1.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Version {
+    /// Level 3, protocol name "MQIsdp".
+    V3_1,
+    /// Level 4.
+    V3_1_1,
+    /// Level 5.
+    V5,
+}
+
+impl Version {
+    pub fn from_level(level: u8) -> Option<Version> {
+        match level {
+            3 => Some(Version::V3_1),
+            4 => Some(Version::V3_1_1),
+            5 => Some(Version::V5),
+            _ => None,
+        }
+    }
+    pub fn level(self) -> u8 {
+        match self {
+            Version::V3_1 => 3,
+            Version::V3_1_1 => 4,
+            Version::V5 => 5,
+        }
+    }
+    pub fn is_v5(self) -> bool {
+        self == Version::V5
+    }
+}
+
+/// Control packet type, the high nibble of the first byte (MQTT 5.0 §2.1.2, 3.1.1 §2.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PacketType {
+    Reserved0,
+    Connect,
+    Connack,
+    Publish,
+    Puback,
+    Pubrec,
+    Pubrel,
+    Pubcomp,
+    Subscribe,
+    Suback,
+    Unsubscribe,
+    Unsuback,
+    Pingreq,
+    Pingresp,
+    Disconnect,
+    /// Type 15: AUTH in 5.0, reserved before.
+    Auth,
+}
+
+impl PacketType {
+    pub fn from_first_byte(byte: u8) -> PacketType {
+        use PacketType::*;
+        match byte >> 4 {
+            1 => Connect,
+            2 => Connack,
+            3 => Publish,
+            4 => Puback,
+            5 => Pubrec,
+            6 => Pubrel,
+            7 => Pubcomp,
+            8 => Subscribe,
+            9 => Suback,
+            10 => Unsubscribe,
+            11 => Unsuback,
+            12 => Pingreq,
+            13 => Pingresp,
+            14 => Disconnect,
+            15 => Auth,
+            _ => Reserved0,
+        }
+    }
+
+    /// The type number (0-15).
+    pub fn number(self) -> u8 {
+        self as u8
+    }
+
+    /// The name tshark gives the type (`mqtt.msgtype`), as counted in summaries: type 0, and
+    /// type 15 before 5.0, are `RESERVED`.
+    pub fn name(self, version: Version) -> &'static str {
+        use PacketType::*;
+        match self {
+            Reserved0 => "RESERVED",
+            Connect => "CONNECT",
+            Connack => "CONNACK",
+            Publish => "PUBLISH",
+            Puback => "PUBACK",
+            Pubrec => "PUBREC",
+            Pubrel => "PUBREL",
+            Pubcomp => "PUBCOMP",
+            Subscribe => "SUBSCRIBE",
+            Suback => "SUBACK",
+            Unsubscribe => "UNSUBSCRIBE",
+            Unsuback => "UNSUBACK",
+            Pingreq => "PINGREQ",
+            Pingresp => "PINGRESP",
+            Disconnect => "DISCONNECT",
+            Auth if version.is_v5() => "AUTH",
+            Auth => "RESERVED",
+        }
+    }
+
+    /// The fixed-header flag bits the spec requires, or `None` for PUBLISH whose flags carry
+    /// DUP/QoS/RETAIN (MQTT 5.0 §2.1.3, 3.1.1 §2.2.2). Reserved types have no rule.
+    pub fn required_flags(self) -> Option<u8> {
+        use PacketType::*;
+        match self {
+            Publish | Reserved0 => None,
+            Pubrel | Subscribe | Unsubscribe => Some(0b0010),
+            _ => Some(0),
+        }
+    }
+
+    /// Sent only by a server (CONNACK, SUBACK, UNSUBACK, PINGRESP: MQTT 5.0 §3.2, §3.9, §3.11,
+    /// §3.13).
+    pub fn server_only(self) -> bool {
+        matches!(
+            self,
+            PacketType::Connack | PacketType::Suback | PacketType::Unsuback | PacketType::Pingresp
+        )
+    }
+
+    /// Sent only by a client (CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ).
+    pub fn client_only(self) -> bool {
+        matches!(
+            self,
+            PacketType::Connect
+                | PacketType::Subscribe
+                | PacketType::Unsubscribe
+                | PacketType::Pingreq
+        )
+    }
+}
+
+/// A place where a packet breaks the specification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub what: Cow<'static, str>,
+    /// Where the spec says so, e.g. "MQTT 3.1.1 §2.2.2, 5.0 §2.1.3".
+    pub section: &'static str,
+}
+
+impl Violation {
+    pub fn new(what: impl Into<Cow<'static, str>>, section: &'static str) -> Violation {
+        Violation {
+            what: what.into(),
+            section,
+        }
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.what, self.section)
+    }
+}
+
+/// One decoded packet. Fields the bytes did not reach are `None`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet<'a> {
+    pub packet_type: PacketType,
+    /// Low nibble of the first byte.
+    pub flags: u8,
+    /// Declared remaining length, or `None` when the fixed header is malformed or cut.
+    pub remaining_len: Option<u32>,
+    /// The input held fewer bytes than declared (the caller passed a prefix on purpose, e.g. the
+    /// head of a huge PUBLISH): missing fields are then not violations.
+    pub partial: bool,
+    pub body: Body<'a>,
+    pub violations: Vec<Violation>,
+}
+
+impl Packet<'_> {
+    /// Packet identifier, for the types that carry one.
+    pub fn packet_id(&self) -> Option<u16> {
+        match &self.body {
+            Body::Publish(p) => p.packet_id,
+            Body::Ack(a) => a.packet_id,
+            Body::Subscribe(s) => s.packet_id,
+            Body::Suback(s) => s.packet_id,
+            Body::Unsubscribe(u) => u.packet_id,
+            _ => None,
+        }
+    }
+}
+
+/// The variable header and payload by packet type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body<'a> {
+    Connect(Connect<'a>),
+    Connack(Connack<'a>),
+    Publish(Publish<'a>),
+    /// PUBACK, PUBREC, PUBREL, PUBCOMP.
+    Ack(Ack<'a>),
+    Subscribe(Subscribe<'a>),
+    /// SUBACK and UNSUBACK (5.0 UNSUBACK has reason codes; 3.x none).
+    Suback(Suback<'a>),
+    Unsubscribe(Unsubscribe<'a>),
+    /// PINGREQ, PINGRESP (and 3.x DISCONNECT): no body.
+    Empty,
+    /// DISCONNECT and AUTH: an optional reason code and properties (MQTT 5.0 §3.14, §3.15).
+    Reason(ReasonBody<'a>),
+    /// Type 0, type 15 before 5.0, or a packet whose fixed header is malformed: raw body.
+    Reserved(&'a [u8]),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Connect<'a> {
+    pub protocol_name: Option<&'a [u8]>,
+    pub level: Option<u8>,
+    pub flags: Option<u8>,
+    pub keep_alive: Option<u16>,
+    pub properties: Option<Properties<'a>>,
+    pub client_id: Option<&'a [u8]>,
+    pub will: Option<Will<'a>>,
+    pub username: Option<&'a [u8]>,
+    pub password: Option<&'a [u8]>,
+}
+
+impl Connect<'_> {
+    /// Clean Session (3.x) / Clean Start (5.0), bit 1 of the connect flags (§3.1.2.4).
+    pub fn clean_start(&self) -> Option<bool> {
+        self.flags.map(|f| f & 0x02 != 0)
+    }
+}
+
+/// The will announced in CONNECT (MQTT 5.0 §3.1.2.5, §3.1.3.2-4).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Will<'a> {
+    pub qos: u8,
+    pub retain: bool,
+    pub properties: Option<Properties<'a>>,
+    pub topic: Option<&'a [u8]>,
+    pub payload: Option<&'a [u8]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Connack<'a> {
+    /// Connect acknowledge flags byte (§3.2.2.1).
+    pub ack_flags: Option<u8>,
+    /// 3.x return code or 5.0 reason code (§3.2.2.2 / §3.2.2.3).
+    pub code: Option<u8>,
+    pub properties: Option<Properties<'a>>,
+}
+
+impl Connack<'_> {
+    pub fn session_present(&self) -> bool {
+        self.ack_flags.is_some_and(|f| f & 1 != 0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Publish<'a> {
+    pub dup: bool,
+    /// QoS bits as sent (3 is a violation, kept).
+    pub qos: u8,
+    pub retain: bool,
+    pub topic: Option<&'a [u8]>,
+    pub packet_id: Option<u16>,
+    pub properties: Option<Properties<'a>>,
+    /// The payload bytes present in the input (a prefix when the packet is partial).
+    pub payload: &'a [u8],
+    /// Declared payload length (remaining length minus variable header), when known.
+    pub payload_len: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Ack<'a> {
+    pub packet_id: Option<u16>,
+    /// 5.0 reason code; absent (meaning success, §3.4.2.1) when the remaining length is 2.
+    pub reason: Option<u8>,
+    pub properties: Option<Properties<'a>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Subscribe<'a> {
+    pub packet_id: Option<u16>,
+    pub properties: Option<Properties<'a>>,
+    /// Topic filter and its options byte (requested QoS in bits 0-1).
+    pub filters: Vec<(&'a [u8], u8)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Suback<'a> {
+    pub packet_id: Option<u16>,
+    pub properties: Option<Properties<'a>>,
+    /// Return codes (SUBACK) or 5.0 reason codes (SUBACK, UNSUBACK), one per filter.
+    pub codes: &'a [u8],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Unsubscribe<'a> {
+    pub packet_id: Option<u16>,
+    pub properties: Option<Properties<'a>>,
+    pub filters: Vec<&'a [u8]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReasonBody<'a> {
+    /// Absent when the remaining length is 0, which means 0x00 (MQTT 5.0 §3.14.2.1, §3.15.2.1).
+    pub reason: Option<u8>,
+    pub properties: Option<Properties<'a>>,
+}
+
+/// Section citations used by several checks.
+pub(crate) mod sections {
+    pub const FLAGS: &str = "MQTT 3.1.1 §2.2.2, 5.0 §2.1.3";
+    pub const TYPE: &str = "MQTT 3.1.1 §2.2.1, 5.0 §2.1.2";
+    pub const REMAINING_LENGTH: &str = "MQTT 3.1.1 §2.2.3, 5.0 §1.5.5";
+    pub const UTF8: &str = "MQTT 3.1.1 §1.5.3, 5.0 §1.5.4";
+    pub const PACKET_ID: &str = "MQTT 3.1.1 §2.3.1, 5.0 §2.2.1";
+}
+
+/// Decodes one packet: `packet` starts at the fixed header; bytes past the declared length are
+/// ignored; fewer bytes than declared give a `partial` packet. `version` decides the bodies
+/// whose layout changed in 5.0 (CONNECT carries its own level).
+pub fn parse_packet(packet: &[u8], version: Version) -> Packet<'_> {
+    let Some(&first) = packet.first() else {
+        return Packet {
+            packet_type: PacketType::Reserved0,
+            flags: 0,
+            remaining_len: None,
+            partial: true,
+            body: Body::Reserved(&[]),
+            violations: Vec::new(),
+        };
+    };
+    let packet_type = PacketType::from_first_byte(first);
+    let flags = first & 0x0f;
+    let mut violations = Vec::new();
+    let (header_len, total_len) = match frame(packet) {
+        Framing::Complete {
+            header_len,
+            total_len,
+        } => (header_len, total_len),
+        Framing::NeedMore => {
+            return Packet {
+                packet_type,
+                flags,
+                remaining_len: None,
+                partial: true,
+                body: Body::Reserved(&[]),
+                violations,
+            };
+        }
+        Framing::Invalid(why) => {
+            violations.push(Violation::new(why, sections::REMAINING_LENGTH));
+            return Packet {
+                packet_type,
+                flags,
+                remaining_len: None,
+                partial: false,
+                body: Body::Reserved(packet.get(1..).unwrap_or(&[])),
+                violations,
+            };
+        }
+    };
+    let remaining_len = u32::try_from(total_len - header_len).ok();
+    let partial = packet.len() < total_len;
+    let body_bytes = packet
+        .get(header_len..total_len.min(packet.len()))
+        .unwrap_or(&[]);
+
+    check_fixed_header(packet_type, flags, version, &mut violations);
+    let declared_body_len = total_len - header_len;
+    let mut ctx = body::Ctx {
+        version,
+        partial,
+        declared_body_len,
+        violations,
+    };
+    let body = body::decode(packet_type, flags, body_bytes, &mut ctx);
+    Packet {
+        packet_type,
+        flags,
+        remaining_len,
+        partial,
+        body,
+        violations: ctx.violations,
+    }
+}
+
+fn check_fixed_header(
+    packet_type: PacketType,
+    flags: u8,
+    version: Version,
+    violations: &mut Vec<Violation>,
+) {
+    match packet_type {
+        PacketType::Reserved0 => {
+            violations.push(Violation::new("reserved packet type 0", sections::TYPE));
+            return;
+        }
+        PacketType::Auth if !version.is_v5() => {
+            violations.push(Violation::new(
+                "reserved packet type 15 (AUTH exists only in 5.0)",
+                sections::TYPE,
+            ));
+            return;
+        }
+        _ => {}
+    }
+    if let Some(required) = packet_type.required_flags()
+        && flags != required
+    {
+        violations.push(Violation::new(
+            format!(
+                "fixed-header flags {flags:04b} where {} requires {required:04b}",
+                packet_type.name(version)
+            ),
+            sections::FLAGS,
+        ));
+    }
+}
+
+/// A cursor over a body. Every read checks the length first and returns `None` past the end.
+#[derive(Debug, Clone)]
+pub(crate) struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
+    }
+    /// Bytes read so far.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+    pub fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+    pub fn rest(&mut self) -> &'a [u8] {
+        let rest = self.buf.get(self.pos..).unwrap_or(&[]);
+        self.pos = self.buf.len();
+        rest
+    }
+    pub fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let out = self.buf.get(self.pos..end)?;
+        self.pos = end;
+        Some(out)
+    }
+    pub fn u8(&mut self) -> Option<u8> {
+        self.bytes(1).and_then(|b| b.first().copied())
+    }
+    pub fn u16(&mut self) -> Option<u16> {
+        let b = self.bytes(2)?;
+        Some(u16::from_be_bytes([*b.first()?, *b.get(1)?]))
+    }
+    pub fn u32(&mut self) -> Option<u32> {
+        let b = self.bytes(4)?;
+        let mut a = [0u8; 4];
+        a.copy_from_slice(b);
+        Some(u32::from_be_bytes(a))
+    }
+    /// A variable byte integer; `Err` when malformed, `Ok(None)` when cut.
+    pub fn varint(&mut self) -> Result<Option<u32>, &'static str> {
+        match decode_varint(self.buf.get(self.pos..).unwrap_or(&[])) {
+            VarInt::Value { value, len } => {
+                self.pos += len;
+                Ok(Some(value))
+            }
+            VarInt::NeedMore => Ok(None),
+            VarInt::Invalid(why) => Err(why),
+        }
+    }
+    /// Two-byte length then that many bytes (UTF-8 string or binary data, 5.0 §1.5.4, §1.5.6).
+    pub fn prefixed(&mut self) -> Option<&'a [u8]> {
+        let save = self.pos;
+        let len = self.u16()?;
+        match self.bytes(usize::from(len)) {
+            Some(b) => Some(b),
+            None => {
+                self.pos = save;
+                None
+            }
+        }
+    }
+}
+
+/// Checks a UTF-8 string field: well-formed UTF-8 without U+0000 (MQTT 3.1.1 §1.5.3,
+/// 5.0 §1.5.4). Returns what is wrong.
+pub fn utf8_problem(bytes: &[u8]) -> Option<&'static str> {
+    match std::str::from_utf8(bytes) {
+        Err(_) => Some("invalid UTF-8"),
+        Ok(s) if s.contains('\0') => Some("U+0000 in a UTF-8 string"),
+        Ok(_) => None,
+    }
+}
