@@ -2,7 +2,9 @@
 //! hand-made messages.
 
 use super::*;
-use crate::proto::tls::test_fixtures::{ILLUSTRATED_TLS12, ILLUSTRATED_TLS13, unhex};
+use crate::proto::tls::test_fixtures::{
+    ILLUSTRATED_TLS12, ILLUSTRATED_TLS13, sslv2_client_hello_record, unhex,
+};
 
 /// The handshake message (type, body) carried by the first record of a fixture payload.
 fn first_message(payload: &str) -> (u8, Vec<u8>) {
@@ -59,7 +61,7 @@ fn illustrated_tls13_server_hello_selects_tls13() {
 
 /// A ServerHello body: legacy_version 0x0303, `random`, empty session id, TLS_AES_128_GCM_SHA256,
 /// null compression, supported_versions = TLS 1.3 and a key_share asking for x25519.
-pub(super) fn hello_retry_request_body() -> Vec<u8> {
+fn hello_retry_request_body() -> Vec<u8> {
     let mut body = vec![0x03, 0x03];
     body.extend_from_slice(&HELLO_RETRY_REQUEST_RANDOM);
     body.extend_from_slice(&[0, 0x13, 0x01, 0]);
@@ -96,17 +98,6 @@ fn every_prefix_of_the_hellos_is_rejected_without_panic() {
     }
 }
 
-/// SSLv2-compatible ClientHello (RFC 5246 Appendix E.2) offering TLS 1.0 with two TLS suites
-/// and one SSLv2-only spec, a 16-byte challenge.
-pub(super) fn sslv2_client_hello_record() -> Vec<u8> {
-    let mut body = vec![1, 0x03, 0x01, 0, 9, 0, 0, 0, 16];
-    body.extend_from_slice(&[0x00, 0x00, 0x2f, 0x07, 0x00, 0xc0, 0x00, 0x00, 0x0a]);
-    body.extend_from_slice(&[0x5a; 16]);
-    let mut record = vec![0x80 | (body.len() >> 8) as u8, body.len() as u8];
-    record.extend_from_slice(&body);
-    record
-}
-
 #[test]
 fn sslv2_client_hello_keeps_tls_suites() {
     let record = sslv2_client_hello_record();
@@ -115,7 +106,10 @@ fn sslv2_client_hello_keeps_tls_suites() {
     assert_eq!(hello.legacy_version, 0x0301);
     assert_eq!(hello.cipher_suites, vec![0x002f, 0x000a]);
     for cut in 0..record.len() - 2 {
-        assert!(parse_sslv2_client_hello(&record[2..2 + cut]).is_err(), "cut {cut}");
+        assert!(
+            parse_sslv2_client_hello(&record[2..2 + cut]).is_err(),
+            "cut {cut}"
+        );
     }
 }
 

@@ -22,12 +22,19 @@ pub use state::TlsSession;
 
 use crate::common::{At, Side};
 
-/// Feeds arbitrary bytes to a fresh session: the first byte picks chunk sizes, the rest is
-/// split alternately between the two sides. For fuzz targets; must never panic.
+/// Feeds arbitrary bytes to a fresh session: the first byte picks chunk sizes (and whether
+/// gaps are injected), the rest is split between the two sides three chunks at a time. The
+/// standalone parsers get the same bytes. For fuzz targets; must never panic.
 pub fn fuzz_session(data: &[u8]) {
     let Some((&seed, rest)) = data.split_first() else {
         return;
     };
+    let _ = sniff(rest);
+    let _ = handshake::parse_client_hello(rest);
+    let _ = handshake::parse_server_hello(rest);
+    let _ = handshake::parse_sslv2_client_hello(rest);
+    let _ = certificate::parse_certificate_tls12(rest);
+    let _ = certificate::parse_certificate_tls13(rest);
     let chunk = usize::from(seed % 64) + 1;
     let mut session = TlsSession::new();
     let mut events = Vec::new();
