@@ -277,14 +277,19 @@ impl TlsSession {
         out: &mut Vec<Timed<TlsEvent>>,
     ) {
         let plaintext_pair = matches!(body, [1 | 2, _]);
-        if self.dirs[side.index()].keys_changed && !plaintext_pair {
+        // Mid-stream (no hello seen) the keys may have changed before the capture started.
+        let maybe_protected = self.dirs[side.index()].keys_changed
+            || (self.summary.client_hello.is_none() && self.summary.server_hello.is_none());
+        if maybe_protected && !plaintext_pair {
             self.push_alert(side, None, None, true, record_len, at, out);
             return;
         }
-        // RFC 5246 §7.2: a record may carry several 2-byte alerts.
-        if !body.len().is_multiple_of(2) {
+        // RFC 5246 §7.2: a record may carry several 2-byte alerts, each with level 1 or 2.
+        let alert_list = body.len().is_multiple_of(2)
+            && body.chunks_exact(2).all(|pair| matches!(pair, [1 | 2, _]));
+        if !alert_list {
             let what = format!(
-                "alert record of {} bytes is not a list of 2-byte alerts",
+                "plaintext alert record of {} bytes is not a list of alerts",
                 body.len()
             );
             self.stop(side, what, at, out);

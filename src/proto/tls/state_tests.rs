@@ -365,3 +365,48 @@ fn fuzz_entry_point_survives_the_fixtures() {
         }
     }
 }
+
+#[test]
+fn mid_stream_long_alert_record_is_encrypted() {
+    let mut session = TlsSession::new();
+    let mut events = Vec::new();
+    session.on_data(Side::Resp, &record(21, &[0x33; 26]), at(1), &mut events);
+    let alerts = &session.summary().alerts;
+    assert_eq!(alerts.len(), 1);
+    assert!(alerts[0].encrypted);
+}
+
+#[test]
+fn malformed_plaintext_alert_during_handshake_is_invalid() {
+    let (mut session, mut events) = run(&ILLUSTRATED_TLS12[..1], usize::MAX);
+    session.on_data(Side::Resp, &record(21, &[2, 40, 9]), at(2), &mut events);
+    assert_eq!(kinds(&events), ["client_hello", "invalid"]);
+    assert!(session.summary().alerts.is_empty());
+}
+
+#[test]
+fn mutated_fixtures_never_panic() {
+    // Deterministic xorshift mutations of the fixture streams: flipped bytes, cut lengths.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for conversation in [ILLUSTRATED_TLS12, ILLUSTRATED_TLS13] {
+        let mut base = vec![0u8];
+        for &(_, _, hex) in conversation {
+            base.extend_from_slice(&unhex(hex));
+        }
+        for _ in 0..300 {
+            let mut data = base.clone();
+            for _ in 0..(next() % 8 + 1) {
+                let at = (next() as usize) % data.len();
+                data[at] = next() as u8;
+            }
+            let len = (next() as usize) % data.len() + 1;
+            crate::proto::tls::fuzz_session(&data[..len]);
+        }
+    }
+}
