@@ -132,6 +132,75 @@ pub fn parse_certificate_tls13(body: &[u8]) -> Result<Vec<CertInfo>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::tls::test_fixtures::{
+        BROKER_TEST_CERT_DER, BROKER_TEST_NOT_AFTER, BROKER_TEST_NOT_BEFORE, BROKER_TEST_SHA256,
+        unhex,
+    };
+
+    fn u24(len: usize) -> [u8; 3] {
+        [(len >> 16) as u8, (len >> 8) as u8, len as u8]
+    }
+
+    fn tls12_body(der: &[u8]) -> Vec<u8> {
+        let mut body = u24(der.len() + 3).to_vec();
+        body.extend_from_slice(&u24(der.len()));
+        body.extend_from_slice(der);
+        body
+    }
+
+    fn tls13_body(der: &[u8]) -> Vec<u8> {
+        let mut body = vec![0];
+        body.extend_from_slice(&u24(der.len() + 3 + 2));
+        body.extend_from_slice(&u24(der.len()));
+        body.extend_from_slice(der);
+        body.extend_from_slice(&[0, 0]);
+        body
+    }
+
+    fn assert_broker_test(chain: &[CertInfo]) {
+        assert_eq!(chain.len(), 1);
+        let cert = &chain[0];
+        assert_eq!(cert.parse_error, None);
+        assert_eq!(cert.subject, "CN=broker.test, O=mqpcap test");
+        assert_eq!(cert.issuer, "CN=broker.test, O=mqpcap test");
+        assert_eq!(cert.serial, "1234abcd");
+        assert_eq!(cert.not_before, BROKER_TEST_NOT_BEFORE);
+        assert_eq!(cert.not_after, BROKER_TEST_NOT_AFTER);
+        assert_eq!(cert.san, ["broker.test", "10.78.0.1", "fd00::1"]);
+        assert_eq!(cert.sha256, BROKER_TEST_SHA256);
+    }
+
+    #[test]
+    fn tls12_certificate_is_summarised() {
+        let der = unhex(BROKER_TEST_CERT_DER);
+        assert_broker_test(&parse_certificate_tls12(&tls12_body(&der)).unwrap_or_default());
+    }
+
+    #[test]
+    fn tls13_certificate_is_summarised() {
+        let der = unhex(BROKER_TEST_CERT_DER);
+        assert_broker_test(&parse_certificate_tls13(&tls13_body(&der)).unwrap_or_default());
+    }
+
+    #[test]
+    fn every_prefix_of_a_real_certificate_message_is_rejected() {
+        let der = unhex(BROKER_TEST_CERT_DER);
+        for body in [tls12_body(&der), tls13_body(&der)] {
+            for cut in 0..body.len() {
+                assert!(parse_certificate_tls12(&body[..cut]).is_err(), "cut {cut}");
+                assert!(parse_certificate_tls13(&body[..cut]).is_err(), "cut {cut}");
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_der_is_kept_with_its_error() {
+        let der = unhex(BROKER_TEST_CERT_DER);
+        for cut in [0, 1, 10, der.len() / 2, der.len() - 1] {
+            let info = summarize_der(&der[..cut]);
+            assert!(info.parse_error.is_some(), "cut {cut}");
+        }
+    }
 
     #[test]
     fn empty_tls12_certificate_is_an_empty_chain() {
