@@ -57,6 +57,8 @@ struct Direction {
     keys_changed: bool,
     /// Sent its (encrypted) Finished.
     finished: bool,
+    /// Sent a ChangeCipherSpec.
+    sent_ccs: bool,
     /// Application data records after the handshake.
     app_records: u64,
 }
@@ -217,13 +219,14 @@ impl TlsSession {
             // RFC 5246 §7.1; in TLS 1.3 a compatibility no-op (RFC 8446 Appendix D.4).
             record::CONTENT_CHANGE_CIPHER_SPEC => {
                 self.summary.change_cipher_spec[i].get_or_insert(at);
+                self.dirs[i].sent_ccs = true;
                 if self.ccs_switches_keys() {
                     self.dirs[i].keys_changed = true;
                 }
                 emit(out, at, side, TlsEvent::ChangeCipherSpec);
             }
             record::CONTENT_ALERT => self.on_alert_record(side, header.len, body, at, out),
-            record::CONTENT_HANDSHAKE if self.dirs[i].keys_changed => {
+            record::CONTENT_HANDSHAKE if self.handshake_record_is_protected(side, body) => {
                 // RFC 5246 §7.4.9: the first protected handshake message is Finished.
                 self.dirs[i].finished = true;
                 emit(
@@ -266,6 +269,29 @@ impl TlsSession {
                         .is_some_and(|ch| ch.versions.iter().any(|&v| is_tls13_family(v)))
             }
         }
+    }
+
+    /// Whether a handshake record is protected: after the sender's keys changed, and also after
+    /// its ChangeCipherSpec when the version is unknown (the ServerHello was missed) and the
+    /// record does not hold exactly one plaintext ClientHello (the second hello after a missed
+    /// HelloRetryRequest, RFC 8446 Appendix D.4).
+    fn handshake_record_is_protected(&self, side: Side, body: &[u8]) -> bool {
+        let dir = &self.dirs[side.index()];
+        if dir.keys_changed {
+            return true;
+        }
+        let version_unknown =
+            self.summary.server_hello.is_none() && self.summary.hello_retry_request.is_none();
+        if !(dir.sent_ccs && version_unknown) {
+            return false;
+        }
+        let one_client_hello = match body {
+            [1, l0, l1, l2, rest @ ..] => {
+                usize::from(*l0) << 16 | usize::from(*l1) << 8 | usize::from(*l2) == rest.len()
+            }
+            _ => false,
+        };
+        !one_client_hello
     }
 
     fn on_alert_record(

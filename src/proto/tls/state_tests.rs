@@ -410,3 +410,24 @@ fn mutated_fixtures_never_panic() {
         }
     }
 }
+
+#[test]
+fn finished_after_ccs_is_encrypted_even_when_the_server_hello_was_missed() {
+    // The client offered TLS 1.3, the server's answer is not in the capture, the client then
+    // sends CCS and a protected Finished (TLS 1.2 was chosen).
+    let mut session = TlsSession::new();
+    let mut events = Vec::new();
+    session.on_data(
+        Side::Orig,
+        &illustrated_client_hello_record(),
+        at(1),
+        &mut events,
+    );
+    let mut client = record(20, &[1]);
+    client.extend_from_slice(&record(22, &[0xee; 40]));
+    session.on_data(Side::Orig, &client, at(3), &mut events);
+    assert_eq!(
+        kinds(&events),
+        ["client_hello", "change_cipher_spec", "encrypted_handshake"]
+    );
+}
