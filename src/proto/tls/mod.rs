@@ -5,6 +5,7 @@
 //! [`fuzz_session`] (arbitrary bytes through a session, for fuzzing).
 
 pub mod certificate;
+pub mod decrypt;
 pub mod events;
 pub mod fingerprint;
 pub mod handshake;
