@@ -38,3 +38,58 @@ pub struct CaptureWarning {
     pub frame: Option<u64>,
     pub message: String,
 }
+
+mod pcapng;
+mod reader;
+mod source;
+
+pub use reader::{CaptureReader, MAX_PACKET_BYTES, MAX_RECORD_BYTES};
+
+/// Why a capture could not be opened at all (`Err` is for our environment, not for traffic).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureError {
+    pub path: String,
+    pub reason: String,
+}
+
+impl CaptureError {
+    pub fn new(path: &str, reason: impl Into<String>) -> CaptureError {
+        CaptureError {
+            path: path.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.reason)
+    }
+}
+
+impl std::error::Error for CaptureError {}
+
+/// The LINKTYPE_ name of a link type value (tcpdump.org link-layer header types), as written
+/// in reports; values without a name here are `LINKTYPE_<n>`.
+pub fn link_type_name(link_type: u32) -> String {
+    let name = match link_type {
+        0 => "NULL",
+        1 => "ETHERNET",
+        9 => "PPP",
+        // 12 (most BSDs) and 14 (OpenBSD) are DLT_RAW values found in old files.
+        12 | 14 | 101 => "RAW",
+        105 => "IEEE802_11",
+        108 => "LOOP",
+        113 => "LINUX_SLL",
+        127 => "IEEE802_11_RADIOTAP",
+        228 => "IPV4",
+        229 => "IPV6",
+        239 => "NFLOG",
+        276 => "LINUX_SLL2",
+        _ => return format!("LINKTYPE_{link_type}"),
+    };
+    name.to_string()
+}
+
+#[cfg(test)]
+mod tests;

@@ -52,3 +52,193 @@ pub struct TcpSegment<'a> {
     pub payload: &'a [u8],
     pub missing_payload: u32,
 }
+
+mod defrag;
+mod link;
+mod tcp;
+
+use defrag::{DefragPool, FragmentKey, FragmentOutcome};
+use etherparse::{IpNumber, Ipv6ExtensionSlice, LaxNetSlice, LaxSlicedPacket};
+use link::{LinkError, Network};
+
+/// What one frame holds, as far as TCP is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded<'a> {
+    Tcp(TcpSegment<'a>),
+    /// UDP, ICMP, ARP, non-IP: ignored.
+    NotTcp,
+    /// An IP fragment stored until its datagram is complete.
+    FragmentHeld,
+    UnsupportedLinkType(u32),
+    /// Could not reach a TCP header; a short reason ("IPv4 header cut at 12 bytes").
+    Malformed(String),
+}
+
+/// Decodes frames one after the other, keeping IP fragments across frames.
+#[derive(Debug, Default)]
+pub struct WireDecoder {
+    defrag: DefragPool,
+    /// The last reassembled datagram's payload, lent out by [`Decoded::Tcp`].
+    reassembled: Vec<u8>,
+}
+
+impl WireDecoder {
+    pub fn new() -> Self {
+        WireDecoder::default()
+    }
+
+    /// Decodes one frame. `orig_len` is the length on the wire; it only matters for an IPv4
+    /// total length of 0 (TSO), where Wireshark too takes the frame's length instead.
+    pub fn decode<'a>(
+        &'a mut self,
+        frame_number: u64,
+        link_type: u32,
+        data: &'a [u8],
+        orig_len: u32,
+    ) -> Decoded<'a> {
+        let ip = match link::network_layer(link_type, data) {
+            Ok(Network::Ip(ip)) => ip,
+            Ok(Network::Other) => return Decoded::NotTcp,
+            Err(LinkError::Unsupported) => return Decoded::UnsupportedLinkType(link_type),
+            Err(LinkError::Malformed(reason)) => return Decoded::Malformed(reason),
+        };
+        let packet = match LaxSlicedPacket::from_ip(ip) {
+            Ok(packet) => packet,
+            Err(_) => return Decoded::Malformed(ip_header_problem(ip)),
+        };
+        // Bytes of the frame after this IP packet's start that the capture lacks.
+        let frame_missing = (orig_len as usize).saturating_sub(data.len());
+        match packet.net {
+            Some(LaxNetSlice::Ipv4(v4)) => {
+                let header = v4.header();
+                let header_len = header.slice().len();
+                let total = usize::from(header.total_len());
+                if total != 0 && total < header_len {
+                    // Wireshark: "Bogus IP length", the dissection stops there.
+                    return Decoded::Malformed(format!(
+                        "IPv4 total length {total} is shorter than its {header_len}-byte header"
+                    ));
+                }
+                let payload = v4.payload();
+                if payload.ip_number != IpNumber::TCP {
+                    return Decoded::NotTcp;
+                }
+                let missing_ip = if total == 0 {
+                    frame_missing
+                } else {
+                    total.saturating_sub(ip.len())
+                };
+                let src = IpAddr::V4(header.source_addr());
+                let dst = IpAddr::V4(header.destination_addr());
+                if !payload.fragmented {
+                    return tcp::segment(src, dst, payload.payload, missing_ip);
+                }
+                let key = FragmentKey {
+                    src,
+                    dst,
+                    identification: u32::from(header.identification()),
+                    protocol: 6,
+                };
+                let offset = u32::from(header.fragments_offset().byte_offset());
+                let more = header.more_fragments();
+                self.fragment(key, frame_number, offset, more, payload.payload, missing_ip)
+            }
+            Some(LaxNetSlice::Ipv6(v6)) => {
+                let header = v6.header();
+                let payload = v6.payload();
+                if payload.ip_number != IpNumber::TCP {
+                    return Decoded::NotTcp;
+                }
+                let announced = usize::from(header.payload_length());
+                let missing_ip = if announced == 0 {
+                    frame_missing
+                } else {
+                    (40 + announced).saturating_sub(ip.len())
+                };
+                let src = IpAddr::V6(header.source_addr());
+                let dst = IpAddr::V6(header.destination_addr());
+                if !payload.fragmented {
+                    return tcp::segment(src, dst, payload.payload, missing_ip);
+                }
+                let fragment = v6
+                    .extensions()
+                    .clone()
+                    .into_iter()
+                    .find_map(|ext| match ext {
+                        Ipv6ExtensionSlice::Fragment(f) => Some(f),
+                        _ => None,
+                    });
+                let Some(fragment) = fragment else {
+                    return Decoded::Malformed("IPv6 fragment without fragment header".into());
+                };
+                let key = FragmentKey {
+                    src,
+                    dst,
+                    identification: fragment.identification(),
+                    protocol: 6,
+                };
+                let offset = u32::from(fragment.fragment_offset().byte_offset());
+                let more = fragment.more_fragments();
+                self.fragment(key, frame_number, offset, more, payload.payload, missing_ip)
+            }
+            _ => Decoded::NotTcp,
+        }
+    }
+
+    fn fragment<'a>(
+        &'a mut self,
+        key: FragmentKey,
+        frame_number: u64,
+        offset: u32,
+        more: bool,
+        payload: &[u8],
+        missing_ip: usize,
+    ) -> Decoded<'a> {
+        if missing_ip > 0 {
+            return Decoded::Malformed(
+                "IP fragment cut when captured (snaplen); its datagram cannot be reassembled"
+                    .into(),
+            );
+        }
+        match self.defrag.add(
+            key,
+            frame_number,
+            offset,
+            more,
+            payload,
+            &mut self.reassembled,
+        ) {
+            FragmentOutcome::Held => Decoded::FragmentHeld,
+            FragmentOutcome::Invalid(reason) => Decoded::Malformed(reason),
+            FragmentOutcome::Complete => tcp::segment(key.src, key.dst, &self.reassembled, 0),
+        }
+    }
+}
+
+/// Why an IP header could not be sliced, in a few words.
+fn ip_header_problem(ip: &[u8]) -> String {
+    match ip.first().map(|b| b >> 4) {
+        None => "no IP header".into(),
+        Some(4) => {
+            let header_len = usize::from(ip.first().map_or(0, |b| b & 0x0f)) * 4;
+            if header_len < 20 {
+                format!("IPv4 header length {header_len} is below the 20-byte minimum")
+            } else {
+                format!("IPv4 header cut at {} bytes", ip.len())
+            }
+        }
+        Some(6) => format!("IPv6 header cut at {} bytes", ip.len()),
+        Some(version) => format!("IP version {version} is neither 4 nor 6"),
+    }
+}
+
+/// Fuzz entry point: decodes `data` as a frame of every supported link type.
+pub fn fuzz_decode(data: &[u8]) {
+    let mut decoder = WireDecoder::new();
+    for link_type in [0, 1, 12, 101, 108, 113, 228, 229, 276] {
+        let _ = decoder.decode(1, link_type, data, data.len() as u32);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,134 @@
+//! Frame and TCP segment counts over every capture in the shared corpus, against tshark 4.0.17's
+//! stored decode (`tshark-4.0.17.jsonl`). Skips with a notice when the corpus is missing.
+
+use mqpcap::capture::CaptureReader;
+use mqpcap::wire::{Decoded, WireDecoder};
+use std::path::{Path, PathBuf};
+
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
+
+/// Top-level protocols tshark lists for frames that carry no TCP segment.
+const NOT_TCP_PROTOCOLS: &[&str] = &["ICMP", "ICMPv6", "UDP", "DNS", "ARP", "MDNS", "NTP", "DHCP"];
+
+struct Expected {
+    path: PathBuf,
+    frames: u64,
+    tcp_frames: u64,
+}
+
+fn expectations() -> Option<Vec<Expected>> {
+    let corpus = Path::new(CORPUS);
+    let manifest = std::fs::read_to_string(corpus.join("MANIFEST.tsv")).ok()?;
+    let decode = std::fs::read_to_string(corpus.join("tshark-4.0.17.jsonl")).ok()?;
+    let mut header = manifest.lines().next()?.split('\t');
+    let path_column = header.position(|c| c == "local_path")?;
+    let mut header = manifest.lines().next()?.split('\t');
+    let kind_column = header.position(|c| c == "kind")?;
+    let mut out = Vec::new();
+    for line in manifest.lines().skip(1) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        if fields.get(kind_column) != Some(&"capture") {
+            continue;
+        }
+        let Some(local) = fields.get(path_column) else {
+            continue;
+        };
+        let record = decode.lines().find_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            (v.get("file")?.as_str()? == *local).then_some(v)
+        });
+        let Some(record) = record else {
+            panic!("{local}: no tshark decode stored");
+        };
+        let frames = record["frames_tshark"].as_u64().unwrap_or(0);
+        let tcp_frames = record["top_protocols"]
+            .as_object()
+            .map(|protocols| {
+                protocols
+                    .iter()
+                    .filter(|(name, _)| !NOT_TCP_PROTOCOLS.contains(&name.as_str()))
+                    .map(|(_, count)| count.as_u64().unwrap_or(0))
+                    .sum()
+            })
+            .unwrap_or(0);
+        out.push(Expected {
+            path: corpus.join(local),
+            frames,
+            tcp_frames,
+        });
+    }
+    Some(out)
+}
+
+#[test]
+fn corpus_frame_and_tcp_counts_equal_tshark() {
+    let Some(expected) = expectations() else {
+        eprintln!("skipped: corpus not found at {CORPUS}");
+        return;
+    };
+    assert!(!expected.is_empty());
+    let mut failures = Vec::new();
+    for file in &expected {
+        let mut reader = match CaptureReader::open(&file.path) {
+            Ok(r) => r,
+            Err(e) => {
+                failures.push(format!("{e}"));
+                continue;
+            }
+        };
+        let mut decoder = WireDecoder::new();
+        let mut tcp_frames = 0u64;
+        while let Some(frame) = reader.next_frame() {
+            if let Decoded::Tcp(_) =
+                decoder.decode(frame.number, frame.link_type, frame.data, frame.orig_len)
+            {
+                tcp_frames += 1;
+            }
+        }
+        let got = (reader.frames_read(), tcp_frames);
+        if got != (file.frames, file.tcp_frames) {
+            failures.push(format!(
+                "{}: frames/tcp {:?}, tshark {:?}; warnings {:?}",
+                file.path.display(),
+                got,
+                (file.frames, file.tcp_frames),
+                reader.warnings()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Developer aid: `MQPCAP_DUMP=file cargo test --test capture_corpus dump -- --ignored --nocapture`
+/// prints `number time_ns src_port dst_port payload_len` per frame, for a diff against
+/// `tshark -T fields -e frame.number -e frame.time_epoch -e tcp.srcport -e tcp.dstport -e tcp.len`.
+#[test]
+#[ignore]
+fn dump() {
+    let Ok(path) = std::env::var("MQPCAP_DUMP") else {
+        return;
+    };
+    let mut reader = CaptureReader::open(Path::new(&path)).expect("open");
+    let mut decoder = WireDecoder::new();
+    while let Some(frame) = reader.next_frame() {
+        let time = format!(
+            "{}.{:09}",
+            frame.time_ns.div_euclid(1_000_000_000),
+            frame.time_ns.rem_euclid(1_000_000_000)
+        );
+        match decoder.decode(frame.number, frame.link_type, frame.data, frame.orig_len) {
+            Decoded::Tcp(s) => println!(
+                "{}\t{}\t{}\t{}\t{}",
+                frame.number,
+                time,
+                s.src_port,
+                s.dst_port,
+                s.payload.len() + s.missing_payload as usize
+            ),
+            _ => println!("{}\t{}\t\t\t", frame.number, time),
+        }
+    }
+    eprintln!("warnings: {:?}", reader.warnings());
+    eprintln!("link types: {:?}", reader.link_types());
+    eprintln!("sha256: {}", reader.sha256_hex());
+}
