@@ -5,9 +5,39 @@
 //! bytes are delivered to a [`FlowSink`] in sequence order, once, with holes reported as gaps.
 //! Memory is bounded per connection (reassembly buffer limits) and released when a flow closes.
 
+mod direction;
+pub mod reassembly;
+mod table;
+pub mod tcp_state;
+mod tracker;
+
+#[cfg(test)]
+mod tests;
+
+pub use table::FlowTable;
+
 use crate::common::{At, Side};
 use serde::Serialize;
 use std::net::SocketAddr;
+
+/// Memory limits of one flow's reassembly (each direction separately).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowLimits {
+    /// Bytes held beyond a hole (plus a small per-piece overhead) before the oldest hole is
+    /// declared lost.
+    pub max_buffered_per_side: usize,
+    /// Holes allowed at once before the oldest is declared lost.
+    pub max_holes: usize,
+}
+
+impl Default for FlowLimits {
+    fn default() -> Self {
+        Self {
+            max_buffered_per_side: 4 << 20,
+            max_holes: 64,
+        }
+    }
+}
 
 /// Index of a connection in the order flows were first seen; equals Wireshark's `tcp.stream`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

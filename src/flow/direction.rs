@@ -1,0 +1,419 @@
+//! One direction of a flow: where its stream starts in sequence space, Wireshark's
+//! classification of each segment (retransmission, out-of-order, keep-alive, zero-window
+//! probe), the reassembler and the place of the FIN in the stream.
+//!
+//! Sequence numbers are compared modulo 2^32 (RFC 9293 §3.4) and turned into 64-bit stream
+//! offsets relative to the delivery point, so a stream may cross 2^32 any number of times.
+//! Guarantees: no panics; all arithmetic on values from the capture wraps or saturates.
+
+use super::reassembly::{Content, Delivery, MAX_AHEAD, Reassembler, ReassemblyLimits};
+use super::{FlowId, FlowSink, SideStats, TcpEvent};
+use crate::common::{At, Side};
+use crate::wire::TcpFlags;
+
+/// Wireshark's out-of-order threshold when the handshake's round trip is unknown
+/// (`packet-tcp.c`, `tcp_analyze_sequence_number`: 3 ms).
+pub const DEFAULT_OUT_OF_ORDER_NS: i64 = 3_000_000;
+
+/// What a segment is, as Wireshark's `tcp.analysis` sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentKind {
+    /// Advances the sequence space, or carries nothing that occupies it.
+    Normal,
+    /// Starts before the highest sequence number already seen: `tcp.analysis.retransmission`.
+    Retransmission,
+    /// Starts before the highest sequence number seen, but soon after it and not ending at it.
+    OutOfOrder,
+    /// Zero or one byte at one below the next sequence number: `tcp.analysis.keep_alive`.
+    KeepAlive,
+    /// One byte at the next sequence number while the peer's window is zero.
+    ZeroWindowProbe,
+}
+
+/// `a < b` in sequence space (RFC 9293 §3.4).
+pub fn seq_lt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+
+/// The FIN of this direction: where it sits in the stream, and whether it was reported.
+#[derive(Debug, Clone, Copy)]
+struct FinMark {
+    offset: u64,
+    at: At,
+    reported: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Direction {
+    /// Wireshark's `base_seq` for this direction, used by the `tcp.stream` port-reuse rule:
+    /// the SYN's sequence number, else one below the first segment's, else one below the
+    /// first acknowledgment number the peer sent.
+    pub ws_base_seq: Option<u32>,
+    /// Sequence number of stream offset 0: one after the SYN, else the first segment's.
+    origin: Option<u32>,
+    reassembler: Reassembler,
+    fin: Option<FinMark>,
+    /// Wireshark's `nextseq`: one past the highest sequence number seen (zero-window probes
+    /// excluded), and when it last moved.
+    highest_next_seq: Option<u32>,
+    highest_next_seq_ns: i64,
+    /// Last window this side advertised (not from RST segments).
+    pub window: Option<u16>,
+    pub syn_reported: bool,
+    pub stats: SideStats,
+    pub retransmissions: u64,
+    pub missing: u64,
+}
+
+/// Hands reassembled output to the sink and counts it.
+struct Output<'a, S> {
+    sink: &'a mut S,
+    id: FlowId,
+    side: Side,
+    at: At,
+    stats: &'a mut SideStats,
+    missing: &'a mut u64,
+    gaps: u64,
+}
+
+impl<S: FlowSink> Output<'_, S> {
+    fn take(&mut self, delivery: Delivery<'_>) {
+        match delivery {
+            Delivery::Data(bytes) => {
+                if bytes.is_empty() {
+                    return;
+                }
+                self.stats.bytes = self.stats.bytes.saturating_add(bytes.len() as u64);
+                self.sink.data(self.id, self.side, bytes, self.at);
+            }
+            Delivery::Gap(len) => {
+                if len == 0 {
+                    return;
+                }
+                self.stats.bytes = self.stats.bytes.saturating_add(len);
+                *self.missing = self.missing.saturating_add(len);
+                self.gaps += 1;
+                self.sink.gap(self.id, self.side, len, self.at);
+            }
+        }
+    }
+}
+
+/// Who is writing: the flow, the side and the frame deliveries are attributed to.
+#[derive(Debug, Clone, Copy)]
+pub struct Writer {
+    pub id: FlowId,
+    pub side: Side,
+    pub at: At,
+}
+
+impl Direction {
+    /// Classifies a segment of this direction and advances Wireshark's `nextseq`.
+    /// `payload_len` includes bytes the snaplen cut; `peer_window_zero` says whether the other
+    /// side last advertised a zero window; `out_of_order_ns` is the out-of-order threshold.
+    pub fn classify(
+        &mut self,
+        seq: u32,
+        flags: TcpFlags,
+        payload_len: u32,
+        peer_window_zero: bool,
+        now_ns: i64,
+        out_of_order_ns: i64,
+    ) -> SegmentKind {
+        if flags.rst() {
+            // A RST's sequence number and payload are not part of the stream.
+            return SegmentKind::Normal;
+        }
+        let occupies = payload_len
+            .wrapping_add(u32::from(flags.syn()))
+            .wrapping_add(u32::from(flags.fin()));
+        let control = flags.syn() || flags.fin();
+        let kind = match self.highest_next_seq {
+            None => SegmentKind::Normal,
+            Some(next) => {
+                if payload_len <= 1 && !control && seq == next.wrapping_sub(1) {
+                    SegmentKind::KeepAlive
+                } else if payload_len == 1 && !control && seq == next && peer_window_zero {
+                    SegmentKind::ZeroWindowProbe
+                } else if (payload_len > 0 || control) && seq_lt(seq, next) {
+                    let since = now_ns.saturating_sub(self.highest_next_seq_ns);
+                    if since < out_of_order_ns && next != seq.wrapping_add(occupies) {
+                        SegmentKind::OutOfOrder
+                    } else {
+                        SegmentKind::Retransmission
+                    }
+                } else {
+                    SegmentKind::Normal
+                }
+            }
+        };
+        if kind != SegmentKind::ZeroWindowProbe {
+            let end = seq.wrapping_add(occupies);
+            if self.highest_next_seq.is_none_or(|next| seq_lt(next, end)) {
+                self.highest_next_seq = Some(end);
+                self.highest_next_seq_ns = now_ns;
+            }
+        }
+        kind
+    }
+
+    /// Sets where the stream starts, from the first segment that is not a RST.
+    pub fn init_origin(&mut self, seq: u32, syn: bool) {
+        if self.origin.is_none() {
+            self.origin = Some(if syn { seq.wrapping_add(1) } else { seq });
+        }
+    }
+
+    /// Stream offset of `seq`, unwrapped around the delivery point (negative: before the
+    /// stream's start). `None` until the origin is known.
+    fn offset_of(&self, seq: u32) -> Option<i64> {
+        let origin = self.origin?;
+        let next = self.reassembler.next_offset();
+        let next_seq = origin.wrapping_add(next as u32);
+        let delta = i64::from(seq.wrapping_sub(next_seq) as i32);
+        Some(
+            i64::try_from(next)
+                .unwrap_or(i64::MAX)
+                .saturating_add(delta),
+        )
+    }
+
+    /// Adds a segment's payload (`data` then `missing` bytes cut by the snaplen) starting at
+    /// sequence number `seq`. Data beyond this side's FIN is ignored (RFC 9293 §3.10.7.4: no
+    /// data follows a FIN). Returns the number of new bytes and of gaps declared (snaplen cuts,
+    /// limits).
+    pub fn add_payload<S: FlowSink>(
+        &mut self,
+        seq: u32,
+        data: &[u8],
+        missing: u32,
+        limits: ReassemblyLimits,
+        w: Writer,
+        sink: &mut S,
+    ) -> (u64, u64) {
+        let Some(start) = self.offset_of(seq) else {
+            return (0, 0);
+        };
+        let fin_cap = self.fin.map(|f| f.offset);
+        let mut fresh = 0;
+        let Self {
+            reassembler,
+            stats,
+            missing: missing_total,
+            ..
+        } = self;
+        let mut out = Output {
+            sink,
+            id: w.id,
+            side: w.side,
+            at: w.at,
+            stats,
+            missing: missing_total,
+            gaps: 0,
+        };
+        let pieces = [
+            (start, Content::Data(data)),
+            (
+                start.saturating_add(data.len() as i64),
+                Content::Missing(u64::from(missing)),
+            ),
+        ];
+        for (offset, content) in pieces {
+            if let Some((offset, content)) = clip(offset, content, fin_cap) {
+                fresh += reassembler.insert(offset, content, &mut |d| out.take(d));
+            }
+        }
+        reassembler.enforce(limits, &mut |d| out.take(d));
+        let gaps = out.gaps;
+        (fresh, gaps)
+    }
+
+    /// Records this side's first FIN, sent with a segment at `seq` carrying `payload_len`
+    /// bytes (after the SYN, if any). Later FINs are retransmissions.
+    pub fn mark_fin(&mut self, seq: u32, payload_len: u32, at: At) {
+        if self.fin.is_some() {
+            return;
+        }
+        if let Some(start) = self.offset_of(seq) {
+            let offset = start.saturating_add(i64::from(payload_len)).max(0) as u64;
+            self.fin = Some(FinMark {
+                offset,
+                at,
+                reported: false,
+            });
+        }
+    }
+
+    pub fn fin_seen(&self) -> bool {
+        self.fin.is_some()
+    }
+
+    /// The peer acknowledged everything before `ack`: bytes before it that were never seen
+    /// are lost to the capture (Wireshark's "ACKed segment that wasn't captured"). Returns the
+    /// number of gaps declared.
+    pub fn acknowledged<S: FlowSink>(&mut self, ack: u32, w: Writer, sink: &mut S) -> u64 {
+        let Some(acked) = self.offset_of(ack) else {
+            return 0;
+        };
+        let next = self.reassembler.next_offset();
+        let Ok(mut target) = u64::try_from(acked) else {
+            return 0;
+        };
+        if target <= next || target - next > MAX_AHEAD {
+            return 0;
+        }
+        if let Some(fin) = self.fin {
+            // The FIN takes one sequence number, acknowledged but not a byte of data.
+            target = target.min(fin.offset);
+        }
+        self.skip_to(target, w, sink)
+    }
+
+    /// Ends the stream: every hole is lost, held data is delivered, and the stream runs up to
+    /// the FIN if one was sent. Returns the number of gaps declared.
+    pub fn close_out<S: FlowSink>(&mut self, w: Writer, sink: &mut S) -> u64 {
+        let mut gaps = self.with_output(w, sink, |r, out| r.flush(&mut |d| out(d)));
+        if let Some(fin) = self.fin {
+            gaps += self.skip_to(fin.offset, w, sink);
+        }
+        gaps
+    }
+
+    fn skip_to<S: FlowSink>(&mut self, target: u64, w: Writer, sink: &mut S) -> u64 {
+        self.with_output(w, sink, |r, out| r.skip_to(target, &mut |d| out(d)))
+    }
+
+    fn with_output<S: FlowSink>(
+        &mut self,
+        w: Writer,
+        sink: &mut S,
+        f: impl FnOnce(&mut Reassembler, &mut dyn FnMut(Delivery<'_>)),
+    ) -> u64 {
+        let Self {
+            reassembler,
+            stats,
+            missing,
+            ..
+        } = self;
+        let mut out = Output {
+            sink,
+            id: w.id,
+            side: w.side,
+            at: w.at,
+            stats,
+            missing,
+            gaps: 0,
+        };
+        f(reassembler, &mut |d| out.take(d));
+        out.gaps
+    }
+
+    /// Reports the FIN once the stream has reached it, so a FIN never overtakes data.
+    pub fn report_fin_if_reached<S: FlowSink>(&mut self, id: FlowId, side: Side, sink: &mut S) {
+        if let Some(fin) = &mut self.fin
+            && !fin.reported
+            && self.reassembler.next_offset() >= fin.offset
+        {
+            fin.reported = true;
+            sink.tcp_event(id, side, TcpEvent::Fin, fin.at);
+        }
+    }
+}
+
+/// Places content at a signed stream offset: drops what lies before the stream's start and
+/// what lies at or beyond `cap` (the FIN).
+fn clip(offset: i64, content: Content<'_>, cap: Option<u64>) -> Option<(u64, Content<'_>)> {
+    let len = match content {
+        Content::Data(d) => d.len() as u64,
+        Content::Missing(n) => n,
+    };
+    let skip = if offset < 0 { offset.unsigned_abs() } else { 0 };
+    if skip >= len {
+        return None;
+    }
+    let start = u64::try_from(offset.max(0)).unwrap_or(0);
+    let mut keep = len - skip;
+    if let Some(cap) = cap {
+        keep = keep.min(cap.saturating_sub(start));
+    }
+    if keep == 0 {
+        return None;
+    }
+    let content = match content {
+        Content::Data(d) => {
+            let from = usize::try_from(skip).unwrap_or(usize::MAX);
+            let to = usize::try_from(skip + keep).unwrap_or(usize::MAX);
+            Content::Data(d.get(from..to)?)
+        }
+        Content::Missing(_) => Content::Missing(keep),
+    };
+    Some((start, content))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(bits: u8) -> TcpFlags {
+        TcpFlags(bits)
+    }
+    const A: u8 = TcpFlags::ACK;
+    const S: u8 = TcpFlags::SYN;
+    const F: u8 = TcpFlags::FIN;
+
+    #[test]
+    fn sequence_comparison_wraps() {
+        assert!(seq_lt(1, 2));
+        assert!(seq_lt(u32::MAX, 0));
+        assert!(!seq_lt(0, u32::MAX));
+        assert!(!seq_lt(5, 5));
+    }
+
+    #[test]
+    fn classification_follows_wireshark() {
+        let ms = 1_000_000;
+        // (seq, flags, len, peer window zero, time in ms, expected)
+        let steps: &[(u32, u8, u32, bool, i64, SegmentKind)] = &[
+            (100, S, 0, false, 0, SegmentKind::Normal),
+            (100, S, 0, false, 1000, SegmentKind::Retransmission),
+            (101, A, 10, false, 2000, SegmentKind::Normal),
+            (101, A, 10, false, 3000, SegmentKind::Retransmission),
+            // Keep-alive: zero or one byte at next - 1.
+            (110, A, 0, false, 4000, SegmentKind::KeepAlive),
+            (110, A, 1, false, 5000, SegmentKind::KeepAlive),
+            // Jump ahead, then the hole filled right away: out of order.
+            (121, A, 10, false, 6000, SegmentKind::Normal),
+            (111, A, 10, false, 6001, SegmentKind::OutOfOrder),
+            // Zero-window probe does not advance nextseq; a second probe is a probe again.
+            (131, A, 1, true, 7000, SegmentKind::ZeroWindowProbe),
+            (131, A, 1, true, 8000, SegmentKind::ZeroWindowProbe),
+            (131, A, 5, false, 9000, SegmentKind::Normal),
+            (136, F | A, 0, false, 10000, SegmentKind::Normal),
+            (136, F | A, 0, false, 11000, SegmentKind::Retransmission),
+        ];
+        let mut d = Direction::default();
+        for (i, &(seq, bits, len, zero, t, want)) in steps.iter().enumerate() {
+            let got = d.classify(seq, flags(bits), len, zero, t * ms, DEFAULT_OUT_OF_ORDER_NS);
+            assert_eq!(got, want, "step {i}");
+        }
+    }
+
+    #[test]
+    fn clip_trims_before_start_and_after_fin() {
+        let data = b"abcdef";
+        assert_eq!(
+            clip(-2, Content::Data(data), None),
+            Some((0, Content::Data(&b"cdef"[..])))
+        );
+        assert_eq!(clip(-6, Content::Data(data), None), None);
+        assert_eq!(
+            clip(2, Content::Data(data), Some(5)),
+            Some((2, Content::Data(&b"abc"[..])))
+        );
+        assert_eq!(clip(5, Content::Data(data), Some(5)), None);
+        assert_eq!(
+            clip(3, Content::Missing(10), Some(8)),
+            Some((3, Content::Missing(5)))
+        );
+    }
+}

@@ -1,0 +1,286 @@
+//! One TCP connection: orientation, both directions, the Zeek state, and the events it reports.
+//!
+//! Per segment, in this order: counters, Zeek history and state, SYN/SYN-ACK (first per side),
+//! zero window, Wireshark's classification (keep-alive, retransmission), the payload into the
+//! reassembler, the FIN's place, the acknowledgment (holes the peer ACKed past are lost), and a
+//! RST (ends both streams: every hole is lost). A FIN is reported when its direction's stream
+//! reaches it, never before the data it follows. Guarantees: no panics on any segment.
+
+use super::direction::{DEFAULT_OUT_OF_ORDER_NS, Direction, SegmentKind, Writer};
+use super::reassembly::ReassemblyLimits;
+use super::tcp_state::ZeekTracker;
+use super::{Close, CloseHow, FlowId, FlowOpen, FlowSink, TcpEvent, TcpSummary};
+use crate::common::{At, Side};
+use crate::wire::TcpSegment;
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone)]
+pub struct FlowTracker {
+    id: FlowId,
+    orig: SocketAddr,
+    syn_seen: bool,
+    first: At,
+    last: At,
+    dirs: [Direction; 2],
+    zeek: ZeekTracker,
+    /// Time of the latest SYN without ACK, and the handshake's round trip (SYN to the first
+    /// ACK after it), which Wireshark uses as its out-of-order threshold.
+    last_syn_ns: Option<i64>,
+    first_rtt_ns: Option<i64>,
+    first_fin: Option<(Side, At)>,
+    first_rst: Option<(Side, At)>,
+    /// Both sides had sent a FIN when the first RST came.
+    fins_before_rst: bool,
+    limits: ReassemblyLimits,
+}
+
+impl FlowTracker {
+    /// A flow starting with `seg`. `Side::Orig` is the SYN sender: the sender of `seg`, or its
+    /// receiver when `seg` is a SYN-ACK (the SYN was missed); else the sender of `seg`.
+    pub fn new(
+        id: FlowId,
+        at: At,
+        seg: &TcpSegment<'_>,
+        limits: ReassemblyLimits,
+    ) -> (Self, FlowOpen) {
+        let src = SocketAddr::new(seg.src, seg.src_port);
+        let dst = SocketAddr::new(seg.dst, seg.dst_port);
+        let synack = seg.flags.syn() && seg.flags.ack();
+        let (orig, resp) = if synack { (dst, src) } else { (src, dst) };
+        let syn_seen = seg.flags.syn();
+        let tracker = Self {
+            id,
+            orig,
+            syn_seen,
+            first: at,
+            last: at,
+            dirs: Default::default(),
+            zeek: ZeekTracker::new(),
+            last_syn_ns: None,
+            first_rtt_ns: None,
+            first_fin: None,
+            first_rst: None,
+            fins_before_rst: false,
+            limits,
+        };
+        let open = FlowOpen {
+            id,
+            orig,
+            resp,
+            syn_seen,
+            at,
+        };
+        (tracker, open)
+    }
+
+    pub fn id(&self) -> FlowId {
+        self.id
+    }
+
+    /// Which side sent a segment from `src`.
+    pub fn side_of(&self, src: SocketAddr) -> Side {
+        if src == self.orig {
+            Side::Orig
+        } else {
+            Side::Resp
+        }
+    }
+
+    /// Wireshark 4.0's port-reuse rule (`packet-tcp.c`, `dissect_tcp`): a SYN without ACK
+    /// whose sequence number differs from its direction's `base_seq` starts a new conversation
+    /// (a new `tcp.stream`); a SYN with the same number is a retransmission.
+    pub fn starts_new_connection(&self, side: Side, seg: &TcpSegment<'_>) -> bool {
+        seg.flags.syn()
+            && !seg.flags.ack()
+            && self.dirs[side.index()]
+                .ws_base_seq
+                .is_some_and(|base| base != seg.seq)
+    }
+
+    pub fn on_segment<S: FlowSink>(
+        &mut self,
+        at: At,
+        side: Side,
+        seg: &TcpSegment<'_>,
+        sink: &mut S,
+    ) {
+        let flags = seg.flags;
+        let (me, peer) = (side.index(), side.other().index());
+        let id = self.id;
+        self.last = at;
+        let stats = &mut self.dirs[me].stats;
+        stats.packets = stats.packets.saturating_add(1);
+        stats.last = Some(at);
+
+        // Wireshark's base_seq: set from the first segment of a direction, or from the first
+        // acknowledgment of it.
+        let syn_adjust = if flags.syn() { 0 } else { 1 };
+        let mine = &mut self.dirs[me];
+        mine.ws_base_seq
+            .get_or_insert(seg.seq.wrapping_sub(syn_adjust));
+        if flags.ack() {
+            self.dirs[peer]
+                .ws_base_seq
+                .get_or_insert(seg.ack.wrapping_sub(1));
+        }
+
+        let captured = u32::try_from(seg.payload.len()).unwrap_or(u32::MAX);
+        let payload_len = captured.saturating_add(seg.missing_payload);
+        self.zeek.on_segment(side, flags, seg.seq, payload_len);
+
+        // Handshake round trip, Wireshark's `tcp.analysis.initial_rtt`.
+        if flags.syn() && !flags.ack() {
+            self.last_syn_ns = Some(at.time_ns);
+        } else if flags.ack() && !flags.syn() && self.first_rtt_ns.is_none() {
+            self.first_rtt_ns = self.last_syn_ns.map(|t| at.time_ns.saturating_sub(t));
+        }
+
+        if flags.syn() && !self.dirs[me].syn_reported {
+            self.dirs[me].syn_reported = true;
+            let event = if flags.ack() {
+                TcpEvent::SynAck
+            } else {
+                TcpEvent::Syn
+            };
+            sink.tcp_event(id, side, event, at);
+        }
+        if seg.window == 0 && !flags.rst() {
+            self.zeek.on_zero_window(side);
+            sink.tcp_event(id, side, TcpEvent::ZeroWindow, at);
+        }
+
+        let peer_window_zero = self.dirs[peer].window == Some(0);
+        let threshold = self
+            .first_rtt_ns
+            .filter(|&rtt| rtt > 0)
+            .unwrap_or(DEFAULT_OUT_OF_ORDER_NS);
+        let kind = self.dirs[me].classify(
+            seg.seq,
+            flags,
+            payload_len,
+            peer_window_zero,
+            at.time_ns,
+            threshold,
+        );
+        match kind {
+            SegmentKind::KeepAlive => sink.tcp_event(id, side, TcpEvent::KeepAlive, at),
+            SegmentKind::Retransmission => {
+                let dir = &mut self.dirs[me];
+                dir.retransmissions = dir.retransmissions.saturating_add(1);
+                if payload_len > 0 {
+                    self.zeek.on_retransmission(side);
+                }
+                sink.tcp_event(id, side, TcpEvent::Retransmission { len: payload_len }, at);
+            }
+            SegmentKind::Normal | SegmentKind::OutOfOrder | SegmentKind::ZeroWindowProbe => {}
+        }
+
+        let writer = Writer { id, side, at };
+        if !flags.rst() {
+            let data_seq = seg.seq.wrapping_add(u32::from(flags.syn()));
+            let dir = &mut self.dirs[me];
+            dir.init_origin(seg.seq, flags.syn());
+            if kind != SegmentKind::KeepAlive {
+                let (_, gaps) = dir.add_payload(
+                    data_seq,
+                    seg.payload,
+                    seg.missing_payload,
+                    self.limits,
+                    writer,
+                    sink,
+                );
+                self.note_gaps(side, gaps);
+            }
+            if flags.fin() {
+                self.dirs[me].mark_fin(data_seq, payload_len, at);
+                self.first_fin.get_or_insert((side, at));
+            }
+            self.dirs[me].report_fin_if_reached(id, side, sink);
+            if flags.ack() {
+                let peer_writer = Writer {
+                    side: side.other(),
+                    ..writer
+                };
+                let gaps = self.dirs[peer].acknowledged(seg.ack, peer_writer, sink);
+                self.note_gaps(side.other(), gaps);
+                self.dirs[peer].report_fin_if_reached(id, side.other(), sink);
+            }
+            self.dirs[me].window = Some(seg.window);
+        } else {
+            if self.first_rst.is_none() {
+                self.first_rst = Some((side, at));
+                self.fins_before_rst = self.dirs.iter().all(Direction::fin_seen);
+            }
+            // A RST ends both streams: nothing missing will be retransmitted any more.
+            for s in [side, side.other()] {
+                self.close_out_side(s, at, sink);
+            }
+            sink.tcp_event(id, side, TcpEvent::Rst, at);
+        }
+    }
+
+    /// End of capture (or tuple reuse): every hole is lost, held data and FINs are delivered.
+    pub fn finish<S: FlowSink>(&mut self, sink: &mut S) {
+        let at = self.last;
+        for side in [Side::Orig, Side::Resp] {
+            self.close_out_side(side, at, sink);
+        }
+    }
+
+    fn close_out_side<S: FlowSink>(&mut self, side: Side, at: At, sink: &mut S) {
+        let writer = Writer {
+            id: self.id,
+            side,
+            at,
+        };
+        let gaps = self.dirs[side.index()].close_out(writer, sink);
+        self.note_gaps(side, gaps);
+        self.dirs[side.index()].report_fin_if_reached(self.id, side, sink);
+    }
+
+    fn note_gaps(&mut self, side: Side, gaps: u64) {
+        for _ in 0..gaps {
+            self.zeek.on_gap(side);
+        }
+    }
+
+    /// How the connection ended: a RST, unless both sides had sent FIN before it; else the
+    /// first FIN.
+    fn close(&self) -> Close {
+        match (self.first_rst, self.first_fin) {
+            (Some((by, at)), _) if !self.fins_before_rst => Close {
+                how: CloseHow::Rst,
+                by: Some(by),
+                at: Some(at),
+            },
+            (_, Some((by, at))) => Close {
+                how: CloseHow::Fin,
+                by: Some(by),
+                at: Some(at),
+            },
+            _ => Close {
+                how: CloseHow::None,
+                by: None,
+                at: None,
+            },
+        }
+    }
+
+    pub fn summary(&self) -> TcpSummary {
+        let [o, r] = &self.dirs;
+        TcpSummary {
+            state: self
+                .zeek
+                .conn_state(o.stats.bytes, r.stats.bytes)
+                .to_string(),
+            history: self.zeek.history().to_string(),
+            syn_seen: self.syn_seen,
+            retransmissions: o.retransmissions.saturating_add(r.retransmissions),
+            missing_bytes: o.missing.saturating_add(r.missing),
+            close: self.close(),
+            first: self.first,
+            last: self.last,
+            sides: [o.stats, r.stats],
+        }
+    }
+}
