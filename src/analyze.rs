@@ -94,8 +94,7 @@ pub fn analyze_reader(
                     ),
                 });
             }
-            Decoded::Tcp(_)
-            | Decoded::NotTcp
+            Decoded::NotTcp
             | Decoded::FragmentHeld
             | Decoded::UnsupportedLinkType(_)
             | Decoded::Malformed(_) => {}
@@ -211,7 +210,7 @@ impl Building {
             if at_end {
                 let mqtt_framed = [Side::Orig, Side::Resp].iter().all(|&s| {
                     let bytes = side_bytes(chunks, s);
-                    bytes.is_empty() || mqtt::parser::is_complete_packet_run(&bytes)
+                    bytes.is_empty() || is_complete_mqtt_run(&bytes)
                 });
                 let any = chunks.iter().any(|c| !c.2.is_empty());
                 Some(if any && mqtt_framed {
@@ -308,6 +307,20 @@ fn side_bytes(chunks: &[(Side, At, Vec<u8>)], side: Side) -> Vec<u8> {
         .filter(|c| c.0 == side)
         .flat_map(|c| c.2.iter().copied())
         .collect()
+}
+
+/// True when `bytes` split exactly into whole MQTT packets by their fixed headers: the last
+/// resort for a direction too short for the sniffer to be sure (a lone `c0 00` PINGREQ).
+fn is_complete_mqtt_run(mut bytes: &[u8]) -> bool {
+    while !bytes.is_empty() {
+        match mqtt::frame(bytes) {
+            mqtt::Framing::Complete { total_len, .. } if total_len <= bytes.len() => {
+                bytes = &bytes[total_len..];
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// TLS first: a TLS record header is unambiguous, while MQTT's is a single type byte.

@@ -9,7 +9,8 @@ use crate::analyze::{CaptureAnalysis, CaptureFacts};
 use crate::common::{At, Side};
 use crate::conn::{AppProtocol, ClientBasis, Connection, EventKind};
 use crate::flow::CloseHow;
-use crate::proto::mqtt::connack_code_name;
+use crate::proto::mqtt::Version;
+use crate::proto::mqtt::reason::{code_label, connack_code_name};
 use crate::proto::mqtt::message::MqttSummary;
 use crate::proto::tls::message::{CertInfo, TlsSummary};
 use crate::proto::tls::names::{alert_description_name, cipher_suite_name, version_name};
@@ -561,7 +562,10 @@ fn mqtt_report(
     precision: Precision,
     options: ReportOptions,
 ) -> MqttReport {
-    let version = m.protocol_version.unwrap_or(4);
+    let version = m
+        .protocol_version
+        .and_then(Version::from_level)
+        .unwrap_or(Version::V3_1_1);
     MqttReport {
         protocol_version: m.protocol_version,
         version_guessed: m.version_guessed,
@@ -591,7 +595,7 @@ fn mqtt_report(
         connack: m.connack.as_ref().map(|c| ConnackReport {
             frame: c.at.frame,
             code: c.code,
-            name: connack_code_name(version, c.code),
+            name: code_label(connack_code_name(version, c.code), c.code),
             session_present: c.session_present,
         }),
         disconnect: m.disconnect.as_ref().map(|d| DisconnectReport {

@@ -33,7 +33,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
     let mut table = Table::new();
     table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
+        .load_style(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(vec![
             "#",
