@@ -152,6 +152,8 @@ pub struct ServerHelloReport {
     pub frame: u64,
     pub version: String,
     pub cipher_suite: String,
+    /// The IANA code point, e.g. 4866 for TLS_AES_256_GCM_SHA384 (0x1302).
+    pub cipher_suite_code: u16,
     pub alpn: Option<String>,
     pub hello_retry_request_frame: Option<u64>,
 }
@@ -503,6 +505,7 @@ fn tls_report(t: &TlsSummary, conn: &Connection, precision: Precision) -> TlsRep
             frame: sh.at.frame,
             version: version_name(sh.version),
             cipher_suite: cipher_suite_name(sh.cipher_suite),
+            cipher_suite_code: sh.cipher_suite,
             alpn: sh.alpn.clone(),
             hello_retry_request_frame: t.hello_retry_request.as_ref().map(frame),
         }),
