@@ -330,11 +330,11 @@ healthy_plain() { # FILE VERSION
 
 group1() {
     healthy_plain mqtt311-healthy.pcap mqttv311
-    record mqtt311-healthy.pcap true "" "" \
+    want mqtt311-healthy.pcap && record mqtt311-healthy.pcap true "" "" \
         "mosquitto_sub -V mqttv311 -q 2 -C 3 -t 'lab/#'; mosquitto_pub -q 0/1/2 (three runs)" \
         "MQTT 3.1.1 plain: subscriber (CONNECT, SUBSCRIBE, 3 PUBLISH in, DISCONNECT) and three publishers QoS 0, 1, 2"
     healthy_plain mqtt5-healthy.pcap mqttv5
-    record mqtt5-healthy.pcap true "" "" \
+    want mqtt5-healthy.pcap && record mqtt5-healthy.pcap true "" "" \
         "mosquitto_sub -V mqttv5 -q 2 -C 3 -t 'lab/#'; mosquitto_pub -V mqttv5 -q 0/1/2" \
         "MQTT 5.0 plain: same session as mqtt311-healthy with v5 properties and reason codes"
 
@@ -373,6 +373,137 @@ group1() {
             "OPENSSL_CONF=openssl-max-tls12.cnf mosquitto_pub -h mtls.broker.test --cert client-chain.pem ..." \
             "mutual TLS 1.2: CertificateRequest and the client certificate visible in clear"
     fi
+}
+
+
+# ================================================================ group 2: refusals and TLS failures
+# one_capture FILE HEALTHY RULES HOW SHOWS -- CMD...: capture one client command.
+one_capture() {
+    local f=$1 healthy=$2 rules=$3 how=$4 shows=$5
+    shift 6
+    want "$f" || return 0
+    cap_start "$f"
+    "$@" >"$WORK/$f.client" 2>&1 || true
+    cap_stop
+    record "$f" "$healthy" "$rules" "" "$how" "$shows"
+}
+
+group2() {
+    local v tag rc
+    for v in mqttv311 mqttv5; do
+        tag=${v#mqttv}
+        one_capture "mqtt$tag-bad-password.pcap" false connack_refused \
+            "mosquitto_pub -h auth.broker.test -V $v -u lab-user -P wrong (password_file listener)" \
+            "MQTT $tag CONNECT with a wrong password: CONNACK refusal, broker closes" \
+            -- pub -h auth.broker.test -V "$v" -i "lab-badpw-$tag" -u lab-user -P wrong -t lab/x -m x
+        one_capture "mqtt$tag-not-authorized.pcap" false connack_refused \
+            "mosquitto_pub -h auth.broker.test -V $v (no username; allow_anonymous false)" \
+            "MQTT $tag anonymous CONNECT to a listener that needs a login: CONNACK refusal" \
+            -- pub -h auth.broker.test -V "$v" -i "lab-anon-$tag" -t lab/x -m x
+    done
+
+    for v in 13 12; do
+        local -a pre=()
+        [ "$v" = 12 ] && pre=("${MAX12[@]}")
+        local t="TLS 1.${v#1}"
+        one_capture "tls$v-unknown-ca.pcap" false tls_alert \
+            "${pre[*]:+OPENSSL_CONF=max-tls12 }mosquitto_pub -h broker.test -p 8883 --cafile other-root.pem" \
+            "$t: client trusts only an unrelated root, rejects the server chain with a fatal alert" \
+            -- in_cli timeout 10 "${pre[@]}" mosquitto_pub -h broker.test -p 8883 --cafile "$PKI/other-root.pem" \
+            -i lab-unknown-ca -t lab/x -m x
+        local cert_rule=""
+        [ "$v" = 12 ] && cert_rule=",cert_expired"
+        one_capture "tls$v-expired-cert.pcap" false "tls_alert$cert_rule" \
+            "${pre[*]:+OPENSSL_CONF=max-tls12 }mosquitto_pub -h expired.broker.test -p 8883 --cafile root.pem" \
+            "$t: server certificate expired (2020-01-01 + 30 days); client aborts with a fatal alert" \
+            -- in_cli timeout 10 "${pre[@]}" mosquitto_pub -h expired.broker.test -p 8883 "${TLS_CA[@]}" \
+            -i lab-expired -t lab/x -m x
+        one_capture "tls$v-not-yet-valid-cert.pcap" false "tls_alert${cert_rule:+,cert_not_yet_valid}" \
+            "${pre[*]:+OPENSSL_CONF=max-tls12 }mosquitto_pub -h notyet.broker.test -p 8883 --cafile root.pem" \
+            "$t: server certificate valid from 2036 only; client aborts with a fatal alert" \
+            -- in_cli timeout 10 "${pre[@]}" mosquitto_pub -h notyet.broker.test -p 8883 "${TLS_CA[@]}" \
+            -i lab-notyet -t lab/x -m x
+        one_capture "tls$v-wrong-host-cert.pcap" false "tls_alert${cert_rule:+,hostname_mismatch}" \
+            "${pre[*]:+OPENSSL_CONF=max-tls12 }mosquitto_pub -h wronghost.broker.test -p 8883 --cafile root.pem" \
+            "$t: server certificate is for other.example, SNI wronghost.broker.test; client aborts" \
+            -- in_cli timeout 10 "${pre[@]}" mosquitto_pub -h wronghost.broker.test -p 8883 "${TLS_CA[@]}" \
+            -i lab-wronghost -t lab/x -m x
+        one_capture "tls$v-client-clock-ahead.pcap" false "tls_alert${cert_rule:+,clock_skew_suspected}" \
+            "${pre[*]:+OPENSSL_CONF=max-tls12 }faketime -f +3000d mosquitto_pub -h broker.test -p 8883 --cafile root.pem" \
+            "$t: client clock ~8 years ahead (faketime) sees the valid server certificate as expired" \
+            -- in_cli timeout 10 "${pre[@]}" faketime -f +3000d mosquitto_pub -h broker.test -p 8883 "${TLS_CA[@]}" \
+            -i lab-clock -t lab/x -m x
+        one_capture "mtls$v-missing-client-cert.pcap" false "${cert_rule:+tls_alert,client_cert_missing}${cert_rule:-encrypted_alert}" \
+            "${pre[*]:+OPENSSL_CONF=max-tls12 }mosquitto_pub -h mtls.broker.test -p 8883 --cafile root.pem (no --cert)" \
+            "$t to a require_certificate listener without a client certificate: server refuses" \
+            -- in_cli timeout 10 "${pre[@]}" mosquitto_pub -h mtls.broker.test -p 8883 "${TLS_CA[@]}" \
+            -i lab-nocert -t lab/x -m x
+        one_capture "mtls$v-untrusted-client-cert.pcap" false "${cert_rule:+tls_alert,client_cert_rejected}${cert_rule:-encrypted_alert}" \
+            "${pre[*]:+OPENSSL_CONF=max-tls12 }mosquitto_pub -h mtls.broker.test --cert rogue-client.pem (other root)" \
+            "$t: client certificate from an unrelated CA; server rejects it" \
+            -- in_cli timeout 10 "${pre[@]}" mosquitto_pub -h mtls.broker.test -p 8883 "${TLS_CA[@]}" \
+            --cert "$PKI/rogue-client.pem" --key "$PKI/rogue-client.key" -i lab-rogue -t lab/x -m x
+    done
+
+    one_capture tls11-to-tls12-broker.pcap false "low_tls_version,tls_alert" \
+        "openssl s_client -connect 10.78.0.1:8883 -servername broker.test -tls1_1 -cipher DEFAULT@SECLEVEL=0" \
+        "client offers only TLS 1.1 to a broker with tls_version tlsv1.2" \
+        -- in_cli timeout 10 openssl s_client -connect 10.78.0.1:8883 -servername broker.test -tls1_1 \
+        -cipher DEFAULT@SECLEVEL=0 -CAfile "$PKI/root.pem" </dev/null
+
+    one_capture connection-refused.pcap false connection_refused \
+        "mosquitto_pub -h broker.test -p 1999 (no listener)" \
+        "SYN answered by RST/ACK: nothing listens on the port" \
+        -- pub -h broker.test -p 1999 -i lab-refused -t lab/x -m x
+
+    one_capture silent-client.pcap false no_connect_sent \
+        "scripts/lab/silent_client.py 10.78.0.1 1883 12 (python socket, sends nothing)" \
+        "TCP handshake to the MQTT port, then silence: no CONNECT; see notes for who closes" \
+        -- in_cli timeout 20 "$PY" "$LAB/silent_client.py" 10.78.0.1 1883 12
+
+    for v in mqttv311 mqttv5; do
+        tag=${v#mqttv}
+        if want "mqtt$tag-keepalive-lapse.pcap"; then
+            cap_start "mqtt$tag-keepalive-lapse.pcap"
+            in_cli timeout 40 mosquitto_sub -h broker.test -V "$v" -i "lab-ka-$tag" -k 5 -t lab/ka >/dev/null 2>&1 &
+            local sub=$!
+            BG_PIDS+=("$sub")
+            wait_log "Sending SUBACK to lab-ka-$tag" 5 || die "keepalive subscriber did not subscribe"
+            # Stop the real client process (timeout's child); the kernel still ACKs, MQTT goes silent.
+            local child=""
+            child=$(pgrep -n -f "^mosquitto_sub -h broker.test -V $v -i lab-ka-$tag " || true)
+            [ -n "$child" ] || die "keepalive client pid not found"
+            BG_PIDS+=("$child")
+            kill -STOP "$child"
+            wait_log "Client lab-ka-$tag has exceeded timeout" 20 || log "WARN: no keepalive timeout logged"
+            sleep 1
+            kill -KILL "$child" 2>/dev/null || true
+            wait "$sub" 2>/dev/null || true
+            cap_stop
+            record "mqtt$tag-keepalive-lapse.pcap" false keepalive_lapse "" \
+                "mosquitto_sub -V $v -k 5, then SIGSTOP until the broker closes, then SIGKILL" \
+                "MQTT $tag client silent past 1.5 x keep-alive 5 s; broker closes the TCP connection"
+        fi
+    done
+
+    for v in mqttv311 mqttv5; do
+        tag=${v#mqttv}
+        local f="mqtt$tag-duplicate-client-id.pcap" v5=()
+        [ "$tag" = 5 ] && v5=(--v5)
+        want "$f" || continue
+        cap_start "$f"
+        paho --host broker.test --id "lab-dup-$tag" "${v5[@]}" --hold 6 >"$WORK/dup1.out" &
+        local first=$!
+        BG_PIDS+=("$first")
+        wait_log "as lab-dup-$tag " 5 || die "first duplicate client did not connect"
+        sleep 0.5
+        pub -h broker.test -V "$v" -i "lab-dup-$tag" -t lab/dup -m second -q 1
+        wait "$first" || true
+        cap_stop
+        record "$f" false duplicate_client_id "" \
+            "paho-mqtt client id lab-dup-$tag (no auto-reconnect) holds; mosquitto_pub -V $v -i lab-dup-$tag connects 0.5 s later" \
+            "MQTT $tag: two connections with one client id: the broker drops the first when the second connects"
+    done
 }
 
 # ================================================================ main
