@@ -1,0 +1,530 @@
+#!/usr/bin/env bash
+# make-captures.sh: regenerate captures/ from scratch with real software (mosquitto, its clients,
+# OpenSSL, paho-mqtt) talking across a veth pair between two network namespaces, recorded by
+# tcpdump. Run as root. Traffic never leaves the namespaces: every address used here is one this
+# script put on an interface inside them (10.78.0.0/24, fd78::/64).
+#
+#   sudo scripts/make-captures.sh            # everything (a few minutes)
+#   ONLY='tls13|mqtt5' scripts/make-captures.sh   # only scenarios whose file name matches (dev aid)
+#
+# Then captures/expected.json is derived by scripts/expected-facts.py (tshark) and
+# captures/README.md's table by scripts/readme-table.py.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=$ROOT/captures
+LAB=$ROOT/scripts/lab
+CLI=mqlab-cli
+BRK=mqlab-brk
+ONLY=${ONLY:-}
+T_START=$(date +%s)
+WORK=$(mktemp -d /tmp/mqlab.XXXXXX)
+PKI=$OUT/pki
+declare -a BG_PIDS=()
+
+log() { printf '[%4ss] %s\n' "$(($(date +%s) - T_START))" "$*" >&2; }
+die() { log "FATAL: $*"; exit 1; }
+
+cleanup() {
+    local pid
+    for pid in "${BG_PIDS[@]}"; do
+        kill -CONT "$pid" 2>/dev/null || true
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    sleep 0.3
+    for pid in "${BG_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    for ns in $CLI $BRK mqlab-lcli mqlab-lmid mqlab-lbrk; do
+        ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    rm -rf /etc/netns/$CLI /etc/netns/mqlab-lcli
+    rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+[ "$(id -u)" = 0 ] || die "run as root"
+
+# ---------------------------------------------------------------- dependencies
+install_deps() {
+    local need=()
+    command -v mosquitto >/dev/null || need+=(mosquitto)
+    command -v mosquitto_pub >/dev/null || need+=(mosquitto-clients)
+    command -v tcpdump >/dev/null || need+=(tcpdump)
+    command -v openssl >/dev/null || need+=(openssl)
+    command -v gnutls-cli >/dev/null || need+=(gnutls-bin)
+    command -v faketime >/dev/null || need+=(faketime)
+    command -v ip >/dev/null || need+=(iproute2)
+    command -v ethtool >/dev/null || need+=(ethtool)
+    command -v tshark >/dev/null || need+=(tshark)
+    command -v editcap >/dev/null || need+=(tshark)
+    if [ ${#need[@]} -gt 0 ]; then
+        log "installing ${need[*]}"
+        DEBIAN_FRONTEND=noninteractive timeout 300 apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq "${need[@]}" >/dev/null
+    fi
+    PY=$(command -v python3)
+    if ! "$PY" -c 'import paho.mqtt' 2>/dev/null; then
+        log "installing paho-mqtt"
+        timeout 300 "$PY" -m pip install -q paho-mqtt
+    fi
+    # Stop a packaged mosquitto service from holding ports in the root namespace (harmless if none).
+    systemctl stop mosquitto 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------- topology
+in_cli() { ip netns exec $CLI "$@"; }
+in_brk() { ip netns exec $BRK "$@"; }
+
+# Extra broker addresses stand for separate hosts (one certificate problem each), all on port 8883
+# so tshark needs no decode-as option.
+BROKER_HOSTS="10.78.0.1 broker.test
+10.78.0.11 expired.broker.test
+10.78.0.12 notyet.broker.test
+10.78.0.13 wronghost.broker.test
+10.78.0.14 mtls.broker.test
+10.78.0.15 auth.broker.test
+10.78.0.16 chacha.broker.test
+10.78.0.17 middlebox.broker.test
+10.78.0.18 flaky.broker.test
+fd78::1 broker6.test"
+
+make_topology() {
+    for ns in $CLI $BRK; do ip netns del "$ns" 2>/dev/null || true; done
+    ip netns add $CLI
+    ip netns add $BRK
+    ip link add mqc0 netns $CLI type veth peer name mqb0 netns $BRK
+    in_cli ip link set lo up
+    in_brk ip link set lo up
+    in_cli ip addr add 10.78.0.2/24 dev mqc0
+    in_cli ip -6 addr add fd78::2/64 dev mqc0 nodad
+    in_brk ip -6 addr add fd78::1/64 dev mqb0 nodad
+    local a
+    while read -r a _; do
+        case $a in *:*) ;; *) in_brk ip addr add "$a/24" dev mqb0 ;; esac
+    done <<<"$BROKER_HOSTS"
+    # Real on-the-wire segmentation and checksums, not 64 KB GSO super-frames.
+    in_cli ethtool -K mqc0 tso off gso off gro off tx off >/dev/null 2>&1 || true
+    in_brk ethtool -K mqb0 tso off gso off gro off tx off >/dev/null 2>&1 || true
+    in_cli ip link set mqc0 up
+    in_brk ip link set mqb0 up
+    mkdir -p /etc/netns/$CLI
+    { echo "127.0.0.1 localhost"; echo "$BROKER_HOSTS"; } >/etc/netns/$CLI/hosts
+    in_cli ip link show mqc0 | grep -q "state UP" || sleep 0.5
+}
+
+# ---------------------------------------------------------------- PKI
+# leaf NAME "SUBJECT" "SAN" ISSUER EKU [faketime-date] [days]
+leaf() {
+    local name=$1 subj=$2 san=$3 issuer=$4 eku=$5 when=${6:-} days=${7:-825}
+    openssl req -newkey rsa:2048 -nodes -keyout "$PKI/$name.key" -out "$WORK/$name.csr" \
+        -subj "$subj" 2>/dev/null
+    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=%s\n%s' \
+        "$eku" "${san:+subjectAltName=$san}" >"$WORK/$name.ext"
+    local -a pre=()
+    [ -n "$when" ] && pre=(faketime "$when")
+    "${pre[@]}" openssl x509 -req -in "$WORK/$name.csr" -CA "$PKI/$issuer.pem" -CAkey "$PKI/$issuer.key" \
+        -CAcreateserial -out "$PKI/$name.pem" -days "$days" -sha256 -extfile "$WORK/$name.ext" 2>/dev/null
+}
+
+make_pki() {
+    rm -rf "$PKI"
+    mkdir -p "$PKI"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$PKI/root.key" -out "$PKI/root.pem" -days 3650 \
+        -subj "/O=mqlab/CN=mqlab Root CA" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$PKI/other-root.key" -out "$PKI/other-root.pem" \
+        -days 3650 -subj "/O=elsewhere/CN=Unrelated Root CA" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout "$PKI/inter.key" -out "$WORK/inter.csr" \
+        -subj "/O=mqlab/CN=mqlab Intermediate CA" 2>/dev/null
+    printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n' >"$WORK/inter.ext"
+    openssl x509 -req -in "$WORK/inter.csr" -CA "$PKI/root.pem" -CAkey "$PKI/root.key" -CAcreateserial \
+        -out "$PKI/inter.pem" -days 3650 -sha256 -extfile "$WORK/inter.ext" 2>/dev/null
+    leaf server "/O=mqlab/CN=broker.test" \
+        "DNS:broker.test,DNS:mtls.broker.test,DNS:auth.broker.test,DNS:chacha.broker.test,DNS:middlebox.broker.test,DNS:flaky.broker.test,DNS:broker6.test,IP:10.78.0.1,IP:fd78::1" \
+        inter serverAuth
+    leaf expired "/O=mqlab/CN=expired.broker.test" "DNS:expired.broker.test" inter serverAuth \
+        "2020-01-01 00:00:00" 30
+    leaf notyet "/O=mqlab/CN=notyet.broker.test" "DNS:notyet.broker.test" inter serverAuth \
+        "2036-01-01 00:00:00" 365
+    leaf wronghost "/O=mqlab/CN=other.example" "DNS:other.example" inter serverAuth
+    leaf client "/O=mqlab/CN=lab-client" "" inter clientAuth
+    leaf rogue-client "/O=elsewhere/CN=lab-client" "" other-root clientAuth
+    for n in server expired notyet wronghost client; do cat "$PKI/$n.pem" "$PKI/inter.pem" >"$PKI/$n-chain.pem"; done
+    rm -f "$PKI"/*.srl
+    # A client-side OpenSSL configuration that caps the protocol at TLS 1.2 (mosquitto_pub's
+    # --tls-version is only a minimum).
+    cat >"$PKI/openssl-max-tls12.cnf" <<'EOF'
+openssl_conf = mqlab_conf
+[mqlab_conf]
+ssl_conf = mqlab_ssl
+[mqlab_ssl]
+system_default = mqlab_sys
+[mqlab_sys]
+MaxProtocol = TLSv1.2
+EOF
+}
+
+# ---------------------------------------------------------------- broker
+start_broker() {
+    local pw=$WORK/passwd
+    : >"$pw"
+    mosquitto_passwd -b "$pw" lab-user correct-horse >/dev/null 2>&1
+    cat >"$WORK/mosquitto.conf" <<EOF
+user root
+per_listener_settings true
+persistence false
+log_dest file $WORK/mosquitto.log
+log_type all
+connection_messages true
+
+listener 1883 10.78.0.1
+allow_anonymous true
+
+listener 1883 fd78::1
+allow_anonymous true
+
+listener 1883 10.78.0.15
+allow_anonymous false
+password_file $pw
+
+listener 8883 10.78.0.1
+allow_anonymous true
+certfile $PKI/server-chain.pem
+keyfile $PKI/server.key
+tls_version tlsv1.2
+
+listener 8883 fd78::1
+allow_anonymous true
+certfile $PKI/server-chain.pem
+keyfile $PKI/server.key
+tls_version tlsv1.2
+
+listener 8883 10.78.0.11
+allow_anonymous true
+certfile $PKI/expired-chain.pem
+keyfile $PKI/expired.key
+
+listener 8883 10.78.0.12
+allow_anonymous true
+certfile $PKI/notyet-chain.pem
+keyfile $PKI/notyet.key
+
+listener 8883 10.78.0.13
+allow_anonymous true
+certfile $PKI/wronghost-chain.pem
+keyfile $PKI/wronghost.key
+
+listener 8883 10.78.0.14
+allow_anonymous true
+certfile $PKI/server-chain.pem
+keyfile $PKI/server.key
+cafile $PKI/root.pem
+require_certificate true
+
+listener 8883 10.78.0.15
+allow_anonymous false
+password_file $pw
+certfile $PKI/server-chain.pem
+keyfile $PKI/server.key
+
+listener 8883 10.78.0.16
+allow_anonymous true
+certfile $PKI/server-chain.pem
+keyfile $PKI/server.key
+ciphers_tls1.3 TLS_CHACHA20_POLY1305_SHA256
+EOF
+    in_brk mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.out" 2>&1 &
+    BROKER_PID=$!
+    BG_PIDS+=("$BROKER_PID")
+    local i
+    for i in $(seq 50); do
+        grep -q "listen socket on port 8883" "$WORK/mosquitto.log" 2>/dev/null &&
+            [ "$(grep -c 'Opening ip' "$WORK/mosquitto.log")" -ge 11 ] && break
+        kill -0 "$BROKER_PID" 2>/dev/null || { cat "$WORK/mosquitto.out" "$WORK/mosquitto.log" >&2; die "mosquitto died"; }
+        sleep 0.1
+    done
+    sleep 0.3
+    log "mosquitto $(mosquitto -h 2>/dev/null | sed -n 's/^mosquitto version //p') up"
+}
+
+# ---------------------------------------------------------------- capture helpers
+declare -a CAP_PIDS=() CAP_LOGS=()
+# cap_start FILE [tcpdump options...]: capture TCP on the broker's veth (Ethernet link type).
+cap_start() {
+    local file=$1
+    shift
+    local iface=mqb0 ns=$BRK
+    local logf=$WORK/$(basename "$file").tcpdump
+    ip netns exec $ns tcpdump -i "$iface" -n -Z root --immediate-mode -U -B 131072 -s 262144 \
+        "$@" -w "$OUT/$file" tcp >"$logf" 2>&1 &
+    local pid=$!
+    BG_PIDS+=("$pid")
+    CAP_PIDS+=("$pid")
+    CAP_LOGS+=("$logf")
+    local i
+    for i in $(seq 50); do
+        grep -q "listening on" "$logf" && return 0
+        sleep 0.1
+    done
+    die "tcpdump did not start for $file: $(cat "$logf")"
+}
+
+cap_stop() {
+    sleep 0.7 # drain: let the last segments (FIN/ACK, RST) reach tcpdump
+    local i pid logf
+    for i in "${!CAP_PIDS[@]}"; do
+        pid=${CAP_PIDS[$i]}
+        logf=${CAP_LOGS[$i]}
+        kill -INT "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        grep -q "^0 packets dropped by kernel" "$logf" || die "tcpdump dropped packets: $(cat "$logf")"
+    done
+    CAP_PIDS=()
+    CAP_LOGS=()
+}
+
+# record FILE HEALTHY RULES TSHARK_OPTS HOW SHOWS: one row of captures/scenarios.tsv
+record() {
+    local f=$1
+    [ -s "$OUT/$f" ] || die "capture $f missing"
+    grep -v -P "^\Q$f\E\t" "$OUT/scenarios.tsv" >"$WORK/s.tsv" || true
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$WORK/s.tsv"
+    sort "$WORK/s.tsv" >"$OUT/scenarios.tsv"
+    log "captured $f ($(stat -c %s "$OUT/$f") bytes)"
+}
+
+want() { [ -z "$ONLY" ] || [[ $1 =~ $ONLY ]]; }
+
+# Clients. Each call is bounded by timeout; a failing client is often the point of the scenario.
+pub() { in_cli timeout 10 mosquitto_pub "$@" || true; }
+paho() { in_cli timeout 20 "$PY" "$LAB/mqtt_client.py" "$@" || true; }
+TLS_CA=(--cafile "$PKI/root.pem")
+MAX12=(env OPENSSL_CONF="$PKI/openssl-max-tls12.cnf")
+
+wait_log() { # wait_log PATTERN SECONDS: wait until the broker log shows PATTERN
+    local i
+    for i in $(seq $(($2 * 10))); do
+        grep -q -- "$1" "$WORK/mosquitto.log" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# ================================================================ group 1: healthy sessions
+healthy_plain() { # FILE VERSION
+    local f=$1 v=$2
+    want "$f" || return 0
+    cap_start "$f"
+    in_cli timeout 10 mosquitto_sub -h broker.test -V "$v" -i "lab-sub-$v" -t 'lab/#' -q 2 -C 3 >/dev/null &
+    local sub=$!
+    BG_PIDS+=("$sub")
+    wait_log "Sending SUBACK to lab-sub-$v" 5 || die "subscriber did not subscribe"
+    local q
+    for q in 0 1 2; do
+        pub -h broker.test -V "$v" -i "lab-pub-$v-q$q" -t "lab/q$q" -m "hello qos $q" -q "$q"
+    done
+    wait "$sub" || true
+    cap_stop
+}
+
+group1() {
+    healthy_plain mqtt311-healthy.pcap mqttv311
+    want mqtt311-healthy.pcap && record mqtt311-healthy.pcap true "" "" \
+        "mosquitto_sub -V mqttv311 -q 2 -C 3 -t 'lab/#'; mosquitto_pub -q 0/1/2 (three runs)" \
+        "MQTT 3.1.1 plain: subscriber (CONNECT, SUBSCRIBE, 3 PUBLISH in, DISCONNECT) and three publishers QoS 0, 1, 2"
+    healthy_plain mqtt5-healthy.pcap mqttv5
+    want mqtt5-healthy.pcap && record mqtt5-healthy.pcap true "" "" \
+        "mosquitto_sub -V mqttv5 -q 2 -C 3 -t 'lab/#'; mosquitto_pub -V mqttv5 -q 0/1/2" \
+        "MQTT 5.0 plain: same session as mqtt311-healthy with v5 properties and reason codes"
+
+    if want tls13-healthy.pcap; then
+        cap_start tls13-healthy.pcap
+        pub -h broker.test -p 8883 "${TLS_CA[@]}" -i lab-tls13 -t lab/tls -m hello -q 1
+        cap_stop
+        record tls13-healthy.pcap true "" "" \
+            "mosquitto_pub -h broker.test -p 8883 --cafile root.pem -q 1" \
+            "MQTT 3.1.1 over TLS 1.3 (SNI broker.test, chain server+intermediate); MQTT encrypted"
+    fi
+    if want tls12-healthy.pcap; then
+        cap_start tls12-healthy.pcap
+        in_cli timeout 10 "${MAX12[@]}" mosquitto_pub -h broker.test -p 8883 "${TLS_CA[@]}" -i lab-tls12 \
+            -t lab/tls -m hello -q 1 || true
+        cap_stop
+        record tls12-healthy.pcap true "" "" \
+            "OPENSSL_CONF=openssl-max-tls12.cnf mosquitto_pub -h broker.test -p 8883 --cafile root.pem -q 1" \
+            "MQTT 3.1.1 over TLS 1.2 (ECDHE-RSA-AES256-GCM); certificates visible in clear"
+    fi
+    if want mtls13-healthy.pcap; then
+        cap_start mtls13-healthy.pcap
+        pub -h mtls.broker.test -p 8883 "${TLS_CA[@]}" --cert "$PKI/client-chain.pem" --key "$PKI/client.key" \
+            -i lab-mtls13 -t lab/mtls -m hello -q 1
+        cap_stop
+        record mtls13-healthy.pcap true "" "" \
+            "mosquitto_pub -h mtls.broker.test -p 8883 --cafile root.pem --cert client-chain.pem --key client.key" \
+            "mutual TLS 1.3 (require_certificate true); client certificate encrypted"
+    fi
+    if want mtls12-healthy.pcap; then
+        cap_start mtls12-healthy.pcap
+        in_cli timeout 10 "${MAX12[@]}" mosquitto_pub -h mtls.broker.test -p 8883 "${TLS_CA[@]}" \
+            --cert "$PKI/client-chain.pem" --key "$PKI/client.key" -i lab-mtls12 -t lab/mtls -m hello -q 1 || true
+        cap_stop
+        record mtls12-healthy.pcap true "" "" \
+            "OPENSSL_CONF=openssl-max-tls12.cnf mosquitto_pub -h mtls.broker.test --cert client-chain.pem ..." \
+            "mutual TLS 1.2: CertificateRequest and the client certificate visible in clear"
+    fi
+}
+
+
+# ================================================================ group 2: refusals and TLS failures
+# one_capture FILE HEALTHY RULES HOW SHOWS -- CMD...: capture one client command.
+one_capture() {
+    local f=$1 healthy=$2 rules=$3 how=$4 shows=$5
+    shift 6
+    want "$f" || return 0
+    cap_start "$f"
+    "$@" >"$WORK/$f.client" 2>&1 || true
+    cap_stop
+    record "$f" "$healthy" "$rules" "" "$how" "$shows"
+}
+
+group2() {
+    local v tag rc
+    for v in mqttv311 mqttv5; do
+        tag=${v#mqttv}
+        one_capture "mqtt$tag-bad-password.pcap" false connack_refused \
+            "mosquitto_pub -h auth.broker.test -V $v -u lab-user -P wrong (password_file listener)" \
+            "MQTT $tag CONNECT with a wrong password: CONNACK refusal, broker closes" \
+            -- pub -h auth.broker.test -V "$v" -i "lab-badpw-$tag" -u lab-user -P wrong -t lab/x -m x
+        one_capture "mqtt$tag-not-authorized.pcap" false connack_refused \
+            "mosquitto_pub -h auth.broker.test -V $v (no username; allow_anonymous false)" \
+            "MQTT $tag anonymous CONNECT to a listener that needs a login: CONNACK refusal" \
+            -- pub -h auth.broker.test -V "$v" -i "lab-anon-$tag" -t lab/x -m x
+    done
+
+    for v in 13 12; do
+        local -a pre=()
+        [ "$v" = 12 ] && pre=("${MAX12[@]}")
+        local t="TLS 1.${v#1}"
+        one_capture "tls$v-unknown-ca.pcap" false tls_alert \
+            "${pre[*]:+OPENSSL_CONF=max-tls12 }mosquitto_pub -h broker.test -p 8883 --cafile other-root.pem" \
+            "$t: client trusts only an unrelated root, rejects the server chain with a fatal alert" \
+            -- in_cli timeout 10 "${pre[@]}" mosquitto_pub -h broker.test -p 8883 --cafile "$PKI/other-root.pem" \
+            -i lab-unknown-ca -t lab/x -m x
+        local cert_rule=""
+        [ "$v" = 12 ] && cert_rule=",cert_expired"
+        one_capture "tls$v-expired-cert.pcap" false "tls_alert$cert_rule" \
+            "${pre[*]:+OPENSSL_CONF=max-tls12 }mosquitto_pub -h expired.broker.test -p 8883 --cafile root.pem" \
+            "$t: server certificate expired (2020-01-01 + 30 days); client aborts with a fatal alert" \
+            -- in_cli timeout 10 "${pre[@]}" mosquitto_pub -h expired.broker.test -p 8883 "${TLS_CA[@]}" \
+            -i lab-expired -t lab/x -m x
+        one_capture "tls$v-not-yet-valid-cert.pcap" false "tls_alert${cert_rule:+,cert_not_yet_valid}" \
+            "${pre[*]:+OPENSSL_CONF=max-tls12 }mosquitto_pub -h notyet.broker.test -p 8883 --cafile root.pem" \
+            "$t: server certificate valid from 2036 only; client aborts with a fatal alert" \
+            -- in_cli timeout 10 "${pre[@]}" mosquitto_pub -h notyet.broker.test -p 8883 "${TLS_CA[@]}" \
+            -i lab-notyet -t lab/x -m x
+        one_capture "tls$v-wrong-host-cert.pcap" false "tls_alert${cert_rule:+,hostname_mismatch}" \
+            "${pre[*]:+OPENSSL_CONF=max-tls12 }mosquitto_pub -h wronghost.broker.test -p 8883 --cafile root.pem" \
+            "$t: server certificate is for other.example, SNI wronghost.broker.test; client aborts" \
+            -- in_cli timeout 10 "${pre[@]}" mosquitto_pub -h wronghost.broker.test -p 8883 "${TLS_CA[@]}" \
+            -i lab-wronghost -t lab/x -m x
+        one_capture "tls$v-client-clock-ahead.pcap" false "tls_alert${cert_rule:+,clock_skew_suspected}" \
+            "${pre[*]:+OPENSSL_CONF=max-tls12 }faketime -f +3000d mosquitto_pub -h broker.test -p 8883 --cafile root.pem" \
+            "$t: client clock ~8 years ahead (faketime) sees the valid server certificate as expired" \
+            -- in_cli timeout 10 "${pre[@]}" faketime -f +3000d mosquitto_pub -h broker.test -p 8883 "${TLS_CA[@]}" \
+            -i lab-clock -t lab/x -m x
+        one_capture "mtls$v-missing-client-cert.pcap" false "${cert_rule:+tls_alert,client_cert_missing}${cert_rule:-encrypted_alert}" \
+            "${pre[*]:+OPENSSL_CONF=max-tls12 }mosquitto_pub -h mtls.broker.test -p 8883 --cafile root.pem (no --cert)" \
+            "$t to a require_certificate listener without a client certificate: server refuses" \
+            -- in_cli timeout 10 "${pre[@]}" mosquitto_pub -h mtls.broker.test -p 8883 "${TLS_CA[@]}" \
+            -i lab-nocert -t lab/x -m x
+        one_capture "mtls$v-untrusted-client-cert.pcap" false "${cert_rule:+tls_alert,client_cert_rejected}${cert_rule:-encrypted_alert}" \
+            "${pre[*]:+OPENSSL_CONF=max-tls12 }mosquitto_pub -h mtls.broker.test --cert rogue-client.pem (other root)" \
+            "$t: client certificate from an unrelated CA; server rejects it" \
+            -- in_cli timeout 10 "${pre[@]}" mosquitto_pub -h mtls.broker.test -p 8883 "${TLS_CA[@]}" \
+            --cert "$PKI/rogue-client.pem" --key "$PKI/rogue-client.key" -i lab-rogue -t lab/x -m x
+    done
+
+    one_capture tls11-to-tls12-broker.pcap false "low_tls_version,tls_alert" \
+        "openssl s_client -connect 10.78.0.1:8883 -servername broker.test -tls1_1 -cipher DEFAULT@SECLEVEL=0" \
+        "client offers only TLS 1.1 to a broker with tls_version tlsv1.2" \
+        -- in_cli timeout 10 openssl s_client -connect 10.78.0.1:8883 -servername broker.test -tls1_1 \
+        -cipher DEFAULT@SECLEVEL=0 -CAfile "$PKI/root.pem" </dev/null
+
+    one_capture connection-refused.pcap false connection_refused \
+        "mosquitto_pub -h broker.test -p 1999 (no listener)" \
+        "SYN answered by RST/ACK: nothing listens on the port" \
+        -- pub -h broker.test -p 1999 -i lab-refused -t lab/x -m x
+
+    one_capture silent-client.pcap false no_connect_sent \
+        "scripts/lab/silent_client.py 10.78.0.1 1883 12 (python socket, sends nothing)" \
+        "TCP handshake to the MQTT port, then silence: no CONNECT; see notes for who closes" \
+        -- in_cli timeout 20 "$PY" "$LAB/silent_client.py" 10.78.0.1 1883 12
+
+    for v in mqttv311 mqttv5; do
+        tag=${v#mqttv}
+        if want "mqtt$tag-keepalive-lapse.pcap"; then
+            cap_start "mqtt$tag-keepalive-lapse.pcap"
+            in_cli timeout 40 mosquitto_sub -h broker.test -V "$v" -i "lab-ka-$tag" -k 5 -t lab/ka >/dev/null 2>&1 &
+            local sub=$!
+            BG_PIDS+=("$sub")
+            wait_log "Sending SUBACK to lab-ka-$tag" 5 || die "keepalive subscriber did not subscribe"
+            # Stop the real client process (timeout's child); the kernel still ACKs, MQTT goes silent.
+            local child=""
+            child=$(pgrep -n -f "^mosquitto_sub -h broker.test -V $v -i lab-ka-$tag " || true)
+            [ -n "$child" ] || die "keepalive client pid not found"
+            BG_PIDS+=("$child")
+            kill -STOP "$child"
+            wait_log "Client lab-ka-$tag has exceeded timeout" 20 || log "WARN: no keepalive timeout logged"
+            sleep 1
+            kill -KILL "$child" 2>/dev/null || true
+            wait "$sub" 2>/dev/null || true
+            cap_stop
+            record "mqtt$tag-keepalive-lapse.pcap" false keepalive_lapse "" \
+                "mosquitto_sub -V $v -k 5, then SIGSTOP until the broker closes, then SIGKILL" \
+                "MQTT $tag client silent past 1.5 x keep-alive 5 s; broker closes the TCP connection"
+        fi
+    done
+
+    for v in mqttv311 mqttv5; do
+        tag=${v#mqttv}
+        local f="mqtt$tag-duplicate-client-id.pcap" v5=()
+        [ "$tag" = 5 ] && v5=(--v5)
+        want "$f" || continue
+        cap_start "$f"
+        paho --host broker.test --id "lab-dup-$tag" "${v5[@]}" --hold 6 >"$WORK/dup1.out" &
+        local first=$!
+        BG_PIDS+=("$first")
+        wait_log "as lab-dup-$tag " 5 || die "first duplicate client did not connect"
+        sleep 0.5
+        pub -h broker.test -V "$v" -i "lab-dup-$tag" -t lab/dup -m second -q 1
+        wait "$first" || true
+        cap_stop
+        record "$f" false duplicate_client_id "" \
+            "paho-mqtt client id lab-dup-$tag (no auto-reconnect) holds; mosquitto_pub -V $v -i lab-dup-$tag connects 0.5 s later" \
+            "MQTT $tag: two connections with one client id: the broker drops the first when the second connects"
+    done
+}
+
+# ================================================================ main
+main() {
+    install_deps
+    if [ -z "$ONLY" ]; then
+        rm -rf "$OUT"/*.pcap "$OUT"/*.pcapng "$OUT"/keys "$OUT"/scenarios.tsv
+    fi
+    mkdir -p "$OUT" "$OUT/keys"
+    touch "$OUT/scenarios.tsv"
+    make_pki
+    make_topology
+    start_broker
+    group1
+    [ "$(type -t group2)" = function ] && group2
+    [ "$(type -t group3)" = function ] && group3
+    kill -TERM "$BROKER_PID" 2>/dev/null || true
+    cp "$WORK/mosquitto.log" "$WORK/../mqlab-last-mosquitto.log" 2>/dev/null || true
+    "$PY" "$ROOT/scripts/expected-facts.py" "$OUT"
+    [ -f "$ROOT/scripts/readme-table.py" ] && "$PY" "$ROOT/scripts/readme-table.py" "$OUT"
+    log "done in $(($(date +%s) - T_START)) s; captures/ is $(du -sh "$OUT" | cut -f1)"
+}
+
+main "$@"
