@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 /// A healthy plain MQTT session made by mosquitto (see captures/README.md).
-const HEALTHY: &str = "HEALTHY_CAPTURE_NAME";
+const HEALTHY: &str = "mqtt311-healthy.pcap";
 
 fn healthy() -> PathBuf {
     captures_dir().join(HEALTHY)

@@ -244,10 +244,6 @@ impl Direction {
         }
     }
 
-    pub fn fin_seen(&self) -> bool {
-        self.fin.is_some()
-    }
-
     /// The peer acknowledged everything before `ack`: bytes before it that were never seen
     /// are lost to the capture (Wireshark's "ACKed segment that wasn't captured"). Returns the
     /// number of gaps declared.

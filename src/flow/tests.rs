@@ -572,7 +572,7 @@ fn rst_after_a_hole_declares_it_lost() {
 }
 
 #[test]
-fn rst_after_one_fin_is_a_rst_close() {
+fn a_rst_answering_a_fin_leaves_the_fin_as_the_close() {
     let pkts = [
         c(100, 0, S, ""),
         s(900, 101, S | A, ""),
@@ -582,7 +582,7 @@ fn rst_after_one_fin_is_a_rst_close() {
     ];
     let (_, rec) = run(&pkts);
     let close = rec.summary(0).close;
-    assert_eq!((close.how, close.by), (CloseHow::Rst, Some(Side::Resp)));
+    assert_eq!((close.how, close.by), (CloseHow::Fin, Some(Side::Orig)));
 }
 
 #[test]

@@ -29,8 +29,6 @@ pub struct FlowTracker {
     first_rtt_ns: Option<i64>,
     first_fin: Option<(Side, At)>,
     first_rst: Option<(Side, At)>,
-    /// Both sides had sent a FIN when the first RST came.
-    fins_before_rst: bool,
     limits: ReassemblyLimits,
 }
 
@@ -60,7 +58,6 @@ impl FlowTracker {
             first_rtt_ns: None,
             first_fin: None,
             first_rst: None,
-            fins_before_rst: false,
             limits,
         };
         let open = FlowOpen {
@@ -209,7 +206,6 @@ impl FlowTracker {
         } else {
             if self.first_rst.is_none() {
                 self.first_rst = Some((side, at));
-                self.fins_before_rst = self.dirs.iter().all(Direction::fin_seen);
             }
             // A RST ends both streams: nothing missing will be retransmitted any more.
             for s in [side, side.other()] {
@@ -244,21 +240,24 @@ impl FlowTracker {
         }
     }
 
-    /// How the connection ended: a RST, unless both sides had sent FIN before it; else the
-    /// first FIN.
+    /// How the connection ended: by the first close signal, FIN or RST, and its sender. A RST
+    /// that answers a FIN (a peer that had stopped reading, RFC 9293 §3.6.1) does not change
+    /// who closed; the RSTs stay visible in the history and the timeline. A segment carrying
+    /// both flags counts as a RST.
     fn close(&self) -> Close {
-        match (self.first_rst, self.first_fin) {
-            (Some((by, at)), _) if !self.fins_before_rst => Close {
-                how: CloseHow::Rst,
+        let first = match (self.first_fin, self.first_rst) {
+            (Some(fin), Some(rst)) if fin.1.frame < rst.1.frame => Some((CloseHow::Fin, fin)),
+            (_, Some(rst)) => Some((CloseHow::Rst, rst)),
+            (Some(fin), None) => Some((CloseHow::Fin, fin)),
+            (None, None) => None,
+        };
+        match first {
+            Some((how, (by, at))) => Close {
+                how,
                 by: Some(by),
                 at: Some(at),
             },
-            (_, Some((by, at))) => Close {
-                how: CloseHow::Fin,
-                by: Some(by),
-                at: Some(at),
-            },
-            _ => Close {
+            None => Close {
                 how: CloseHow::None,
                 by: None,
                 at: None,
