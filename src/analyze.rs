@@ -230,7 +230,7 @@ impl Building {
         let replay = std::mem::take(chunks);
         self.sessions = match chosen {
             AppProtocol::Tls => Sessions::Tls(Box::new(TlsSession::new())),
-            AppProtocol::Mqtt => Sessions::Mqtt(Box::new(MqttSession::new())),
+            AppProtocol::Mqtt => Sessions::Mqtt(Box::default()),
             AppProtocol::Unknown | AppProtocol::None => Sessions::Unknown,
         };
         for (side, at, bytes) in replay {
