@@ -328,7 +328,7 @@ impl TlsSession {
         let maybe_protected = self.dirs[side.index()].keys_changed
             || (self.summary.client_hello.is_none() && self.summary.server_hello.is_none());
         if maybe_protected && !plaintext_pair {
-            self.push_alert(side, None, None, true, record_len, at, out);
+            self.push_encrypted_alert(side, record_len, at, out);
             return;
         }
         // RFC 5246 §7.2: a record may carry several 2-byte alerts, each with level 1 or 2.
@@ -344,51 +344,51 @@ impl TlsSession {
         }
         for pair in body.chunks_exact(2) {
             if let [level, description] = *pair {
-                self.push_alert(
-                    side,
-                    Some(level),
-                    Some(description),
-                    false,
-                    record_len,
+                let alert = AlertInfo {
                     at,
-                    out,
-                );
+                    side,
+                    encrypted: false,
+                    level: Some(level),
+                    description: Some(description),
+                    record_len,
+                };
+                self.push_alert(alert, out);
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn push_alert(
+    /// Records an alert in the summary (up to [`MAX_ALERTS_KEPT`]) and as an event.
+    fn push_alert(&mut self, alert: AlertInfo, out: &mut Vec<Timed<TlsEvent>>) {
+        let event = TlsEvent::Alert {
+            level: alert.level,
+            description: alert.description,
+            encrypted: alert.encrypted,
+            record_len: alert.record_len,
+        };
+        let (at, side) = (alert.at, alert.side);
+        if self.summary.alerts.len() < MAX_ALERTS_KEPT {
+            self.summary.alerts.push(alert);
+        }
+        self.emit(out, at, side, event);
+    }
+
+    /// An alert whose content is protected.
+    fn push_encrypted_alert(
         &mut self,
         side: Side,
-        level: Option<u8>,
-        description: Option<u8>,
-        encrypted: bool,
         record_len: u16,
         at: At,
         out: &mut Vec<Timed<TlsEvent>>,
     ) {
-        if self.summary.alerts.len() < MAX_ALERTS_KEPT {
-            self.summary.alerts.push(AlertInfo {
-                at,
-                side,
-                encrypted,
-                level,
-                description,
-                record_len,
-            });
-        }
-        self.emit(
-            out,
+        let alert = AlertInfo {
             at,
             side,
-            TlsEvent::Alert {
-                level,
-                description,
-                encrypted,
-                record_len,
-            },
-        );
+            encrypted: true,
+            level: None,
+            description: None,
+            record_len,
+        };
+        self.push_alert(alert, out);
     }
 
     fn on_application_data(
@@ -403,7 +403,7 @@ impl TlsSession {
         if self.negotiated_tls13() && self.dirs[i].keys_changed && client.is_some() {
             let is_client = client == Some(side);
             if len == TLS13_ENCRYPTED_ALERT_LEN && !self.summary.established {
-                self.push_alert(side, None, None, true, len, at, out);
+                self.push_encrypted_alert(side, len, at, out);
                 return;
             }
             let client_index = if is_client { i } else { side.other().index() };
