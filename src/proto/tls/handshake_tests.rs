@@ -148,3 +148,65 @@ fn oversized_message_is_refused_before_buffering() {
     assert!(result.is_err());
     assert_eq!(reassembler.pending_len(), 0);
 }
+
+/// A ClientHello body with GREASE in ciphers, extensions, groups, versions and signature
+/// algorithms (RFC 8701), SNI "broker.test" and ALPN "mqtt".
+fn grease_client_hello_body() -> Vec<u8> {
+    fn ext(out: &mut Vec<u8>, ext_type: u16, data: &[u8]) {
+        out.extend_from_slice(&ext_type.to_be_bytes());
+        out.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        out.extend_from_slice(data);
+    }
+    let mut body = vec![0x03, 0x03];
+    body.extend_from_slice(&[0x11; 32]);
+    body.push(0);
+    body.extend_from_slice(&[0, 6, 0x3a, 0x3a, 0x13, 0x01, 0xc0, 0x2f]);
+    body.extend_from_slice(&[1, 0]);
+    let mut exts = Vec::new();
+    ext(&mut exts, 0x4a4a, &[]);
+    let sni = b"broker.test";
+    let mut sni_data = ((sni.len() + 3) as u16).to_be_bytes().to_vec();
+    sni_data.push(0);
+    sni_data.extend_from_slice(&(sni.len() as u16).to_be_bytes());
+    sni_data.extend_from_slice(sni);
+    ext(&mut exts, 0, &sni_data);
+    ext(&mut exts, 16, &[0, 5, 4, b'm', b'q', b't', b't']);
+    ext(&mut exts, 10, &[0, 6, 0x5a, 0x5a, 0, 29, 0, 23]);
+    ext(&mut exts, 11, &[1, 0]);
+    ext(&mut exts, 13, &[0, 6, 0x6a, 0x6a, 4, 3, 8, 4]);
+    ext(&mut exts, 43, &[6, 0x7a, 0x7a, 3, 4, 3, 3]);
+    ext(&mut exts, 51, &[0, 9, 0x8a, 0x8a, 0, 1, 0, 0, 29, 0, 0]);
+    ext(&mut exts, 0x9a9a, &[0]);
+    body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+    body.extend_from_slice(&exts);
+    body
+}
+
+#[test]
+fn grease_is_dropped_from_every_list() {
+    let hello = parse_client_hello(&grease_client_hello_body()).expect("parses");
+    assert_eq!(hello.cipher_suites, vec![0x1301, 0xc02f]);
+    assert_eq!(hello.extensions, vec![0, 16, 10, 11, 13, 43, 51]);
+    assert_eq!(hello.groups, vec![29, 23]);
+    assert_eq!(hello.signature_algorithms, vec![0x0403, 0x0804]);
+    assert_eq!(hello.versions, vec![0x0304, 0x0303]);
+    assert_eq!(hello.key_share_groups, vec![29]);
+    assert_eq!(hello.sni.as_deref(), Some("broker.test"));
+    assert_eq!(hello.alpn, vec!["mqtt".to_string()]);
+    assert_eq!(hello.ja3_full, "771,4865-49199,0-16-10-11-13-43-51,29-23,0");
+    assert!(hello.ja4.starts_with("t13d0207mt_"), "{}", hello.ja4);
+}
+
+#[test]
+fn tls13_draft_server_hello_is_read_by_hand() {
+    // draft-16 layout: version 0x7f10, random, cipher suite, extensions (no session id).
+    let mut body = vec![0x7f, 0x10];
+    body.extend_from_slice(&[0x22; 32]);
+    body.extend_from_slice(&[0x13, 0x03, 0, 0]);
+    let parsed = parse_server_hello(&body).expect("draft ServerHello parses");
+    assert_eq!(parsed.info.version, 0x7f10);
+    assert_eq!(parsed.info.cipher_suite, 0x1303);
+    assert!(crate::proto::tls::names::is_tls13_family(
+        parsed.info.version
+    ));
+}

@@ -3,6 +3,11 @@
 //!
 //! Entry points: [`TlsSession`] (fed by `conn`/`analyze`), [`sniff`] (protocol detection), and
 //! [`fuzz_session`] (arbitrary bytes through a session, for fuzzing).
+//!
+//! Layout: `record` (framing), `handshake` (message reassembly, hellos), `certificate`
+//! (Certificate messages, X.509 summaries), `fingerprint` (JA3, JA4), `names` (code point
+//! names), `sniff`, `events` (the timeline vocabulary), `state` (the session; rules for
+//! encryption and "established" are in its module doc), `message` (the summary types).
 
 pub mod certificate;
 pub mod decrypt;

@@ -94,6 +94,29 @@ pub fn alert_description_name(description: u8) -> String {
     name.to_string()
 }
 
+/// Name of a supported group / key share group (IANA TLS Supported Groups registry).
+pub fn named_group_name(group: u16) -> String {
+    let name = match group {
+        23 => "secp256r1",
+        24 => "secp384r1",
+        25 => "secp521r1",
+        29 => "x25519",
+        30 => "x448",
+        256 => "ffdhe2048",
+        257 => "ffdhe3072",
+        258 => "ffdhe4096",
+        259 => "ffdhe6144",
+        260 => "ffdhe8192",
+        0x11eb => "SecP256r1MLKEM768",
+        0x11ec => "X25519MLKEM768",
+        0x11ed => "SecP384r1MLKEM1024",
+        0x6399 => "X25519Kyber768Draft00",
+        _ if is_grease(group) => return format!("GREASE(0x{group:04x})"),
+        _ => return format!("unknown(0x{group:04x})"),
+    };
+    name.to_string()
+}
+
 /// Name of a handshake message type (RFC 8446 §4, RFC 5246 §7.4).
 pub fn handshake_type_name(msg_type: u8) -> String {
     let name = match msg_type {
@@ -154,6 +177,14 @@ mod tests {
         assert_eq!(alert_description_name(116), "certificate_required");
         assert_eq!(alert_description_name(0x8f), "unknown(0x8f)");
         assert_eq!(alert_level_name(2), "fatal");
+    }
+
+    #[test]
+    fn groups_have_iana_names() {
+        assert_eq!(named_group_name(29), "x25519");
+        assert_eq!(named_group_name(0x11ec), "X25519MLKEM768");
+        assert_eq!(named_group_name(0x1a1a), "GREASE(0x1a1a)");
+        assert_eq!(named_group_name(0x1234), "unknown(0x1234)");
     }
 
     #[test]

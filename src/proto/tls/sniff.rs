@@ -2,8 +2,10 @@
 //!
 //! A TLS record header (RFC 8446 §5.1): content type 20..=24, version 0x0300..=0x0304, length
 //! 1..=2^14+2048; or an SSLv2-format ClientHello (RFC 5246 Appendix E.2): 2-byte header with the
-//! high bit set, message type 1, version 0x0002 or 0x03xx. Valid MQTT never matches (a CONNECT is
-//! 0x10; 0x14..=0x18 would be a CONNECT with reserved flags set).
+//! high bit set, length below 16 KiB, message type 1, version 0x0002 or 0x03xx. Valid MQTT never
+//! matches a TLS record header (a CONNECT is 0x10; 0x14..=0x18 would be a CONNECT with reserved
+//! flags set); an MQTT SUBSCRIBE (0x82) is told apart from an SSLv2 hello by its third to fifth
+//! bytes. Only the client's SSLv2 hello is recognised, not an SSLv2 SERVER-HELLO.
 
 use super::record::MAX_RECORD_LEN;
 use crate::proto::Sniffed;
@@ -26,7 +28,9 @@ pub fn sniff(data: &[u8]) -> Sniffed {
         check_prefix(
             data,
             &[
-                |_| true,
+                // Lengths of 16 KiB and more are not ClientHellos; this also keeps MQTT
+                // PINGREQ (0xc0), PINGRESP (0xd0), DISCONNECT (0xe0) and AUTH (0xf0) out.
+                |b0| b0 < 0xc0,
                 |_| true,
                 |msg_type| msg_type == 1,
                 |major| major == 0 || major == 3,
@@ -109,5 +113,17 @@ mod tests {
             Sniffed::Tls
         );
         assert_eq!(sniff(&[0x80, 0x2e, 0x04, 0x03, 0x01]), Sniffed::Unknown);
+    }
+
+    #[test]
+    fn mqtt_packets_with_the_high_bit_are_unknown() {
+        assert_eq!(sniff(&[0xc0, 0x00]), Sniffed::Unknown);
+        assert_eq!(sniff(&[0xd0, 0x00]), Sniffed::Unknown);
+        assert_eq!(sniff(&[0xe0, 0x00]), Sniffed::Unknown);
+        assert_eq!(
+            sniff(&[0x82, 0x16, 0x00, 0x01, 0x00, 0x11]),
+            Sniffed::Unknown
+        );
+        assert_eq!(sniff(&[0x90, 0x03, 0x00, 0x01, 0x00]), Sniffed::Unknown);
     }
 }

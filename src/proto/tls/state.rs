@@ -32,6 +32,13 @@ pub use super::handshake::MAX_HANDSHAKE_MSG_LEN;
 
 /// Application data events per side before further records are only counted.
 pub const APP_DATA_EVENTS_PER_SIDE: u64 = 3;
+/// Events per session; past it only `Established`, `Invalid` and `Truncated` are emitted, so a
+/// flood of alerts, hellos or heartbeats cannot flood the timeline.
+pub const MAX_EVENTS_PER_SESSION: u32 = 256;
+/// Alerts and Certificate messages kept in the summary (later ones are counted in events only
+/// until the event cap).
+pub const MAX_ALERTS_KEPT: usize = 64;
+pub const MAX_CERTIFICATE_MESSAGES_KEPT: usize = 16;
 /// Size of a TLS 1.3 encrypted alert: 2 bytes of alert, 1 byte of inner type, 16 bytes of tag.
 const TLS13_ENCRYPTED_ALERT_LEN: u16 = 19;
 
@@ -68,6 +75,7 @@ struct Direction {
 pub struct TlsSession {
     dirs: [Direction; 2],
     summary: TlsSummary,
+    events_emitted: u32,
 }
 
 impl TlsSession {
@@ -117,19 +125,32 @@ impl TlsSession {
     pub fn on_close(&mut self, side: Side, at: At, out: &mut Vec<Timed<TlsEvent>>) {
         let dir = &mut self.dirs[side.index()];
         let buffered = dir.partial.len() + dir.handshake.pending_len();
-        if buffered > 0 && dir.mode == Mode::Parsing {
-            emit(
-                out,
-                at,
-                side,
-                TlsEvent::Truncated {
-                    bytes: buffered as u64,
-                },
-            );
-        }
+        let was_parsing = dir.mode == Mode::Parsing;
         dir.partial = Vec::new();
         dir.handshake.clear();
         dir.mode = Mode::Stopped;
+        if buffered > 0 && was_parsing {
+            let bytes = buffered as u64;
+            self.emit(out, at, side, TlsEvent::Truncated { bytes });
+        }
+    }
+
+    /// Pushes one event, within [`MAX_EVENTS_PER_SESSION`].
+    pub(super) fn emit(
+        &mut self,
+        out: &mut Vec<Timed<TlsEvent>>,
+        at: At,
+        side: Side,
+        event: TlsEvent,
+    ) {
+        let always = matches!(
+            event,
+            TlsEvent::Established | TlsEvent::Invalid { .. } | TlsEvent::Truncated { .. }
+        );
+        if always || self.events_emitted < MAX_EVENTS_PER_SESSION {
+            self.events_emitted = self.events_emitted.saturating_add(1);
+            out.push(Timed { at, side, event });
+        }
     }
 
     /// Frames and handles every whole record at the front of `input`; returns the bytes used.
@@ -196,7 +217,7 @@ impl TlsSession {
         let dir = &mut self.dirs[side.index()];
         dir.mode = Mode::Stopped;
         dir.handshake.clear();
-        emit(out, at, side, TlsEvent::Invalid { what });
+        self.emit(out, at, side, TlsEvent::Invalid { what });
     }
 
     fn negotiated_tls13(&self) -> bool {
@@ -223,13 +244,13 @@ impl TlsSession {
                 if self.ccs_switches_keys() {
                     self.dirs[i].keys_changed = true;
                 }
-                emit(out, at, side, TlsEvent::ChangeCipherSpec);
+                self.emit(out, at, side, TlsEvent::ChangeCipherSpec);
             }
             record::CONTENT_ALERT => self.on_alert_record(side, header.len, body, at, out),
             record::CONTENT_HANDSHAKE if self.handshake_record_is_protected(side, body) => {
                 // RFC 5246 §7.4.9: the first protected handshake message is Finished.
                 self.dirs[i].finished = true;
-                emit(
+                self.emit(
                     out,
                     at,
                     side,
@@ -250,7 +271,7 @@ impl TlsSession {
                 }
             }
             record::CONTENT_APPLICATION_DATA => self.on_application_data(side, header.len, at, out),
-            _ => emit(out, at, side, TlsEvent::Heartbeat { len: header.len }),
+            _ => self.emit(out, at, side, TlsEvent::Heartbeat { len: header.len }),
         }
     }
 
@@ -307,7 +328,7 @@ impl TlsSession {
         let maybe_protected = self.dirs[side.index()].keys_changed
             || (self.summary.client_hello.is_none() && self.summary.server_hello.is_none());
         if maybe_protected && !plaintext_pair {
-            self.push_alert(side, None, None, true, record_len, at, out);
+            self.push_encrypted_alert(side, record_len, at, out);
             return;
         }
         // RFC 5246 §7.2: a record may carry several 2-byte alerts, each with level 1 or 2.
@@ -323,49 +344,51 @@ impl TlsSession {
         }
         for pair in body.chunks_exact(2) {
             if let [level, description] = *pair {
-                self.push_alert(
-                    side,
-                    Some(level),
-                    Some(description),
-                    false,
-                    record_len,
+                let alert = AlertInfo {
                     at,
-                    out,
-                );
+                    side,
+                    encrypted: false,
+                    level: Some(level),
+                    description: Some(description),
+                    record_len,
+                };
+                self.push_alert(alert, out);
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn push_alert(
+    /// Records an alert in the summary (up to [`MAX_ALERTS_KEPT`]) and as an event.
+    fn push_alert(&mut self, alert: AlertInfo, out: &mut Vec<Timed<TlsEvent>>) {
+        let event = TlsEvent::Alert {
+            level: alert.level,
+            description: alert.description,
+            encrypted: alert.encrypted,
+            record_len: alert.record_len,
+        };
+        let (at, side) = (alert.at, alert.side);
+        if self.summary.alerts.len() < MAX_ALERTS_KEPT {
+            self.summary.alerts.push(alert);
+        }
+        self.emit(out, at, side, event);
+    }
+
+    /// An alert whose content is protected.
+    fn push_encrypted_alert(
         &mut self,
         side: Side,
-        level: Option<u8>,
-        description: Option<u8>,
-        encrypted: bool,
         record_len: u16,
         at: At,
         out: &mut Vec<Timed<TlsEvent>>,
     ) {
-        self.summary.alerts.push(AlertInfo {
+        let alert = AlertInfo {
             at,
             side,
-            encrypted,
-            level,
-            description,
+            encrypted: true,
+            level: None,
+            description: None,
             record_len,
-        });
-        emit(
-            out,
-            at,
-            side,
-            TlsEvent::Alert {
-                level,
-                description,
-                encrypted,
-                record_len,
-            },
-        );
+        };
+        self.push_alert(alert, out);
     }
 
     fn on_application_data(
@@ -380,7 +403,7 @@ impl TlsSession {
         if self.negotiated_tls13() && self.dirs[i].keys_changed && client.is_some() {
             let is_client = client == Some(side);
             if len == TLS13_ENCRYPTED_ALERT_LEN && !self.summary.established {
-                self.push_alert(side, None, None, true, len, at, out);
+                self.push_encrypted_alert(side, len, at, out);
                 return;
             }
             let client_index = if is_client { i } else { side.other().index() };
@@ -389,7 +412,7 @@ impl TlsSession {
                 // (EncryptedExtensions .. Finished) and the client's first protected record is
                 // its Finished (RFC 8446 §2).
                 self.dirs[i].finished = true;
-                emit(out, at, side, TlsEvent::EncryptedHandshake { len });
+                self.emit(out, at, side, TlsEvent::EncryptedHandshake { len });
                 return;
             }
         }
@@ -400,7 +423,7 @@ impl TlsSession {
         stats.first.get_or_insert(at);
         stats.last = Some(at);
         if stats.records <= APP_DATA_EVENTS_PER_SIDE {
-            emit(out, at, side, TlsEvent::ApplicationData { len });
+            self.emit(out, at, side, TlsEvent::ApplicationData { len });
         }
         self.check_established(side, at, out);
     }
@@ -419,14 +442,9 @@ impl TlsSession {
         };
         if done {
             self.summary.established = true;
-            emit(out, at, side, TlsEvent::Established);
+            self.emit(out, at, side, TlsEvent::Established);
         }
     }
-}
-
-/// Pushes one event.
-pub(super) fn emit(out: &mut Vec<Timed<TlsEvent>>, at: At, side: Side, event: TlsEvent) {
-    out.push(Timed { at, side, event });
 }
 
 #[path = "state_handshake.rs"]

@@ -1,7 +1,7 @@
 //! Handling of whole plaintext handshake messages and SSLv2 records for [`TlsSession`]: fills
 //! the summary (hellos, certificates, certificate request) and emits one event per message.
 
-use super::{TlsSession, emit};
+use super::{self as state, TlsSession};
 use crate::common::{At, Side, Timed};
 use crate::proto::tls::certificate::{parse_certificate_tls12, parse_certificate_tls13};
 use crate::proto::tls::events::TlsEvent;
@@ -54,9 +54,10 @@ impl TlsSession {
                 match chain {
                     Ok(chain) => {
                         let count = u32::try_from(chain.len()).unwrap_or(u32::MAX);
-                        self.summary
-                            .certificates
-                            .push(CertificateMsg { at, side, chain });
+                        let certificates = &mut self.summary.certificates;
+                        if certificates.len() < state::MAX_CERTIFICATE_MESSAGES_KEPT {
+                            certificates.push(CertificateMsg { at, side, chain });
+                        }
                         TlsEvent::Certificate { count }
                     }
                     Err(what) => TlsEvent::Invalid {
@@ -76,13 +77,13 @@ impl TlsSession {
             hs::HS_ENCRYPTED_EXTENSIONS => TlsEvent::EncryptedExtensions,
             hs::HS_FINISHED => {
                 self.dirs[side.index()].finished = true;
-                emit(out, at, side, TlsEvent::Finished);
+                self.emit(out, at, side, TlsEvent::Finished);
                 self.check_established(side, at, out);
                 return;
             }
             other => TlsEvent::OtherHandshake { msg_type: other },
         };
-        emit(out, at, side, event);
+        self.emit(out, at, side, event);
     }
 
     fn record_client_hello(
@@ -94,7 +95,7 @@ impl TlsSession {
     ) {
         self.summary.client_hello_count = self.summary.client_hello_count.saturating_add(1);
         self.summary.client_side.get_or_insert(side);
-        emit(
+        self.emit(
             out,
             at,
             side,
@@ -115,7 +116,7 @@ impl TlsSession {
         out: &mut Vec<Timed<TlsEvent>>,
     ) {
         self.summary.client_side.get_or_insert(side.other());
-        emit(
+        self.emit(
             out,
             at,
             side,

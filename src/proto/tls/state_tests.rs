@@ -431,3 +431,21 @@ fn finished_after_ccs_is_encrypted_even_when_the_server_hello_was_missed() {
         ["client_hello", "change_cipher_spec", "encrypted_handshake"]
     );
 }
+
+#[test]
+fn floods_are_capped_in_events_and_summary() {
+    let (mut session, mut events) = run(&ILLUSTRATED_TLS12[..1], usize::MAX);
+    let mut flood = Vec::new();
+    for _ in 0..1000 {
+        flood.extend_from_slice(&record(21, &[1, 112]));
+        flood.extend_from_slice(&record(24, &[1, 0, 0]));
+    }
+    session.on_data(Side::Resp, &flood, at(2), &mut events);
+    assert_eq!(events.len() as u32, MAX_EVENTS_PER_SESSION);
+    assert_eq!(session.summary().alerts.len(), MAX_ALERTS_KEPT);
+    session.on_data(Side::Resp, b"garbage", at(3), &mut events);
+    assert!(matches!(
+        events.last().map(|e| &e.event),
+        Some(TlsEvent::Invalid { .. })
+    ));
+}
