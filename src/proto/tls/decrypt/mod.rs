@@ -22,6 +22,8 @@ mod suite;
 #[cfg(test)]
 mod real_records;
 #[cfg(test)]
+mod record_tests;
+#[cfg(test)]
 pub(crate) mod test_util;
 
 pub use kdf::{Hash, hkdf_expand_label, tls12_prf};
