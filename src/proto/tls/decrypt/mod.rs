@@ -2,7 +2,8 @@
 //!
 //! - [`KeyLog`]: NSS key log text (files or pcapng Decryption Secrets Blocks) to per-connection
 //!   [`SessionSecrets`], looked up by the ClientHello random.
-//! - [`suite_info`]: which cipher suites we decrypt and how.
+//! - [`suite_info`]: which cipher suites we decrypt and how (AES-GCM, AES-CCM(-8),
+//!   ChaCha20-Poly1305 for TLS 1.3 and 1.2; AES-CBC with HMAC-SHA1/256/384 for TLS 1.2).
 //! - [`tls12_decryptors`] (from the master secret, RFC 5246 §6.3) and [`tls13_decryptor`] (from a
 //!   traffic secret, RFC 8446 §7.3) build a [`RecordDecryptor`] per direction, which turns each
 //!   protected record into a [`Plaintext`] or a [`DecryptError`].
@@ -19,6 +20,8 @@ mod keylog;
 mod record;
 mod suite;
 
+#[cfg(test)]
+mod openssl_records;
 #[cfg(test)]
 mod real_records;
 #[cfg(test)]
@@ -38,8 +41,9 @@ pub use suite::{BulkCipher, MacHash, SuiteInfo, SuiteVersion, suite_info};
 /// [`RecordDecryptor::decrypt`] as a run of records, each a 2-byte length and its fragment.
 /// Must never panic.
 pub fn fuzz_decrypt(data: &[u8]) {
-    const SUITES: [u16; 10] = [
-        0x1301, 0x1302, 0x1303, 0xc02f, 0xc030, 0xcca8, 0xc013, 0xc014, 0x003d, 0xc028,
+    const SUITES: [u16; 14] = [
+        0x1301, 0x1302, 0x1303, 0x1304, 0x1305, 0xc02f, 0xc030, 0xcca8, 0xc0ae, 0xc0ad, 0xc013,
+        0xc014, 0x003d, 0xc028,
     ];
     const SECRET: [u8; 48] = [0x42; 48];
 

@@ -1,5 +1,6 @@
 //! Record decryption for one direction of a connection: TLS 1.3 AEAD records (RFC 8446 §5.2),
-//! TLS 1.2 AEAD records (AES-GCM, RFC 5288 §3; ChaCha20-Poly1305, RFC 7905 §2) and TLS 1.2
+//! TLS 1.2 AEAD records (AES-GCM, RFC 5288 §3; AES-CCM, RFC 6655 §3; ChaCha20-Poly1305,
+//! RFC 7905 §2) and TLS 1.2
 //! AES-CBC records with HMAC, MAC-then-encrypt (RFC 5246 §6.2.3.2) or encrypt-then-MAC
 //! (RFC 7366 §3).
 //!
@@ -13,16 +14,21 @@ use super::suite::{BulkCipher, MacHash, SuiteInfo, SuiteVersion, suite_info};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes128Gcm, Aes256Gcm};
 use cbc::cipher::{BlockDecryptMut, KeyIvInit, block_padding::NoPadding};
+use ccm::Ccm;
+use ccm::consts::{U8, U12, U16};
 use chacha20poly1305::ChaCha20Poly1305;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::{Sha256, Sha384};
 use std::fmt;
 
-/// AEAD tag length of every suite we support (RFC 5116 §5.1, RFC 8439 §2.8).
-const TAG_LEN: usize = 16;
-/// TLS 1.2 AES-GCM explicit nonce length (RFC 5288 §3).
-const GCM_EXPLICIT_NONCE_LEN: usize = 8;
+/// TLS 1.2 AES-GCM and AES-CCM explicit nonce length (RFC 5288 §3, RFC 6655 §3).
+const EXPLICIT_NONCE_LEN: usize = 8;
+
+type Aes128Ccm = Ccm<aes::Aes128, U16, U12>;
+type Aes256Ccm = Ccm<aes::Aes256, U16, U12>;
+type Aes128Ccm8 = Ccm<aes::Aes128, U8, U12>;
+type Aes256Ccm8 = Ccm<aes::Aes256, U8, U12>;
 const AES_BLOCK: usize = 16;
 
 /// One decrypted record.
@@ -56,6 +62,10 @@ enum Protection {
     Aes128Gcm(Box<Aes128Gcm>),
     Aes256Gcm(Box<Aes256Gcm>),
     ChaCha20Poly1305(Box<ChaCha20Poly1305>),
+    Aes128Ccm(Box<Aes128Ccm>),
+    Aes256Ccm(Box<Aes256Ccm>),
+    Aes128Ccm8(Box<Aes128Ccm8>),
+    Aes256Ccm8(Box<Aes256Ccm8>),
     /// CBC key (16 or 32 bytes) and the HMAC over each record.
     Cbc {
         key: Vec<u8>,
@@ -69,8 +79,10 @@ enum Protection {
 pub struct RecordDecryptor {
     version: SuiteVersion,
     protection: Protection,
-    /// TLS 1.3 and ChaCha20: the 12-byte IV; TLS 1.2 GCM: the 4-byte salt in the first bytes.
+    /// TLS 1.3 and ChaCha20: the 12-byte IV; TLS 1.2 GCM and CCM: the 4-byte salt first.
     iv: [u8; 12],
+    /// AEAD tag length: 16, or 8 for CCM_8; 0 for CBC.
+    tag_len: usize,
     sequence: u64,
 }
 
@@ -80,6 +92,10 @@ impl fmt::Debug for RecordDecryptor {
             Protection::Aes128Gcm(_) => "AES-128-GCM",
             Protection::Aes256Gcm(_) => "AES-256-GCM",
             Protection::ChaCha20Poly1305(_) => "ChaCha20-Poly1305",
+            Protection::Aes128Ccm(_) => "AES-128-CCM",
+            Protection::Aes256Ccm(_) => "AES-256-CCM",
+            Protection::Aes128Ccm8(_) => "AES-128-CCM-8",
+            Protection::Aes256Ccm8(_) => "AES-256-CCM-8",
             Protection::Cbc {
                 encrypt_then_mac: false,
                 ..
@@ -109,6 +125,18 @@ impl RecordDecryptor {
             BulkCipher::ChaCha20Poly1305 => {
                 Protection::ChaCha20Poly1305(Box::new(ChaCha20Poly1305::new_from_slice(key).ok()?))
             }
+            BulkCipher::Aes128Ccm => {
+                Protection::Aes128Ccm(Box::new(Aes128Ccm::new_from_slice(key).ok()?))
+            }
+            BulkCipher::Aes256Ccm => {
+                Protection::Aes256Ccm(Box::new(Aes256Ccm::new_from_slice(key).ok()?))
+            }
+            BulkCipher::Aes128Ccm8 => {
+                Protection::Aes128Ccm8(Box::new(Aes128Ccm8::new_from_slice(key).ok()?))
+            }
+            BulkCipher::Aes256Ccm8 => {
+                Protection::Aes256Ccm8(Box::new(Aes256Ccm8::new_from_slice(key).ok()?))
+            }
             BulkCipher::Aes128Cbc | BulkCipher::Aes256Cbc => {
                 if key.len() != suite.cipher.key_len() {
                     return None;
@@ -127,6 +155,7 @@ impl RecordDecryptor {
             version: suite.version,
             protection,
             iv: fixed_iv,
+            tag_len: suite.cipher.tag_len(),
             sequence: 0,
         })
     }
@@ -165,7 +194,7 @@ impl RecordDecryptor {
         header: &[u8; 5],
         fragment: &[u8],
     ) -> Result<Plaintext, DecryptError> {
-        if fragment.len() < TAG_LEN + 1 {
+        if fragment.len() < self.tag_len + 1 {
             return Err(DecryptError::BadLength);
         }
         let nonce = xor_sequence(self.iv, sequence);
@@ -201,14 +230,20 @@ impl RecordDecryptor {
             Some(aad)
         };
         let data = match &self.protection {
-            Protection::Aes128Gcm(_) | Protection::Aes256Gcm(_) => {
-                // RFC 5288 §3: nonce = salt (4) || explicit nonce (8, first bytes of the fragment).
+            Protection::Aes128Gcm(_)
+            | Protection::Aes256Gcm(_)
+            | Protection::Aes128Ccm(_)
+            | Protection::Aes256Ccm(_)
+            | Protection::Aes128Ccm8(_)
+            | Protection::Aes256Ccm8(_) => {
+                // RFC 5288 §3, RFC 6655 §3: nonce = salt (4) || explicit nonce (8, the first
+                // bytes of the fragment).
                 let (explicit, sealed) = fragment
-                    .split_at_checked(GCM_EXPLICIT_NONCE_LEN)
+                    .split_at_checked(EXPLICIT_NONCE_LEN)
                     .ok_or(DecryptError::BadLength)?;
                 let plain_len = sealed
                     .len()
-                    .checked_sub(TAG_LEN)
+                    .checked_sub(self.tag_len)
                     .ok_or(DecryptError::BadLength)?;
                 let mut nonce = self.iv;
                 nonce[4..].copy_from_slice(explicit);
@@ -219,7 +254,7 @@ impl RecordDecryptor {
                 // RFC 7905 §2: nonce = IV xor sequence number, no explicit part.
                 let plain_len = fragment
                     .len()
-                    .checked_sub(TAG_LEN)
+                    .checked_sub(self.tag_len)
                     .ok_or(DecryptError::BadLength)?;
                 let aad = aad(plain_len).ok_or(DecryptError::BadLength)?;
                 self.open_aead(&xor_sequence(self.iv, sequence), &aad, fragment)?
@@ -278,6 +313,10 @@ impl RecordDecryptor {
             Protection::Aes128Gcm(aead) => aead.decrypt(nonce, payload),
             Protection::Aes256Gcm(aead) => aead.decrypt(nonce, payload),
             Protection::ChaCha20Poly1305(aead) => aead.decrypt(nonce, payload),
+            Protection::Aes128Ccm(aead) => aead.decrypt(nonce, payload),
+            Protection::Aes256Ccm(aead) => aead.decrypt(nonce, payload),
+            Protection::Aes128Ccm8(aead) => aead.decrypt(nonce, payload),
+            Protection::Aes256Ccm8(aead) => aead.decrypt(nonce, payload),
             Protection::Cbc { .. } => return Err(DecryptError::AuthFailed),
         };
         opened.map_err(|_| DecryptError::AuthFailed)
