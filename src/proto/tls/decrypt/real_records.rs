@@ -6,6 +6,8 @@
 use super::test_util::{hex, open, random, secrets_for, split_record};
 use super::*;
 
+// Illustrated TLS 1.2, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA (0xc013), MAC-then-encrypt: client
+// Finished, "ping", close_notify; server Finished, "pong".
 const IL12_C0: &str = "\
     1603030040404142434445464748494a4b4c4d4e4f227bc9ba81ef30f2a8a78ff1df50844d5804b7eeb2e214c32b6892\
     aca3db7b78077fdd90067c516bacb3ba90dedf720f";
@@ -26,6 +28,8 @@ const IL12_S1: &str = "\
     17030300306162636465666768696a6b6c6d6e6f709783488af5fa20bf7a2ef69debb534db9fb07a8c2721dee5409f77\
     af0c3dde56";
 
+// Illustrated TLS 1.3, TLS_AES_256_GCM_SHA384 (0x1302): client Finished and "ping"; server
+// EncryptedExtensions (record 0), Finished (record 3) and "pong" (application record 2).
 const IL13_C0: &str = "\
     17030300459ff9b063175177322a46dd9896f3c3bb820ab51743ebc25fdadd53454b73deb54cc7248d411a18bccf657a\
     960824e9a19364837c350a69a88d4bf635c85eb874aebc9dfde8";

@@ -393,7 +393,9 @@ fn verify_hmac(mac: MacHash, key: &[u8], parts: &[&[u8]], tag: &[u8]) -> Result<
 /// TLS 1.2 (RFC 5246 §6.3, §8.1): the key block from the master secret, split into the
 /// client->server and server->client decryptors. `encrypt_then_mac` is whether both hellos
 /// carried the encrypt_then_mac extension (RFC 7366 §2; it only matters for CBC suites).
-/// `None` for a suite we cannot decrypt or a TLS 1.3 suite.
+/// `None` for a suite we cannot decrypt or a TLS 1.3 suite. For TLS 1.2 connections only:
+/// TLS 1.0 and 1.1 derive keys with the MD5/SHA-1 PRF (RFC 4346 §5), and TLS 1.0 CBC uses
+/// implicit IVs (RFC 2246 §6.2.3.2).
 pub fn tls12_decryptors(
     suite: u16,
     master_secret: &[u8; 48],
