@@ -78,7 +78,12 @@ pub fn fuzz_decrypt(data: &[u8]) {
         let (fragment, next) = tail.split_at(len);
         let length = u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes();
         let header = [0x17, 0x03, 0x03, length[0], length[1]];
-        let _ = decryptor.decrypt(&header, fragment);
+        // Records with an odd length byte also exercise the gap resynchronisation.
+        if *lo & 1 == 1 {
+            let _ = decryptor.decrypt_after_gap(&header, fragment, 3);
+        } else {
+            let _ = decryptor.decrypt(&header, fragment);
+        }
         rest = next;
     }
 }

@@ -252,3 +252,37 @@ fn every_truncation_and_bit_flip_of_real_records_is_an_error() {
 // each way.
 // OpenSSL 3.0, TLS 1.3 TLS_AES_128_CCM_8_SHA256 (0x1305): client Finished, "hello\n", and the
 // server's EncryptedExtensions.
+
+#[test]
+fn records_after_a_capture_gap_resynchronise_the_sequence() {
+    // RFC 8448: the server's NewSessionTicket (record 0) is "lost"; record 1 is found.
+    let mut server = tls13_decryptor(0x1301, &hex(RFC8448_SERVER_AP_SECRET)).unwrap();
+    let (header, fragment) = split_record(RFC8448_SERVER_APP);
+    assert_eq!(
+        server
+            .decrypt_after_gap(&header, &fragment, 0)
+            .map(|(_, lost)| lost),
+        Err(DecryptError::AuthFailed)
+    );
+    assert_eq!(server.sequence(), 0, "unchanged after a failed resync");
+    let (plain, lost) = server.decrypt_after_gap(&header, &fragment, 8).unwrap();
+    assert_eq!((plain.data.len(), lost, server.sequence()), (50, 1, 2));
+
+    // Illustrated TLS 1.2 (CBC, the MAC binds the sequence): "ping" is client record 1.
+    let cr = random("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+    let sr = random("707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f");
+    let master: [u8; 48] = hex("916abf9da55973e13614ae0a3f5d3f37b023ba129aee02cc9134338127cd7049781c8e19fc1eb2a7387ac06ae237344c").try_into().unwrap();
+    let mut client = tls12_decryptors(0xc013, &master, &cr, &sr, false)
+        .unwrap()
+        .0;
+    let (header, fragment) = split_record(IL12_C1);
+    let (plain, lost) = client.decrypt_after_gap(&header, &fragment, 3).unwrap();
+    assert_eq!((plain.data, lost), (b"ping".to_vec(), 1));
+    // A record too short for the suite fails at once, whatever the window.
+    assert_eq!(
+        client
+            .decrypt_after_gap(&header, &fragment[..10], 1000)
+            .map(|(_, lost)| lost),
+        Err(DecryptError::BadLength)
+    );
+}

@@ -186,6 +186,41 @@ impl RecordDecryptor {
         }
     }
 
+    /// Decrypts the first record after bytes were lost from the capture, when whole records
+    /// may be missing: tries the expected sequence number and up to `max_lost` after it (every
+    /// suite binds the sequence number into the nonce or MAC, so only the right one
+    /// authenticates). On success the sequence continues after the one that worked and the
+    /// number of records skipped is returned with the plaintext; on failure the sequence is
+    /// left unchanged, so the caller may try again with the next record.
+    pub fn decrypt_after_gap(
+        &mut self,
+        header: &[u8; 5],
+        fragment: &[u8],
+        max_lost: u64,
+    ) -> Result<(Plaintext, u64), DecryptError> {
+        let expected = self.sequence;
+        let mut first_error = None;
+        for lost in 0..=max_lost {
+            let sequence = expected.wrapping_add(lost);
+            let result = match self.version {
+                SuiteVersion::Tls13 => self.decrypt_tls13(sequence, header, fragment),
+                SuiteVersion::Tls12 => self.decrypt_tls12(sequence, header, fragment),
+            };
+            match result {
+                Ok(plain) => {
+                    self.sequence = sequence.wrapping_add(1);
+                    return Ok((plain, lost));
+                }
+                // A length or padding problem does not depend on the sequence number.
+                Err(DecryptError::BadLength) => return Err(DecryptError::BadLength),
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        Err(first_error.unwrap_or(DecryptError::AuthFailed))
+    }
+
     /// RFC 8446 §5.2: AAD is the record header; the nonce is the IV xor the sequence number
     /// (§5.3); the plaintext is content, the real type, then zero padding (§5.4).
     fn decrypt_tls13(
