@@ -1,8 +1,7 @@
 //! Record decryption for one direction of a connection: TLS 1.3 AEAD records (RFC 8446 §5.2),
 //! TLS 1.2 AEAD records (AES-GCM, RFC 5288 §3; AES-CCM, RFC 6655 §3; ChaCha20-Poly1305,
-//! RFC 7905 §2) and TLS 1.2
-//! AES-CBC records with HMAC, MAC-then-encrypt (RFC 5246 §6.2.3.2) or encrypt-then-MAC
-//! (RFC 7366 §3).
+//! RFC 7905 §2) and TLS 1.2 AES-CBC records with HMAC, MAC-then-encrypt (RFC 5246 §6.2.3.2) or
+//! encrypt-then-MAC (RFC 7366 §3).
 //!
 //! Guarantees: `decrypt` never panics on any header or fragment; a record that does not
 //! authenticate is `Err`, never garbage plaintext. Each decryptor keeps the 64-bit sequence
@@ -24,12 +23,13 @@ use std::fmt;
 
 /// TLS 1.2 AES-GCM and AES-CCM explicit nonce length (RFC 5288 §3, RFC 6655 §3).
 const EXPLICIT_NONCE_LEN: usize = 8;
+const AES_BLOCK: usize = 16;
 
+// TLS uses 12-byte CCM nonces and 16- or 8-byte tags (RFC 6655 §3, RFC 8446 §5.3).
 type Aes128Ccm = Ccm<aes::Aes128, U16, U12>;
 type Aes256Ccm = Ccm<aes::Aes256, U16, U12>;
 type Aes128Ccm8 = Ccm<aes::Aes128, U8, U12>;
 type Aes256Ccm8 = Ccm<aes::Aes256, U8, U12>;
-const AES_BLOCK: usize = 16;
 
 /// One decrypted record.
 #[derive(Debug, Clone, PartialEq, Eq)]
