@@ -1,40 +1,13 @@
-//! Decryption of real records: RFC 8448's Simple 1-RTT Handshake, the "Illustrated TLS 1.2 /
-//! 1.3" captures (github.com/syncsynchalt/illustrated-tls12 and -tls13, MIT), and records made
-//! here with OpenSSL 3.0 (Python `ssl` in memory, `openssl s_client`/`s_server`) for the suites
-//! the public captures lack: TLS 1.2 ChaCha20-Poly1305, AES-CBC-SHA384 with encrypt-then-MAC,
-//! TLS 1.3 ChaCha20-Poly1305 with KeyUpdate. Each record is `header || fragment` in hex, with
-//! the key log lines that decrypt it. The AEAD tags and MACs make these self-checking: a byte
-//! wrong anywhere fails authentication.
+//! Decryption of published records: RFC 8448's Simple 1-RTT Handshake and the "Illustrated
+//! TLS 1.2 / 1.3" captures (github.com/syncsynchalt/illustrated-tls12 and -tls13, MIT). Each
+//! record is `header || fragment` in hex, with the key log lines that decrypt it. The AEAD tags
+//! and MACs make these self-checking: a byte wrong anywhere fails authentication.
 
-use super::test_util::hex;
+use super::test_util::{hex, open, random, secrets_for, split_record};
 use super::*;
 
-fn split_record(record: &str) -> ([u8; 5], Vec<u8>) {
-    let bytes = hex(record);
-    let (header, fragment) = bytes.split_at(5);
-    (header.try_into().unwrap(), fragment.to_vec())
-}
-
-fn open(decryptor: &mut RecordDecryptor, record: &str) -> Plaintext {
-    let (header, fragment) = split_record(record);
-    decryptor
-        .decrypt(&header, &fragment)
-        .expect("record authenticates")
-}
-
-fn random(text: &str) -> [u8; 32] {
-    hex(text).try_into().unwrap()
-}
-
-fn secrets_for(keylog: &str, client_random: &[u8; 32]) -> SessionSecrets {
-    let mut log = KeyLog::new();
-    let stats = log.add_text(keylog.as_bytes());
-    assert_eq!(stats.malformed, 0);
-    log.lookup(client_random)
-        .expect("keys for this random")
-        .clone()
-}
-
+// Illustrated TLS 1.2, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA (0xc013), MAC-then-encrypt: client
+// Finished, "ping", close_notify; server Finished, "pong".
 const IL12_C0: &str = "\
     1603030040404142434445464748494a4b4c4d4e4f227bc9ba81ef30f2a8a78ff1df50844d5804b7eeb2e214c32b6892\
     aca3db7b78077fdd90067c516bacb3ba90dedf720f";
@@ -55,6 +28,8 @@ const IL12_S1: &str = "\
     17030300306162636465666768696a6b6c6d6e6f709783488af5fa20bf7a2ef69debb534db9fb07a8c2721dee5409f77\
     af0c3dde56";
 
+// Illustrated TLS 1.3, TLS_AES_256_GCM_SHA384 (0x1302): client Finished and "ping"; server
+// EncryptedExtensions (record 0), Finished (record 3) and "pong" (application record 2).
 const IL13_C0: &str = "\
     17030300459ff9b063175177322a46dd9896f3c3bb820ab51743ebc25fdadd53454b73deb54cc7248d411a18bccf657a\
     960824e9a19364837c350a69a88d4bf635c85eb874aebc9dfde8";
@@ -71,53 +46,6 @@ const IL13_S3: &str = "\
 
 const IL13_S6: &str = "\
     17030300150cda85f1447ae23fa66d56f4c5408482b1b1d4c998";
-
-const CHACHA12_C0: &str = "\
-    160303002079dd24c22aa056921538c36e52273251228628e2088ae03f21f179ae8e503115";
-
-const CHACHA12_C1: &str = "\
-    1703030024cd1280c2c6f132ad99e0ec05f415c864383b27cd93f47e4ddddf9daff7eec45a5d34168f";
-
-const CHACHA12_S0: &str = "\
-    1603030020a3a9fcc2aa5d70d35ae4ccd1dd24bbe8be9bcebc4edce84c90ed5117b22e51d1";
-
-const CHACHA12_S1: &str = "\
-    17030300144f24bd8a2a6042dc104a0dc6c064195aa525c256";
-
-const CBC384ETM_C0: &str = "\
-    1603030060fa5921219726fb9332594f3bbdc44ec692f622ed7ac91d893bf76003b304cefc9d05f6fd1e20b80d80f1ec\
-    c6388c164f2c44d361569aea17d9b874c251f1bc5bee6987c5425d524c4be43ddd8a96fdf19e6ca0a07120d8b8023d2b\
-    5b10c1d781";
-
-const CBC384ETM_C1: &str = "\
-    170303006097b548f9610f7622c3b382830b45698a2d67d77e60713703bb4b4062772ef8eb920b16958fffe22c6800ca\
-    3cc09f7333a8477a1664992ac75aba626556c124f658cc8cc22d311a0a40691680ac3d897ba8ad02299c8a43e2e189f2\
-    a4027de855";
-
-const CBC384ETM_S0: &str = "\
-    160303006049a099d85d08face1d335975cfe602b0a9b653f4e5572db0b323f3565e39f26bde2ee704005727754fd106\
-    4f4c8103154a85f20befafc5997d24e56b196d2d32f4524bd71ad55fb60edec377552b7b36318d9f40ca0332644f6f5e\
-    36aba3d423";
-
-const CBC384ETM_S1: &str = "\
-    17030300508f0b34dd0685b65b26830225edd305bd8ef8cf52d9ed890ae0412ff55e47d9b529126cf2515115c01667b5\
-    7109dded744f0887a62e32bff333fc73ee071fbc5578fbfca81cca9d89533ee57e48cdc90f";
-
-const CHACHA13_C0: &str = "\
-    17030300357773ce5e038d4231454c14b413b4995898817df138c2b7f64b7c97469237ceabdf7fbc5ef9a52fe725c217\
-    805d87c0025072e8c633";
-
-const CHACHA13_C1: &str = "\
-    1703030017adad1beebac72b44a15f86dd749a1457d912674b9a5d49";
-
-const CHACHA13_C2: &str = "\
-    1703030016943bbc4fcf50c3f52c423c4c246712911dce1757c3ba";
-
-const CHACHA13_C3: &str = "\
-    170303001e103ae84c626d2fb0a7cf02ab827f1e36a1acd95d1f47bbe6780c2304ab0f";
-
-const CHACHA13_S0: &str = "\
-    1703030017951c240ceb457c3e8ec6da04c7bfc63b48b76153b66ed3";
 
 // RFC 8448 §3: server handshake flight (EncryptedExtensions .. Finished), client Finished and
 // the client's and server's application data (the bytes 00..31), with their traffic secrets.
@@ -275,106 +203,6 @@ fn illustrated_tls13_aes256_gcm_records_decrypt() {
 }
 
 #[test]
-fn openssl_tls12_chacha20_records_decrypt() {
-    let cr = random("ceadc51da57213f65ff2042cdcb0ec465bc21943372472f6d60a8a8d4ba987b0");
-    let sr = random("13b6248d19064538db4441bd365ffdf1dd70d39fd07fbd29c71ef8f45dd462f7");
-    let keys = secrets_for(
-        "CLIENT_RANDOM ceadc51da57213f65ff2042cdcb0ec465bc21943372472f6d60a8a8d4ba987b0 \
-         0e8698c1e38db9822bd5d76301785d31dc7c1667c8def363cd72b3f9d06ea42cfea1584b4fc1a30342cbb9d1fe3e75f2",
-        &cr,
-    );
-    let (mut client, mut server) =
-        tls12_decryptors(0xcca8, &keys.master_secret.unwrap(), &cr, &sr, true).unwrap();
-    assert_eq!(
-        open(&mut client, CHACHA12_C0).data.get(..4),
-        Some(&[20, 0, 0, 12][..])
-    );
-    let connect = open(&mut client, CHACHA12_C1);
-    assert_eq!(
-        (connect.content_type, connect.data.get(..8)),
-        (23, Some(&b"\x10\x12\x00\x04MQTT"[..]))
-    );
-    assert_eq!(open(&mut server, CHACHA12_S0).data.len(), 16);
-    assert_eq!(open(&mut server, CHACHA12_S1).data, [0x20, 2, 0, 0]);
-}
-
-#[test]
-fn openssl_tls12_cbc_sha384_encrypt_then_mac_records_decrypt() {
-    let cr = random("a5d08302e00e2e00f47b8b5288f72ab0fd025be8ba3f3784a256a14262ad1225");
-    let sr = random("12932f5ed86ada5c76c4eede6929e7a88b5f0602c4ceed1d33d202886fc39ada");
-    let keys = secrets_for(
-        "CLIENT_RANDOM a5d08302e00e2e00f47b8b5288f72ab0fd025be8ba3f3784a256a14262ad1225 \
-         cee7de67917a287e07a21b070ac9d4836586fe4a6fe743981d357947d29fec3c79a123a5f6d0282509c0521b03fc6be4",
-        &cr,
-    );
-    let master = keys.master_secret.unwrap();
-    let (mut client, mut server) = tls12_decryptors(0xc028, &master, &cr, &sr, true).unwrap();
-    assert_eq!(
-        open(&mut client, CBC384ETM_C0).data.get(..4),
-        Some(&[20, 0, 0, 12][..])
-    );
-    assert_eq!(
-        open(&mut client, CBC384ETM_C1).data.get(..8),
-        Some(&b"\x10\x12\x00\x04MQTT"[..])
-    );
-    assert_eq!(open(&mut server, CBC384ETM_S0).data.len(), 16);
-    assert_eq!(open(&mut server, CBC384ETM_S1).data, [0x20, 2, 0, 0]);
-
-    // Without encrypt-then-MAC the same records must fail, not yield garbage.
-    let (mut client, _) = tls12_decryptors(0xc028, &master, &cr, &sr, false).unwrap();
-    let (header, fragment) = split_record(CBC384ETM_C0);
-    assert!(client.decrypt(&header, &fragment).is_err());
-}
-
-#[test]
-fn openssl_tls13_chacha20_records_decrypt_across_key_updates() {
-    let r = "a68bc891975d67b1fdfd389cb858ddae0662b93ccb212aa9428afe932dcc7016";
-    let keys = secrets_for(
-        &format!(
-            "SERVER_HANDSHAKE_TRAFFIC_SECRET {r} b8d025b19d91e294249b528b0acef7c63f763daebc65ad09882ec7f55aa29a20\n\
-             CLIENT_HANDSHAKE_TRAFFIC_SECRET {r} de590cd72faccad990258ddd451d4b004cb026f0691fce15e410448712397fc9\n\
-             CLIENT_TRAFFIC_SECRET_0 {r} 9f8c2119ae5c07c338c59807a871a7e2f8d4181e8db272ab0f36df69029abff6\n"
-        ),
-        &random(r),
-    );
-    let suite = 0x1303;
-    let mut server = tls13_decryptor(suite, keys.server_handshake.as_deref().unwrap()).unwrap();
-    assert_eq!(open(&mut server, CHACHA13_S0).data, [8, 0, 0, 2, 0, 0]);
-    let mut client = tls13_decryptor(suite, keys.client_handshake.as_deref().unwrap()).unwrap();
-    assert_eq!(
-        open(&mut client, CHACHA13_C0).data.get(..4),
-        Some(&[20, 0, 0, 32][..])
-    );
-
-    let secret_0 = keys.client_traffic_0.unwrap();
-    let mut client = tls13_decryptor(suite, &secret_0).unwrap();
-    assert_eq!(open(&mut client, CHACHA13_C1).data, b"hello\n");
-    // KeyUpdate (24), update_not_requested (RFC 8446 §4.6.3): the next record uses secret_1.
-    assert_eq!(
-        open(&mut client, CHACHA13_C2),
-        Plaintext {
-            content_type: 22,
-            data: vec![24, 0, 0, 1, 0]
-        }
-    );
-    let secret_1 = tls13_next_secret(suite, &secret_0).unwrap();
-    let mut client = tls13_decryptor(suite, &secret_1).unwrap();
-    assert_eq!(open(&mut client, CHACHA13_C3).data, b"after-update\n");
-
-    // OpenSSL logs the updated secrets as CLIENT_TRAFFIC_SECRET_N: ours agree.
-    assert_eq!(
-        secret_1,
-        hex("7c025493a7efaac7e7166fd23278ca3ff18ecca00b4c64f6772d4f539ebdee1c")
-    );
-    assert_eq!(
-        tls13_next_secret(suite, &secret_1),
-        Some(hex(
-            "2c78f8f5c330e302b228e5c224d2ff07d2a875269308fd07f3176cabfa2eae5e"
-        ))
-    );
-}
-
-#[test]
 fn every_truncation_and_bit_flip_of_real_records_is_an_error() {
     let cr = random("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
     let sr = random("707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f");
@@ -418,4 +246,43 @@ fn every_truncation_and_bit_flip_of_real_records_is_an_error() {
             "header is authenticated"
         );
     }
+}
+
+// OpenSSL 3.0, TLS 1.2 ECDHE-ECDSA-AES128-CCM8 (0xc0ae): Finished and first application record
+// each way.
+// OpenSSL 3.0, TLS 1.3 TLS_AES_128_CCM_8_SHA256 (0x1305): client Finished, "hello\n", and the
+// server's EncryptedExtensions.
+
+#[test]
+fn records_after_a_capture_gap_resynchronise_the_sequence() {
+    // RFC 8448: the server's NewSessionTicket (record 0) is "lost"; record 1 is found.
+    let mut server = tls13_decryptor(0x1301, &hex(RFC8448_SERVER_AP_SECRET)).unwrap();
+    let (header, fragment) = split_record(RFC8448_SERVER_APP);
+    assert_eq!(
+        server
+            .decrypt_after_gap(&header, &fragment, 0)
+            .map(|(_, lost)| lost),
+        Err(DecryptError::AuthFailed)
+    );
+    assert_eq!(server.sequence(), 0, "unchanged after a failed resync");
+    let (plain, lost) = server.decrypt_after_gap(&header, &fragment, 8).unwrap();
+    assert_eq!((plain.data.len(), lost, server.sequence()), (50, 1, 2));
+
+    // Illustrated TLS 1.2 (CBC, the MAC binds the sequence): "ping" is client record 1.
+    let cr = random("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+    let sr = random("707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f");
+    let master: [u8; 48] = hex("916abf9da55973e13614ae0a3f5d3f37b023ba129aee02cc9134338127cd7049781c8e19fc1eb2a7387ac06ae237344c").try_into().unwrap();
+    let mut client = tls12_decryptors(0xc013, &master, &cr, &sr, false)
+        .unwrap()
+        .0;
+    let (header, fragment) = split_record(IL12_C1);
+    let (plain, lost) = client.decrypt_after_gap(&header, &fragment, 3).unwrap();
+    assert_eq!((plain.data, lost), (b"ping".to_vec(), 1));
+    // A record too short for the suite fails at once, whatever the window.
+    assert_eq!(
+        client
+            .decrypt_after_gap(&header, &fragment[..10], 1000)
+            .map(|(_, lost)| lost),
+        Err(DecryptError::BadLength)
+    );
 }

@@ -1,7 +1,7 @@
 //! Record decryption for one direction of a connection: TLS 1.3 AEAD records (RFC 8446 §5.2),
-//! TLS 1.2 AEAD records (AES-GCM, RFC 5288 §3; ChaCha20-Poly1305, RFC 7905 §2) and TLS 1.2
-//! AES-CBC records with HMAC, MAC-then-encrypt (RFC 5246 §6.2.3.2) or encrypt-then-MAC
-//! (RFC 7366 §3).
+//! TLS 1.2 AEAD records (AES-GCM, RFC 5288 §3; AES-CCM, RFC 6655 §3; ChaCha20-Poly1305,
+//! RFC 7905 §2) and TLS 1.2 AES-CBC records with HMAC, MAC-then-encrypt (RFC 5246 §6.2.3.2) or
+//! encrypt-then-MAC (RFC 7366 §3).
 //!
 //! Guarantees: `decrypt` never panics on any header or fragment; a record that does not
 //! authenticate is `Err`, never garbage plaintext. Each decryptor keeps the 64-bit sequence
@@ -13,17 +13,23 @@ use super::suite::{BulkCipher, MacHash, SuiteInfo, SuiteVersion, suite_info};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes128Gcm, Aes256Gcm};
 use cbc::cipher::{BlockDecryptMut, KeyIvInit, block_padding::NoPadding};
+use ccm::Ccm;
+use ccm::consts::{U8, U12, U16};
 use chacha20poly1305::ChaCha20Poly1305;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::{Sha256, Sha384};
 use std::fmt;
 
-/// AEAD tag length of every suite we support (RFC 5116 §5.1, RFC 8439 §2.8).
-const TAG_LEN: usize = 16;
-/// TLS 1.2 AES-GCM explicit nonce length (RFC 5288 §3).
-const GCM_EXPLICIT_NONCE_LEN: usize = 8;
+/// TLS 1.2 AES-GCM and AES-CCM explicit nonce length (RFC 5288 §3, RFC 6655 §3).
+const EXPLICIT_NONCE_LEN: usize = 8;
 const AES_BLOCK: usize = 16;
+
+// TLS uses 12-byte CCM nonces and 16- or 8-byte tags (RFC 6655 §3, RFC 8446 §5.3).
+type Aes128Ccm = Ccm<aes::Aes128, U16, U12>;
+type Aes256Ccm = Ccm<aes::Aes256, U16, U12>;
+type Aes128Ccm8 = Ccm<aes::Aes128, U8, U12>;
+type Aes256Ccm8 = Ccm<aes::Aes256, U8, U12>;
 
 /// One decrypted record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +62,10 @@ enum Protection {
     Aes128Gcm(Box<Aes128Gcm>),
     Aes256Gcm(Box<Aes256Gcm>),
     ChaCha20Poly1305(Box<ChaCha20Poly1305>),
+    Aes128Ccm(Box<Aes128Ccm>),
+    Aes256Ccm(Box<Aes256Ccm>),
+    Aes128Ccm8(Box<Aes128Ccm8>),
+    Aes256Ccm8(Box<Aes256Ccm8>),
     /// CBC key (16 or 32 bytes) and the HMAC over each record.
     Cbc {
         key: Vec<u8>,
@@ -69,8 +79,10 @@ enum Protection {
 pub struct RecordDecryptor {
     version: SuiteVersion,
     protection: Protection,
-    /// TLS 1.3 and ChaCha20: the 12-byte IV; TLS 1.2 GCM: the 4-byte salt in the first bytes.
+    /// TLS 1.3 and ChaCha20: the 12-byte IV; TLS 1.2 GCM and CCM: the 4-byte salt first.
     iv: [u8; 12],
+    /// AEAD tag length: 16, or 8 for CCM_8; 0 for CBC.
+    tag_len: usize,
     sequence: u64,
 }
 
@@ -80,6 +92,10 @@ impl fmt::Debug for RecordDecryptor {
             Protection::Aes128Gcm(_) => "AES-128-GCM",
             Protection::Aes256Gcm(_) => "AES-256-GCM",
             Protection::ChaCha20Poly1305(_) => "ChaCha20-Poly1305",
+            Protection::Aes128Ccm(_) => "AES-128-CCM",
+            Protection::Aes256Ccm(_) => "AES-256-CCM",
+            Protection::Aes128Ccm8(_) => "AES-128-CCM-8",
+            Protection::Aes256Ccm8(_) => "AES-256-CCM-8",
             Protection::Cbc {
                 encrypt_then_mac: false,
                 ..
@@ -109,6 +125,18 @@ impl RecordDecryptor {
             BulkCipher::ChaCha20Poly1305 => {
                 Protection::ChaCha20Poly1305(Box::new(ChaCha20Poly1305::new_from_slice(key).ok()?))
             }
+            BulkCipher::Aes128Ccm => {
+                Protection::Aes128Ccm(Box::new(Aes128Ccm::new_from_slice(key).ok()?))
+            }
+            BulkCipher::Aes256Ccm => {
+                Protection::Aes256Ccm(Box::new(Aes256Ccm::new_from_slice(key).ok()?))
+            }
+            BulkCipher::Aes128Ccm8 => {
+                Protection::Aes128Ccm8(Box::new(Aes128Ccm8::new_from_slice(key).ok()?))
+            }
+            BulkCipher::Aes256Ccm8 => {
+                Protection::Aes256Ccm8(Box::new(Aes256Ccm8::new_from_slice(key).ok()?))
+            }
             BulkCipher::Aes128Cbc | BulkCipher::Aes256Cbc => {
                 if key.len() != suite.cipher.key_len() {
                     return None;
@@ -127,6 +155,7 @@ impl RecordDecryptor {
             version: suite.version,
             protection,
             iv: fixed_iv,
+            tag_len: suite.cipher.tag_len(),
             sequence: 0,
         })
     }
@@ -157,6 +186,41 @@ impl RecordDecryptor {
         }
     }
 
+    /// Decrypts the first record after bytes were lost from the capture, when whole records
+    /// may be missing: tries the expected sequence number and up to `max_lost` after it (every
+    /// suite binds the sequence number into the nonce or MAC, so only the right one
+    /// authenticates). On success the sequence continues after the one that worked and the
+    /// number of records skipped is returned with the plaintext; on failure the sequence is
+    /// left unchanged, so the caller may try again with the next record.
+    pub fn decrypt_after_gap(
+        &mut self,
+        header: &[u8; 5],
+        fragment: &[u8],
+        max_lost: u64,
+    ) -> Result<(Plaintext, u64), DecryptError> {
+        let expected = self.sequence;
+        let mut first_error = None;
+        for lost in 0..=max_lost {
+            let sequence = expected.wrapping_add(lost);
+            let result = match self.version {
+                SuiteVersion::Tls13 => self.decrypt_tls13(sequence, header, fragment),
+                SuiteVersion::Tls12 => self.decrypt_tls12(sequence, header, fragment),
+            };
+            match result {
+                Ok(plain) => {
+                    self.sequence = sequence.wrapping_add(1);
+                    return Ok((plain, lost));
+                }
+                // A length or padding problem does not depend on the sequence number.
+                Err(DecryptError::BadLength) => return Err(DecryptError::BadLength),
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        Err(first_error.unwrap_or(DecryptError::AuthFailed))
+    }
+
     /// RFC 8446 §5.2: AAD is the record header; the nonce is the IV xor the sequence number
     /// (§5.3); the plaintext is content, the real type, then zero padding (§5.4).
     fn decrypt_tls13(
@@ -165,7 +229,7 @@ impl RecordDecryptor {
         header: &[u8; 5],
         fragment: &[u8],
     ) -> Result<Plaintext, DecryptError> {
-        if fragment.len() < TAG_LEN + 1 {
+        if fragment.len() < self.tag_len + 1 {
             return Err(DecryptError::BadLength);
         }
         let nonce = xor_sequence(self.iv, sequence);
@@ -201,14 +265,20 @@ impl RecordDecryptor {
             Some(aad)
         };
         let data = match &self.protection {
-            Protection::Aes128Gcm(_) | Protection::Aes256Gcm(_) => {
-                // RFC 5288 §3: nonce = salt (4) || explicit nonce (8, first bytes of the fragment).
+            Protection::Aes128Gcm(_)
+            | Protection::Aes256Gcm(_)
+            | Protection::Aes128Ccm(_)
+            | Protection::Aes256Ccm(_)
+            | Protection::Aes128Ccm8(_)
+            | Protection::Aes256Ccm8(_) => {
+                // RFC 5288 §3, RFC 6655 §3: nonce = salt (4) || explicit nonce (8, the first
+                // bytes of the fragment).
                 let (explicit, sealed) = fragment
-                    .split_at_checked(GCM_EXPLICIT_NONCE_LEN)
+                    .split_at_checked(EXPLICIT_NONCE_LEN)
                     .ok_or(DecryptError::BadLength)?;
                 let plain_len = sealed
                     .len()
-                    .checked_sub(TAG_LEN)
+                    .checked_sub(self.tag_len)
                     .ok_or(DecryptError::BadLength)?;
                 let mut nonce = self.iv;
                 nonce[4..].copy_from_slice(explicit);
@@ -219,7 +289,7 @@ impl RecordDecryptor {
                 // RFC 7905 §2: nonce = IV xor sequence number, no explicit part.
                 let plain_len = fragment
                     .len()
-                    .checked_sub(TAG_LEN)
+                    .checked_sub(self.tag_len)
                     .ok_or(DecryptError::BadLength)?;
                 let aad = aad(plain_len).ok_or(DecryptError::BadLength)?;
                 self.open_aead(&xor_sequence(self.iv, sequence), &aad, fragment)?
@@ -278,6 +348,10 @@ impl RecordDecryptor {
             Protection::Aes128Gcm(aead) => aead.decrypt(nonce, payload),
             Protection::Aes256Gcm(aead) => aead.decrypt(nonce, payload),
             Protection::ChaCha20Poly1305(aead) => aead.decrypt(nonce, payload),
+            Protection::Aes128Ccm(aead) => aead.decrypt(nonce, payload),
+            Protection::Aes256Ccm(aead) => aead.decrypt(nonce, payload),
+            Protection::Aes128Ccm8(aead) => aead.decrypt(nonce, payload),
+            Protection::Aes256Ccm8(aead) => aead.decrypt(nonce, payload),
             Protection::Cbc { .. } => return Err(DecryptError::AuthFailed),
         };
         opened.map_err(|_| DecryptError::AuthFailed)
@@ -354,7 +428,9 @@ fn verify_hmac(mac: MacHash, key: &[u8], parts: &[&[u8]], tag: &[u8]) -> Result<
 /// TLS 1.2 (RFC 5246 §6.3, §8.1): the key block from the master secret, split into the
 /// client->server and server->client decryptors. `encrypt_then_mac` is whether both hellos
 /// carried the encrypt_then_mac extension (RFC 7366 §2; it only matters for CBC suites).
-/// `None` for a suite we cannot decrypt or a TLS 1.3 suite.
+/// `None` for a suite we cannot decrypt or a TLS 1.3 suite. For TLS 1.2 connections only:
+/// TLS 1.0 and 1.1 derive keys with the MD5/SHA-1 PRF (RFC 4346 §5), and TLS 1.0 CBC uses
+/// implicit IVs (RFC 2246 §6.2.3.2).
 pub fn tls12_decryptors(
     suite: u16,
     master_secret: &[u8; 48],

@@ -2,10 +2,11 @@
 //!
 //! The suite table comes from tls-parser's IANA-derived registry (kx, cipher, mode, key size,
 //! MAC, PRF); this module keeps the suites whose record protection we implement:
-//! TLS 1.3 AES-GCM and ChaCha20-Poly1305 (RFC 8446 §B.4), and for TLS 1.2 with any key exchange
-//! (RSA, DHE, ECDHE, PSK, ...: the key log gives the master secret) AES-GCM (RFC 5288, 5289),
-//! ChaCha20-Poly1305 (RFC 7905) and AES-CBC with HMAC-SHA1/SHA256/SHA384 (RFC 5246 §6.2.3.2).
-//! CCM, CAMELLIA, ARIA, 3DES, RC4 and NULL suites give `None`.
+//! TLS 1.3 AES-GCM, ChaCha20-Poly1305 and AES-CCM(-8) (RFC 8446 §B.4), and for TLS 1.2 with any
+//! key exchange (RSA, DHE, ECDHE, PSK, ...: the key log gives the master secret) AES-GCM
+//! (RFC 5288, 5289), AES-CCM(-8) (RFC 6655, 7251), ChaCha20-Poly1305 (RFC 7905) and AES-CBC with
+//! HMAC-SHA1/SHA256/SHA384 (RFC 5246 §6.2.3.2). CAMELLIA, ARIA, SM4, 3DES, RC4 and NULL suites
+//! give `None`.
 
 use super::kdf::Hash;
 use tls_parser::{
@@ -27,6 +28,12 @@ pub enum BulkCipher {
     Aes128Gcm,
     Aes256Gcm,
     ChaCha20Poly1305,
+    /// AES-CCM with a 16-byte tag (RFC 6655, RFC 7251, RFC 8446 §B.4).
+    Aes128Ccm,
+    Aes256Ccm,
+    /// AES-CCM with an 8-byte tag (`*_CCM_8` suites).
+    Aes128Ccm8,
+    Aes256Ccm8,
     Aes128Cbc,
     Aes256Cbc,
 }
@@ -35,8 +42,24 @@ impl BulkCipher {
     /// Encryption key length in bytes.
     pub fn key_len(self) -> usize {
         match self {
-            BulkCipher::Aes128Gcm | BulkCipher::Aes128Cbc => 16,
-            BulkCipher::Aes256Gcm | BulkCipher::ChaCha20Poly1305 | BulkCipher::Aes256Cbc => 32,
+            BulkCipher::Aes128Gcm
+            | BulkCipher::Aes128Ccm
+            | BulkCipher::Aes128Ccm8
+            | BulkCipher::Aes128Cbc => 16,
+            BulkCipher::Aes256Gcm
+            | BulkCipher::ChaCha20Poly1305
+            | BulkCipher::Aes256Ccm
+            | BulkCipher::Aes256Ccm8
+            | BulkCipher::Aes256Cbc => 32,
+        }
+    }
+
+    /// AEAD tag length in bytes (0 for CBC, whose MAC is separate).
+    pub fn tag_len(self) -> usize {
+        match self {
+            BulkCipher::Aes128Ccm8 | BulkCipher::Aes256Ccm8 => 8,
+            BulkCipher::Aes128Cbc | BulkCipher::Aes256Cbc => 0,
+            _ => 16,
         }
     }
 
@@ -87,7 +110,15 @@ impl SuiteInfo {
     pub fn fixed_iv_len(&self) -> usize {
         match (self.version, self.cipher) {
             (SuiteVersion::Tls13, _) => 12,
-            (_, BulkCipher::Aes128Gcm | BulkCipher::Aes256Gcm) => 4,
+            (
+                _,
+                BulkCipher::Aes128Gcm
+                | BulkCipher::Aes256Gcm
+                | BulkCipher::Aes128Ccm
+                | BulkCipher::Aes256Ccm
+                | BulkCipher::Aes128Ccm8
+                | BulkCipher::Aes256Ccm8,
+            ) => 4,
             (_, BulkCipher::ChaCha20Poly1305) => 12,
             (_, BulkCipher::Aes128Cbc | BulkCipher::Aes256Cbc) => 0,
         }
@@ -112,6 +143,15 @@ pub fn suite_info(cipher_suite: u16) -> Option<SuiteInfo> {
         (TlsCipherEnc::Aes, TlsCipherEncMode::Gcm, 256) => BulkCipher::Aes256Gcm,
         // The registry gives ChaCha20-Poly1305 128 bits; its key is 256 bits (RFC 8439 §2.3).
         (TlsCipherEnc::Chacha20_Poly1305, _, _) => BulkCipher::ChaCha20Poly1305,
+        // RFC 6655 §3 names the 8-byte-tag variants `*_CCM_8`.
+        (TlsCipherEnc::Aes, TlsCipherEncMode::Ccm, 128) if suite.name.contains("CCM_8") => {
+            BulkCipher::Aes128Ccm8
+        }
+        (TlsCipherEnc::Aes, TlsCipherEncMode::Ccm, 256) if suite.name.contains("CCM_8") => {
+            BulkCipher::Aes256Ccm8
+        }
+        (TlsCipherEnc::Aes, TlsCipherEncMode::Ccm, 128) => BulkCipher::Aes128Ccm,
+        (TlsCipherEnc::Aes, TlsCipherEncMode::Ccm, 256) => BulkCipher::Aes256Ccm,
         (TlsCipherEnc::Aes, TlsCipherEncMode::Cbc, 128) => BulkCipher::Aes128Cbc,
         (TlsCipherEnc::Aes, TlsCipherEncMode::Cbc, 256) => BulkCipher::Aes256Cbc,
         _ => return None,
@@ -164,8 +204,16 @@ mod tests {
             (BulkCipher::ChaCha20Poly1305, Hash::Sha256)
         );
         assert_eq!(chacha.fixed_iv_len(), 12);
-        // TLS_AES_128_CCM_SHA256: no CCM implementation.
-        assert_eq!(suite_info(0x1304), None);
+        let ccm = suite_info(0x1304).expect("TLS_AES_128_CCM_SHA256");
+        assert_eq!(
+            (ccm.cipher, ccm.cipher.tag_len()),
+            (BulkCipher::Aes128Ccm, 16)
+        );
+        let ccm8 = suite_info(0x1305).expect("TLS_AES_128_CCM_8_SHA256");
+        assert_eq!(
+            (ccm8.cipher, ccm8.cipher.tag_len()),
+            (BulkCipher::Aes128Ccm8, 8)
+        );
     }
 
     #[test]
@@ -190,6 +238,13 @@ mod tests {
         );
         assert!(suite_info(0x009c).is_some(), "RSA_AES_128_GCM_SHA256");
         assert!(suite_info(0x00a8).is_some(), "PSK_AES_128_GCM_SHA256");
+        let s = suite_info(0xc0ae).expect("ECDHE_ECDSA_AES_128_CCM_8");
+        assert_eq!(
+            (s.cipher, s.fixed_iv_len(), s.prf),
+            (BulkCipher::Aes128Ccm8, 4, Hash::Sha256)
+        );
+        let s = suite_info(0xc0a5).expect("PSK_AES_256_CCM");
+        assert_eq!(s.cipher, BulkCipher::Aes256Ccm);
     }
 
     #[test]
@@ -213,8 +268,9 @@ mod tests {
 
     #[test]
     fn suites_we_cannot_decrypt_are_none() {
+        // NULL, RC4, 3DES, CAMELLIA, ARIA, SM4-CCM, GREASE, unassigned.
         for id in [
-            0x0000, 0x0004, 0x000a, 0x0041, 0xc0ac, 0xc0a8, 0x0a0a, 0xffff,
+            0x0000, 0x0004, 0x000a, 0x0041, 0xc03c, 0x00c7, 0x0a0a, 0xffff,
         ] {
             assert_eq!(suite_info(id), None, "{id:#06x}");
         }
