@@ -125,6 +125,15 @@ pub fn analyze_reader(
     CaptureAnalysis { facts, connections }
 }
 
+/// Runs the whole pipeline, report model included, on arbitrary bytes (for fuzz targets).
+pub fn fuzz_analyze(data: &[u8]) {
+    let input: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
+    if let Ok(reader) = CaptureReader::from_read("fuzz", input) {
+        let analysis = analyze_reader(reader, "fuzz", 0);
+        let _ = crate::report::model::build(&[analysis], Default::default());
+    }
+}
+
 /// Protocol recognition state of one connection.
 enum Sessions {
     /// Still looking at the first bytes; chunks kept in arrival order to replay once decided.
