@@ -132,3 +132,77 @@ fn dump() {
     eprintln!("link types: {:?}", reader.link_types());
     eprintln!("sha256: {}", reader.sha256_hex());
 }
+
+/// Developer aid: `MQPCAP_BENCH=file cargo test --release --test capture_corpus throughput --
+/// --ignored --nocapture` reads and decodes a file and prints counts and the time taken.
+#[test]
+#[ignore]
+fn throughput() {
+    let Ok(path) = std::env::var("MQPCAP_BENCH") else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    let mut reader = CaptureReader::open(Path::new(&path)).expect("open");
+    let mut decoder = WireDecoder::new();
+    let (mut tcp, mut bytes) = (0u64, 0u64);
+    while let Some(frame) = reader.next_frame() {
+        bytes += frame.data.len() as u64;
+        if let Decoded::Tcp(_) =
+            decoder.decode(frame.number, frame.link_type, frame.data, frame.orig_len)
+        {
+            tcp += 1;
+        }
+    }
+    let hash = reader.sha256_hex();
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "{} frames, {tcp} tcp, {bytes} bytes in {seconds:.2} s ({:.0} MB/s), sha256 {hash}, warnings {:?}",
+        reader.frames_read(),
+        bytes as f64 / seconds / 1e6,
+        reader.warnings()
+    );
+}
+
+/// Developer aid: `MQPCAP_MUTATE=N cargo test --release --test capture_corpus mutation_smoke --
+/// --ignored` runs N random byte mutations of every corpus capture through the reader and the
+/// decoder (a poor man's fuzzer for machines without cargo-fuzz).
+#[test]
+#[ignore]
+fn mutation_smoke() {
+    let rounds: u64 = std::env::var("MQPCAP_MUTATE")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200);
+    let Some(expected) = expectations() else {
+        eprintln!("skipped: corpus not found at {CORPUS}");
+        return;
+    };
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for file in expected {
+        let Ok(original) = std::fs::read(&file.path) else {
+            continue;
+        };
+        if original.len() > 1_000_000 {
+            continue;
+        }
+        for _ in 0..rounds {
+            let mut bytes = original.clone();
+            for _ in 0..(1 + next() % 8) {
+                let at = (next() % bytes.len() as u64) as usize;
+                if let Some(b) = bytes.get_mut(at) {
+                    *b = next() as u8;
+                }
+            }
+            if next() % 4 == 0 {
+                bytes.truncate((next() % bytes.len() as u64) as usize);
+            }
+            mqpcap::capture::fuzz_read(&bytes);
+        }
+    }
+}

@@ -557,3 +557,10 @@ fn link_type_names() {
     assert_eq!(link_type_name(12), "RAW");
     assert_eq!(link_type_name(9999), "LINKTYPE_9999");
 }
+
+#[test]
+fn reader_and_decoder_are_send() {
+    fn assert_send<T: Send>() {}
+    assert_send::<CaptureReader>();
+    assert_send::<crate::wire::WireDecoder>();
+}
