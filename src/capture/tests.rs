@@ -537,7 +537,7 @@ fn every_prefix_never_panics() {
 fn every_single_byte_corruption_never_panics() {
     let file = two_section_pcapng();
     for at in 0..file.len() {
-        for value in [0x00, 0xff, 0x80] {
+        for value in [0x00, 0xff] {
             let mut bad = file.clone();
             if let Some(b) = bad.get_mut(at) {
                 *b = value;
