@@ -20,6 +20,9 @@ pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 /// Wireshark's largest packet for ordinary link types (`WTAP_MAX_PACKET_SIZE_STANDARD`);
 /// a record claiming more (and more than its snaplen) is corrupt, as Wireshark says.
 pub const MAX_PACKET_BYTES: u32 = 262_144;
+/// Bound on the interfaces of one pcapng section (the obsolete Packet Block numbers them in
+/// 16 bits; real files have a few, or about a thousand for per-container captures).
+pub const MAX_INTERFACES: usize = 65_536;
 /// Bound on the key log text kept from Decryption Secrets Blocks.
 const MAX_SECRETS_BYTES: usize = 64 * 1024 * 1024;
 
@@ -213,6 +216,18 @@ impl CaptureReader {
                 None
             }
             Step::Interface(interface) => {
+                let count = match &self.layout {
+                    Layout::PcapNg { interfaces, .. } => interfaces.len(),
+                    Layout::Pcap { .. } => 0,
+                };
+                if count >= MAX_INTERFACES {
+                    self.pending_consume = 0;
+                    self.stop(
+                        "corrupt_record",
+                        format!("more than {MAX_INTERFACES} interfaces in one section"),
+                    );
+                    return None;
+                }
                 self.note_link_type(interface.link_type);
                 if let Layout::PcapNg { interfaces, .. } = &mut self.layout {
                     interfaces.push(interface);
@@ -223,7 +238,7 @@ impl CaptureReader {
                 if self.secrets_bytes + text.len() <= MAX_SECRETS_BYTES {
                     self.secrets_bytes += text.len();
                     self.secrets.push(text);
-                } else {
+                } else if !self.warnings.iter().any(|w| w.kind == "secrets_dropped") {
                     self.warn(
                         "secrets_dropped",
                         None,

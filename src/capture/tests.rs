@@ -564,3 +564,16 @@ fn reader_and_decoder_are_send() {
     assert_send::<CaptureReader>();
     assert_send::<crate::wire::WireDecoder>();
 }
+
+#[test]
+fn interface_table_is_bounded() {
+    let mut file = shb(false, 1);
+    let one = idb(false, 1, 0, &[]);
+    for _ in 0..=reader::MAX_INTERFACES {
+        file.extend_from_slice(&one);
+    }
+    let mut reader = open_ok(&file);
+    assert!(read_all(&mut reader).is_empty());
+    assert_eq!(reader.warnings().len(), 1);
+    assert_eq!(reader.warnings()[0].kind, "corrupt_record");
+}
