@@ -577,3 +577,25 @@ fn interface_table_is_bounded() {
     assert_eq!(reader.warnings().len(), 1);
     assert_eq!(reader.warnings()[0].kind, "corrupt_record");
 }
+
+#[test]
+fn directory_is_an_error() {
+    let dir = std::env::temp_dir();
+    let reason = CaptureReader::open(&dir).err().map(|e| e.reason);
+    assert_eq!(reason.as_deref(), Some("is a directory"));
+}
+
+#[test]
+fn corrupt_gzip_is_an_error() {
+    let reason = open(&[
+        0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef, 0, 0, 0xff, 0xff,
+    ])
+    .err()
+    .map(|e| e.reason);
+    assert!(
+        reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("gzip-compressed, but")),
+        "{reason:?}"
+    );
+}
