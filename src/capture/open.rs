@@ -156,8 +156,10 @@ impl CaptureReader {
                 "pcapng section version {major}.{minor} is not supported"
             )));
         }
+        // The parser reads the section header in its first read: the buffer must hold it.
+        let capacity = INITIAL_BUFFER_BYTES.max(head.len() + INITIAL_BUFFER_BYTES);
         let input = Cursor::new(head).chain(stream);
-        let reader = PcapNGReader::new(INITIAL_BUFFER_BYTES, input).map_err(|e| {
+        let reader = PcapNGReader::new(capacity, input).map_err(|e| {
             fail(format!(
                 "not a valid pcapng section header: {}",
                 describe_error(&e)

@@ -599,3 +599,24 @@ fn corrupt_gzip_is_an_error() {
         "{reason:?}"
     );
 }
+
+#[test]
+fn huge_section_header_options_are_read() {
+    // Six 60,000-byte comments: a section header larger than the initial buffer.
+    let comment = vec![b'c'; 60_000];
+    let mut body = Vec::new();
+    body.extend_from_slice(&0x1a2b_3c4du32.to_le_bytes());
+    body.extend_from_slice(&[1, 0, 0, 0]);
+    body.extend_from_slice(&(-1i64).to_le_bytes());
+    for _ in 0..6 {
+        body.extend_from_slice(&1u16.to_le_bytes()); // opt_comment
+        body.extend_from_slice(&(60_000u16).to_le_bytes());
+        body.extend_from_slice(&comment);
+    }
+    body.extend_from_slice(&[0; 4]);
+    let mut file = block(false, 0x0a0d_0d0a, &body);
+    file.extend(idb(false, 1, 0, &[]));
+    file.extend(epb(false, 0, 1, b"x", 1));
+    let mut reader = open_ok(&file);
+    assert_eq!(read_all(&mut reader).len(), 1);
+}
