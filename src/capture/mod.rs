@@ -39,6 +39,8 @@ pub struct CaptureWarning {
     pub message: String,
 }
 
+mod blocks;
+mod open;
 mod pcapng;
 mod reader;
 mod source;

@@ -6,32 +6,28 @@
 //! (`frame.number`, 1-based, across sections); a record the reader cannot read ends the frames
 //! with a `truncated_file` or `corrupt_record` warning, the frames before it are kept.
 
-use super::pcapng::{Interface, OPB_TYPE, parse_obsolete_packet, saturate_i64};
-use super::source::{DecodedInput, Magic, RawInput, read_up_to, sniff};
-use super::{CaptureError, CaptureFormat, CaptureWarning, Frame};
-use pcap_parser::pcapng::Block;
+use super::blocks::{Fetch, Packet, PacketTime, Step, classify, fetch_error};
+use super::open::{block_length, read_u32, section_version_supported};
+use super::pcapng::{Interface, saturate_i64};
+use super::source::RawInput;
+use super::{CaptureFormat, CaptureWarning, Frame};
 use pcap_parser::traits::PcapReaderIterator;
-use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
-use std::io::{Cursor, Read};
-use std::path::Path;
 
 /// Initial size of the streaming buffer.
-const INITIAL_BUFFER_BYTES: usize = 256 * 1024;
+pub(super) const INITIAL_BUFFER_BYTES: usize = 256 * 1024;
 /// No record (pcap record or pcapng block) may be larger: memory stays bounded.
 pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 /// Wireshark's largest packet for ordinary link types (`WTAP_MAX_PACKET_SIZE_STANDARD`);
 /// a record claiming more (and more than its snaplen) is corrupt, as Wireshark says.
 pub const MAX_PACKET_BYTES: u32 = 262_144;
+/// Bound on the interfaces of one pcapng section (the obsolete Packet Block numbers them in
+/// 16 bits; real files have a few, or about a thousand for per-container captures).
+pub const MAX_INTERFACES: usize = 65_536;
 /// Bound on the key log text kept from Decryption Secrets Blocks.
 const MAX_SECRETS_BYTES: usize = 64 * 1024 * 1024;
-/// pcapng secrets type for a TLS key log ("TLSK", pcapng §4.7).
-const SECRETS_TYPE_TLS_KEY_LOG: u32 = 0x544c_534b;
-/// pcapng Systemd Journal Export Block: Wireshark shows it as a frame of its own (pcap-parser
-/// may hand it over as an unknown block).
-const SJE_TYPE: u32 = 9;
 
 /// Per-format parse state.
-enum Layout {
+pub(super) enum Layout {
     Pcap {
         link_type: u32,
         snaplen: u32,
@@ -74,228 +70,23 @@ struct FrameMeta {
     orig_len: u32,
 }
 
-/// What a parsed block means, copied out so the parser's borrow can end.
-enum Step {
-    Skip,
-    Section {
-        big_endian: bool,
-        major: u16,
-        minor: u16,
-    },
-    Interface(Interface),
-    Secrets(Option<Vec<u8>>),
-    /// A record Wireshark counts as a frame but that carries no packet (journal export).
-    NonPacketFrame,
-    Packet(Packet),
-    /// A block pcap-parser accepted whose content is inconsistent.
-    Corrupt(String),
-}
-
-struct Packet {
-    interface: Option<usize>,
-    time: PacketTime,
-    caplen: u32,
-    orig_len: u32,
-    start: usize,
-    len: usize,
-}
-
-enum PacketTime {
-    Legacy {
-        seconds: u32,
-        fraction: u32,
-    },
-    Units {
-        high: u32,
-        low: u32,
-    },
-    /// Simple Packet Blocks carry no timestamp.
-    None,
-}
-
-/// What went wrong while fetching the next block, owned.
-enum Fetch {
-    End,
-    Truncated,
-    NeedMore,
-    BufferTooSmall,
-    ReadError,
-    Invalid(String),
-}
-
 impl CaptureReader {
-    /// Opens a file path, or stdin when the path is `-`. See [`CaptureReader::from_read`].
-    pub fn open(path: &Path) -> Result<CaptureReader, CaptureError> {
-        let name = path.display().to_string();
-        if path.as_os_str() == "-" {
-            return CaptureReader::from_read(&name, Box::new(std::io::stdin()));
-        }
-        match std::fs::File::open(path) {
-            Ok(file) => CaptureReader::from_read(&name, Box::new(file)),
-            Err(e) => Err(CaptureError::new(&name, io_reason(&e))),
-        }
-    }
-
-    /// Reads the start of `input`, detects the format by magic bytes (gzip first, then pcap or
-    /// pcapng) and prepares to stream frames. `Err` when the input is empty, unreadable or not
-    /// a capture.
-    pub fn from_read(
+    pub(super) fn new(
         name: &str,
-        input: Box<dyn Read + Send>,
-    ) -> Result<CaptureReader, CaptureError> {
-        let fail = |reason: String| CaptureError::new(name, reason);
-        let raw = RawInput::new(input);
-        let mut head = Vec::with_capacity(64);
-        let mut raw_reader = raw.clone();
-        read_up_to(&mut raw_reader, &mut head, 4).map_err(|e| fail(io_reason(&e)))?;
-        if head.is_empty() {
-            return Err(fail("empty file".into()));
-        }
-        let first_magic = sniff(&head);
-        let (magic, gzip, mut stream) = match first_magic {
-            Magic::Gzip => {
-                let compressed = Cursor::new(std::mem::take(&mut head)).chain(raw.clone());
-                let decoder = flate2::read::MultiGzDecoder::new(compressed);
-                let mut stream = DecodedInput::new(Box::new(decoder), raw.clone());
-                read_up_to(&mut stream, &mut head, 4).map_err(|e| {
-                    fail(format!("gzip-compressed, but cannot be decompressed: {e}"))
-                })?;
-                if head.is_empty() {
-                    return Err(fail("gzip-compressed, but empty".into()));
-                }
-                (sniff(&head), true, stream)
-            }
-            other => {
-                let stream = DecodedInput::new(Box::new(raw.clone()), raw.clone());
-                (other, false, stream)
-            }
-        };
-        let hint = if gzip { "gzip-compressed, but " } else { "" };
-        match magic {
-            Magic::Pcap => {
-                read_up_to(&mut stream, &mut head, 24).map_err(|e| fail(io_reason(&e)))?;
-                if head.len() < 24 {
-                    return Err(fail(format!(
-                        "{hint}pcap file cut short in its 24-byte header ({} bytes)",
-                        head.len()
-                    )));
-                }
-                CaptureReader::start_pcap(name, raw, head, stream)
-            }
-            Magic::PcapNg => {
-                read_up_to(&mut stream, &mut head, 12).map_err(|e| fail(io_reason(&e)))?;
-                let shb_len = block_length(&head).unwrap_or(0);
-                if shb_len > MAX_RECORD_BYTES {
-                    return Err(fail(format!(
-                        "pcapng section header claims {shb_len} bytes, more than the {MAX_RECORD_BYTES} limit"
-                    )));
-                }
-                read_up_to(&mut stream, &mut head, shb_len.max(28))
-                    .map_err(|e| fail(io_reason(&e)))?;
-                CaptureReader::start_pcapng(name, raw, head, stream)
-            }
-            Magic::Gzip => Err(fail("gzip-compressed twice".into())),
-            Magic::Other(what) => {
-                let bytes: Vec<String> = head.iter().take(4).map(|b| format!("{b:02x}")).collect();
-                let looks = if what.is_empty() {
-                    String::new()
-                } else {
-                    format!("; looks like {what}")
-                };
-                Err(fail(format!(
-                    "{hint}not a pcap or pcapng file (starts with {}{looks})",
-                    bytes.join(" ")
-                )))
-            }
-        }
-    }
-
-    fn start_pcap(
-        name: &str,
-        raw: RawInput,
-        head: Vec<u8>,
-        stream: DecodedInput,
-    ) -> Result<CaptureReader, CaptureError> {
-        let fail = |reason: String| CaptureError::new(name, reason);
-        let input = Cursor::new(head).chain(stream);
-        let reader = LegacyPcapReader::new(INITIAL_BUFFER_BYTES, input)
-            .map_err(|e| fail(format!("unreadable pcap header: {}", describe_error(&e))))?;
-        let mut parser: Box<dyn PcapReaderIterator + Send> = Box::new(reader);
-        // The streaming reader returns the file header first; take it here.
-        let header = match parser.next() {
-            Ok((offset, PcapBlockOwned::LegacyHeader(header))) => Some((offset, header)),
-            _ => None,
-        };
-        let Some((offset, header)) = header else {
-            return Err(fail("unreadable pcap header".into()));
-        };
-        parser.consume(offset);
-        // pcap-savefile(5): version 2.4 is current; Wireshark refuses anything below 2.
-        if header.version_major < 2 {
-            return Err(fail(format!(
-                "pcap version {}.{} is not supported",
-                header.version_major, header.version_minor
-            )));
-        }
-        // The upper bits of the link type field carry FCS information (pcap-savefile(5)).
-        let link_type = (header.network.0 as u32) & 0xffff;
-        let record_header = if header.is_modified_format() { 24 } else { 16 };
-        let mut reader = CaptureReader::new(name, CaptureFormat::Pcap, raw, parser);
-        reader.layout = Layout::Pcap {
-            link_type,
-            snaplen: header.snaplen,
-            nanoseconds: header.is_nanosecond_precision(),
-            big_endian: header.is_bigendian(),
-            record_header,
-        };
-        reader.note_link_type(link_type);
-        Ok(reader)
-    }
-
-    fn start_pcapng(
-        name: &str,
-        raw: RawInput,
-        head: Vec<u8>,
-        stream: DecodedInput,
-    ) -> Result<CaptureReader, CaptureError> {
-        let fail = |reason: String| CaptureError::new(name, reason);
-        if let Some((major, minor)) = shb_version(&head)
-            && !section_version_supported(major, minor)
-        {
-            return Err(fail(format!(
-                "pcapng section version {major}.{minor} is not supported"
-            )));
-        }
-        let input = Cursor::new(head).chain(stream);
-        let reader = PcapNGReader::new(INITIAL_BUFFER_BYTES, input).map_err(|e| {
-            fail(format!(
-                "not a valid pcapng section header: {}",
-                describe_error(&e)
-            ))
-        })?;
-        let mut reader = CaptureReader::new(name, CaptureFormat::PcapNg, raw, Box::new(reader));
-        reader.layout = Layout::PcapNg {
-            interfaces: Vec::new(),
-            big_endian: false,
-        };
-        Ok(reader)
-    }
-
-    fn new(
-        name: &str,
-        format: CaptureFormat,
         raw: RawInput,
         parser: Box<dyn PcapReaderIterator + Send>,
+        layout: Layout,
     ) -> CaptureReader {
+        let format = match layout {
+            Layout::Pcap { .. } => CaptureFormat::Pcap,
+            Layout::PcapNg { .. } => CaptureFormat::PcapNg,
+        };
         CaptureReader {
             name: name.to_string(),
             format,
             raw,
             parser,
-            layout: Layout::PcapNg {
-                interfaces: Vec::new(),
-                big_endian: false,
-            },
+            layout,
             pending_consume: 0,
             finished: false,
             frames_read: 0,
@@ -425,6 +216,18 @@ impl CaptureReader {
                 None
             }
             Step::Interface(interface) => {
+                let count = match &self.layout {
+                    Layout::PcapNg { interfaces, .. } => interfaces.len(),
+                    Layout::Pcap { .. } => 0,
+                };
+                if count >= MAX_INTERFACES {
+                    self.pending_consume = 0;
+                    self.stop(
+                        "corrupt_record",
+                        format!("more than {MAX_INTERFACES} interfaces in one section"),
+                    );
+                    return None;
+                }
                 self.note_link_type(interface.link_type);
                 if let Layout::PcapNg { interfaces, .. } = &mut self.layout {
                     interfaces.push(interface);
@@ -435,7 +238,7 @@ impl CaptureReader {
                 if self.secrets_bytes + text.len() <= MAX_SECRETS_BYTES {
                     self.secrets_bytes += text.len();
                     self.secrets.push(text);
-                } else {
+                } else if !self.warnings.iter().any(|w| w.kind == "secrets_dropped") {
                     self.warn(
                         "secrets_dropped",
                         None,
@@ -652,7 +455,7 @@ impl CaptureReader {
         })
     }
 
-    fn note_link_type(&mut self, link_type: u32) {
+    pub(super) fn note_link_type(&mut self, link_type: u32) {
         if !self.link_types.contains(&link_type) {
             self.link_types.push(link_type);
         }
@@ -671,184 +474,5 @@ impl CaptureReader {
         let frame = self.frames_read + 1;
         self.warn(kind, Some(frame), message);
         self.finished = true;
-    }
-}
-
-/// Copies what a block means out of the parser's borrow.
-fn classify(block: &PcapBlockOwned<'_>, base: usize, big_endian: bool) -> Step {
-    let offset_of = |data: &[u8]| (data.as_ptr() as usize).saturating_sub(base);
-    match block {
-        PcapBlockOwned::LegacyHeader(_) => Step::Skip,
-        PcapBlockOwned::Legacy(record) => Step::Packet(Packet {
-            interface: None,
-            time: PacketTime::Legacy {
-                seconds: record.ts_sec,
-                fraction: record.ts_usec,
-            },
-            caplen: record.caplen,
-            orig_len: record.origlen,
-            start: offset_of(record.data),
-            len: record.data.len(),
-        }),
-        PcapBlockOwned::NG(block) => match block {
-            Block::SectionHeader(shb) => Step::Section {
-                big_endian: shb.big_endian(),
-                major: shb.major_version,
-                minor: shb.minor_version,
-            },
-            Block::InterfaceDescription(idb) => Step::Interface(Interface::from_idb(
-                u32::from(idb.linktype.0 as u16),
-                idb.snaplen,
-                &idb.options,
-                big_endian,
-            )),
-            Block::EnhancedPacket(epb) => Step::Packet(Packet {
-                interface: Some(epb.if_id as usize),
-                time: PacketTime::Units {
-                    high: epb.ts_high,
-                    low: epb.ts_low,
-                },
-                caplen: epb.caplen,
-                orig_len: epb.origlen,
-                start: offset_of(epb.data),
-                len: epb.data.len().min(epb.caplen as usize),
-            }),
-            Block::SimplePacket(spb) => Step::Packet(Packet {
-                interface: Some(0),
-                time: PacketTime::None,
-                caplen: spb.origlen.min(spb.data.len() as u32),
-                orig_len: spb.origlen,
-                start: offset_of(spb.data),
-                len: spb.data.len().min(spb.origlen as usize),
-            }),
-            Block::DecryptionSecrets(dsb) => {
-                if dsb.secrets_type.0 == SECRETS_TYPE_TLS_KEY_LOG {
-                    let len = (dsb.secrets_len as usize).min(dsb.data.len());
-                    Step::Secrets(dsb.data.get(..len).map(<[u8]>::to_vec))
-                } else {
-                    Step::Secrets(None)
-                }
-            }
-            // Wireshark 4.0 shows journal entries and custom blocks (any PEN) as frames.
-            Block::SystemdJournalExport(_) | Block::Custom(_) => Step::NonPacketFrame,
-            Block::Unknown(unknown) => {
-                // pcap-parser reads the block type little-endian whatever the section says.
-                let block_type = if big_endian {
-                    unknown.block_type.swap_bytes()
-                } else {
-                    unknown.block_type
-                };
-                if block_type == SJE_TYPE {
-                    return Step::NonPacketFrame;
-                }
-                if block_type != OPB_TYPE {
-                    return Step::Skip;
-                }
-                match parse_obsolete_packet(unknown.data, big_endian) {
-                    Some(opb) => Step::Packet(Packet {
-                        interface: Some(usize::from(opb.interface_id)),
-                        time: PacketTime::Units {
-                            high: opb.ts_high,
-                            low: opb.ts_low,
-                        },
-                        caplen: opb.caplen,
-                        orig_len: opb.orig_len,
-                        start: offset_of(unknown.data) + opb.data_offset,
-                        len: opb.data_len,
-                    }),
-                    None => Step::Corrupt(
-                        "obsolete packet block shorter than its captured length".into(),
-                    ),
-                }
-            }
-            _ => Step::Skip,
-        },
-    }
-}
-
-fn fetch_error(error: &PcapError<&[u8]>) -> Fetch {
-    match error {
-        PcapError::Eof => Fetch::End,
-        PcapError::UnexpectedEof => Fetch::Truncated,
-        PcapError::Incomplete(_) => Fetch::NeedMore,
-        PcapError::BufferTooSmall => Fetch::BufferTooSmall,
-        PcapError::ReadError => Fetch::ReadError,
-        other => Fetch::Invalid(format!("unreadable record: {}", describe_error(other))),
-    }
-}
-
-/// A short description of a pcap-parser error, without dumping the remaining input.
-fn describe_error<I>(error: &PcapError<I>) -> String {
-    match error {
-        PcapError::Eof => "end of file".into(),
-        PcapError::UnexpectedEof => "unexpected end of file".into(),
-        PcapError::ReadError => "read error".into(),
-        PcapError::Incomplete(n) => format!("{n} more bytes needed"),
-        PcapError::BufferTooSmall => "record larger than the buffer".into(),
-        PcapError::HeaderNotRecognized => "header not recognised".into(),
-        PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
-            format!("invalid block ({})", kind.description())
-        }
-    }
-}
-
-fn read_u32(data: &[u8], at: usize, big_endian: bool) -> Option<u32> {
-    let bytes = <[u8; 4]>::try_from(data.get(at..at.checked_add(4)?)?).ok()?;
-    Some(if big_endian {
-        u32::from_be_bytes(bytes)
-    } else {
-        u32::from_le_bytes(bytes)
-    })
-}
-
-/// Byte order of a pcapng section from the byte-order magic at offset 8 of its header.
-fn shb_big_endian(shb: &[u8]) -> Option<bool> {
-    match shb.get(8..12)? {
-        [0x4d, 0x3c, 0x2b, 0x1a] => Some(false),
-        [0x1a, 0x2b, 0x3c, 0x4d] => Some(true),
-        _ => None,
-    }
-}
-
-/// Total length of the pcapng block at the start of `data` (a section header's length in the
-/// byte order its own magic says).
-fn block_length(data: &[u8]) -> Option<usize> {
-    let big_endian = shb_big_endian(data)?;
-    read_u32(data, 4, big_endian).map(|n| n as usize)
-}
-
-/// pcapng §4.1: version 1.0; Wireshark also reads 1.2 (written by some tools) and refuses
-/// every other version ("pcapng: unknown SHB version").
-fn section_version_supported(major: u16, minor: u16) -> bool {
-    major == 1 && (minor == 0 || minor == 2)
-}
-
-/// Major and minor version of a section header.
-fn shb_version(shb: &[u8]) -> Option<(u16, u16)> {
-    let big_endian = shb_big_endian(shb)?;
-    // Two u16 fields in the section's byte order.
-    let pair = shb.get(12..16)?;
-    let (major, minor) = match pair {
-        [a, b, c, d] if big_endian => (u16::from_be_bytes([*a, *b]), u16::from_be_bytes([*c, *d])),
-        [a, b, c, d] => (u16::from_le_bytes([*a, *b]), u16::from_le_bytes([*c, *d])),
-        _ => return None,
-    };
-    Some((major, minor))
-}
-
-fn io_reason(error: &std::io::Error) -> String {
-    use std::io::ErrorKind;
-    match error.kind() {
-        ErrorKind::NotFound => "no such file".into(),
-        ErrorKind::PermissionDenied => "permission denied".into(),
-        ErrorKind::IsADirectory => "is a directory".into(),
-        _ => {
-            let text = error.to_string();
-            // "... (os error 21)" adds nothing for a reader of the message.
-            match text.find(" (os error") {
-                Some(cut) => text.get(..cut).unwrap_or(&text).to_string(),
-                None => text,
-            }
-        }
     }
 }

@@ -99,7 +99,12 @@ pub(crate) fn network_layer(link_type: u32, data: &[u8]) -> Result<Network<'_>, 
             } else {
                 family
             };
-            by_family(family, data.get(4..).unwrap_or_default())
+            let payload = data.get(4..).unwrap_or_default();
+            // packet-null.c again: a value above the 802.3 maximum length is an EtherType.
+            match u16::try_from(family) {
+                Ok(ether_type) if ether_type > 1500 => by_ether_type(ether_type, payload),
+                _ => by_family(family, payload),
+            }
         }
         link_type::LOOP => {
             // OpenBSD loopback: the same family field, in network byte order.
@@ -270,6 +275,9 @@ mod tests {
         let mut other = 7u32.to_le_bytes().to_vec();
         other.extend_from_slice(IP);
         assert_eq!(network_layer(0, &other), Ok(Network::Other));
+        let mut ether_type = 0x0800u32.to_le_bytes().to_vec();
+        ether_type.extend_from_slice(IP);
+        assert_eq!(network_layer(0, &ether_type), Ok(Network::Ip(IP)));
     }
 
     #[test]
