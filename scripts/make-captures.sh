@@ -740,6 +740,54 @@ group4() {
     log "bridge: $(tail -1 "$WORK/bridge.out")"
 }
 
+# ================================================================ group 5: ACL refusals (dynamic-security plugin)
+# A second mosquitto on 10.78.0.19 (acl.broker.test) with the dynamic-security plugin: the client
+# lab-acl may publish and subscribe under lab/# only (dynsec's default denies everything else).
+# mosquitto 2.0's acl_file does not refuse a SUBSCRIBE in the SUBACK; dynsec does.
+group5() {
+    want 'subscribe-refused|publish-refused|publish-denied|will-forbidden' || return 0
+    local conf=$WORK/dynsec.conf i
+    in_brk ip addr add 10.78.0.19/24 dev mqb0 2>/dev/null || true
+    grep -q acl.broker.test /etc/netns/$CLI/hosts || echo "10.78.0.19 acl.broker.test" >>/etc/netns/$CLI/hosts
+    mosquitto_ctrl dynsec init "$WORK/dynsec.json" lab-admin admin-pass >/dev/null
+    printf '%s\n' "user root" "persistence false" "log_dest file $WORK/dynsec.log" "log_type all" \
+        "plugin /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so" \
+        "plugin_opt_config_file $WORK/dynsec.json" "listener 1883 10.78.0.19" "allow_anonymous false" >"$conf"
+    in_brk mosquitto -c "$conf" >"$WORK/dynsec.out" 2>&1 &
+    local dbroker=$!
+    BG_PIDS+=("$dbroker")
+    for i in $(seq 50); do grep -q "Opening ip" "$WORK/dynsec.log" 2>/dev/null && break; sleep 0.1; done
+    sleep 0.3
+    local ctl=(in_cli timeout 10 mosquitto_ctrl -h acl.broker.test -u lab-admin -P admin-pass dynsec)
+    "${ctl[@]}" createClient lab-acl -p acl-pass >/dev/null
+    "${ctl[@]}" createRole lab-role >/dev/null
+    "${ctl[@]}" addRoleACL lab-role subscribePattern 'lab/#' allow >/dev/null
+    "${ctl[@]}" addRoleACL lab-role publishClientSend 'lab/#' allow >/dev/null
+    "${ctl[@]}" addClientRole lab-acl lab-role >/dev/null
+    local acl=(-h acl.broker.test -u lab-acl -P acl-pass)
+    local v tag
+    for v in mqttv311 mqttv5; do
+        tag=${v#mqttv}
+        one_capture "mqtt$tag-subscribe-refused.pcap" false subscribe_refused \
+            "mosquitto_sub -V $v -t lab/ok -t secret/x -W 2 against mosquitto + dynamic-security (role allows lab/#)" \
+            "MQTT $tag SUBSCRIBE with two filters: lab/ok granted, secret/x refused in the SUBACK" \
+            -- in_cli timeout 10 mosquitto_sub "${acl[@]}" -V "$v" -i "lab-sub-acl-$tag" -t lab/ok -t secret/x -q 1 -W 2
+    done
+    one_capture mqtt5-publish-refused.pcap false publish_refused \
+        "mosquitto_pub -V mqttv5 -q 1 -t secret/x against mosquitto + dynamic-security" \
+        "MQTT 5.0 PUBLISH QoS 1 to a denied topic: PUBACK with a refusal reason code" \
+        -- pub "${acl[@]}" -V mqttv5 -i lab-pub-acl-5 -t secret/x -m x -q 1
+    one_capture mqtt311-publish-denied-silently.pcap true "" \
+        "mosquitto_pub -V mqttv311 -q 1 -t secret/x against mosquitto + dynamic-security" \
+        "MQTT 3.1.1 PUBLISH QoS 1 to a denied topic: 3.1.1 has no way to say no, the PUBACK looks like success (negative control)" \
+        -- pub "${acl[@]}" -V mqttv311 -i lab-pub-acl-311 -t secret/x -m x -q 1
+    one_capture mqtt311-will-forbidden-topic.pcap true "" \
+        "mosquitto_pub -V mqttv311 --will-topic secret/will (denied by dynamic-security) -t lab/ok" \
+        "CONNECT whose will topic the ACL denies: what mosquitto 2.0.11 does with it (see notes)" \
+        -- pub "${acl[@]}" -V mqttv311 -i lab-will-311 --will-topic secret/will --will-payload gone -t lab/ok -m x -q 1
+    kill -TERM "$dbroker" 2>/dev/null || true
+}
+
 # ================================================================ main
 main() {
     install_deps
@@ -755,6 +803,7 @@ main() {
     group2
     group3
     group4
+    group5
     kill -TERM "$BROKER_PID" 2>/dev/null || true
     cp "$WORK/mosquitto.log" "$WORK/../mqlab-last-mosquitto.log" 2>/dev/null || true
     "$PY" "$ROOT/scripts/expected-facts.py" "$OUT"
