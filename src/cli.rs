@@ -2,6 +2,7 @@
 //! `main.rs` only maps the outcome to an exit code (CONTRACT.md: 0, 1, 2).
 
 use crate::analyze::{CaptureAnalysis, analyze_path};
+use crate::detect::RuleBook;
 use crate::error::Error;
 use crate::report::{self, Format, model};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -23,6 +24,18 @@ pub struct Cli {
 pub enum Command {
     /// Decode captures and print one record per TCP connection (TCP, TLS and MQTT facts).
     Analyze(AnalyzeArgs),
+    /// List the diagnosis rules and platform profiles, or explain one rule or profile.
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RulesArgs {
+    /// A rule id (e.g. tls_alert) or a profile name (e.g. aws-iot) to explain.
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+    /// Load rules from this directory over the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -39,6 +52,15 @@ pub struct AnalyzeArgs {
     /// Show MQTT usernames and passwords instead of redacting them.
     #[arg(long)]
     pub reveal: bool,
+    /// Check against a platform's limits: generic, clearblade, aws-iot, azure-event-grid, aliyun.
+    #[arg(long, value_name = "NAME", default_value = "generic")]
+    pub profile: String,
+    /// Load rule files (*.toml, profiles/*.toml) from this directory over the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// In the table, hide connections without a warning or error finding.
+    #[arg(long)]
+    pub only_failures: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,19 +92,43 @@ pub enum Outcome {
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
     match cli.command {
         Command::Analyze(args) => analyze(&args, out),
+        Command::Rules(args) => {
+            let book = rule_book(args.rules.as_deref(), "generic")?;
+            crate::detect::explain::write(&book, args.id.as_deref(), out)
+                .map_err(Error::Output)?
+                .then_some(Outcome::Clean)
+                .ok_or_else(|| {
+                    Error::Usage(format!(
+                        "no rule or profile named `{}` (see `mqpcap rules`)",
+                        args.id.as_deref().unwrap_or_default()
+                    ))
+                })
+        }
     }
 }
 
+/// The built-in rules, overlaid with `dir`, with `profile` selected.
+fn rule_book(dir: Option<&Path>, profile: &str) -> Result<RuleBook, Error> {
+    let mut book = RuleBook::builtin();
+    if let Some(dir) = dir {
+        book = book.with_dir(dir).map_err(Error::Rules)?;
+    }
+    book.with_profile(profile).map_err(Error::Rules)
+}
+
 fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+    // Rules first: a bad rule file or profile is exit 2 before any capture is read.
+    let book = rule_book(args.rules.as_deref(), &args.profile)?;
     let mut analyses: Vec<CaptureAnalysis> = Vec::new();
     for path in expand_inputs(&args.files)? {
         analyses.push(analyze_path(&path, analyses.len())?);
     }
-    let report = model::build(
+    let report = model::build_with_rules(
         &analyses,
         model::ReportOptions {
             reveal: args.reveal,
         },
+        &book,
     );
     let format = match args.format {
         FormatArg::Table => Format::Table,
@@ -90,7 +136,10 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         FormatArg::Jsonl => Format::Jsonl,
         FormatArg::Markdown => Format::Markdown,
     };
-    report::render(&report, format, out).map_err(Error::Output)?;
+    let table_options = report::table::TableOptions {
+        only_failures: args.only_failures,
+    };
+    report::render_with(&report, format, out, table_options).map_err(Error::Output)?;
     out.flush().map_err(Error::Output)?;
     let s = &report.summary;
     let failing = match args.fail_on {

@@ -15,6 +15,10 @@ pub enum Error {
     },
     /// Writing the report failed (a broken pipe is handled by the binary).
     Output(std::io::Error),
+    /// A rule file or profile that could not be loaded (path, line, reason).
+    Rules(crate::detect::BookError),
+    /// A bad argument value that clap cannot check (an unknown rule id).
+    Usage(String),
 }
 
 impl fmt::Display for Error {
@@ -23,6 +27,8 @@ impl fmt::Display for Error {
             Error::Capture(e) => write!(f, "{e}"),
             Error::Io { path, source } => write!(f, "{path}: {source}"),
             Error::Output(e) => write!(f, "writing output: {e}"),
+            Error::Rules(e) => write!(f, "{e}"),
+            Error::Usage(message) => write!(f, "{message}"),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod capture;
 pub mod cli;
 pub mod common;
 pub mod conn;
+pub mod detect;
 pub mod error;
 pub mod flow;
 pub mod proto;

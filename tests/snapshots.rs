@@ -7,11 +7,17 @@ use std::process::Command;
 fn render(format: &str, capture: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_mqpcap"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["analyze", "--format", format, &format!("captures/{capture}")])
+        .args([
+            "analyze",
+            "--format",
+            format,
+            &format!("captures/{capture}"),
+        ])
         .output();
     match out {
         Ok(out) => {
-            assert_eq!(out.status.code(), Some(0), "{capture}");
+            // 0 for a healthy capture, 1 when it has an error finding (CONTRACT.md).
+            assert!(matches!(out.status.code(), Some(0 | 1)), "{capture}");
             String::from_utf8_lossy(&out.stdout).into_owned()
         }
         Err(e) => panic!("cannot run mqpcap: {e}"),

@@ -99,5 +99,29 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             cell(&mqtt)
         )?;
     }
+    let findings: Vec<_> = report
+        .connections
+        .iter()
+        .flat_map(|c| c.findings.iter())
+        .chain(report.findings.iter())
+        .collect();
+    if !findings.is_empty() {
+        writeln!(out, "\n## Findings\n")?;
+        for f in findings {
+            let conns: Vec<String> = f.connections.iter().map(ToString::to_string).collect();
+            let frames: Vec<String> = f.evidence.iter().map(|e| e.frame.to_string()).collect();
+            writeln!(
+                out,
+                "- **{}** `{}` (connection {}; frames {}): {}\n  {}\n  *What to do:* {}",
+                f.severity,
+                f.rule,
+                conns.join(", "),
+                frames.join(", "),
+                f.title,
+                f.detail,
+                f.remedy
+            )?;
+        }
+    }
     Ok(())
 }

@@ -8,6 +8,7 @@
 use crate::analyze::{CaptureAnalysis, CaptureFacts};
 use crate::common::{At, Side};
 use crate::conn::{AppProtocol, ClientBasis, Connection, EventKind};
+use crate::detect::{self, RuleBook};
 use crate::flow::CloseHow;
 use crate::proto::mqtt::Version;
 use crate::proto::mqtt::message::MqttSummary;
@@ -320,20 +321,48 @@ pub struct Summary {
     pub infos: usize,
 }
 
-/// Builds the report for a run over one or more captures.
+/// Builds the report for a run over one or more captures, with the built-in rules and the
+/// generic profile.
 pub fn build(analyses: &[CaptureAnalysis], options: ReportOptions) -> Report {
+    build_with_rules(analyses, options, &RuleBook::builtin())
+}
+
+/// Builds the report with findings from `book`'s rules and profile.
+pub fn build_with_rules(
+    analyses: &[CaptureAnalysis],
+    options: ReportOptions,
+    book: &RuleBook,
+) -> Report {
+    let mut detection = detect::detect(analyses, book);
     let mut connections = Vec::new();
     for analysis in analyses {
         let precision = precision_of(&analysis.facts);
         for conn in &analysis.connections {
             let id = connections.len();
-            connections.push(connection_report(id, conn, precision, options));
+            let mut report = connection_report(id, conn, precision, options);
+            if let Some(found) = detection.per_connection.get_mut(id) {
+                report.findings = std::mem::take(found)
+                    .into_iter()
+                    .map(|f| finding_report(f, precision))
+                    .collect();
+            }
+            connections.push(report);
         }
     }
+    let run_precision = if analyses.iter().all(|a| a.facts.microsecond_times) {
+        Precision::Micros
+    } else {
+        Precision::Nanos
+    };
+    let findings: Vec<Finding> = std::mem::take(&mut detection.cross)
+        .into_iter()
+        .map(|f| finding_report(f, run_precision))
+        .collect();
     let count = |sev: &str| {
         connections
             .iter()
             .flat_map(|c| c.findings.iter())
+            .chain(findings.iter())
             .filter(|f| f.severity == sev)
             .count()
     };
@@ -351,8 +380,29 @@ pub fn build(analyses: &[CaptureAnalysis], options: ReportOptions) -> Report {
         },
         captures: analyses.iter().map(|a| capture_report(&a.facts)).collect(),
         connections,
-        findings: Vec::new(),
+        findings,
         summary,
+    }
+}
+
+fn finding_report(f: detect::Finding, precision: Precision) -> Finding {
+    Finding {
+        rule: f.rule.to_string(),
+        severity: f.severity.name().to_string(),
+        title: f.title,
+        detail: f.detail,
+        remedy: f.remedy,
+        alert: f.alert,
+        connections: f.connections,
+        evidence: f
+            .evidence
+            .into_iter()
+            .map(|e| EvidenceItem {
+                frame: e.at.frame,
+                time: rfc3339(e.at.time_ns, precision),
+                note: e.note,
+            })
+            .collect(),
     }
 }
 

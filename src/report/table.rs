@@ -1,11 +1,36 @@
 //! The human table: one row per connection, multi-line cells so it stays narrow, then the
 //! capture warnings. Free to change (not part of CONTRACT.md), but snapshot-tested.
 
-use super::model::{ConnectionReport, Report};
+use super::model::{ConnectionReport, Finding, Report};
 use comfy_table::{ContentArrangement, Table, presets};
 use std::io::{self, Write};
 
+/// Table options (not part of the report model: JSON always has every connection).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TableOptions {
+    /// Hide connections without a warning or error finding (`--only-failures`).
+    pub only_failures: bool,
+}
+
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    write_with(report, out, TableOptions::default())
+}
+
+fn serious(f: &Finding) -> bool {
+    f.severity == "error" || f.severity == "warning"
+}
+
+/// True when a connection has a finding of severity warning or error, its own or one across
+/// connections that names it.
+fn failing(report: &Report, c: &ConnectionReport) -> bool {
+    c.findings.iter().any(serious)
+        || report
+            .findings
+            .iter()
+            .any(|f| serious(f) && f.connections.contains(&c.id))
+}
+
+pub fn write_with(report: &Report, out: &mut dyn Write, options: TableOptions) -> io::Result<()> {
     for (index, capture) in report.captures.iter().enumerate() {
         let span = match (&capture.first_time, &capture.last_time) {
             (Some(first), Some(last)) => format!(", {first} .. {last}"),
@@ -45,7 +70,12 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             "MQTT",
         ]);
     let many_captures = report.captures.len() > 1;
+    let mut hidden = 0usize;
     for c in &report.connections {
+        if options.only_failures && !failing(report, c) {
+            hidden += 1;
+            continue;
+        }
         let id = if many_captures {
             format!("{}\n(capture {})", c.id, c.capture)
         } else {
@@ -67,17 +97,108 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             mqtt_cell(c),
         ]);
     }
-    writeln!(out, "{table}")?;
+    if hidden < report.connections.len() {
+        writeln!(out, "{table}")?;
+    }
+    if hidden > 0 {
+        writeln!(
+            out,
+            "({hidden} healthy connection{} hidden by --only-failures)",
+            plural(hidden)
+        )?;
+    }
+    write_findings(report, out, options)?;
+    let s = &report.summary;
     writeln!(
         out,
-        "{} connection{}",
-        report.summary.connections,
-        if report.summary.connections == 1 {
-            ""
-        } else {
-            "s"
-        }
+        "{} connection{}: {} error{}, {} warning{}, {} info{}",
+        s.connections,
+        plural(s.connections),
+        s.errors,
+        plural(s.errors),
+        s.warnings,
+        plural(s.warnings),
+        s.infos,
+        plural(s.infos)
     )
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The findings after the connection table: severity, rule, title (with the remedy below it),
+/// connections, key frames. Errors first, then warnings, then infos; within a severity in
+/// connection order.
+fn write_findings(report: &Report, out: &mut dyn Write, options: TableOptions) -> io::Result<()> {
+    let mut rows: Vec<&Finding> = report
+        .connections
+        .iter()
+        .filter(|c| !options.only_failures || failing(report, c))
+        .flat_map(|c| c.findings.iter())
+        .chain(report.findings.iter())
+        .filter(|f| !options.only_failures || f.severity != "info")
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let rank = |f: &Finding| match f.severity.as_str() {
+        "error" => 0,
+        "warning" => 1,
+        _ => 2,
+    };
+    rows.sort_by_key(|f| (rank(f), f.connections.first().copied()));
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(vec![
+            "severity",
+            "rule",
+            "finding / what to do",
+            "conn",
+            "frames",
+        ]);
+    for f in rows {
+        let conns: Vec<String> = f.connections.iter().map(ToString::to_string).collect();
+        let mut frames: Vec<u64> = f.evidence.iter().map(|e| e.frame).collect();
+        frames.dedup();
+        let frames: Vec<String> = frames.iter().take(6).map(|n| format!("#{n}")).collect();
+        table.add_row(vec![
+            f.severity.clone(),
+            f.rule.clone(),
+            format!(
+                "{}\n{}\n-> {}",
+                f.title,
+                wrap(&f.detail, 90),
+                wrap(&f.remedy, 87)
+            ),
+            wrap(&conns.join(" "), 12),
+            wrap(&frames.join(" "), 16),
+        ]);
+    }
+    writeln!(out, "findings:")?;
+    writeln!(out, "{table}")
+}
+
+/// Greedy word wrap at `width` characters (cells stay narrow; comfy-table does not wrap when
+/// content arrangement is disabled).
+fn wrap(text: &str, width: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines.join("\n")
 }
 
 /// IPv6 addresses in brackets so the port stays readable.

@@ -1,0 +1,289 @@
+//! Certificate rules over the certificates the capture shows (TLS <= 1.2, or decrypted): validity
+//! at the capture's own time (RFC 5280 §4.1.2.5), host name coverage (RFC 6125 §6.4, one
+//! wildcard label), and a client rejecting a certificate that was valid (its clock is wrong).
+
+use super::facts::{self, unix_secs};
+use super::{ConnCtx, Hit};
+use crate::proto::tls::message::{CertInfo, CertificateMsg};
+use crate::timefmt::rfc3339_seconds;
+
+const BAD_CERTIFICATE: u8 = 42;
+const CERTIFICATE_EXPIRED: u8 = 45;
+
+fn messages<'a>(ctx: &'a ConnCtx) -> impl Iterator<Item = &'a CertificateMsg> {
+    ctx.conn.tls.iter().flat_map(|t| t.certificates.iter())
+}
+
+fn parsed(chain: &[CertInfo]) -> impl Iterator<Item = (usize, &CertInfo)> {
+    chain
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.parse_error.is_none())
+}
+
+fn position(i: usize) -> &'static str {
+    if i == 0 { "leaf" } else { "chain" }
+}
+
+fn validity_hits(ctx: &ConnCtx, outside: fn(i64, &CertInfo) -> bool) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    for m in messages(ctx) {
+        let now = unix_secs(m.at);
+        for (i, c) in parsed(&m.chain) {
+            if !outside(now, c) {
+                continue;
+            }
+            let from = ctx.conn.role(m.side);
+            let accepted = ctx.conn.tls.as_ref().is_some_and(|t| t.established);
+            let variant = if accepted {
+                "accepted".to_string()
+            } else {
+                format!("{from}_{}", position(i))
+            };
+            hits.push(
+                Hit::new()
+                    .variant(variant)
+                    .var("from", from)
+                    .var("subject", &c.subject)
+                    .var("issuer", &c.issuer)
+                    .var("not_before", rfc3339_seconds(c.not_before))
+                    .var("not_after", rfc3339_seconds(c.not_after))
+                    .var("capture_time", rfc3339_seconds(now))
+                    .var("days_after", (now - c.not_after) / 86_400)
+                    .var("days_before", (c.not_before - now) / 86_400)
+                    .var("frame", m.at.frame)
+                    .at(m.at, format!("{from} certificate {}", c.subject)),
+            );
+        }
+    }
+    hits
+}
+
+pub fn cert_expired(ctx: &ConnCtx) -> Vec<Hit> {
+    validity_hits(ctx, |now, c| now > c.not_after)
+}
+
+pub fn cert_not_yet_valid(ctx: &ConnCtx) -> Vec<Hit> {
+    validity_hits(ctx, |now, c| now < c.not_before)
+}
+
+/// RFC 6125 §6.4.3: `*` only as the whole left-most label, matching exactly one label.
+pub(crate) fn name_matches(pattern: &str, host: &str) -> bool {
+    let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    match pattern.strip_prefix("*.") {
+        Some(rest) => host
+            .split_once('.')
+            .is_some_and(|(label, domain)| !label.is_empty() && domain == rest),
+        None => pattern == host,
+    }
+}
+
+/// The CN of a subject written as `CN=broker.test, O=...`.
+fn common_name(subject: &str) -> Option<&str> {
+    subject
+        .split(", ")
+        .find_map(|part| part.strip_prefix("CN="))
+}
+
+/// The server's leaf certificate does not name the SNI the client asked for.
+pub fn hostname_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    let Some(tls) = &conn.tls else { return vec![] };
+    let Some(hello) = &tls.client_hello else {
+        return vec![];
+    };
+    let Some(sni) = &hello.sni else { return vec![] };
+    let server = facts::server(conn);
+    let Some(msg) = tls.certificates.iter().find(|m| m.side == server) else {
+        return vec![];
+    };
+    let Some(leaf) = msg.chain.first().filter(|c| c.parse_error.is_none()) else {
+        return vec![];
+    };
+    let names: Vec<&str> = if leaf.san.is_empty() {
+        common_name(&leaf.subject).into_iter().collect()
+    } else {
+        leaf.san.iter().map(String::as_str).collect()
+    };
+    let covered = match sni.parse::<std::net::IpAddr>() {
+        Ok(ip) => names
+            .iter()
+            .any(|n| n.parse::<std::net::IpAddr>() == Ok(ip)),
+        Err(_) => names.iter().any(|n| name_matches(n, sni)),
+    };
+    if covered {
+        return vec![];
+    }
+    vec![
+        Hit::new()
+            .var("sni", sni)
+            .var(
+                "names",
+                if names.is_empty() {
+                    "no names".to_string()
+                } else {
+                    names.join(", ")
+                },
+            )
+            .var("subject", &leaf.subject)
+            .at(hello.at, format!("ClientHello asks for {sni}"))
+            .at(msg.at, "server certificate"),
+    ]
+}
+
+/// The client refused the server certificate as expired or bad although every visible server
+/// certificate was valid at the capture's time: the device clock is probably wrong.
+pub fn clock_skew_suspected(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    let Some(tls) = &conn.tls else { return vec![] };
+    let client = facts::client(conn);
+    let Some(alert) = tls.alerts.iter().find(|a| {
+        a.side == client
+            && !a.encrypted
+            && matches!(a.description, Some(CERTIFICATE_EXPIRED | BAD_CERTIFICATE))
+    }) else {
+        return vec![];
+    };
+    let server = facts::server(conn);
+    let Some(msg) = tls.certificates.iter().find(|m| m.side == server) else {
+        return vec![];
+    };
+    let now = unix_secs(msg.at);
+    let certs: Vec<&CertInfo> = parsed(&msg.chain).map(|(_, c)| c).collect();
+    if certs.is_empty()
+        || certs
+            .iter()
+            .any(|c| now < c.not_before || now > c.not_after)
+    {
+        return vec![];
+    }
+    let not_after = certs.iter().map(|c| c.not_after).min().unwrap_or(now);
+    let not_before = certs.iter().map(|c| c.not_before).max().unwrap_or(now);
+    let expired = alert.description == Some(CERTIFICATE_EXPIRED);
+    vec![
+        Hit::new()
+            .variant(if expired { "clock_ahead" } else { "clock_off" })
+            .var(
+                "description",
+                if expired {
+                    "certificate_expired"
+                } else {
+                    "bad_certificate"
+                },
+            )
+            .var("capture_time", rfc3339_seconds(now))
+            .var("not_before", rfc3339_seconds(not_before))
+            .var("not_after", rfc3339_seconds(not_after))
+            .at(msg.at, "server certificate, valid at this time")
+            .at(alert.at, "client alert"),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::Side;
+    use crate::detect::test_support::*;
+    use crate::proto::tls::message::TlsSummary;
+
+    fn cert(subject: &str, san: &[&str], not_before: i64, not_after: i64) -> CertInfo {
+        CertInfo {
+            subject: subject.into(),
+            issuer: "CN=CA".into(),
+            not_before,
+            not_after,
+            san: san.iter().map(|s| s.to_string()).collect(),
+            ..CertInfo::default()
+        }
+    }
+
+    fn with_server_cert(sni: Option<&str>, c: CertInfo) -> crate::conn::Connection {
+        let mut conn = conn();
+        let t0 = T0_NS / 1_000_000_000;
+        let _ = t0;
+        let mut tls = TlsSummary {
+            client_side: Some(Side::Orig),
+            ..TlsSummary::default()
+        };
+        tls.client_hello = Some(crate::proto::tls::message::ClientHelloInfo {
+            at: at(4, 2),
+            legacy_version: 0x0303,
+            versions: vec![0x0303],
+            sni: sni.map(String::from),
+            ..Default::default()
+        });
+        tls.certificates.push(CertificateMsg {
+            at: at(6, 3),
+            side: Side::Resp,
+            chain: vec![c],
+        });
+        conn.tls = Some(tls);
+        conn.protocol = crate::conn::AppProtocol::Tls;
+        conn
+    }
+
+    const NOW: i64 = T0_NS / 1_000_000_000;
+
+    #[test]
+    fn wildcards_cover_one_label_only() {
+        assert!(name_matches("*.broker.test", "eu.broker.test"));
+        assert!(!name_matches("*.broker.test", "a.eu.broker.test"));
+        assert!(!name_matches("*.broker.test", "broker.test"));
+        assert!(name_matches("Broker.Test.", "broker.test"));
+    }
+
+    #[test]
+    fn expired_and_not_yet_valid_at_capture_time() {
+        let c = with_server_cert(
+            Some("b.test"),
+            cert("CN=b.test", &["b.test"], 0, NOW - 86_400 * 3),
+        );
+        assert!(rules_fired(&c).contains(&"cert_expired"));
+        let c = with_server_cert(
+            Some("b.test"),
+            cert("CN=b.test", &["b.test"], NOW + 100, NOW + 999),
+        );
+        assert!(rules_fired(&c).contains(&"cert_not_yet_valid"));
+        let c = with_server_cert(Some("b.test"), cert("CN=b.test", &["b.test"], 0, NOW + 999));
+        assert!(problems(&c).is_empty(), "{:?}", problems(&c));
+    }
+
+    #[test]
+    fn sni_not_in_san_is_a_mismatch_and_ip_sans_match_ip_sni() {
+        let c = with_server_cert(
+            Some("wronghost.test"),
+            cert("CN=other", &["other.example"], 0, NOW + 9),
+        );
+        assert!(rules_fired(&c).contains(&"hostname_mismatch"));
+        let c = with_server_cert(
+            Some("10.0.0.1"),
+            cert("CN=x", &["x.test", "10.0.0.1"], 0, NOW + 9),
+        );
+        assert!(!rules_fired(&c).contains(&"hostname_mismatch"));
+        let c = with_server_cert(Some("cn.test"), cert("O=x, CN=cn.test", &[], 0, NOW + 9));
+        assert!(!rules_fired(&c).contains(&"hostname_mismatch"));
+    }
+
+    #[test]
+    fn client_rejecting_a_valid_certificate_suggests_clock_skew() {
+        let mut c = with_server_cert(
+            Some("b.test"),
+            cert("CN=b.test", &["b.test"], 0, NOW + 9_999),
+        );
+        if let Some(t) = c.tls.as_mut() {
+            t.alerts.push(crate::proto::tls::message::AlertInfo {
+                at: at(8, 5),
+                side: Side::Orig,
+                encrypted: false,
+                level: Some(2),
+                description: Some(45),
+                record_len: 2,
+            });
+        }
+        let fired = rules_fired(&c);
+        assert!(fired.contains(&"clock_skew_suspected"), "{fired:?}");
+        assert!(fired.contains(&"tls_alert"));
+        assert!(!fired.contains(&"cert_expired"));
+    }
+}

@@ -1,0 +1,299 @@
+//! Rules across connections of one capture: one client id used by two connections at once
+//! (the broker drops the older, MQTT 3.1.1 §3.1.4 step 2 / 5.0 §3.1.4-3), identical attempts
+//! that are sometimes reset, and reconnect storms (many attempts, intervals not growing).
+
+use super::facts::{self, duration_text, first_close, mqtt_packets, secs_between, text_of};
+use super::{CrossCtx, Hit, Indexed};
+use crate::common::At;
+use crate::flow::CloseHow;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+
+fn connect_at(c: &Indexed) -> Option<At> {
+    c.conn.mqtt.as_ref()?.connect.as_ref().map(|x| x.at)
+}
+
+/// When the server dropped the connection: its DISCONNECT (5.0, e.g. 0x8E session taken over)
+/// or its first FIN/RST.
+fn server_drop(c: &Indexed) -> Option<At> {
+    let server = facts::server(c.conn);
+    let disconnect = mqtt_packets(c.conn)
+        .find(|(_, side, p)| *side == server && p.packet_type == "DISCONNECT")
+        .map(|(at, _, _)| at);
+    disconnect.or_else(|| first_close(c.conn, server).map(|(at, _)| at))
+}
+
+pub fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
+    let max_delay = ctx.threshold("max_takeover_delay_s", 2.0);
+    let mut groups: BTreeMap<(usize, SocketAddr, Vec<u8>), Vec<&Indexed>> = BTreeMap::new();
+    for c in ctx.connections {
+        let Some(connect) = c.conn.mqtt.as_ref().and_then(|m| m.connect.as_ref()) else {
+            continue;
+        };
+        if connect.client_id.is_empty() {
+            continue;
+        }
+        groups
+            .entry((
+                c.conn.capture,
+                c.conn.server_addr(),
+                connect.client_id.clone(),
+            ))
+            .or_default()
+            .push(c);
+    }
+    let mut hits = Vec::new();
+    for ((_, server, client_id), mut members) in groups {
+        if members.len() < 2 {
+            continue;
+        }
+        members.sort_by_key(|c| connect_at(c).map(|a| a.frame));
+        let mut takeovers: Vec<(&Indexed, &Indexed, At, At)> = Vec::new();
+        for (i, newer) in members.iter().enumerate() {
+            let Some(newer_connect) = connect_at(newer) else {
+                continue;
+            };
+            for older in &members[..i] {
+                let Some(dropped) = server_drop(older) else {
+                    continue;
+                };
+                let client_closed_first = first_close(older.conn, facts::client(older.conn))
+                    .is_some_and(|(at, _)| at.frame < newer_connect.frame);
+                if dropped.frame > newer_connect.frame
+                    && secs_between(newer_connect, dropped) <= max_delay
+                    && !client_closed_first
+                {
+                    takeovers.push((older, newer, newer_connect, dropped));
+                }
+            }
+        }
+        if takeovers.is_empty() {
+            continue;
+        }
+        let mut ids: Vec<usize> = takeovers
+            .iter()
+            .flat_map(|(o, n, _, _)| [o.id, n.id])
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let clients: std::collections::BTreeSet<IpAddr> = takeovers
+            .iter()
+            .flat_map(|(o, n, _, _)| [o.conn.client_addr().ip(), n.conn.client_addr().ip()])
+            .collect();
+        let fight = takeovers.len() as f64 >= ctx.threshold("fight_min_takeovers", 3.0);
+        let mut hit = Hit::new()
+            .variant(if fight { "fight" } else { "single" })
+            .var("client_id", text_of(&client_id))
+            .var("server", server)
+            .var("count", takeovers.len())
+            .var("connections_n", ids.len())
+            .var(
+                "clients",
+                clients
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+        for (older, newer, connect, dropped) in takeovers.iter().take(4) {
+            hit = hit
+                .at(
+                    *connect,
+                    format!("CONNECT on connection {} (same id)", newer.id),
+                )
+                .at(
+                    *dropped,
+                    format!(
+                        "server drops connection {} {}",
+                        older.id,
+                        drop_delay(*connect, *dropped)
+                    ),
+                );
+        }
+        hit.connections = ids;
+        hits.push(hit);
+    }
+    hits
+}
+
+fn drop_delay(connect: At, dropped: At) -> String {
+    format!("{} later", duration_text(secs_between(connect, dropped)))
+}
+
+/// Whether an attempt failed with a reset before the session was up.
+fn reset_failure(c: &Indexed) -> Option<At> {
+    let conn = c.conn;
+    if conn.tcp.close.how != CloseHow::Rst {
+        return None;
+    }
+    let up = match (&conn.tls, &conn.mqtt) {
+        (Some(t), _) => t.established,
+        (None, Some(m)) => m.connack.is_some(),
+        (None, None) => false,
+    };
+    if up { None } else { conn.tcp.close.at }
+}
+
+fn succeeded(c: &Indexed) -> bool {
+    match (&c.conn.tls, &c.conn.mqtt) {
+        (Some(t), _) => t.established,
+        (None, Some(m)) => m.connack.is_some_and(|a| a.code == 0),
+        _ => false,
+    }
+}
+
+fn attempt_key(c: &Indexed) -> (usize, IpAddr, SocketAddr, String) {
+    let sni = c
+        .conn
+        .tls
+        .as_ref()
+        .and_then(|t| t.client_hello.as_ref())
+        .and_then(|h| h.sni.clone())
+        .unwrap_or_default();
+    (
+        c.conn.capture,
+        c.conn.client_addr().ip(),
+        c.conn.server_addr(),
+        sni,
+    )
+}
+
+pub fn rst_intermittent(ctx: &CrossCtx) -> Vec<Hit> {
+    let mut groups: BTreeMap<(usize, IpAddr, SocketAddr, String), Vec<&Indexed>> = BTreeMap::new();
+    for c in ctx.connections {
+        if c.conn.tcp.syn_seen && (c.conn.tls.is_some() || c.conn.mqtt.is_some()) {
+            groups.entry(attempt_key(c)).or_default().push(c);
+        }
+    }
+    let mut hits = Vec::new();
+    for ((_, _, server, sni), members) in groups {
+        let resets: Vec<(&Indexed, At)> = members
+            .iter()
+            .filter_map(|c| reset_failure(c).map(|at| (*c, at)))
+            .collect();
+        let ok = members.iter().filter(|c| succeeded(c)).count();
+        if resets.is_empty()
+            || ok == 0
+            || (members.len() as f64) < ctx.threshold("min_attempts", 3.0)
+        {
+            continue;
+        }
+        let mut hit = Hit::new()
+            .var("server", server)
+            .var("sni", if sni.is_empty() { "(none)".into() } else { sni })
+            .var("attempts", members.len())
+            .var("resets", resets.len())
+            .var("ok", ok);
+        for (c, at) in resets.iter().take(4) {
+            hit = hit.at(
+                *at,
+                format!(
+                    "RST ends attempt {} (connection {})",
+                    c.conn.tcp_stream, c.id
+                ),
+            );
+        }
+        hit.connections = members.iter().map(|c| c.id).collect();
+        hits.push(hit);
+    }
+    hits
+}
+
+/// Many attempts from one client to one server, by client id (or by address when hidden in
+/// TLS), too fast and without growing backoff.
+pub fn reconnect_storm(ctx: &CrossCtx) -> Vec<Hit> {
+    let mut groups: BTreeMap<(usize, IpAddr, SocketAddr, Vec<u8>), Vec<&Indexed>> = BTreeMap::new();
+    for c in ctx.connections {
+        if !c.conn.tcp.syn_seen || ctx.explained.contains(&c.id) {
+            continue;
+        }
+        let id = c
+            .conn
+            .mqtt
+            .as_ref()
+            .and_then(|m| m.connect.as_ref())
+            .map(|x| x.client_id.clone())
+            .unwrap_or_default();
+        groups
+            .entry((
+                c.conn.capture,
+                c.conn.client_addr().ip(),
+                c.conn.server_addr(),
+                id,
+            ))
+            .or_default()
+            .push(c);
+    }
+    let min_attempts = ctx.threshold("min_attempts", 5.0) as usize;
+    let max_mean = ctx.threshold("max_mean_interval_s", 10.0);
+    let ratio = ctx.threshold("backoff_ratio", 1.5);
+    let share = ctx.threshold("backoff_share", 0.6);
+    let mut hits = Vec::new();
+    for ((_, client, server, id), mut members) in groups {
+        if members.len() < min_attempts {
+            continue;
+        }
+        members.sort_by_key(|c| c.conn.tcp.first.frame);
+        let starts: Vec<At> = members.iter().map(|c| c.conn.tcp.first).collect();
+        let intervals: Vec<f64> = starts
+            .windows(2)
+            .map(|w| secs_between(w[0], w[1]))
+            .collect();
+        let span: f64 = intervals.iter().sum();
+        let mean = span / intervals.len().max(1) as f64;
+        if mean > max_mean {
+            continue;
+        }
+        let growing = intervals
+            .windows(2)
+            .filter(|w| w[1] >= w[0] * ratio && w[1] > 0.0)
+            .count();
+        let pairs = intervals.len().saturating_sub(1).max(1);
+        if growing as f64 / pairs as f64 >= share {
+            continue;
+        }
+        let failed = members.iter().filter(|c| !succeeded(c)).count();
+        let shown: Vec<String> = intervals
+            .iter()
+            .take(8)
+            .map(|s| duration_text(*s))
+            .collect();
+        let mut hit = Hit::new()
+            .var("attempts", members.len())
+            .var("client", client)
+            .var("server", server)
+            .var(
+                "who",
+                if id.is_empty() {
+                    format!("client {client}")
+                } else {
+                    format!("client id {}", text_of(&id))
+                },
+            )
+            .var("span", duration_text(span))
+            .var(
+                "rate",
+                format!("{:.1}", 60.0 * intervals.len() as f64 / span.max(0.001)),
+            )
+            .var("mean", duration_text(mean))
+            .var(
+                "intervals",
+                format!(
+                    "{}{}",
+                    shown.join(", "),
+                    if intervals.len() > 8 { ", ..." } else { "" }
+                ),
+            )
+            .var("failed", failed);
+        for c in members.iter().take(3) {
+            hit = hit.at(c.conn.tcp.first, format!("attempt (connection {})", c.id));
+        }
+        hit.connections = members.iter().map(|c| c.id).collect();
+        hits.push(hit);
+    }
+    hits
+}
+
+#[cfg(test)]
+#[path = "cross_tests.rs"]
+mod tests;

@@ -1,0 +1,129 @@
+//! Small questions the rules ask of a connection record and its timeline (who sent the first
+//! SYN, when did the server first close, which MQTT packets each side sent), answered once
+//! here so each rule stays a few lines.
+
+use crate::common::{At, Side};
+use crate::conn::{Connection, EventKind};
+use crate::flow::TcpEvent;
+use crate::proto::mqtt::MqttEvent;
+use crate::proto::mqtt::event::PacketSummary;
+use crate::proto::tls::TlsEvent;
+
+pub fn client(conn: &Connection) -> Side {
+    conn.client
+}
+pub fn server(conn: &Connection) -> Side {
+    conn.client.other()
+}
+
+/// TCP events of one side, in frame order.
+pub fn tcp_events(conn: &Connection, side: Side) -> impl Iterator<Item = (At, &TcpEvent)> {
+    conn.events.iter().filter_map(move |e| match &e.kind {
+        EventKind::Tcp(t) if e.side == side => Some((e.at, t)),
+        _ => None,
+    })
+}
+
+pub fn first_tcp(conn: &Connection, side: Side, want: fn(&TcpEvent) -> bool) -> Option<At> {
+    tcp_events(conn, side)
+        .find(|(_, t)| want(t))
+        .map(|(at, _)| at)
+}
+
+pub fn count_tcp(conn: &Connection, side: Side, want: fn(&TcpEvent) -> bool) -> usize {
+    tcp_events(conn, side).filter(|(_, t)| want(t)).count()
+}
+
+pub fn is_syn(t: &TcpEvent) -> bool {
+    matches!(t, TcpEvent::Syn)
+}
+pub fn is_syn_ack(t: &TcpEvent) -> bool {
+    matches!(t, TcpEvent::SynAck)
+}
+pub fn is_rst(t: &TcpEvent) -> bool {
+    matches!(t, TcpEvent::Rst)
+}
+pub fn is_close(t: &TcpEvent) -> bool {
+    matches!(t, TcpEvent::Fin | TcpEvent::Rst)
+}
+
+/// The first FIN or RST of `side`.
+pub fn first_close(conn: &Connection, side: Side) -> Option<(At, bool)> {
+    tcp_events(conn, side)
+        .find(|(_, t)| is_close(t))
+        .map(|(at, t)| (at, is_rst(t)))
+}
+
+/// The TCP three-way handshake completed (or the connection was seen mid-stream with data
+/// both ways, which implies it).
+pub fn transport_up(conn: &Connection) -> bool {
+    let syn_ack = first_tcp(conn, server(conn), is_syn_ack).is_some();
+    let both_spoke = conn.tcp.sides.iter().all(|s| s.packets > 0);
+    syn_ack || (!conn.tcp.syn_seen && both_spoke)
+}
+
+/// TLS events with their side.
+pub fn tls_events(conn: &Connection) -> impl Iterator<Item = (At, Side, &TlsEvent)> {
+    conn.events.iter().filter_map(|e| match &e.kind {
+        EventKind::Tls(t) => Some((e.at, e.side, t)),
+        _ => None,
+    })
+}
+
+/// MQTT packets with their side.
+pub fn mqtt_packets(conn: &Connection) -> impl Iterator<Item = (At, Side, &PacketSummary)> {
+    conn.events.iter().filter_map(|e| match &e.kind {
+        EventKind::Mqtt(MqttEvent::Packet(p)) => Some((e.at, e.side, p)),
+        _ => None,
+    })
+}
+
+/// MQTT events of any kind with their side.
+pub fn mqtt_events(conn: &Connection) -> impl Iterator<Item = (At, Side, &MqttEvent)> {
+    conn.events.iter().filter_map(|e| match &e.kind {
+        EventKind::Mqtt(m) => Some((e.at, e.side, m)),
+        _ => None,
+    })
+}
+
+/// Seconds between two times, for text.
+pub fn secs_between(from: At, to: At) -> f64 {
+    to.time_ns.saturating_sub(from.time_ns) as f64 / 1e9
+}
+
+/// `1.234 s`, `12.3 s`, `250 ms`.
+pub fn duration_text(secs: f64) -> String {
+    if secs < 1.0 {
+        format!("{:.0} ms", secs * 1000.0)
+    } else if secs < 10.0 {
+        format!("{secs:.3} s")
+    } else {
+        format!("{secs:.1} s")
+    }
+}
+
+/// Capture time in whole seconds (for certificate and JWT comparisons).
+pub fn unix_secs(at: At) -> i64 {
+    at.time_ns.div_euclid(1_000_000_000)
+}
+
+/// Text for bytes that are usually UTF-8 (client ids, topics).
+pub fn text_of(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => format!("{} bytes (not UTF-8)", bytes.len()),
+    }
+}
+
+/// The record time the capture ends (last frame), if any.
+pub fn capture_end(capture: &crate::analyze::CaptureFacts) -> Option<At> {
+    capture.last_time_ns.map(|t| At {
+        frame: capture.frames,
+        time_ns: t,
+    })
+}
+
+/// Well-known MQTT ports (IANA: 1883 mqtt, 8883 secure-mqtt).
+pub fn is_mqtt_port(port: u16) -> bool {
+    matches!(port, 1883 | 8883)
+}

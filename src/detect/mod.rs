@@ -1,0 +1,435 @@
+//! Diagnosis: rules that turn connection records into findings with evidence.
+//!
+//! The text, severity and thresholds of every rule are data (`rules/*.toml`, loaded by
+//! [`book`]); the decision of each rule is a small named Rust function (`tcp`, `tls`, `certs`,
+//! `mqtt`, `cross`, `profile`). A rule function returns [`Hit`]s: which text variant applies,
+//! the facts to put in the text, and the frames that prove it. The engine here renders hits
+//! into [`Finding`]s. Rules read connection records and their event timelines only, never the
+//! parsers, and never print secrets (a JWT is decoded, never shown).
+//!
+//! Guarantees: deterministic output (rules run in a fixed order, connections in report order);
+//! no panics on any connection record; every rule id in code has an entry in `rules/` and
+//! vice versa (checked by a test and when a rule directory is loaded).
+
+pub mod book;
+mod certs;
+mod cross;
+pub mod explain;
+mod facts;
+mod jwt;
+mod mqtt;
+mod profile;
+mod tcp;
+mod tls;
+
+#[cfg(test)]
+mod test_support;
+
+use crate::analyze::{CaptureAnalysis, CaptureFacts};
+use crate::common::At;
+use crate::conn::Connection;
+pub use book::{BookError, Profile, RuleBook, RuleDef};
+use serde::Serialize;
+
+/// How bad a finding is. A connection with no `Warning` or `Error` finding is healthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+    pub fn parse(text: &str) -> Option<Severity> {
+        match text {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+}
+
+/// One frame that supports a finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub at: At,
+    pub note: String,
+}
+
+/// A rendered diagnosis (CONTRACT.md `FINDING`, times still as [`At`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub title: String,
+    pub detail: String,
+    pub remedy: String,
+    /// `Some` only on `tls_alert` and `encrypted_alert`: the alert name, `None` when unknown.
+    pub alert: Option<Option<String>>,
+    /// Report ids of the connections concerned.
+    pub connections: Vec<usize>,
+    pub evidence: Vec<Evidence>,
+}
+
+/// Findings of a run: per connection (indexed by report id) and across connections.
+#[derive(Debug, Clone, Default)]
+pub struct Detection {
+    pub per_connection: Vec<Vec<Finding>>,
+    pub cross: Vec<Finding>,
+}
+
+/// Values substituted for `{name}` in a rule's text.
+pub(crate) type Vars = Vec<(&'static str, String)>;
+
+/// What a rule function found; rendered by the engine with the rule's text.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Hit {
+    /// Key into the rule's `variants` table; `None` uses the rule's own text.
+    pub variant: Option<String>,
+    pub vars: Vars,
+    pub evidence: Vec<Evidence>,
+    pub alert: Option<Option<String>>,
+    /// Connections beyond the one being examined (cross-connection rules list all of theirs).
+    pub connections: Vec<usize>,
+}
+
+impl Hit {
+    pub fn new() -> Hit {
+        Hit::default()
+    }
+    pub fn variant(mut self, key: impl Into<String>) -> Hit {
+        self.variant = Some(key.into());
+        self
+    }
+    pub fn var(mut self, name: &'static str, value: impl ToString) -> Hit {
+        self.vars.push((name, value.to_string()));
+        self
+    }
+    pub fn at(mut self, at: At, note: impl Into<String>) -> Hit {
+        self.evidence.push(Evidence {
+            at,
+            note: note.into(),
+        });
+        self
+    }
+    pub fn alert(mut self, name: Option<String>) -> Hit {
+        self.alert = Some(name);
+        self
+    }
+}
+
+/// What a per-connection rule sees.
+pub(crate) struct ConnCtx<'a> {
+    pub conn: &'a Connection,
+    pub capture: &'a CaptureFacts,
+    pub rule: &'a RuleDef,
+    pub profile: &'a Profile,
+    /// Rules that already fired on this connection (rules run in registry order).
+    pub found: &'a [&'static str],
+}
+
+impl ConnCtx<'_> {
+    pub fn threshold(&self, name: &str, default: f64) -> f64 {
+        self.rule.threshold(name, default)
+    }
+    pub fn found(&self, rule: &str) -> bool {
+        self.found.contains(&rule)
+    }
+}
+
+/// A connection in a run, with its report id, for cross-connection rules.
+pub(crate) struct Indexed<'a> {
+    pub id: usize,
+    pub conn: &'a Connection,
+}
+
+pub(crate) struct CrossCtx<'a> {
+    pub connections: &'a [Indexed<'a>],
+    pub rule: &'a RuleDef,
+    /// Connection ids already explained by earlier cross rules (e.g. a duplicate-id fight is
+    /// not also a reconnect storm).
+    pub explained: &'a [usize],
+}
+
+impl CrossCtx<'_> {
+    pub fn threshold(&self, name: &str, default: f64) -> f64 {
+        self.rule.threshold(name, default)
+    }
+}
+
+pub(crate) type ConnRule = fn(&ConnCtx) -> Vec<Hit>;
+pub(crate) type CrossRule = fn(&CrossCtx) -> Vec<Hit>;
+
+/// Per-connection rules in the order they run; later rules may look at `found`.
+pub(crate) const CONNECTION_RULES: &[(&str, ConnRule)] = &[
+    ("connection_refused", tcp::connection_refused),
+    ("syn_unanswered", tcp::syn_unanswered),
+    ("capture_gap", tcp::capture_gap),
+    ("tcp_retransmissions", tcp::tcp_retransmissions),
+    ("protocol_mismatch", tls::protocol_mismatch),
+    ("low_tls_version", tls::low_tls_version),
+    ("sni_missing", tls::sni_missing),
+    ("sni_ip_literal", tls::sni_ip_literal),
+    ("cert_expired", certs::cert_expired),
+    ("cert_not_yet_valid", certs::cert_not_yet_valid),
+    ("hostname_mismatch", certs::hostname_mismatch),
+    ("tls_alert", tls::tls_alert),
+    ("clock_skew_suspected", certs::clock_skew_suspected),
+    ("client_cert_missing", tls::client_cert_missing),
+    ("client_cert_rejected", tls::client_cert_rejected),
+    ("encrypted_alert", tls::encrypted_alert),
+    ("rst_without_alert", tls::rst_without_alert),
+    ("handshake_incomplete", tls::handshake_incomplete),
+    ("connack_refused", mqtt::connack_refused),
+    ("no_connect_sent", mqtt::no_connect_sent),
+    ("server_disconnect", mqtt::server_disconnect),
+    ("keepalive_lapse", mqtt::keepalive_lapse),
+    (
+        "server_closed_after_request",
+        mqtt::server_closed_after_request,
+    ),
+    ("subscribe_refused", mqtt::subscribe_refused),
+    ("publish_refused", mqtt::publish_refused),
+    ("malformed_mqtt", mqtt::malformed_mqtt),
+    ("qos_unsupported", profile::qos_unsupported),
+    ("keepalive_out_of_range", profile::keepalive_out_of_range),
+    ("client_id_invalid", profile::client_id_invalid),
+    ("packet_too_large", profile::packet_too_large),
+    ("jwt_invalid", profile::jwt_invalid),
+];
+
+/// Cross-connection rules in the order they run.
+pub(crate) const CROSS_RULES: &[(&str, CrossRule)] = &[
+    ("duplicate_client_id", cross::duplicate_client_id),
+    ("rst_intermittent", cross::rst_intermittent),
+    ("reconnect_storm", cross::reconnect_storm),
+];
+
+/// Every rule id the code implements, in run order.
+pub fn rule_ids() -> Vec<&'static str> {
+    CONNECTION_RULES
+        .iter()
+        .map(|(id, _)| *id)
+        .chain(CROSS_RULES.iter().map(|(id, _)| *id))
+        .collect()
+}
+
+/// Runs every rule over the analyses. Connection report ids are assigned in the same order as
+/// [`crate::report::model::build`]: captures in order, connections in their stored order.
+pub fn detect(analyses: &[CaptureAnalysis], book: &RuleBook) -> Detection {
+    let mut per_connection = Vec::new();
+    for analysis in analyses {
+        for conn in &analysis.connections {
+            let id = per_connection.len();
+            per_connection.push(detect_connection(id, conn, &analysis.facts, book));
+        }
+    }
+    let indexed: Vec<Indexed> = analyses
+        .iter()
+        .flat_map(|a| a.connections.iter())
+        .enumerate()
+        .map(|(id, conn)| Indexed { id, conn })
+        .collect();
+    let mut cross = Vec::new();
+    let mut explained: Vec<usize> = Vec::new();
+    for (id, rule_fn) in CROSS_RULES {
+        let Some(rule) = book.rule(id) else { continue };
+        let ctx = CrossCtx {
+            connections: &indexed,
+            rule,
+            explained: &explained,
+        };
+        let hits = rule_fn(&ctx);
+        for hit in hits {
+            explained.extend(hit.connections.iter().copied());
+            let mut connections = hit.connections.clone();
+            connections.sort_unstable();
+            connections.dedup();
+            cross.push(render(id, rule, hit, connections, &Vec::new()));
+        }
+    }
+    Detection {
+        per_connection,
+        cross,
+    }
+}
+
+/// Runs the per-connection rules on one connection.
+fn detect_connection(
+    id: usize,
+    conn: &Connection,
+    capture: &CaptureFacts,
+    book: &RuleBook,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut found: Vec<&'static str> = Vec::new();
+    for (rule_id, rule_fn) in CONNECTION_RULES {
+        let Some(rule) = book.rule(rule_id) else {
+            continue;
+        };
+        let ctx = ConnCtx {
+            conn,
+            capture,
+            rule,
+            profile: book.profile(),
+            found: &found,
+        };
+        let hits = rule_fn(&ctx);
+        if !hits.is_empty() {
+            found.push(rule_id);
+        }
+        let base = base_vars(conn);
+        for hit in hits {
+            let mut connections = vec![id];
+            connections.extend(hit.connections.iter().copied());
+            connections.sort_unstable();
+            connections.dedup();
+            findings.push(render(rule_id, rule, hit, connections, &base));
+        }
+    }
+    findings
+}
+
+/// Variables every per-connection text may use.
+fn base_vars(conn: &Connection) -> Vars {
+    vec![
+        ("client", conn.client_addr().to_string()),
+        ("server", conn.server_addr().to_string()),
+        ("stream", conn.tcp_stream.to_string()),
+    ]
+}
+
+fn render(
+    rule_id: &'static str,
+    rule: &RuleDef,
+    mut hit: Hit,
+    connections: Vec<usize>,
+    base: &[(&'static str, String)],
+) -> Finding {
+    let text = rule.text(hit.variant.as_deref());
+    let mut vars = hit.vars.clone();
+    vars.extend(base.iter().cloned());
+    hit.evidence.sort_by_key(|e| e.at.frame);
+    Finding {
+        rule: rule_id,
+        severity: text.severity,
+        title: fill(&text.title, &vars),
+        detail: fill(&text.detail, &vars),
+        remedy: fill(&text.remedy, &vars),
+        alert: hit.alert,
+        connections,
+        evidence: hit.evidence,
+    }
+}
+
+/// Replaces `{name}` with its value; unknown names stay as written so a typo is visible.
+pub(crate) fn fill(template: &str, vars: &Vars) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                match vars.iter().find(|(n, _)| *n == name) {
+                    Some((_, value)) => out.push_str(value),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_substitutes_known_names_and_keeps_unknown_ones() {
+        let vars: Vars = vec![("code", "5".into()), ("name", "not_authorized".into())];
+        assert_eq!(
+            fill("CONNACK {code} ({name}) {nope} {", &vars),
+            "CONNACK 5 (not_authorized) {nope} {"
+        );
+    }
+
+    #[test]
+    fn every_rule_in_code_has_an_entry_in_rules_and_back() {
+        let book = RuleBook::builtin();
+        let code: std::collections::BTreeSet<&str> = rule_ids().into_iter().collect();
+        assert_eq!(code.len(), rule_ids().len(), "a rule id registered twice");
+        let data: std::collections::BTreeSet<&str> = book.rule_ids().into_iter().collect();
+        let missing_in_data: Vec<_> = code.difference(&data).collect();
+        let missing_in_code: Vec<_> = data.difference(&code).collect();
+        assert!(
+            missing_in_data.is_empty(),
+            "no rules/ entry: {missing_in_data:?}"
+        );
+        assert!(missing_in_code.is_empty(), "no code: {missing_in_code:?}");
+    }
+
+    #[test]
+    fn every_contract_rule_id_is_implemented() {
+        let contract = [
+            "connection_refused",
+            "syn_unanswered",
+            "tcp_retransmissions",
+            "capture_gap",
+            "protocol_mismatch",
+            "low_tls_version",
+            "tls_alert",
+            "encrypted_alert",
+            "rst_without_alert",
+            "handshake_incomplete",
+            "client_cert_missing",
+            "client_cert_rejected",
+            "cert_expired",
+            "cert_not_yet_valid",
+            "hostname_mismatch",
+            "clock_skew_suspected",
+            "sni_missing",
+            "sni_ip_literal",
+            "no_connect_sent",
+            "connack_refused",
+            "keepalive_lapse",
+            "server_disconnect",
+            "server_closed_after_request",
+            "subscribe_refused",
+            "publish_refused",
+            "malformed_mqtt",
+            "duplicate_client_id",
+            "reconnect_storm",
+            "rst_intermittent",
+            "qos_unsupported",
+            "keepalive_out_of_range",
+            "client_id_invalid",
+            "packet_too_large",
+            "jwt_invalid",
+        ];
+        let ids = rule_ids();
+        for id in contract {
+            assert!(ids.contains(&id), "{id}");
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! Unit tests of the MQTT rules, with mosquitto's silent behaviours as negative controls.
+
+use crate::common::Side;
+use crate::detect::test_support::*;
+use crate::flow::TcpEvent;
+use crate::proto::mqtt::MqttEvent;
+
+fn set_connack(c: &mut crate::conn::Connection, version: u8, code: u8) {
+    if let Some(m) = c.mqtt.as_mut() {
+        m.protocol_version = Some(version);
+        if let Some(a) = m.connack.as_mut() {
+            a.code = code;
+        }
+    }
+}
+
+#[test]
+fn healthy_session_has_no_findings() {
+    let mut c = established_plain();
+    mqtt(&mut c, 8, 5, Side::Orig, packet("PUBLISH"));
+    normal_end(&mut c, 10, 10);
+    assert!(findings(&c).is_empty(), "{:?}", rules_fired(&c));
+}
+
+#[test]
+fn connack_codes_are_named_per_version() {
+    let mut c = established_plain();
+    set_connack(&mut c, 4, 5);
+    tcp(&mut c, 7, 5, Side::Resp, TcpEvent::Fin);
+    let f = findings(&c);
+    assert!(
+        f.iter()
+            .any(|f| f.rule == "connack_refused" && f.title.contains("Not authorized")),
+        "{f:#?}"
+    );
+    set_connack(&mut c, 5, 0x86);
+    let f = findings(&c);
+    assert!(
+        f.iter()
+            .any(|f| f.rule == "connack_refused" && f.title.contains("0x86"))
+    );
+    set_connack(&mut c, 5, 0x8c);
+    assert!(
+        findings(&c)
+            .iter()
+            .any(|f| f.title.contains("authentication method"))
+    );
+    // An MQTT 5 client answered 3.1.1-style (aedes) is refused as well.
+    set_connack(&mut c, 5, 1);
+    assert!(
+        findings(&c)
+            .iter()
+            .any(|f| f.rule == "connack_refused" && f.title.contains("3.1.1"))
+    );
+    // The broker closing after a refusal is not a second problem.
+    assert!(!rules_fired(&c).contains(&"server_closed_after_request"));
+}
+
+#[test]
+fn silence_past_one_and_a_half_keepalives_then_server_close_is_a_lapse() {
+    let mut c = established_plain();
+    if let Some(m) = c.mqtt.as_mut()
+        && let Some(x) = m.connect.as_mut()
+    {
+        x.keep_alive = 5;
+    }
+    tcp(&mut c, 9, 12_000, Side::Resp, TcpEvent::Fin);
+    let f = findings(&c);
+    assert!(
+        f.iter()
+            .any(|f| f.rule == "keepalive_lapse" && f.detail.contains("5 s")),
+        "{f:#?}"
+    );
+    assert!(!rules_fired(&c).contains(&"server_closed_after_request"));
+}
+
+#[test]
+fn a_close_before_one_and_a_half_keepalives_is_no_lapse() {
+    let mut c = established_plain();
+    tcp(&mut c, 9, 30_000, Side::Resp, TcpEvent::Fin);
+    assert!(!rules_fired(&c).contains(&"keepalive_lapse"));
+}
+
+#[test]
+fn server_close_right_after_a_request_without_answer() {
+    let mut c = established_plain();
+    let mut p = packet("PUBLISH");
+    p.remaining_len = Some(30_000);
+    mqtt(&mut c, 8, 6, Side::Orig, p);
+    tcp(&mut c, 9, 7, Side::Resp, TcpEvent::Rst);
+    assert!(rules_fired(&c).contains(&"server_closed_after_request"));
+}
+
+#[test]
+fn duplicate_kick_after_an_answered_connect_is_not_a_request_close() {
+    // mosquitto closes the old connection with a bare FIN after its CONNECT was answered.
+    let mut c = established_plain();
+    tcp(&mut c, 9, 500, Side::Resp, TcpEvent::Fin);
+    assert!(problems(&c).is_empty(), "{:?}", problems(&c));
+}
+
+#[test]
+fn refused_subscription_and_publication() {
+    let mut c = established_plain();
+    let mut sub = packet("SUBSCRIBE");
+    sub.packet_id = Some(1);
+    sub.filters = vec![crate::proto::mqtt::event::TextOrBytes::new(b"secret/#")];
+    mqtt(&mut c, 8, 5, Side::Orig, sub);
+    let mut ack = packet("SUBACK");
+    ack.packet_id = Some(1);
+    ack.reason_codes = vec![0x80];
+    mqtt(&mut c, 9, 6, Side::Resp, ack);
+    let f = findings(&c);
+    assert!(
+        f.iter()
+            .any(|f| f.rule == "subscribe_refused" && f.detail.contains("secret/#")),
+        "{f:#?}"
+    );
+
+    let mut c = established_plain();
+    set_connack(&mut c, 5, 0);
+    let mut p = packet("PUBLISH");
+    p.packet_id = Some(3);
+    p.qos = Some(1);
+    p.topic = Some(crate::proto::mqtt::event::TextOrBytes::new(b"t/x"));
+    mqtt(&mut c, 8, 5, Side::Orig, p);
+    let mut ack = packet("PUBACK");
+    ack.packet_id = Some(3);
+    ack.reason_codes = vec![0x87];
+    ack.reason = Some("not_authorized");
+    mqtt(&mut c, 9, 6, Side::Resp, ack);
+    assert!(
+        findings(&c)
+            .iter()
+            .any(|f| f.rule == "publish_refused" && f.title.contains("t/x"))
+    );
+}
+
+#[test]
+fn mosquitto_silent_publish_denial_is_healthy() {
+    // 3.1.1: a denied QoS 1 PUBLISH still gets a normal PUBACK; nothing is visible.
+    let mut c = established_plain();
+    let mut p = packet("PUBLISH");
+    p.packet_id = Some(1);
+    p.qos = Some(1);
+    mqtt(&mut c, 8, 5, Side::Orig, p);
+    let mut ack = packet("PUBACK");
+    ack.packet_id = Some(1);
+    mqtt(&mut c, 9, 6, Side::Resp, ack);
+    normal_end(&mut c, 10, 10);
+    assert!(problems(&c).is_empty());
+}
+
+#[test]
+fn server_disconnect_names_its_reason() {
+    let mut c = established_plain();
+    set_connack(&mut c, 5, 0);
+    let mut d = packet("DISCONNECT");
+    d.reason_codes = vec![0x8e];
+    mqtt(&mut c, 9, 100, Side::Resp, d);
+    let f = findings(&c);
+    assert!(
+        f.iter()
+            .any(|f| f.rule == "server_disconnect" && f.title.contains("Session taken over")),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_client_that_never_sends_connect() {
+    let mut c = conn();
+    tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+    tcp(&mut c, 2, 1, Side::Resp, TcpEvent::SynAck);
+    tcp(&mut c, 4, 12_000, Side::Orig, TcpEvent::Fin);
+    assert!(rules_fired(&c).contains(&"no_connect_sent"));
+    // ...but not if the capture simply stopped right after the handshake.
+    let mut c = conn();
+    tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+    tcp(&mut c, 2, 1, Side::Resp, TcpEvent::SynAck);
+    assert!(!rules_fired(&c).contains(&"no_connect_sent"));
+}
+
+#[test]
+fn violations_are_malformed_mqtt() {
+    let mut c = established_plain();
+    mqtt_violation(&mut c, 8, 5, Side::Orig);
+    let f = findings(&c);
+    assert!(
+        f.iter()
+            .any(|f| f.rule == "malformed_mqtt" && f.detail.contains("QoS 3")),
+        "{f:#?}"
+    );
+    let _ = MqttEvent::Resync {
+        skipped: 0,
+        resumed: true,
+    };
+}

@@ -1,0 +1,242 @@
+//! Checks against the selected platform profile (`--profile`): QoS, keep-alive range, client id
+//! format and length, packet and payload size, and the JWT password. A limit the profile does
+//! not set is not checked; `jwt_invalid` checks expiry, `iat` and encoding on every profile
+//! because they are wrong everywhere.
+
+use super::facts::{mqtt_packets, text_of, unix_secs};
+use super::jwt;
+use super::{ConnCtx, Hit};
+use crate::timefmt::rfc3339_seconds;
+
+fn platform(ctx: &ConnCtx) -> String {
+    ctx.profile.title.clone()
+}
+
+/// QoS above the platform's maximum (e.g. QoS 2 on AWS IoT Core), in PUBLISH or the will.
+pub fn qos_unsupported(ctx: &ConnCtx) -> Vec<Hit> {
+    let Some(max) = ctx.profile.limits.max_qos else {
+        return vec![];
+    };
+    let client = ctx.conn.client;
+    let mut hits = Vec::new();
+    if let Some(c) = ctx.conn.mqtt.as_ref().and_then(|m| m.connect.as_ref())
+        && let Some(w) = c.will.as_ref().filter(|w| w.qos > max)
+    {
+        hits.push(
+            Hit::new()
+                .var("what", "the will message")
+                .var("qos", w.qos)
+                .var("max", max)
+                .var("platform", platform(ctx))
+                .at(c.at, format!("CONNECT with will QoS {}", w.qos)),
+        );
+    }
+    if let Some((at, _, p)) = mqtt_packets(ctx.conn).find(|(_, side, p)| {
+        *side == client && p.packet_type == "PUBLISH" && p.qos.is_some_and(|q| q > max)
+    }) {
+        let qos = p.qos.unwrap_or(0);
+        hits.push(
+            Hit::new()
+                .var("what", "a PUBLISH")
+                .var("qos", qos)
+                .var("max", max)
+                .var("platform", platform(ctx))
+                .at(at, format!("PUBLISH QoS {qos}")),
+        );
+    }
+    hits
+}
+
+pub fn keepalive_out_of_range(ctx: &ConnCtx) -> Vec<Hit> {
+    let limits = &ctx.profile.limits;
+    let Some(c) = ctx.conn.mqtt.as_ref().and_then(|m| m.connect.as_ref()) else {
+        return vec![];
+    };
+    let ka = u32::from(c.keep_alive);
+    let (min, max) = (limits.keep_alive_min_s, limits.keep_alive_max_s);
+    let bad = if ka == 0 {
+        limits.keep_alive_zero_allowed == Some(false)
+    } else {
+        min.is_some_and(|m| ka < m) || max.is_some_and(|m| ka > m)
+    };
+    let idle = limits.idle_timeout_s.filter(|t| ka == 0 || ka > *t);
+    if !bad && idle.is_none() {
+        return vec![];
+    }
+    let range = match (min, max) {
+        (Some(a), Some(b)) => format!("{a}-{b} s"),
+        (Some(a), None) => format!("at least {a} s"),
+        (None, Some(b)) => format!("at most {b} s"),
+        (None, None) => "a non-zero value".into(),
+    };
+    let mut hit = Hit::new()
+        .var("keep_alive", ka)
+        .var("range", range)
+        .var("platform", platform(ctx))
+        .at(c.at, format!("CONNECT with keep-alive {ka} s"));
+    if let (false, Some(t)) = (bad, idle) {
+        hit = hit.variant("idle_timeout").var("idle", t);
+    }
+    vec![hit]
+}
+
+/// Matches `{name}` placeholders (one or more characters other than `/`) and literal text.
+pub(crate) fn matches_format(format: &str, id: &str) -> bool {
+    match format.find('{') {
+        None => format == id,
+        Some(open) => {
+            let (literal, rest) = format.split_at(open);
+            let Some(id_rest) = id.strip_prefix(literal) else {
+                return false;
+            };
+            let after = rest.find('}').map(|c| &rest[c + 1..]).unwrap_or("");
+            // Try every non-empty segment length (ids are short; formats have few fields).
+            let limit = id_rest.find('/').unwrap_or(id_rest.len());
+            (1..=limit).any(|n| id_rest.is_char_boundary(n) && matches_format(after, &id_rest[n..]))
+        }
+    }
+}
+
+pub fn client_id_invalid(ctx: &ConnCtx) -> Vec<Hit> {
+    let limits = &ctx.profile.limits;
+    let Some(c) = ctx.conn.mqtt.as_ref().and_then(|m| m.connect.as_ref()) else {
+        return vec![];
+    };
+    let id = text_of(&c.client_id);
+    let mut problems = Vec::new();
+    if c.client_id.is_empty() && limits.client_id_required == Some(true) {
+        problems.push("it is empty".to_string());
+    }
+    if let Some(max) = limits
+        .client_id_max_bytes
+        .filter(|m| c.client_id.len() > *m)
+    {
+        problems.push(format!(
+            "it is {} bytes long (limit {max})",
+            c.client_id.len()
+        ));
+    }
+    if let Some(format) = &limits.client_id_format
+        && !c.client_id.is_empty()
+        && !matches_format(format, &id)
+    {
+        problems.push(format!("it does not have the form {format}"));
+    }
+    if problems.is_empty() {
+        return vec![];
+    }
+    vec![
+        Hit::new()
+            .var("client_id", &id)
+            .var("problems", problems.join("; "))
+            .var("platform", platform(ctx))
+            .at(c.at, "CONNECT"),
+    ]
+}
+
+pub fn packet_too_large(ctx: &ConnCtx) -> Vec<Hit> {
+    let limits = &ctx.profile.limits;
+    let client = ctx.conn.client;
+    for (at, side, p) in mqtt_packets(ctx.conn) {
+        if side != client {
+            continue;
+        }
+        if let (Some(max), Some(len)) = (limits.max_publish_payload_bytes, p.payload_len)
+            && len > max
+        {
+            return vec![
+                Hit::new()
+                    .var("what", "PUBLISH payload")
+                    .var("size", len)
+                    .var("max", max)
+                    .var("platform", platform(ctx))
+                    .at(at, format!("PUBLISH with {len}-byte payload")),
+            ];
+        }
+        if let (Some(max), Some(len)) = (limits.max_packet_bytes, p.remaining_len)
+            && u64::from(len) > max
+        {
+            return vec![
+                Hit::new()
+                    .var("what", format!("{} packet", p.packet_type))
+                    .var("size", len)
+                    .var("max", max)
+                    .var("platform", platform(ctx))
+                    .at(at, format!("{} of {len} bytes", p.packet_type)),
+            ];
+        }
+    }
+    vec![]
+}
+
+/// The password is a JWT with a problem. Its value is never put in a finding.
+pub fn jwt_invalid(ctx: &ConnCtx) -> Vec<Hit> {
+    let limits = &ctx.profile.limits;
+    let Some(c) = ctx.conn.mqtt.as_ref().and_then(|m| m.connect.as_ref()) else {
+        return vec![];
+    };
+    let Some(password) = &c.password else {
+        return vec![];
+    };
+    let now = unix_secs(c.at);
+    let Some(facts) = jwt::inspect(password) else {
+        if limits.jwt_password == Some(true) {
+            return vec![
+                Hit::new()
+                    .var("problems", "the password is not a JWT")
+                    .var("platform", platform(ctx))
+                    .at(c.at, "CONNECT password (not shown)"),
+            ];
+        }
+        return vec![];
+    };
+    let mut problems = Vec::new();
+    if let Some(exp) = facts.exp.filter(|e| *e < now) {
+        problems.push(format!(
+            "it expired at {} (exp), {} s before the CONNECT",
+            rfc3339_seconds(exp),
+            now - exp
+        ));
+    }
+    let leeway = limits.jwt_iat_leeway_s.unwrap_or(60);
+    if let Some(iat) = facts.iat.filter(|i| *i > now + leeway) {
+        problems.push(format!(
+            "it was issued {} s in the future (iat {}): the device clock is ahead",
+            iat - now,
+            rfc3339_seconds(iat)
+        ));
+    }
+    if let (Some(max), Some(exp), Some(iat)) = (limits.jwt_max_lifetime_s, facts.exp, facts.iat)
+        && exp - iat > max
+    {
+        problems.push(format!(
+            "its lifetime exp - iat is {} s, over the platform's {max} s",
+            exp - iat
+        ));
+    }
+    if facts.standard_base64 {
+        problems.push(
+            "it is encoded in standard base64 (+, /, =) instead of base64url (RFC 7515 §2)".into(),
+        );
+    }
+    if limits.jwt_aud_required == Some(true) && !facts.aud_present {
+        problems.push("it has no aud claim".into());
+    }
+    if limits.jwt_password == Some(true) && (facts.exp.is_none() || facts.iat.is_none()) {
+        problems.push("it lacks an exp or iat claim".into());
+    }
+    if problems.is_empty() {
+        return vec![];
+    }
+    vec![
+        Hit::new()
+            .var("problems", problems.join("; "))
+            .var("alg", facts.alg.unwrap_or_else(|| "?".into()))
+            .var("platform", platform(ctx))
+            .at(c.at, "CONNECT with a JWT password (not shown)"),
+    ]
+}
+
+#[cfg(test)]
+#[path = "profile_tests.rs"]
+mod tests;

@@ -1,0 +1,187 @@
+//! TCP rules: refused and unanswered connections, retransmissions, and bytes missing from the
+//! capture (a capture artifact: it lowers confidence, it is never a protocol finding).
+
+use super::facts::{self, count_tcp, duration_text, first_tcp, is_rst, is_syn, is_syn_ack};
+use super::{ConnCtx, Hit};
+use crate::flow::TcpEvent;
+
+/// RFC 9293 §3.10.7.2: a SYN to a closed port is answered by RST (with ACK).
+pub fn connection_refused(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    let (client, server) = (facts::client(conn), facts::server(conn));
+    let Some(syn) = first_tcp(conn, client, is_syn) else {
+        return vec![];
+    };
+    if first_tcp(conn, server, is_syn_ack).is_some() {
+        return vec![];
+    }
+    let Some(rst) = first_tcp(conn, server, is_rst) else {
+        return vec![];
+    };
+    let syns = count_tcp(conn, client, is_syn);
+    vec![
+        Hit::new()
+            .var("port", conn.server_addr().port())
+            .var("syn_frame", syn.frame)
+            .var("rst_frame", rst.frame)
+            .var("attempts", syns)
+            .var("delay", duration_text(facts::secs_between(syn, rst)))
+            .at(syn, "SYN from client")
+            .at(rst, "RST from server instead of SYN-ACK"),
+    ]
+}
+
+/// SYNs with neither SYN-ACK nor RST. When the capture stopped right after the SYN, the answer
+/// may simply not have been recorded: no finding below `min_wait_s`.
+pub fn syn_unanswered(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    let (client, server) = (facts::client(conn), facts::server(conn));
+    let Some(first) = first_tcp(conn, client, is_syn) else {
+        return vec![];
+    };
+    if conn.tcp.sides[server.index()].packets > 0 {
+        return vec![];
+    }
+    let retries = facts::tcp_events(conn, client)
+        .filter(|(_, t)| matches!(t, TcpEvent::Retransmission { .. }))
+        .count();
+    let last = conn.tcp.last;
+    let end = facts::capture_end(ctx.capture).unwrap_or(last);
+    let waited = facts::secs_between(first, end);
+    if waited < ctx.threshold("min_wait_s", 1.0) {
+        return vec![];
+    }
+    vec![
+        Hit::new()
+            .var("port", conn.server_addr().port())
+            .var("syns", 1 + retries)
+            .var("span", duration_text(facts::secs_between(first, last)))
+            .var("waited", duration_text(waited))
+            .at(first, "first SYN")
+            .at(last, "last packet of the attempt"),
+    ]
+}
+
+/// Bytes the capture lacks (`missing_bytes`), with the first gap.
+pub fn capture_gap(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    if conn.tcp.missing_bytes == 0 {
+        return vec![];
+    }
+    let first_gap = conn.events.iter().find_map(|e| match e.kind {
+        crate::conn::EventKind::Tcp(TcpEvent::Gap { len }) => Some((e.at, e.side, len)),
+        _ => None,
+    });
+    let mut hit = Hit::new().var("missing", conn.tcp.missing_bytes);
+    if let Some((at, side, len)) = first_gap {
+        hit = hit.var("first_gap_frame", at.frame).at(
+            at,
+            format!("{len} bytes of the {} stream missing", conn.role(side)),
+        );
+    } else {
+        hit = hit.var("first_gap_frame", "?");
+    }
+    vec![hit]
+}
+
+/// Retransmitted segments as a share of all packets: info from `info_rate`, warning from
+/// `warning_rate` (and at least `warning_min_count` of them).
+pub fn tcp_retransmissions(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    let retrans = conn.tcp.retransmissions;
+    let packets: u64 = conn.tcp.sides.iter().map(|s| s.packets).sum();
+    if retrans == 0 || packets == 0 {
+        return vec![];
+    }
+    let rate = retrans as f64 / packets as f64;
+    if rate < ctx.threshold("info_rate", 0.005) {
+        return vec![];
+    }
+    let warning = rate >= ctx.threshold("warning_rate", 0.05)
+        && retrans as f64 >= ctx.threshold("warning_min_count", 3.0);
+    let mut hit = Hit::new()
+        .var("count", retrans)
+        .var("packets", packets)
+        .var("percent", format!("{:.1}", rate * 100.0));
+    if warning {
+        hit = hit.variant("high");
+    }
+    let examples = conn
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                crate::conn::EventKind::Tcp(TcpEvent::Retransmission { .. })
+            )
+        })
+        .take(3);
+    for e in examples {
+        hit = hit.at(e.at, format!("retransmission from {}", conn.role(e.side)));
+    }
+    vec![hit]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use crate::common::Side;
+    use crate::flow::TcpEvent;
+
+    #[test]
+    fn syn_answered_by_rst_is_refused() {
+        let mut c = conn();
+        c.tcp.syn_seen = true;
+        tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+        tcp(&mut c, 2, 1, Side::Resp, TcpEvent::Rst);
+        assert_eq!(rules_fired(&c), ["connection_refused"]);
+    }
+
+    #[test]
+    fn syn_without_answer_is_unanswered_unless_the_capture_just_ended() {
+        let mut c = conn();
+        c.tcp.syn_seen = true;
+        c.tcp.sides[1].packets = 0;
+        tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+        tcp(
+            &mut c,
+            2,
+            1_000,
+            Side::Orig,
+            TcpEvent::Retransmission { len: 0 },
+        );
+        tcp(
+            &mut c,
+            3,
+            3_000,
+            Side::Orig,
+            TcpEvent::Retransmission { len: 0 },
+        );
+        assert_eq!(rules_fired_until(&c, 3_000), ["syn_unanswered"]);
+        assert!(rules_fired_until(&c, 200).is_empty());
+    }
+
+    #[test]
+    fn a_few_retransmissions_are_info_many_are_a_warning() {
+        let mut c = established_plain();
+        c.tcp.retransmissions = 1;
+        c.tcp.sides[0].packets = 60;
+        c.tcp.sides[1].packets = 40;
+        let f = findings(&c);
+        assert_eq!(severity_of(&f, "tcp_retransmissions"), Some("info"));
+        c.tcp.retransmissions = 10;
+        let f = findings(&c);
+        assert_eq!(severity_of(&f, "tcp_retransmissions"), Some("warning"));
+    }
+
+    #[test]
+    fn missing_bytes_are_a_capture_gap_never_malformed_mqtt() {
+        let mut c = established_plain();
+        c.tcp.missing_bytes = 1200;
+        tcp(&mut c, 7, 10, Side::Orig, TcpEvent::Gap { len: 1200 });
+        mqtt_violation(&mut c, 8, 11, Side::Orig);
+        let fired = rules_fired(&c);
+        assert!(fired.contains(&"capture_gap"));
+        assert!(!fired.contains(&"malformed_mqtt"));
+    }
+}

@@ -1,0 +1,527 @@
+//! TLS rules: alerts (readable and encrypted), resets without an alert, client certificates,
+//! versions, SNI, wrong protocol on a port, and handshakes that stopped without an explanation.
+//! Alert semantics follow RFC 8446 §6 and RFC 5246 §7.2; which side sends which alert for a
+//! given failure follows what OpenSSL 3 and mosquitto did in the lab (captures/README.md).
+
+use super::facts::{self, duration_text, is_mqtt_port, tls_events};
+use super::{ConnCtx, Hit};
+use crate::common::{At, Side};
+use crate::conn::{AppProtocol, Connection};
+use crate::flow::CloseHow;
+use crate::proto::tls::TlsEvent;
+use crate::proto::tls::handshake::max_offered_version;
+use crate::proto::tls::message::{AlertInfo, TlsSummary};
+use crate::proto::tls::names::{alert_description_name, version_name};
+
+const CLOSE_NOTIFY: u8 = 0;
+const USER_CANCELED: u8 = 90;
+const HANDSHAKE_FAILURE: u8 = 40;
+const CERTIFICATE_REQUIRED: u8 = 116;
+/// Alerts a server sends about the client's certificate (RFC 8446 §6.2).
+const CLIENT_CERT_ALERTS: [u8; 8] = [42, 43, 44, 45, 46, 48, 49, 51];
+
+/// Name of a TLS handshake/record event for text ("the server's Certificate").
+fn event_name(e: &TlsEvent) -> String {
+    match e {
+        TlsEvent::ClientHello { .. } => "ClientHello".into(),
+        TlsEvent::ServerHello { .. } => "ServerHello".into(),
+        TlsEvent::HelloRetryRequest => "HelloRetryRequest".into(),
+        TlsEvent::Certificate { count } => format!("Certificate ({count} certificates)"),
+        TlsEvent::CertificateRequest => "CertificateRequest".into(),
+        TlsEvent::ServerKeyExchange => "ServerKeyExchange".into(),
+        TlsEvent::ServerHelloDone => "ServerHelloDone".into(),
+        TlsEvent::ClientKeyExchange => "ClientKeyExchange".into(),
+        TlsEvent::CertificateVerify => "CertificateVerify".into(),
+        TlsEvent::Finished => "Finished".into(),
+        TlsEvent::NewSessionTicket => "NewSessionTicket".into(),
+        TlsEvent::EncryptedExtensions => "EncryptedExtensions".into(),
+        TlsEvent::OtherHandshake { msg_type } => format!("handshake message {msg_type}"),
+        TlsEvent::EncryptedHandshake { .. } => "encrypted handshake record".into(),
+        TlsEvent::ChangeCipherSpec => "ChangeCipherSpec".into(),
+        TlsEvent::Alert { .. } => "alert".into(),
+        TlsEvent::ApplicationData { .. } => "application data".into(),
+        TlsEvent::Heartbeat { .. } => "heartbeat".into(),
+        TlsEvent::Established => "end of handshake".into(),
+        TlsEvent::Truncated { .. } => "truncated record".into(),
+        TlsEvent::Invalid { .. } => "non-TLS bytes".into(),
+    }
+}
+
+/// The last TLS message before `frame` (not counting `Established` markers), as
+/// "the server's Certificate (frame 7)".
+pub(crate) fn last_message_before(conn: &Connection, frame: u64) -> Option<(At, Side, String)> {
+    tls_events(conn)
+        .filter(|(at, _, e)| at.frame < frame && !matches!(e, TlsEvent::Established))
+        .last()
+        .map(|(at, side, e)| (at, side, event_name(e)))
+}
+
+fn describe_last(conn: &Connection, frame: u64) -> String {
+    match last_message_before(conn, frame) {
+        Some((at, side, name)) => format!("the {}'s {name} (frame {})", conn.role(side), at.frame),
+        None => "the TCP handshake, before any TLS message".into(),
+    }
+}
+
+fn tls_of(conn: &Connection) -> Option<&TlsSummary> {
+    conn.tls.as_ref()
+}
+
+fn alert_name(a: &AlertInfo) -> Option<String> {
+    a.description.map(alert_description_name)
+}
+
+/// Picks the most specific variant present in the rule data among `keys`.
+fn pick(ctx: &ConnCtx, keys: &[String]) -> Option<String> {
+    keys.iter()
+        .find(|k| ctx.rule.variants.contains_key(k.as_str()))
+        .cloned()
+}
+
+/// Readable alerts that end or damage a session. close_notify and user_canceled are normal
+/// closure (RFC 8446 §6.1). A warning-level alert the handshake survives is info only.
+pub fn tls_alert(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    let Some(tls) = tls_of(conn) else {
+        return vec![];
+    };
+    let mut hits = Vec::new();
+    for a in tls.alerts.iter().filter(|a| !a.encrypted) {
+        let Some(desc) = a.description else { continue };
+        if desc == CLOSE_NOTIFY || desc == USER_CANCELED {
+            continue;
+        }
+        let name = alert_description_name(desc);
+        let from = conn.role(a.side);
+        let mut keys = Vec::new();
+        if a.level == Some(1) {
+            keys.push(if tls.established {
+                "warning_survived".to_string()
+            } else {
+                "warning_level".to_string()
+            });
+        } else {
+            if desc == HANDSHAKE_FAILURE && from == "server" {
+                if tls.server_hello.is_none() {
+                    keys.push("handshake_failure_after_client_hello".into());
+                } else if client_sent_empty_certificate(tls, a.side.other()) {
+                    keys.push("handshake_failure_after_empty_client_cert".into());
+                }
+            }
+            keys.push(format!("{name}_from_{from}"));
+            keys.push(name.clone());
+        }
+        let sni = tls
+            .client_hello
+            .as_ref()
+            .and_then(|c| c.sni.clone())
+            .unwrap_or_else(|| "(none)".into());
+        let offered = tls
+            .client_hello
+            .as_ref()
+            .map(|c| version_name(max_offered_version(c)))
+            .unwrap_or_else(|| "?".into());
+        let mut hit = Hit::new()
+            .var("description", &name)
+            .var("code", desc)
+            .var("from", from)
+            .var("to", conn.role(a.side.other()))
+            .var("frame", a.at.frame)
+            .var("after", describe_last(conn, a.at.frame))
+            .var("sni", sni)
+            .var("offered", offered)
+            .alert(Some(name.clone()))
+            .at(
+                a.at,
+                format!("{} alert {name} from {from}", level_word(a.level)),
+            );
+        if let Some(k) = pick(ctx, &keys) {
+            hit = hit.variant(k);
+        }
+        if let Some((at, side, msg)) = last_message_before(conn, a.at.frame) {
+            hit = hit.at(at, format!("{msg} from {} just before", conn.role(side)));
+        }
+        hits.push(hit);
+    }
+    hits
+}
+
+fn level_word(level: Option<u8>) -> &'static str {
+    match level {
+        Some(1) => "warning",
+        Some(2) => "fatal",
+        _ => "unknown-level",
+    }
+}
+
+fn client_sent_empty_certificate(tls: &TlsSummary, client: Side) -> bool {
+    tls.certificates
+        .iter()
+        .any(|m| m.side == client && m.chain.is_empty())
+}
+
+fn fatal_from(tls: &TlsSummary, side: Side, descs: &[u8]) -> Option<AlertInfo> {
+    tls.alerts
+        .iter()
+        .find(|a| {
+            a.side == side && !a.encrypted && a.description.is_some_and(|d| descs.contains(&d))
+        })
+        .cloned()
+}
+
+/// The server asked for a certificate (CertificateRequest) and the client sent none (an empty
+/// Certificate, RFC 5246 §7.4.6), or the server said certificate_required (RFC 8446 §4.4.2.4).
+pub fn client_cert_missing(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    let Some(tls) = tls_of(conn) else {
+        return vec![];
+    };
+    let (client, server) = (facts::client(conn), facts::server(conn));
+    let required = fatal_from(tls, server, &[CERTIFICATE_REQUIRED]);
+    let empty = tls
+        .certificates
+        .iter()
+        .find(|m| m.side == client && m.chain.is_empty());
+    let Some(request) = tls.certificate_request else {
+        return match required {
+            Some(a) => vec![Hit::new().at(a.at, "certificate_required alert from server")],
+            None => vec![],
+        };
+    };
+    let Some(empty) = empty else {
+        return match required {
+            Some(a) => vec![
+                Hit::new()
+                    .at(request, "CertificateRequest from server")
+                    .at(a.at, "certificate_required alert from server"),
+            ],
+            None => vec![],
+        };
+    };
+    let mut hit = Hit::new()
+        .at(request, "CertificateRequest from server")
+        .at(empty.at, "empty Certificate from client");
+    if let Some(a) = fatal_from(tls, server, &[HANDSHAKE_FAILURE, CERTIFICATE_REQUIRED]) {
+        hit = hit.at(a.at, "fatal alert from server");
+    }
+    vec![hit]
+}
+
+/// The client sent a certificate and the server answered with a certificate alert.
+pub fn client_cert_rejected(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    let Some(tls) = tls_of(conn) else {
+        return vec![];
+    };
+    let (client, server) = (facts::client(conn), facts::server(conn));
+    let Some(cert) = tls
+        .certificates
+        .iter()
+        .find(|m| m.side == client && !m.chain.is_empty())
+    else {
+        return vec![];
+    };
+    let Some(alert) = fatal_from(tls, server, &CLIENT_CERT_ALERTS) else {
+        return vec![];
+    };
+    let name = alert_name(&alert).unwrap_or_default();
+    let leaf = cert.chain.first();
+    vec![
+        Hit::new()
+            .var("description", &name)
+            .var(
+                "subject",
+                leaf.map(|c| c.subject.clone()).unwrap_or_default(),
+            )
+            .var("issuer", leaf.map(|c| c.issuer.clone()).unwrap_or_default())
+            .at(cert.at, "client Certificate")
+            .at(alert.at, format!("{name} alert from server")),
+    ]
+}
+
+/// An alert record that could not be read ended the handshake (TLS 1.2 after CCS, TLS 1.3
+/// after ServerHello). After an established session a lone encrypted alert is the normal
+/// close_notify and is not reported.
+pub fn encrypted_alert(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    let Some(tls) = tls_of(conn) else {
+        return vec![];
+    };
+    if tls.established || ctx.found("tls_alert") {
+        return vec![];
+    }
+    let Some(a) = tls.alerts.iter().find(|a| a.encrypted) else {
+        return vec![];
+    };
+    let from = conn.role(a.side);
+    let tls13 = tls
+        .server_hello
+        .as_ref()
+        .is_some_and(|s| s.version == 0x0304);
+    let client_finished = tls_events(conn).any(|(at, side, e)| {
+        at.frame < a.at.frame
+            && side == conn.client
+            && matches!(e, TlsEvent::EncryptedHandshake { .. } | TlsEvent::Finished)
+    });
+    let mut keys = vec![];
+    if tls13 && from == "server" && client_finished {
+        keys.push("tls13_server_after_client_finished".to_string());
+    }
+    keys.push(format!("from_{from}"));
+    let version = tls
+        .server_hello
+        .as_ref()
+        .map(|s| version_name(s.version))
+        .unwrap_or_else(|| "?".into());
+    let mut hit = Hit::new()
+        .var("from", from)
+        .var("frame", a.at.frame)
+        .var("record_len", a.record_len)
+        .var("version", version)
+        .var("after", describe_last(conn, a.at.frame))
+        .alert(None)
+        .at(
+            a.at,
+            format!("encrypted alert ({} bytes) from {from}", a.record_len),
+        );
+    if let Some(close) = conn.tcp.close.at {
+        hit = hit.at(close, "connection closed");
+    }
+    if let Some(k) = pick(ctx, &keys) {
+        hit = hit.variant(k);
+    }
+    vec![hit]
+}
+
+/// A RST ended the connection before the TLS handshake completed, and neither side sent an
+/// alert: typical of middleboxes and of TLS stacks that drop the socket. A RST after
+/// close_notify or after an MQTT DISCONNECT is normal teardown and never this finding.
+pub fn rst_without_alert(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    let Some(tls) = tls_of(conn) else {
+        return vec![];
+    };
+    if conn.tcp.close.how != CloseHow::Rst || tls.established || !tls.alerts.is_empty() {
+        return vec![];
+    }
+    if conn.mqtt.as_ref().is_some_and(|m| m.disconnect.is_some()) {
+        return vec![];
+    }
+    let (Some(rst), Some(by)) = (conn.tcp.close.at, conn.tcp.close.by) else {
+        return vec![];
+    };
+    let Some(hello) = tls.client_hello.as_ref() else {
+        return vec![];
+    };
+    let by_role = conn.role(by);
+    let last = last_message_before(conn, rst.frame);
+    let after_hello_only = last
+        .as_ref()
+        .is_some_and(|(_, side, name)| *side == conn.client && name == "ClientHello");
+    let mut hit = Hit::new()
+        .var("by", by_role)
+        .var("frame", rst.frame)
+        .var("after", describe_last(conn, rst.frame))
+        .var(
+            "since_hello",
+            duration_text(facts::secs_between(hello.at, rst)),
+        )
+        .var("sni", hello.sni.clone().unwrap_or_else(|| "(none)".into()))
+        .at(hello.at, "ClientHello")
+        .at(rst, format!("RST from {by_role}"));
+    if after_hello_only && by_role == "server" {
+        hit = hit.variant("server_after_client_hello");
+    } else {
+        hit = hit.variant(format!("by_{by_role}"));
+    }
+    vec![hit]
+}
+
+/// The handshake did not complete and nothing more specific explains it.
+pub fn handshake_incomplete(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    let Some(tls) = tls_of(conn) else {
+        return vec![];
+    };
+    let Some(hello) = tls.client_hello.as_ref() else {
+        return vec![];
+    };
+    if tls.established {
+        return vec![];
+    }
+    let explained = [
+        "tls_alert",
+        "encrypted_alert",
+        "rst_without_alert",
+        "protocol_mismatch",
+        "client_cert_missing",
+        "client_cert_rejected",
+        "connection_refused",
+        "syn_unanswered",
+    ];
+    if explained.iter().any(|r| ctx.found(r)) {
+        return vec![];
+    }
+    let end = conn.tcp.close.at.unwrap_or(conn.tcp.last);
+    let mut hit = Hit::new()
+        .var("after", describe_last(conn, end.frame + 1))
+        .var(
+            "since_hello",
+            duration_text(facts::secs_between(hello.at, end)),
+        )
+        .at(hello.at, "ClientHello");
+    match (conn.tcp.close.how, conn.tcp.close.by) {
+        (CloseHow::None, _) => hit = hit.variant("capture_ended").at(end, "last packet"),
+        (how, by) => {
+            let how = if how == CloseHow::Rst { "RST" } else { "FIN" };
+            let by = by.map(|s| conn.role(s)).unwrap_or("?");
+            hit = hit
+                .var("how", how)
+                .var("by", by)
+                .at(end, format!("{how} from {by}"));
+        }
+    }
+    vec![hit]
+}
+
+/// TLS spoken to a plain MQTT listener, plain MQTT to a TLS listener, or neither protocol on
+/// an MQTT port.
+pub fn protocol_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    let port = conn.server_addr().port();
+    let server = facts::server(conn);
+    let server_close = facts::first_close(conn, server);
+    match conn.protocol {
+        AppProtocol::Tls => {
+            let Some(tls) = tls_of(conn) else {
+                return vec![];
+            };
+            let server_tls = tls_events(conn).any(|(_, side, e)| {
+                side == server
+                    && !matches!(e, TlsEvent::Invalid { .. } | TlsEvent::Truncated { .. })
+            });
+            let server_invalid = tls_events(conn)
+                .any(|(_, side, e)| side == server && matches!(e, TlsEvent::Invalid { .. }));
+            if let Some(hello) = &tls.client_hello
+                && !server_tls
+                && (server_invalid || (port == 1883 && server_close.is_some()))
+            {
+                let mut hit = Hit::new()
+                    .variant("tls_to_plain")
+                    .var("port", port)
+                    .at(hello.at, "ClientHello from client");
+                if let Some((at, _)) = server_close {
+                    hit = hit.at(at, "server closed without a TLS answer");
+                }
+                return vec![hit];
+            }
+            let client_invalid = tls_events(conn)
+                .find(|(_, side, e)| *side == conn.client && matches!(e, TlsEvent::Invalid { .. }));
+            if tls.client_hello.is_none()
+                && conn.tcp.syn_seen
+                && let Some((at, _, _)) = client_invalid
+            {
+                return vec![
+                    Hit::new()
+                        .variant("plain_to_tls")
+                        .var("port", port)
+                        .at(at, "client bytes are not TLS"),
+                ];
+            }
+            vec![]
+        }
+        AppProtocol::Mqtt => {
+            let Some(m) = &conn.mqtt else { return vec![] };
+            let Some(connect) = &m.connect else {
+                return vec![];
+            };
+            let server_spoke = facts::mqtt_packets(conn).any(|(_, side, _)| side == server);
+            if port == 8883 && !server_spoke && m.connack.is_none() && server_close.is_some() {
+                let mut hit = Hit::new()
+                    .variant("plain_to_tls")
+                    .var("port", port)
+                    .at(connect.at, "plain MQTT CONNECT from client");
+                if let Some((at, _)) = server_close {
+                    hit = hit.at(at, "server closed");
+                }
+                return vec![hit];
+            }
+            vec![]
+        }
+        AppProtocol::Unknown if is_mqtt_port(port) => {
+            vec![
+                Hit::new()
+                    .variant("neither")
+                    .var("port", port)
+                    .at(conn.tcp.first, "first packet"),
+            ]
+        }
+        _ => vec![],
+    }
+}
+
+/// RFC 8996 deprecates TLS 1.0 and 1.1.
+pub fn low_tls_version(ctx: &ConnCtx) -> Vec<Hit> {
+    let Some(tls) = tls_of(ctx.conn) else {
+        return vec![];
+    };
+    if let Some(sh) = &tls.server_hello
+        && sh.version < 0x0303
+    {
+        return vec![
+            Hit::new()
+                .variant("chosen")
+                .var("version", version_name(sh.version))
+                .at(sh.at, "ServerHello"),
+        ];
+    }
+    if let Some(ch) = &tls.client_hello {
+        let max = max_offered_version(ch);
+        if max < 0x0303 {
+            return vec![
+                Hit::new()
+                    .variant("offered")
+                    .var("version", version_name(max))
+                    .at(ch.at, "ClientHello"),
+            ];
+        }
+    }
+    vec![]
+}
+
+/// No server_name extension (RFC 6066 §3). Cloud brokers route and pick certificates by SNI.
+pub fn sni_missing(ctx: &ConnCtx) -> Vec<Hit> {
+    let Some(ch) = tls_of(ctx.conn).and_then(|t| t.client_hello.as_ref()) else {
+        return vec![];
+    };
+    if ch.sni.is_some() || ch.sslv2_format {
+        return vec![];
+    }
+    let mut hit = Hit::new()
+        .var("server_ip", ctx.conn.server_addr().ip())
+        .at(ch.at, "ClientHello without server_name");
+    if ctx.profile.limits.sni_required == Some(true) {
+        hit = hit.variant("required").var("platform", &ctx.profile.title);
+    }
+    vec![hit]
+}
+
+/// RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted in HostName."
+pub fn sni_ip_literal(ctx: &ConnCtx) -> Vec<Hit> {
+    let Some(ch) = tls_of(ctx.conn).and_then(|t| t.client_hello.as_ref()) else {
+        return vec![];
+    };
+    let Some(sni) = &ch.sni else { return vec![] };
+    if sni.parse::<std::net::IpAddr>().is_err() {
+        return vec![];
+    }
+    vec![
+        Hit::new()
+            .var("sni", sni)
+            .at(ch.at, format!("ClientHello with server_name {sni}")),
+    ]
+}
+
+#[cfg(test)]
+#[path = "tls_tests.rs"]
+mod tests;

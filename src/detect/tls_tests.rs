@@ -1,0 +1,320 @@
+//! Unit tests of the TLS rules on constructed records, including the traps: a RST after
+//! close_notify is teardown, a warning alert the handshake survives is not an error.
+
+use crate::common::Side;
+use crate::conn::{AppProtocol, Connection};
+use crate::detect::test_support::*;
+use crate::flow::TcpEvent;
+use crate::proto::tls::TlsEvent;
+use crate::proto::tls::message::{
+    AlertInfo, CertificateMsg, ClientHelloInfo, ServerHelloInfo, TlsSummary,
+};
+
+fn tls_conn(sni: Option<&str>, version: u16) -> Connection {
+    let mut c = conn();
+    c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], 8883));
+    c.protocol = AppProtocol::Tls;
+    tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+    tcp(&mut c, 2, 1, Side::Resp, TcpEvent::SynAck);
+    tls(
+        &mut c,
+        4,
+        2,
+        Side::Orig,
+        TlsEvent::ClientHello {
+            max_version: version,
+            sni: sni.map(String::from),
+            sslv2_format: false,
+        },
+    );
+    c.tls = Some(TlsSummary {
+        client_side: Some(Side::Orig),
+        client_hello: Some(ClientHelloInfo {
+            at: at(4, 2),
+            legacy_version: 0x0303,
+            versions: vec![version],
+            sni: sni.map(String::from),
+            ..ClientHelloInfo::default()
+        }),
+        client_hello_count: 1,
+        ..TlsSummary::default()
+    });
+    c
+}
+
+fn server_hello(c: &mut Connection, version: u16) {
+    tls(
+        c,
+        6,
+        3,
+        Side::Resp,
+        TlsEvent::ServerHello {
+            version,
+            cipher_suite: 0xc030,
+        },
+    );
+    if let Some(t) = c.tls.as_mut() {
+        t.server_hello = Some(ServerHelloInfo {
+            at: at(6, 3),
+            legacy_version: 0x0303,
+            version,
+            cipher_suite: 0xc030,
+            ..ServerHelloInfo::default()
+        });
+    }
+}
+
+fn alert(c: &mut Connection, frame: u64, side: Side, level: u8, description: u8) {
+    tls(
+        c,
+        frame,
+        frame as i64,
+        side,
+        TlsEvent::Alert {
+            level: Some(level),
+            description: Some(description),
+            encrypted: false,
+            record_len: 2,
+        },
+    );
+    if let Some(t) = c.tls.as_mut() {
+        t.alerts.push(AlertInfo {
+            at: at(frame, frame as i64),
+            side,
+            encrypted: false,
+            level: Some(level),
+            description: Some(description),
+            record_len: 2,
+        });
+    }
+}
+
+fn encrypted_alert(c: &mut Connection, frame: u64, side: Side, len: u16) {
+    tls(
+        c,
+        frame,
+        frame as i64,
+        side,
+        TlsEvent::Alert {
+            level: None,
+            description: None,
+            encrypted: true,
+            record_len: len,
+        },
+    );
+    if let Some(t) = c.tls.as_mut() {
+        t.alerts.push(AlertInfo {
+            at: at(frame, frame as i64),
+            side,
+            encrypted: true,
+            level: None,
+            description: None,
+            record_len: len,
+        });
+    }
+}
+
+fn establish(c: &mut Connection) {
+    tls(c, 9, 9, Side::Orig, TlsEvent::Established);
+    if let Some(t) = c.tls.as_mut() {
+        t.established = true;
+        t.app_data[0].records = 3;
+        t.app_data[1].records = 3;
+    }
+}
+
+fn finding_of<'a>(
+    f: &'a [crate::detect::Finding],
+    rule: &str,
+) -> Option<&'a crate::detect::Finding> {
+    f.iter().find(|x| x.rule == rule)
+}
+
+#[test]
+fn unknown_ca_from_client_blames_the_device_trust_store() {
+    let mut c = tls_conn(Some("broker.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    alert(&mut c, 10, Side::Orig, 2, 48);
+    tcp(&mut c, 11, 12, Side::Resp, TcpEvent::Fin);
+    let f = findings(&c);
+    let a = finding_of(&f, "tls_alert");
+    assert!(
+        a.is_some_and(|a| a.title.contains("device does not trust")),
+        "{f:#?}"
+    );
+    assert_eq!(
+        a.and_then(|a| a.alert.clone()),
+        Some(Some("unknown_ca".to_string()))
+    );
+    assert!(!problems(&c).contains(&"rst_without_alert"));
+    assert!(!problems(&c).contains(&"handshake_incomplete"));
+}
+
+#[test]
+fn unknown_ca_from_server_blames_the_client_certificate() {
+    let mut c = tls_conn(Some("mtls.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    if let Some(t) = c.tls.as_mut() {
+        t.certificate_request = Some(at(7, 4));
+        t.certificates.push(CertificateMsg {
+            at: at(8, 5),
+            side: Side::Orig,
+            chain: vec![Default::default()],
+        });
+    }
+    alert(&mut c, 10, Side::Resp, 2, 48);
+    tcp(&mut c, 11, 12, Side::Resp, TcpEvent::Rst);
+    let f = findings(&c);
+    assert!(finding_of(&f, "tls_alert").is_some_and(|a| a.title.contains("broker does not trust")));
+    assert!(finding_of(&f, "client_cert_rejected").is_some());
+    assert!(finding_of(&f, "rst_without_alert").is_none());
+}
+
+#[test]
+fn empty_client_certificate_then_handshake_failure_is_a_missing_client_cert() {
+    let mut c = tls_conn(Some("mtls.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    if let Some(t) = c.tls.as_mut() {
+        t.certificate_request = Some(at(7, 4));
+        t.certificates.push(CertificateMsg {
+            at: at(8, 5),
+            side: Side::Orig,
+            chain: vec![],
+        });
+    }
+    alert(&mut c, 10, Side::Resp, 2, 40);
+    let f = findings(&c);
+    assert!(finding_of(&f, "client_cert_missing").is_some());
+    assert!(
+        finding_of(&f, "tls_alert")
+            .is_some_and(|a| a.title.contains("requires a client certificate"))
+    );
+}
+
+#[test]
+fn handshake_failure_right_after_client_hello_means_nothing_in_common() {
+    let mut c = tls_conn(Some("b.test"), 0x0303);
+    alert(&mut c, 5, Side::Resp, 2, 40);
+    let f = findings(&c);
+    assert!(
+        finding_of(&f, "tls_alert").is_some_and(|a| a.title.contains("nothing in common")),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_warning_alert_the_handshake_survives_is_not_a_problem() {
+    let mut c = tls_conn(Some("b.test"), 0x0304);
+    server_hello(&mut c, 0x0304);
+    alert(&mut c, 7, Side::Resp, 1, 112);
+    establish(&mut c);
+    let f = findings(&c);
+    assert_eq!(severity_of(&f, "tls_alert"), Some("info"));
+    assert!(problems(&c).is_empty(), "{:?}", problems(&c));
+}
+
+#[test]
+fn close_notify_is_never_an_alert_finding() {
+    let mut c = tls_conn(Some("b.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    establish(&mut c);
+    alert(&mut c, 20, Side::Orig, 1, 0);
+    assert!(findings(&c).is_empty(), "{:?}", rules_fired(&c));
+}
+
+#[test]
+fn rst_after_close_notify_is_teardown_not_rst_without_alert() {
+    let mut c = tls_conn(Some("b.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    establish(&mut c);
+    encrypted_alert(&mut c, 20, Side::Resp, 26);
+    encrypted_alert(&mut c, 21, Side::Orig, 26);
+    tcp(&mut c, 22, 22, Side::Orig, TcpEvent::Rst);
+    assert!(problems(&c).is_empty(), "{:?}", problems(&c));
+}
+
+#[test]
+fn rst_after_mqtt_disconnect_is_teardown() {
+    let mut c = established_plain();
+    normal_end(&mut c, 10, 10);
+    tcp(&mut c, 13, 13, Side::Orig, TcpEvent::Rst);
+    assert!(problems(&c).is_empty(), "{:?}", problems(&c));
+}
+
+#[test]
+fn rst_from_server_right_after_client_hello_is_rst_without_alert() {
+    let mut c = tls_conn(Some("middlebox.test"), 0x0304);
+    tcp(&mut c, 6, 3, Side::Resp, TcpEvent::Rst);
+    let f = findings(&c);
+    let r = finding_of(&f, "rst_without_alert");
+    assert!(
+        r.is_some_and(|r| r.title.contains("right after the ClientHello")),
+        "{f:#?}"
+    );
+    assert!(finding_of(&f, "handshake_incomplete").is_none());
+}
+
+#[test]
+fn tls13_encrypted_alert_after_client_finished_points_to_client_certificates() {
+    let mut c = tls_conn(Some("mtls.test"), 0x0304);
+    server_hello(&mut c, 0x0304);
+    tls(
+        &mut c,
+        8,
+        8,
+        Side::Orig,
+        TlsEvent::EncryptedHandshake { len: 25 },
+    );
+    encrypted_alert(&mut c, 9, Side::Resp, 19);
+    tcp(&mut c, 10, 10, Side::Resp, TcpEvent::Rst);
+    let f = findings(&c);
+    let e = finding_of(&f, "encrypted_alert");
+    assert!(
+        e.is_some_and(|e| e.title.contains("after the client's Finished")),
+        "{f:#?}"
+    );
+    assert_eq!(e.and_then(|e| e.alert.clone()), Some(None));
+    assert!(finding_of(&f, "rst_without_alert").is_none());
+}
+
+#[test]
+fn handshake_stopped_by_a_fin_is_incomplete_and_capture_end_is_info() {
+    let mut c = tls_conn(Some("b.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    tcp(&mut c, 8, 8, Side::Orig, TcpEvent::Fin);
+    assert_eq!(
+        severity_of(&findings(&c), "handshake_incomplete"),
+        Some("warning")
+    );
+    let mut c = tls_conn(Some("b.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    assert_eq!(
+        severity_of(&findings(&c), "handshake_incomplete"),
+        Some("info")
+    );
+}
+
+#[test]
+fn old_versions_sni_ip_and_missing_sni() {
+    let mut c = tls_conn(Some("b.test"), 0x0302);
+    alert(&mut c, 6, Side::Resp, 2, 70);
+    let fired = rules_fired(&c);
+    assert!(
+        fired.contains(&"low_tls_version") && fired.contains(&"tls_alert"),
+        "{fired:?}"
+    );
+    let c = tls_conn(Some("10.0.0.1"), 0x0304);
+    assert!(rules_fired(&c).contains(&"sni_ip_literal"));
+    let c = tls_conn(None, 0x0304);
+    assert!(rules_fired(&c).contains(&"sni_missing"));
+}
+
+#[test]
+fn client_hello_to_a_plain_listener_is_a_protocol_mismatch() {
+    let mut c = tls_conn(Some("b.test"), 0x0304);
+    c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], 1883));
+    tcp(&mut c, 6, 5, Side::Resp, TcpEvent::Fin);
+    let fired = rules_fired(&c);
+    assert!(fired.contains(&"protocol_mismatch"), "{fired:?}");
+    assert!(!fired.contains(&"handshake_incomplete"));
+}
