@@ -293,10 +293,40 @@ fn detect_connection(
             connections.extend(hit.connections.iter().copied());
             connections.sort_unstable();
             connections.dedup();
-            findings.push(render(rule_id, rule, hit, connections, &base));
+            let mut finding = render(rule_id, rule, hit, connections, &base);
+            if let Some(note) = confidence_note(rule_id, conn) {
+                finding.detail.push(' ');
+                finding.detail.push_str(&note);
+            }
+            findings.push(finding);
         }
     }
     findings
+}
+
+/// Capture artifacts lower the confidence of what is said about a connection (DESIGN.md:
+/// a gap or a mid-stream start is never itself a protocol finding, but findings say so).
+fn confidence_note(rule_id: &str, conn: &Connection) -> Option<String> {
+    let mut notes = Vec::new();
+    if !conn.tcp.syn_seen && rule_id != "capture_gap" {
+        notes.push(
+            "the capture starts in the middle of this connection, so its beginning is not visible"
+                .to_string(),
+        );
+    }
+    if conn.tcp.missing_bytes > 0 && rule_id != "capture_gap" {
+        notes.push(format!(
+            "the capture lacks {} bytes of this connection (see capture_gap)",
+            conn.tcp.missing_bytes
+        ));
+    }
+    if conn.events_dropped > 0 {
+        notes.push(format!(
+            "{} later events of this long connection were not kept",
+            conn.events_dropped
+        ));
+    }
+    (!notes.is_empty()).then(|| format!("Lower confidence: {}.", notes.join("; ")))
 }
 
 /// Variables every per-connection text may use.
