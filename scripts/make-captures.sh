@@ -86,6 +86,7 @@ BROKER_HOSTS="10.78.0.1 broker.test
 10.78.0.16 chacha.broker.test
 10.78.0.17 middlebox.broker.test
 10.78.0.18 flaky.broker.test
+10.78.0.21 aclfile.broker.test
 fd78::1 broker6.test"
 
 make_topology() {
@@ -170,6 +171,7 @@ start_broker() {
     local pw=$WORK/passwd
     : >"$pw"
     mosquitto_passwd -b "$pw" lab-user correct-horse >/dev/null 2>&1
+    printf 'topic readwrite lab/#\n' >"$WORK/aclfile"
     cat >"$WORK/mosquitto.conf" <<EOF
 user root
 per_listener_settings true
@@ -189,6 +191,10 @@ allow_anonymous true
 listener 1883 10.78.0.15
 allow_anonymous false
 password_file $pw
+
+listener 1883 10.78.0.21
+allow_anonymous true
+acl_file $WORK/aclfile
 
 listener 8883 10.78.0.1
 allow_anonymous true
@@ -242,7 +248,7 @@ EOF
     local i
     for i in $(seq 50); do
         grep -q "listen socket on port 8883" "$WORK/mosquitto.log" 2>/dev/null &&
-            [ "$(grep -c 'Opening ip' "$WORK/mosquitto.log")" -ge 11 ] && break
+            [ "$(grep -c 'Opening ip' "$WORK/mosquitto.log")" -ge 12 ] && break
         kill -0 "$BROKER_PID" 2>/dev/null || { cat "$WORK/mosquitto.out" "$WORK/mosquitto.log" >&2; die "mosquitto died"; }
         sleep 0.1
     done
@@ -341,6 +347,11 @@ group1() {
     want mqtt5-healthy.pcap && record mqtt5-healthy.pcap true "" "" \
         "mosquitto_sub -V mqttv5 -q 2 -C 3 -t 'lab/#'; mosquitto_pub -V mqttv5 -q 0/1/2" \
         "MQTT 5.0 plain: same session as mqtt311-healthy with v5 properties and reason codes"
+
+    one_capture mqtt31-healthy.pcap true "" \
+        "mosquitto_pub -V mqttv31 -q 1 (protocol name MQIsdp, level 3)" \
+        "MQTT 3.1 (MQIsdp) plain session: CONNECT, CONNACK 0, PUBLISH QoS 1, PUBACK, DISCONNECT" \
+        -- pub -h broker.test -V mqttv31 -i lab-mqtt31 -t lab/v31 -m hello -q 1
 
     if want tls13-healthy.pcap; then
         cap_start tls13-healthy.pcap
@@ -448,6 +459,11 @@ group2() {
             -- in_cli timeout 10 "${pre[@]}" mosquitto_pub -h mtls.broker.test -p 8883 "${TLS_CA[@]}" \
             --cert "$PKI/rogue-client.pem" --key "$PKI/rogue-client.key" -i lab-rogue -t lab/x -m x
     done
+
+    one_capture mqtt311-aclfile-subscribe-granted.pcap true "" \
+        "mosquitto_sub -V mqttv311 -t secret/x -W 2 to a listener whose acl_file allows only lab/#" \
+        "negative control: mosquitto 2.0's acl_file does not refuse the SUBSCRIBE (SUBACK grants QoS), it only withholds messages" \
+        -- in_cli timeout 10 mosquitto_sub -h aclfile.broker.test -V mqttv311 -i lab-aclfile -t secret/x -q 1 -W 2
 
     one_capture tls11-to-tls12-broker.pcap false "low_tls_version,tls_alert" \
         "openssl s_client -connect 10.78.0.1:8883 -servername broker.test -tls1_1 -cipher DEFAULT@SECLEVEL=0" \
