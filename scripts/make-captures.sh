@@ -691,6 +691,9 @@ group3() {
     keylogged keylog-tls12-bad-password.pcap false connack_refused \
         "TLS 1.2 wrong password: CONNACK refusal (and the encrypted close_notify alerts) visible only with the key file" \
         -- --host auth.broker.test --id lab-kl12-badpw --tls-max 1.2 --user lab-user --password wrong "${common[@]}"
+    keylogged keylog-mtls13-missing-client-cert.pcap false "client_cert_missing,tls_alert" \
+        "TLS 1.3 to a require_certificate listener without a client certificate: with the key file the empty client Certificate and the server's alert become readable" \
+        -- --host mtls.broker.test --id lab-kl-nocert "${common[@]}"
     if want keylog-tls13-bad-password.pcap; then
         editcap --inject-secrets "tls,$OUT/keys/keylog-tls13-bad-password.keys" \
             "$OUT/keylog-tls13-bad-password.pcap" "$OUT/keys-embedded-tls13-bad-password.pcapng"
