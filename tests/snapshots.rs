@@ -7,7 +7,12 @@ use std::process::Command;
 fn render(format: &str, capture: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_mqpcap"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["analyze", "--format", format, &format!("captures/{capture}")])
+        .args([
+            "analyze",
+            "--format",
+            format,
+            &format!("captures/{capture}"),
+        ])
         .output();
     match out {
         Ok(out) => {
