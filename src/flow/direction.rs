@@ -30,6 +30,30 @@ pub enum SegmentKind {
     ZeroWindowProbe,
 }
 
+/// Wireshark's window for a fast retransmission after the last duplicate ACK (20 ms).
+pub const FAST_RETRANSMISSION_NS: i64 = 20_000_000;
+
+/// The header fields the analysis needs; `payload_len` includes bytes the snaplen cut.
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentHeader {
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: TcpFlags,
+    pub window: u16,
+    pub payload_len: u32,
+}
+
+/// What one side last acknowledged and advertised (Wireshark's `lastack`, `window`,
+/// `dupacknum`), seen from the other side's analysis.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AckState {
+    pub window: Option<u16>,
+    /// `None` until a segment with the ACK flag (and after one without).
+    pub last_ack: Option<u32>,
+    pub last_ack_ns: i64,
+    pub dup_acks: u32,
+}
+
 /// `a < b` in sequence space (RFC 9293 §3.4).
 pub fn seq_lt(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
@@ -57,8 +81,8 @@ pub struct Direction {
     /// excluded), and when it last moved.
     highest_next_seq: Option<u32>,
     highest_next_seq_ns: i64,
-    /// Last window this side advertised (not from RST segments).
-    pub window: Option<u16>,
+    /// What this side last acknowledged and advertised.
+    pub acks: AckState,
     pub syn_reported: bool,
     pub stats: SideStats,
     pub retransmissions: u64,
@@ -108,53 +132,121 @@ pub struct Writer {
 }
 
 impl Direction {
-    /// Classifies a segment of this direction and advances Wireshark's `nextseq`.
-    /// `payload_len` includes bytes the snaplen cut; `peer_window_zero` says whether the other
-    /// side last advertised a zero window; `out_of_order_ns` is the out-of-order threshold.
+    /// Classifies a segment of this direction and advances Wireshark's `nextseq`
+    /// (`packet-tcp.c`, `tcp_analyze_sequence_number`; checks in the order that reproduces tshark
+    /// 4.0.17: keep-alive, fast retransmission, spurious retransmission, out-of-order,
+    /// retransmission).
+    /// `peer` is what the other side last acknowledged and advertised; `out_of_order_ns` is the
+    /// out-of-order threshold.
     pub fn classify(
         &mut self,
-        seq: u32,
-        flags: TcpFlags,
-        payload_len: u32,
-        peer_window_zero: bool,
+        seg: SegmentHeader,
+        peer: &AckState,
         now_ns: i64,
         out_of_order_ns: i64,
     ) -> SegmentKind {
+        let SegmentHeader {
+            seq,
+            flags,
+            payload_len,
+            ..
+        } = seg;
         if flags.rst() {
-            // A RST's sequence number and payload are not part of the stream.
+            // A RST is never a retransmission, but tshark moves `nextseq` with it.
+            self.advance_next_seq(seq.wrapping_add(payload_len), now_ns);
             return SegmentKind::Normal;
         }
         let occupies = payload_len
             .wrapping_add(u32::from(flags.syn()))
             .wrapping_add(u32::from(flags.fin()));
         let control = flags.syn() || flags.fin();
-        let kind = match self.highest_next_seq {
-            None => SegmentKind::Normal,
-            Some(next) => {
-                if payload_len <= 1 && !control && seq == next.wrapping_sub(1) {
-                    SegmentKind::KeepAlive
-                } else if payload_len == 1 && !control && seq == next && peer_window_zero {
-                    SegmentKind::ZeroWindowProbe
-                } else if (payload_len > 0 || control) && seq_lt(seq, next) {
-                    let since = now_ns.saturating_sub(self.highest_next_seq_ns);
-                    if since < out_of_order_ns && next != seq.wrapping_add(occupies) {
-                        SegmentKind::OutOfOrder
-                    } else {
-                        SegmentKind::Retransmission
-                    }
-                } else {
-                    SegmentKind::Normal
-                }
-            }
-        };
+        let mut kind = SegmentKind::Normal;
+        // Wireshark keeps `nextseq` as a plain number where 0 means unknown: a stream whose
+        // highest sequence number wraps to exactly 0 is "unknown" to it as well.
+        if let Some(next) = self.highest_next_seq.filter(|&n| n != 0) {
+            // tshark 4.0.17 never calls data starting one byte below `nextseq` a retransmission
+            // unless the peer had acknowledged all of it (checked on generated captures).
+            let not_advanced =
+                seq_lt(seq, next) && !(payload_len > 0 && seq == next.wrapping_sub(1));
+            let peer_acked_past = peer
+                .last_ack
+                .is_some_and(|acked| !seq_lt(acked, seq.wrapping_add(payload_len)));
+            let since_next = now_ns.saturating_sub(self.highest_next_seq_ns);
+            let since_peer_ack = now_ns.saturating_sub(peer.last_ack_ns);
+            kind = if payload_len <= 1 && !control && seq == next.wrapping_sub(1) {
+                SegmentKind::KeepAlive
+            } else if payload_len == 1 && !control && seq == next && peer.window == Some(0) {
+                SegmentKind::ZeroWindowProbe
+            } else if payload_len == 0 && !control {
+                SegmentKind::Normal
+            } else if not_advanced
+                && peer.dup_acks >= 2
+                && peer.last_ack == Some(seq)
+                && since_peer_ack < FAST_RETRANSMISSION_NS
+            {
+                // Fast retransmission (RFC 5681 §3.2) after duplicate ACKs.
+                SegmentKind::Retransmission
+            } else if payload_len > 0 && peer_acked_past {
+                // Wireshark's spurious retransmission: data the peer had already acknowledged.
+                SegmentKind::Retransmission
+            } else if not_advanced
+                && since_next < out_of_order_ns
+                && next != seq.wrapping_add(occupies)
+            {
+                SegmentKind::OutOfOrder
+            } else if not_advanced {
+                SegmentKind::Retransmission
+            } else {
+                SegmentKind::Normal
+            };
+        }
         if kind != SegmentKind::ZeroWindowProbe {
-            let end = seq.wrapping_add(occupies);
-            if self.highest_next_seq.is_none_or(|next| seq_lt(next, end)) {
-                self.highest_next_seq = Some(end);
-                self.highest_next_seq_ns = now_ns;
-            }
+            self.advance_next_seq(seq.wrapping_add(occupies), now_ns);
         }
         kind
+    }
+
+    fn advance_next_seq(&mut self, end: u32, now_ns: i64) {
+        if self
+            .highest_next_seq
+            .is_none_or(|next| next == 0 || seq_lt(next, end))
+        {
+            self.highest_next_seq = Some(end);
+            self.highest_next_seq_ns = now_ns;
+        }
+    }
+
+    /// Records what this side acknowledges and advertises, counting duplicate ACKs as
+    /// Wireshark does (no data, no SYN/FIN/RST, same nonzero window, same ACK, sequence number
+    /// at `nextseq`). Call before [`Direction::classify`] for the same segment.
+    pub fn note_ack(&mut self, seg: SegmentHeader, now_ns: i64) {
+        let SegmentHeader {
+            seq,
+            ack,
+            flags,
+            window,
+            payload_len,
+        } = seg;
+        if flags.rst() {
+            return;
+        }
+        let ack = flags.ack().then_some(ack);
+        let duplicate = payload_len == 0
+            && !flags.syn()
+            && !flags.fin()
+            && window != 0
+            && self.acks.window == Some(window)
+            && ack.is_some()
+            && self.acks.last_ack == ack
+            && self.highest_next_seq == Some(seq);
+        self.acks.dup_acks = if duplicate {
+            self.acks.dup_acks.saturating_add(1)
+        } else {
+            0
+        };
+        self.acks.window = Some(window);
+        self.acks.last_ack = ack;
+        self.acks.last_ack_ns = now_ns;
     }
 
     /// Sets where the stream starts, from the first segment that is not a RST.
@@ -393,9 +485,70 @@ mod tests {
         ];
         let mut d = Direction::default();
         for (i, &(seq, bits, len, zero, t, want)) in steps.iter().enumerate() {
-            let got = d.classify(seq, flags(bits), len, zero, t * ms, DEFAULT_OUT_OF_ORDER_NS);
+            let peer = AckState {
+                window: Some(if zero { 0 } else { 100 }),
+                ..AckState::default()
+            };
+            let got = d.classify(
+                header(seq, bits, len),
+                &peer,
+                t * ms,
+                DEFAULT_OUT_OF_ORDER_NS,
+            );
             assert_eq!(got, want, "step {i}");
         }
+    }
+
+    fn header(seq: u32, bits: u8, payload_len: u32) -> SegmentHeader {
+        SegmentHeader {
+            seq,
+            ack: 0,
+            flags: flags(bits),
+            window: 100,
+            payload_len,
+        }
+    }
+
+    #[test]
+    fn data_the_peer_already_acknowledged_is_a_spurious_retransmission() {
+        let mut d = Direction::default();
+        let mut peer = AckState::default();
+        d.classify(header(100, S, 0), &peer, 0, DEFAULT_OUT_OF_ORDER_NS);
+        // The peer acknowledged bytes 101..111 that the capture never showed.
+        peer.last_ack = Some(111);
+        let kind = d.classify(header(101, A, 10), &peer, 1, DEFAULT_OUT_OF_ORDER_NS);
+        assert_eq!(kind, SegmentKind::Retransmission);
+        let kind = d.classify(header(111, A, 10), &peer, 2, DEFAULT_OUT_OF_ORDER_NS);
+        assert_eq!(kind, SegmentKind::Normal);
+    }
+
+    #[test]
+    fn filler_after_duplicate_acks_is_a_fast_retransmission() {
+        let ms = 1_000_000;
+        let mut d = Direction::default();
+        let mut peer = Direction::default();
+        d.classify(header(100, A, 10), &peer.acks, 0, DEFAULT_OUT_OF_ORDER_NS);
+        d.classify(header(120, A, 10), &peer.acks, ms, DEFAULT_OUT_OF_ORDER_NS);
+        let ack = |n: u32| SegmentHeader {
+            seq: 500,
+            ack: 110,
+            flags: flags(A),
+            window: 100,
+            payload_len: n,
+        };
+        for _ in 0..3 {
+            peer.note_ack(ack(0), ms);
+            peer.classify(ack(0), &d.acks, ms, DEFAULT_OUT_OF_ORDER_NS);
+        }
+        assert_eq!(peer.acks.dup_acks, 2);
+        // Within the out-of-order threshold, but the duplicate ACKs make it a retransmission.
+        let kind = d.classify(
+            header(110, A, 10),
+            &peer.acks,
+            2 * ms,
+            DEFAULT_OUT_OF_ORDER_NS,
+        );
+        assert_eq!(kind, SegmentKind::Retransmission);
     }
 
     #[test]

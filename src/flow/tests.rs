@@ -140,9 +140,8 @@ impl Recorder {
     }
 }
 
-/// Feeds the packets as frames 1, 2, ... and returns, per packet, the newest stream index
-/// after it (the packet's stream while every packet goes to the newest flow of its pair), and
-/// the recording (after `finish`).
+/// Feeds the packets as frames 1, 2, ... and returns the stream of each and the recording
+/// (after `finish`).
 fn run_with(limits: FlowLimits, pkts: &[Pkt]) -> (Vec<u32>, Recorder) {
     let mut table = FlowTable::new(limits);
     let mut rec = Recorder::default();
@@ -172,8 +171,7 @@ fn run_with(limits: FlowLimits, pkts: &[Pkt]) -> (Vec<u32>, Recorder) {
         } else {
             frame as i64 * 1_000_000_000
         };
-        table.on_segment(at(frame, time_ns), &seg, &mut rec);
-        streams.push(table.flow_count() as u32 - 1);
+        streams.push(table.on_segment(at(frame, time_ns), &seg, &mut rec).0);
     }
     table.finish(&mut rec);
     (streams, rec)
