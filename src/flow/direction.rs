@@ -160,46 +160,47 @@ impl Direction {
             .wrapping_add(u32::from(flags.syn()))
             .wrapping_add(u32::from(flags.fin()));
         let control = flags.syn() || flags.fin();
-        let mut kind = SegmentKind::Normal;
         // Wireshark keeps `nextseq` as a plain number where 0 means unknown: a stream whose
         // highest sequence number wraps to exactly 0 is "unknown" to it as well.
-        if let Some(next) = self.highest_next_seq.filter(|&n| n != 0) {
-            // tshark 4.0.17 never calls data starting one byte below `nextseq` a retransmission
-            // unless the peer had acknowledged all of it (checked on generated captures).
-            let not_advanced =
-                seq_lt(seq, next) && !(payload_len > 0 && seq == next.wrapping_sub(1));
-            let peer_acked_past = peer
-                .last_ack
-                .is_some_and(|acked| !seq_lt(acked, seq.wrapping_add(payload_len)));
-            let since_next = now_ns.saturating_sub(self.highest_next_seq_ns);
-            let since_peer_ack = now_ns.saturating_sub(peer.last_ack_ns);
-            kind = if payload_len <= 1 && !control && seq == next.wrapping_sub(1) {
-                SegmentKind::KeepAlive
-            } else if payload_len == 1 && !control && seq == next && peer.window == Some(0) {
-                SegmentKind::ZeroWindowProbe
-            } else if payload_len == 0 && !control {
-                SegmentKind::Normal
-            } else if not_advanced
-                && peer.dup_acks >= 2
-                && peer.last_ack == Some(seq)
-                && since_peer_ack < FAST_RETRANSMISSION_NS
-            {
-                // Fast retransmission (RFC 5681 §3.2) after duplicate ACKs.
-                SegmentKind::Retransmission
-            } else if payload_len > 0 && peer_acked_past {
-                // Wireshark's spurious retransmission: data the peer had already acknowledged.
-                SegmentKind::Retransmission
-            } else if not_advanced
-                && since_next < out_of_order_ns
-                && next != seq.wrapping_add(occupies)
-            {
-                SegmentKind::OutOfOrder
-            } else if not_advanced {
-                SegmentKind::Retransmission
-            } else {
-                SegmentKind::Normal
-            };
-        }
+        let next = self.highest_next_seq.filter(|&n| n != 0);
+        // tshark 4.0.17 never calls data starting one byte below `nextseq` a retransmission
+        // unless the peer had acknowledged all of it (checked on generated captures).
+        let not_advanced = next.is_some_and(|next| {
+            seq_lt(seq, next) && !(payload_len > 0 && seq == next.wrapping_sub(1))
+        });
+        let at_next = |delta: u32| next.is_some_and(|next| seq == next.wrapping_sub(delta));
+        // The spurious check needs no `nextseq`: the peer's acknowledgment is enough.
+        let peer_acked_past = peer
+            .last_ack
+            .is_some_and(|acked| acked != 0 && !seq_lt(acked, seq.wrapping_add(payload_len)));
+        let since_next = now_ns.saturating_sub(self.highest_next_seq_ns);
+        let since_peer_ack = now_ns.saturating_sub(peer.last_ack_ns);
+        let kind = if payload_len <= 1 && !control && at_next(1) {
+            SegmentKind::KeepAlive
+        } else if payload_len == 1 && !control && at_next(0) && peer.window == Some(0) {
+            SegmentKind::ZeroWindowProbe
+        } else if payload_len == 0 && !control {
+            SegmentKind::Normal
+        } else if not_advanced
+            && peer.dup_acks >= 2
+            && peer.last_ack == Some(seq)
+            && since_peer_ack < FAST_RETRANSMISSION_NS
+        {
+            // Fast retransmission (RFC 5681 §3.2) after duplicate ACKs.
+            SegmentKind::Retransmission
+        } else if payload_len > 0 && peer_acked_past {
+            // Wireshark's spurious retransmission: data the peer had already acknowledged.
+            SegmentKind::Retransmission
+        } else if not_advanced
+            && since_next < out_of_order_ns
+            && next.is_some_and(|next| next != seq.wrapping_add(occupies))
+        {
+            SegmentKind::OutOfOrder
+        } else if not_advanced {
+            SegmentKind::Retransmission
+        } else {
+            SegmentKind::Normal
+        };
         if kind != SegmentKind::ZeroWindowProbe {
             self.advance_next_seq(seq.wrapping_add(occupies), now_ns);
         }
