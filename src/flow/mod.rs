@@ -1,8 +1,12 @@
 //! TCP connection tracking and per-direction reassembly.
 //!
-//! Connections are keyed by their 4-tuple and numbered exactly as Wireshark numbers `tcp.stream`
-//! (in order of first frame; a new SYN on a closed tuple starts a new stream). Each direction's
-//! bytes are delivered to a [`FlowSink`] in sequence order, once, with holes reported as gaps.
+//! Connections are keyed by their 4-tuple and numbered exactly as Wireshark 4.0 numbers
+//! `tcp.stream` (in order of first frame; a SYN whose sequence number differs from the one its
+//! direction started with begins a new stream on the same tuple, see [`FlowTable`]). Each
+//! direction's bytes are delivered to a [`FlowSink`] in sequence order, once, with holes
+//! reported as gaps and the FIN after the data it follows; retransmissions are classified as
+//! tshark's `tcp.analysis.retransmission` does; [`TcpSummary`] carries Zeek's `conn_state` and
+//! `history`.
 //! Memory is bounded per connection (reassembly buffer limits, [`FlowLimits`]); buffers are empty
 //! once both directions ended. Guarantees: no panics on any segment; a fuzz entry point
 //! ([`fuzz_segments`]) feeds arbitrary synthetic segments through the whole table.

@@ -743,3 +743,59 @@ fn syn_with_data_delivers_the_data() {
     let (_, rec) = run(&pkts);
     assert_eq!(rec.stream(0, Side::Orig), "tfo");
 }
+
+#[test]
+fn synack_and_fin_retransmissions_are_counted() {
+    let pkts = [
+        c(100, 0, S, ""),
+        s(900, 101, S | A, ""),
+        s(900, 101, S | A, ""),
+        c(101, 901, A, ""),
+        c(101, 901, F | A, ""),
+        c(101, 901, F | A, ""),
+        s(901, 102, F | A, ""),
+    ];
+    let (_, rec) = run(&pkts);
+    let summary = rec.summary(0);
+    assert_eq!(summary.retransmissions, 2);
+    // Zeek's T letter is for data retransmissions only.
+    assert_eq!(summary.history, "ShAFf");
+    assert_eq!(summary.missing_bytes, 0);
+    let fins = rec
+        .events(0)
+        .iter()
+        .filter(|(_, e, _)| *e == TcpEvent::Fin)
+        .count();
+    assert_eq!(fins, 2);
+}
+
+#[test]
+fn both_directions_reassemble_independently() {
+    let pkts = [
+        c(100, 0, S, ""),
+        s(900, 101, S | A, ""),
+        c(105, 901, P | A, "EFGH"),
+        s(905, 101, P | A, "efgh"),
+        c(101, 901, P | A, "ABCD"),
+        s(901, 101, P | A, "abcd"),
+        c(109, 909, F | A, ""),
+        s(909, 110, F | A, ""),
+    ];
+    let (_, rec) = run(&pkts);
+    assert_eq!(rec.stream(0, Side::Orig), "ABCDEFGH|");
+    assert_eq!(rec.stream(0, Side::Resp), "abcdefgh|");
+    let summary = rec.summary(0);
+    assert_eq!((summary.sides[0].bytes, summary.sides[1].bytes), (8, 8));
+    assert_eq!(summary.state, "SF");
+}
+
+#[test]
+fn syn_then_rst_without_answer_is_rstos0() {
+    let (_, rec) = run(&[c(100, 0, S, ""), c(101, 0, R, "")]);
+    let summary = rec.summary(0);
+    assert_eq!(
+        (summary.state.as_str(), summary.history.as_str()),
+        ("RSTOS0", "SR")
+    );
+    assert_eq!(summary.close.how, CloseHow::Rst);
+}
