@@ -328,7 +328,10 @@ impl Direction {
             return;
         }
         if let Some(start) = self.offset_of(seq) {
-            let offset = start.saturating_add(i64::from(payload_len)).max(0) as u64;
+            // A FIN behind bytes already delivered ends the stream where it stands.
+            let offset = (start.saturating_add(i64::from(payload_len)).max(0) as u64)
+                .max(self.reassembler.next_offset());
+            self.reassembler.truncate_at(offset);
             self.fin = Some(FinMark {
                 offset,
                 at,

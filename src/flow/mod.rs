@@ -152,9 +152,11 @@ impl FlowSink for NullSink {
 }
 
 /// Fuzz entry point: reads `data` as a list of synthetic segments between two hosts on up to
-/// four port pairs (12-byte records: port pair and direction, flags, window byte, sequence and
-/// acknowledgment numbers, payload length, missing length) and feeds them to a flow table with
-/// small limits, then finishes it.
+/// four port pairs and feeds them to a flow table with small limits, then finishes it.
+/// Each 12-byte record: port pair and direction (bits 0-2; bit 3: absolute sequence number),
+/// flags, window, four sequence bytes (absolute, or an `i16` step from the direction's last
+/// sequence number in the first two), an `i16` acknowledgment step from the other direction's
+/// last sequence number, payload length, missing (snaplen) length, time step in ms.
 pub fn fuzz_segments(data: &[u8]) {
     use crate::wire::{TcpFlags, TcpSegment};
     use std::net::{IpAddr, Ipv4Addr};
@@ -166,9 +168,12 @@ pub fn fuzz_segments(data: &[u8]) {
     let mut sink = NullSink;
     let client = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
     let server = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+    // Last sequence number per (pair, direction).
+    let mut last_seq = [0u32; 8];
+    let mut time_ns = 0i64;
     for (i, record) in data.chunks_exact(12).enumerate() {
         let [
-            pair,
+            control,
             flags,
             window,
             s0,
@@ -177,15 +182,31 @@ pub fn fuzz_segments(data: &[u8]) {
             s3,
             a0,
             a1,
-            a2,
             len,
             missing,
+            step,
         ] = *record
         else {
             continue;
         };
-        let port = 40000 + u16::from(pair & 3);
-        let (src, dst, src_port, dst_port) = if pair & 4 == 0 {
+        let slot = usize::from(control & 7);
+        let other = slot ^ 4;
+        let seq = if control & 8 != 0 {
+            u32::from_be_bytes([s0, s1, s2, s3])
+        } else {
+            let prev = last_seq.get(slot).copied().unwrap_or(0);
+            prev.wrapping_add_signed(i32::from(i16::from_be_bytes([s0, s1])))
+        };
+        if let Some(last) = last_seq.get_mut(slot) {
+            *last = seq.wrapping_add(u32::from(len));
+        }
+        let ack = last_seq
+            .get(other)
+            .copied()
+            .unwrap_or(0)
+            .wrapping_add_signed(i32::from(i16::from_be_bytes([a0, a1])));
+        let port = 40000 + u16::from(control & 3);
+        let (src, dst, src_port, dst_port) = if control & 4 == 0 {
             (client, server, port, 1883)
         } else {
             (server, client, 1883, port)
@@ -195,18 +216,17 @@ pub fn fuzz_segments(data: &[u8]) {
             dst,
             src_port,
             dst_port,
-            // Small sequence steps keep most segments near each other; the high bits still
-            // reach wrap-around and far jumps.
-            seq: u32::from_be_bytes([s0, s1, s2, s3]),
-            ack: u32::from_be_bytes([a0, a1, a2, 0]),
+            seq,
+            ack,
             flags: TcpFlags(flags),
             window: u16::from(window),
             payload: PAYLOAD.get(..usize::from(len)).unwrap_or_default(),
             missing_payload: u32::from(missing),
         };
+        time_ns = time_ns.saturating_add(i64::from(step) * 1_000_000);
         let at = At {
             frame: i as u64 + 1,
-            time_ns: i as i64 * 1_000_000,
+            time_ns,
         };
         table.on_segment(at, &seg, &mut sink);
     }

@@ -194,6 +194,39 @@ impl Reassembler {
         }
     }
 
+    /// Forgets everything held at or beyond `limit` (the stream ends there: RFC 9293
+    /// §3.10.7.4, no data follows a FIN).
+    pub fn truncate_at(&mut self, limit: u64) {
+        // What lies beyond the limit is dropped here.
+        let _ = self.chunks.split_off(&limit);
+        if let Some((&start, chunk)) = self.chunks.iter_mut().next_back()
+            && let Chunk::Data(bytes) = chunk
+        {
+            let keep = usize::try_from(limit.saturating_sub(start)).unwrap_or(usize::MAX);
+            if keep < bytes.len() {
+                bytes.truncate(keep);
+            }
+        } else if let Some((&start, Chunk::Missing(n))) = self.chunks.iter_mut().next_back() {
+            *n = (*n).min(limit.saturating_sub(start));
+        }
+        self.recount();
+    }
+
+    /// Recomputes the held byte count and the holes from the pieces.
+    fn recount(&mut self) {
+        let mut prev_end = self.next;
+        let (mut holes, mut buffered) = (0, 0usize);
+        for (&start, chunk) in &self.chunks {
+            if start > prev_end {
+                holes += 1;
+            }
+            prev_end = start.saturating_add(chunk.len());
+            buffered = buffered.saturating_add(chunk.cost());
+        }
+        self.holes = holes;
+        self.buffered = buffered;
+    }
+
     /// Gap from the delivery point to the first held piece at `start`, then deliver.
     fn fill_first_hole_with_gap(&mut self, start: u64, out: &mut impl FnMut(Delivery<'_>)) {
         if start > self.next {
@@ -544,6 +577,17 @@ mod tests {
         r.check_invariants();
         assert_eq!(out, vec![Out::G(10), d("0123")]);
         assert!(r.buffered() <= limits.max_buffered);
+    }
+
+    #[test]
+    fn truncate_forgets_held_data_beyond_the_limit() {
+        let (mut r, mut out, _) = run(&[(0, "ab"), (4, "efgh"), (10, "kl")]);
+        r.truncate_at(6);
+        r.check_invariants();
+        assert_eq!(r.holes(), 1);
+        assert_eq!(r.end_offset(), 6);
+        r.flush(&mut collect(&mut out));
+        assert_eq!(out, vec![d("ab"), Out::G(2), d("ef")]);
     }
 
     #[test]
