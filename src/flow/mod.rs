@@ -56,7 +56,8 @@ pub struct FlowOpen {
     /// `Side::Orig`'s endpoint: the SYN sender, else the first segment's sender.
     pub orig: SocketAddr,
     pub resp: SocketAddr,
-    /// True when the flow starts with a SYN (false for mid-stream captures).
+    /// True when the flow starts with a SYN or a SYN-ACK, so `orig` comes from the handshake
+    /// (false for mid-stream captures, where `orig` is just the first sender).
     pub syn_seen: bool,
     pub at: At,
 }
@@ -94,7 +95,8 @@ pub enum CloseHow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Close {
     pub how: CloseHow,
-    /// Side that sent the first FIN, or the RST; `None` when not closed.
+    /// Side that sent the first RST (unless both sides had sent a FIN before it), else the side
+    /// that sent the first FIN; `None` when not closed. `at` is that segment's frame.
     pub by: Option<Side>,
     pub at: Option<At>,
 }
