@@ -82,7 +82,9 @@ pub fn analyze_reader(
             time_ns: frame.time_ns,
         };
         match decoder.decode(frame.number, frame.link_type, frame.data, frame.orig_len) {
-            Decoded::Tcp(segment) => flows.on_segment(at, &segment, &mut collector),
+            Decoded::Tcp(segment) => {
+                flows.on_segment(at, &segment, &mut collector);
+            }
             Decoded::UnsupportedLinkType(link) if !unsupported.contains(&link) => {
                 unsupported.push(link);
                 link_warnings.push(CaptureWarning {
