@@ -493,8 +493,19 @@ fn suback<'a>(r: &mut Reader<'a>, ctx: &mut Ctx, is_suback: bool) -> Suback<'a> 
     } else {
         PacketType::Unsuback
     };
-    for &code in s.codes {
-        ctx.code(packet_type, code);
+    // One violation for all the codes a table does not allow, not one per code.
+    let mut bad = s
+        .codes
+        .iter()
+        .filter(|&&code| !code_allowed(ctx.version, packet_type, code));
+    if let Some(&first) = bad.next() {
+        let more = bad.count();
+        ctx.code(packet_type, first);
+        if more > 0
+            && let Some(last) = ctx.violations.last_mut()
+        {
+            last.what = format!("{} (and {more} more)", last.what).into();
+        }
     }
     s
 }

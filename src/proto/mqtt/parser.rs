@@ -14,6 +14,9 @@ use std::fmt;
 /// The longest remaining-length encoding: four bytes (MQTT 3.1.1 §2.2.3, 5.0 §1.5.5).
 pub const MAX_VARINT_BYTES: usize = 4;
 
+/// Violations listed per packet; more are summed up in one last entry.
+pub const MAX_VIOLATIONS: usize = 16;
+
 /// What the fixed header says about the bytes at the start of a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {
@@ -228,7 +231,11 @@ impl Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.what, self.section)
+        if self.section.is_empty() {
+            write!(f, "{}", self.what)
+        } else {
+            write!(f, "{} ({})", self.what, self.section)
+        }
     }
 }
 
@@ -447,6 +454,14 @@ pub fn parse_packet(packet: &[u8], version: Version) -> Packet<'_> {
         violations,
     };
     let body = body::decode(packet_type, flags, body_bytes, &mut ctx);
+    if ctx.violations.len() > MAX_VIOLATIONS {
+        let dropped = ctx.violations.len() - MAX_VIOLATIONS;
+        ctx.violations.truncate(MAX_VIOLATIONS);
+        ctx.violations.push(Violation::new(
+            format!("{dropped} further violations in this packet not listed"),
+            "",
+        ));
+    }
     Packet {
         packet_type,
         flags,

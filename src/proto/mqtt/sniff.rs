@@ -12,6 +12,8 @@ use crate::proto::Sniffed;
 
 /// How many consecutive plausible packets make a mid-stream direction MQTT.
 const RUN_FOR_CERTAINTY: usize = 2;
+/// Bytes of a packet decoded to judge it.
+const JUDGE_BYTES: usize = 64;
 /// Stop walking after this many packets: they were all plausible.
 const MAX_WALK: usize = 16;
 /// A packet whose start is plausible but which is larger than this is judged on its head.
@@ -127,9 +129,20 @@ pub fn plausible(buf: &[u8]) -> Plausibility {
     if !length_allowed(packet_type, body_len) {
         return Plausibility::No;
     }
+    // Cheap test first (it rejects most offsets of binary payloads): the topic must fit.
+    if packet_type == PacketType::Publish
+        && let (Some(&hi), Some(&lo)) = (buf.get(header_len), buf.get(header_len + 1))
+        && usize::from(u16::from_be_bytes([hi, lo])) + 2 > body_len
+    {
+        return Plausibility::No;
+    }
     // Decoded as 3.1.1 and as 5.0 (as far as the bytes go: a prefix is decoded as partial, so
-    // only what is present is judged); one clean reading is enough.
-    let clean = |v| parse_packet(buf, v).violations.is_empty();
+    // only what is present is judged); one clean reading is enough. Only the first
+    // `JUDGE_BYTES` are decoded, so scanning every offset of a window stays linear.
+    let judged = buf
+        .get(..buf.len().min(total_len).min(JUDGE_BYTES))
+        .unwrap_or(&[]);
+    let clean = |v| parse_packet(judged, v).violations.is_empty();
     if !clean(Version::V3_1_1) && !clean(Version::V5) {
         return Plausibility::No;
     }
