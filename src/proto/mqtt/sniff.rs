@@ -129,6 +129,18 @@ pub fn plausible(buf: &[u8]) -> Plausibility {
     if !length_allowed(packet_type, body_len) {
         return Plausibility::No;
     }
+    // A CONNECT naming its protocol is a start whatever else is wrong in it (the violations
+    // are then reported by the decoder, like a malformed property length).
+    if packet_type == PacketType::Connect && flags == 0 && sniff_connect(buf) == Sniffed::Mqtt {
+        return if buf.len() >= total_len {
+            Plausibility::Yes {
+                total_len,
+                complete: true,
+            }
+        } else {
+            Plausibility::NeedMore
+        };
+    }
     // Cheap test first (it rejects most offsets of binary payloads): the topic must fit.
     if packet_type == PacketType::Publish
         && let (Some(&hi), Some(&lo)) = (buf.get(header_len), buf.get(header_len + 1))
@@ -240,6 +252,24 @@ mod tests {
         assert_eq!(sniff(b"\x40\x02\x00\x05\x40"), Sniffed::NeedMore);
         assert_eq!(sniff(b"\x30\x07\x00\x03a/b"), Sniffed::NeedMore);
         assert_eq!(sniff(b"\x30\x07\x00\x03a/bxy\xc0\x00"), Sniffed::Mqtt);
+    }
+
+    #[test]
+    fn tls_records_of_every_content_type_are_not_mqtt() {
+        for content_type in [0x14u8, 0x15, 0x16, 0x17] {
+            let record = [content_type, 3, 3, 0, 0x20, 0xaa, 0xbb, 0xcc, 0xdd, 0xee];
+            assert_eq!(sniff(&record), Sniffed::Unknown, "{content_type:#x}");
+        }
+    }
+
+    #[test]
+    fn a_connect_naming_its_protocol_is_a_start_even_when_malformed() {
+        // Property length 0xff 0x21 goes far beyond the packet (MQTT 5.0 §2.2.2.1).
+        let connect = b"\x10\x12\x00\x04MQTT\x05\x02\x00\x3c\xff\x21\x00\x01c\x00\x00\x00";
+        assert!(matches!(
+            plausible(connect),
+            Plausibility::Yes { complete: true, .. }
+        ));
     }
 
     #[test]

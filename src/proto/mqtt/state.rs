@@ -41,9 +41,11 @@ enum Mode {
         remaining: u64,
         pending: Box<PacketSummary>,
     },
-    /// Looking for a plausible fixed header; `skipped` bytes dropped so far.
+    /// Looking for a plausible fixed header; `skipped` bytes dropped so far. `announce`: emit a
+    /// `Resync` event even when nothing was skipped (after a gap, not at a mid-stream start).
     Resync {
         skipped: u64,
+        announce: bool,
     },
 }
 
@@ -102,6 +104,20 @@ impl MqttSession {
             version_source: VersionSource::Unknown,
             summary: MqttSummary::default(),
         }
+    }
+
+    /// A session for a connection whose start was not captured: each direction may begin
+    /// inside a packet, so both first look for a plausible packet start (bytes skipped before
+    /// it are reported as a `Resync`; a direction that starts on a boundary reports nothing).
+    pub fn new_midstream() -> Self {
+        let mut session = Self::new();
+        for dir in &mut session.dirs {
+            dir.mode = Mode::Resync {
+                skipped: 0,
+                announce: false,
+            };
+        }
+        session
     }
 
     pub fn summary(&self) -> &MqttSummary {
@@ -164,17 +180,22 @@ impl MqttSession {
             }
             Mode::Skipping { pending, .. } => {
                 self.record_packet(side, *pending, at, out);
-                self.dirs[side.index()].mode = Mode::Resync { skipped: 0 };
+                self.dirs[side.index()].mode = Mode::Resync {
+                    skipped: 0,
+                    announce: true,
+                };
             }
-            Mode::Resync { skipped } => {
+            Mode::Resync { skipped, .. } => {
                 dir.mode = Mode::Resync {
                     skipped: skipped + dir.buf.len() as u64,
+                    announce: true,
                 };
                 dir.buf.clear();
             }
             Mode::Framing => {
                 dir.mode = Mode::Resync {
                     skipped: dir.buf.len() as u64,
+                    announce: true,
                 };
                 dir.buf.clear();
             }
@@ -211,7 +232,7 @@ impl MqttSession {
                     declared: received + remaining,
                 })
             }
-            Mode::Resync { skipped } => {
+            Mode::Resync { skipped, .. } => {
                 let skipped = skipped + buf.len() as u64;
                 (skipped > 0).then_some(MqttEvent::Resync {
                     skipped,
@@ -323,7 +344,10 @@ impl MqttSession {
                 what: format!("{why} (MQTT 3.1.1 §2.2.3, 5.0 §1.5.5)"),
             },
         });
-        self.dirs[side.index()].mode = Mode::Resync { skipped: 1 };
+        self.dirs[side.index()].mode = Mode::Resync {
+            skipped: 1,
+            announce: true,
+        };
     }
 
     fn start_skipping(
@@ -385,23 +409,26 @@ impl MqttSession {
                 _ => {}
             }
         }
-        let Mode::Resync { skipped } = &mut dir.mode else {
+        let Mode::Resync { skipped, announce } = &mut dir.mode else {
             return Step::consumed(take);
         };
         match (found, undecided) {
             (Some(offset), _) => {
                 let total_skipped = *skipped + offset as u64;
+                let announce = *announce || total_skipped > 0;
                 let from_start = dir.buf.split_off(offset);
                 dir.buf = Vec::new();
                 dir.mode = Mode::Framing;
-                out.push(Timed {
-                    at,
-                    side,
-                    event: MqttEvent::Resync {
-                        skipped: total_skipped,
-                        resumed: true,
-                    },
-                });
+                if announce {
+                    out.push(Timed {
+                        at,
+                        side,
+                        event: MqttEvent::Resync {
+                            skipped: total_skipped,
+                            resumed: true,
+                        },
+                    });
+                }
                 Step {
                     consumed: take,
                     replay: Some(from_start),
@@ -495,7 +522,21 @@ impl MqttSession {
         out: &mut Vec<Timed<MqttEvent>>,
     ) -> PacketSummary {
         if let Body::Connect(connect) = &packet.body {
-            self.on_connect(side, connect, at);
+            if self.summary.connect.is_some() {
+                self.summary.violations += 1;
+                out.push(Timed {
+                    at,
+                    side,
+                    event: MqttEvent::Violation {
+                        packet_type: Some("CONNECT"),
+                        what: "a second CONNECT on one network connection \
+                               (MQTT 3.1.1 §3.1, 5.0 §3.1)"
+                            .to_string(),
+                    },
+                });
+            } else {
+                self.on_connect(side, connect, at);
+            }
         }
         let summary = PacketSummary::from_packet(packet, self.version);
         let s = &mut self.summary;
@@ -556,6 +597,7 @@ impl MqttSession {
         summary
     }
 
+    /// The first CONNECT: version, client side and the connect summary.
     fn on_connect(&mut self, side: Side, c: &super::parser::Connect<'_>, at: At) {
         if let Some(version) = c.level.and_then(Version::from_level) {
             self.version = version;
@@ -565,9 +607,6 @@ impl MqttSession {
         }
         // The sender of CONNECT is the client (MQTT 5.0 §3.1), whatever was guessed before.
         self.summary.client_side = Some(side);
-        if self.summary.connect.is_some() {
-            return;
-        }
         self.summary.connect = Some(ConnectInfo {
             at,
             protocol_name: c.protocol_name.unwrap_or_default().to_vec(),

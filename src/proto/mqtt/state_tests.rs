@@ -381,3 +381,45 @@ impl TextOrBytesExt {
         super::super::event::TextOrBytes::new(t.as_bytes())
     }
 }
+
+#[test]
+fn a_midstream_session_skips_to_the_first_packet_start() {
+    let mut session = MqttSession::new_midstream();
+    let mut out = Vec::new();
+    // The tail of a PUBLISH payload, then a PUBACK and a PINGREQ.
+    session.on_data(Side::Orig, b"tail of payload", at(1), &mut out);
+    session.on_data(Side::Orig, &[0x40, 2, 0, 7, 0xc0, 0], at(2), &mut out);
+    // The other direction starts on a boundary: no Resync event for it.
+    session.on_data(Side::Resp, &[0xd0, 0], at(3), &mut out);
+    assert_eq!(packet_types(&out), ["PUBACK", "PINGREQ", "PINGRESP"]);
+    let resyncs: Vec<_> = out
+        .iter()
+        .filter(|e| matches!(e.event, MqttEvent::Resync { .. }))
+        .collect();
+    assert_eq!(resyncs.len(), 1);
+    assert_eq!(resyncs[0].side, Side::Orig);
+    assert_eq!(
+        resyncs[0].event,
+        MqttEvent::Resync {
+            skipped: 15,
+            resumed: true
+        }
+    );
+    assert_eq!(session.summary().violations, 0);
+}
+
+#[test]
+fn a_second_connect_is_a_violation_and_the_first_is_kept() {
+    let mut session = MqttSession::new();
+    let mut out = Vec::new();
+    session.on_data(Side::Orig, &fixtures::connect_311(), at(1), &mut out);
+    session.on_data(Side::Orig, &fixtures::connect_5(), at(2), &mut out);
+    let sum = session.summary();
+    assert_eq!(sum.violations, 1);
+    assert_eq!(sum.protocol_version, Some(4));
+    assert_eq!(
+        sum.connect.as_ref().map(|c| c.client_id.as_slice()),
+        Some(&b"dev-42"[..])
+    );
+    assert_eq!(sum.packets.get("CONNECT"), Some(&2));
+}
