@@ -15,10 +15,12 @@ pub mod event;
 #[cfg(test)]
 mod fixtures;
 pub mod message;
+pub mod packet;
 pub mod parser;
 #[cfg(test)]
 mod parser_tests;
 pub mod properties;
+mod reader;
 pub mod reason;
 pub mod sniff;
 pub mod state;
