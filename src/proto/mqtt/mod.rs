@@ -6,7 +6,7 @@
 //!   ([`parser::parse_packet`]), pure functions over `&[u8]`; bodies in `body`, properties in
 //!   [`properties`].
 //! - [`reason`]: names of return and reason codes.
-//! - [`sniff`]: is this direction MQTT? ([`sniff::sniff`]).
+//! - [`mod@sniff`]: is this direction MQTT? ([`sniff::sniff`]).
 //! - [`state`]: the per-connection session ([`MqttSession`]) and its [`MqttEvent`]s.
 //! - [`message`]: the plain-data summary other stages read.
 

@@ -248,6 +248,17 @@ fn property_length_beyond_the_packet_stops_decoding() {
 }
 
 #[test]
+fn a_property_length_cut_by_the_declared_length_is_a_violation() {
+    assert!(has_violation(
+        &[0x20, 3, 0, 0, 0x80],
+        Version::V5,
+        "too short for the CONNACK properties"
+    ));
+    let p = parse_packet(&[0x20, 4, 0, 0, 0x80], Version::V5);
+    assert!(p.partial && p.violations.is_empty());
+}
+
+#[test]
 fn unknown_property_ids_are_kept_raw() {
     let bytes = packet(0x20, &cat(&[&[0, 0], &props(&[0x21, 0, 5, 0x7f, 1, 2])]));
     let Body::Connack(c) = parse_packet(&bytes, Version::V5).body else {

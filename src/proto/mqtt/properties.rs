@@ -123,9 +123,11 @@ pub(crate) fn read_properties<'a>(
 ) -> PropertiesRead<'a> {
     let len = match reader.varint() {
         Ok(Some(len)) => len,
+        // The length itself is cut: by the input (partial) or by the declared body; the
+        // caller tells which and reports the latter as a short body.
         Ok(None) => {
             return PropertiesRead::Cut {
-                declared_beyond: available_in_declared <= reader.remaining(),
+                declared_beyond: false,
             };
         }
         Err(why) => {

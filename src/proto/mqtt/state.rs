@@ -224,12 +224,18 @@ impl MqttSession {
                 })
             }
             Mode::Skipping { remaining, pending } => {
-                let received =
-                    u64::from(pending.remaining_len.unwrap_or(0)).saturating_sub(remaining);
+                let body_len = u64::from(pending.remaining_len.unwrap_or(0));
+                let header_len = 1 + match body_len {
+                    0..=127 => 1,
+                    128..=16_383 => 2,
+                    16_384..=2_097_151 => 3,
+                    _ => 4,
+                };
+                let declared = header_len + body_len;
                 Some(MqttEvent::Unfinished {
                     packet_type: pending.packet_type,
-                    received,
-                    declared: received + remaining,
+                    received: declared.saturating_sub(remaining),
+                    declared,
                 })
             }
             Mode::Resync { skipped, .. } => {

@@ -33,9 +33,9 @@ impl MqttSession {
                     Version::V5
                 };
                 let alternative = parse_packet(bytes, other);
+                // Switch, but stay open to switching back: only a v5-only layout locks a guess.
                 if alternative.violations.is_empty() {
                     self.version = other;
-                    self.version_source = VersionSource::Guessed;
                     return alternative;
                 }
             }

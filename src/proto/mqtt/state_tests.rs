@@ -423,3 +423,23 @@ fn a_second_connect_is_a_violation_and_the_first_is_kept() {
     );
     assert_eq!(sum.packets.get("CONNECT"), Some(&2));
 }
+
+#[test]
+fn close_while_skipping_a_large_body_reports_it_unfinished() {
+    let mut body = s(b"t");
+    body.resize(2 * MAX_BUFFERED, 0);
+    let big = packet(0x30, &body);
+    let mut session = MqttSession::new();
+    let mut out = Vec::new();
+    session.on_data(Side::Orig, &big[..HEAD_BYTES + 100], at(1), &mut out);
+    session.on_close(Side::Orig, at(2), &mut out);
+    assert_eq!(
+        out.last().map(|e| &e.event),
+        Some(&MqttEvent::Unfinished {
+            packet_type: "PUBLISH",
+            received: (HEAD_BYTES + 100) as u64,
+            declared: big.len() as u64,
+        })
+    );
+    assert!(session.summary().packets.is_empty());
+}
