@@ -8,7 +8,7 @@ use super::parser::{
     Ack, Body, PacketType, Publish, Reader, ReasonBody, Suback, Subscribe, Unsubscribe, Version,
     Violation, sections, utf8_problem,
 };
-use super::properties::{Properties, PropertiesRead, read_properties};
+use super::properties::{Place, Properties, PropertiesRead, check_placement, read_properties};
 use super::reason::code_allowed;
 
 #[path = "body_connect.rs"]
@@ -16,6 +16,7 @@ mod connect;
 use connect::{connack, connect};
 
 pub(crate) struct Ctx {
+    pub packet_type: PacketType,
     pub version: Version,
     pub partial: bool,
     pub declared_body_len: usize,
@@ -78,9 +79,21 @@ impl Ctx {
 
     /// Properties at the reader's position (5.0 only); `None` when cut.
     fn properties<'a>(&mut self, r: &mut Reader<'a>, field: &str) -> Option<Properties<'a>> {
+        self.properties_in(r, field, Place::Packet(self.packet_type))
+    }
+
+    fn properties_in<'a>(
+        &mut self,
+        r: &mut Reader<'a>,
+        field: &str,
+        place: Place,
+    ) -> Option<Properties<'a>> {
         let available = self.declared_body_len.saturating_sub(r.position());
         match read_properties(r, available, &mut self.violations) {
-            PropertiesRead::Done(p) => Some(p),
+            PropertiesRead::Done(p) => {
+                check_placement(&p, place, &mut self.violations);
+                Some(p)
+            }
             PropertiesRead::Cut { declared_beyond } => {
                 if !declared_beyond {
                     self.cut(field);

@@ -3,6 +3,7 @@
 
 use super::Ctx;
 use crate::proto::mqtt::parser::{Connack, Connect, PacketType, Reader, Version, Violation, Will};
+use crate::proto::mqtt::properties::Place;
 
 /// CONNECT (MQTT 3.1.1 §3.1, 5.0 §3.1; 3.1 uses "MQIsdp" and level 3 with the 3.1.1 layout).
 pub(super) fn connect<'a>(r: &mut Reader<'a>, ctx: &mut Ctx) -> Connect<'a> {
@@ -98,7 +99,7 @@ fn connect_will<'a>(
     will: &mut Will<'a>,
 ) -> bool {
     if version.is_v5() {
-        match ctx.properties(r, "will properties") {
+        match ctx.properties_in(r, "will properties", Place::Will) {
             Some(p) => will.properties = Some(p),
             None => return false,
         }

@@ -333,6 +333,7 @@ pub fn parse_packet(packet: &[u8], version: Version) -> Packet<'_> {
     check_fixed_header(packet_type, flags, version, &mut violations);
     let declared_body_len = total_len - header_len;
     let mut ctx = body::Ctx {
+        packet_type,
         version,
         partial,
         declared_body_len,

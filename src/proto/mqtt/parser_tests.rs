@@ -259,6 +259,54 @@ fn a_property_length_cut_by_the_declared_length_is_a_violation() {
 }
 
 #[test]
+fn properties_out_of_place_or_repeated_are_violations() {
+    let topic_alias_in_connack = packet(0x20, &cat(&[&[0, 0], &props(&[0x23, 0, 1])]));
+    assert!(has_violation(
+        &topic_alias_in_connack,
+        Version::V5,
+        "topic_alias is not allowed in CONNACK"
+    ));
+    let twice = packet(0x20, &cat(&[&[0, 0], &props(&[0x21, 0, 1, 0x21, 0, 2])]));
+    assert!(has_violation(
+        &twice,
+        Version::V5,
+        "receive_maximum appears more than once"
+    ));
+    let users = packet(
+        0x20,
+        &cat(&[
+            &[0, 0],
+            &props(&cat(&[
+                &[0x26],
+                &s(b"a"),
+                &s(b"b"),
+                &[0x26],
+                &s(b"a"),
+                &s(b"c"),
+            ])),
+        ]),
+    );
+    assert!(violations(&users, Version::V5).is_empty());
+    let session_expiry_in_will = packet(
+        0x10,
+        &cat(&[
+            &s(b"MQTT"),
+            &[5, 0x06, 0, 60],
+            &props(&[]),
+            &s(b"c"),
+            &props(&[0x11, 0, 0, 0, 1]),
+            &s(b"t"),
+            &s(b"m"),
+        ]),
+    );
+    assert!(has_violation(
+        &session_expiry_in_will,
+        Version::V5,
+        "not allowed in will properties"
+    ));
+}
+
+#[test]
 fn unknown_property_ids_are_kept_raw() {
     let bytes = packet(0x20, &cat(&[&[0, 0], &props(&[0x21, 0, 5, 0x7f, 1, 2])]));
     let Body::Connack(c) = parse_packet(&bytes, Version::V5).body else {
