@@ -25,6 +25,8 @@
 //!   in its skipped body still counts, one cut by the end of the stream is `Unfinished`.
 
 mod body;
+#[cfg(test)]
+mod corpus_tests;
 pub mod event;
 #[cfg(test)]
 mod fixtures;

@@ -1,0 +1,257 @@
+//! Conformance with tshark 4.0.17 on the public corpus (`../shared/corpus`, never copied into
+//! the repository): for every MQTT capture in legacy pcap format, each TCP stream's payloads are
+//! extracted with a minimal reader (pcap-parser, etherparse, per-direction ordering by sequence
+//! number), sniffed, fed to a session, and compared with `tshark-facts.json`: client id,
+//! CONNACK code and packet counts by type. Skips with a notice when the corpus is missing.
+
+use super::{MqttSession, sniff};
+use crate::common::{At, Side};
+use crate::proto::Sniffed;
+use etherparse::{LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
+
+type Endpoint = (Vec<u8>, u16);
+
+#[derive(Default)]
+struct Direction {
+    syn_seq: Option<u32>,
+    segments: Vec<(u32, u64, Vec<u8>)>,
+    close_frame: Option<u64>,
+}
+
+#[derive(Default)]
+struct Stream {
+    orig: Option<Endpoint>,
+    dirs: [Direction; 2],
+}
+
+enum Input {
+    Data(Vec<u8>),
+    Gap(u64),
+    Close,
+}
+
+/// Reads a legacy pcap (Ethernet or raw IPv4/IPv6) into TCP streams numbered like tshark's
+/// `tcp.stream` (order of first appearance; no port reuse in these files).
+fn read_streams(path: &Path) -> Option<Vec<Stream>> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut reader = LegacyPcapReader::new(1 << 16, file).ok()?;
+    let mut link_type = 1;
+    let mut frame = 0u64;
+    let mut index: BTreeMap<(Endpoint, Endpoint), usize> = BTreeMap::new();
+    let mut streams: Vec<Stream> = Vec::new();
+    loop {
+        match reader.next() {
+            Ok((offset, block)) => {
+                match block {
+                    PcapBlockOwned::LegacyHeader(header) => link_type = header.network.0,
+                    PcapBlockOwned::Legacy(packet) => {
+                        frame += 1;
+                        let sliced = match link_type {
+                            1 => LaxSlicedPacket::from_ethernet(packet.data).ok(),
+                            228 | 229 | 101 => LaxSlicedPacket::from_ip(packet.data).ok(),
+                            _ => return None,
+                        };
+                        if let Some(sliced) = sliced {
+                            add_segment(&sliced, frame, &mut index, &mut streams);
+                        }
+                    }
+                    _ => {}
+                }
+                reader.consume(offset);
+            }
+            Err(PcapError::Eof) => break,
+            Err(PcapError::Incomplete(_)) => reader.refill().ok()?,
+            Err(_) => break,
+        }
+    }
+    Some(streams)
+}
+
+fn add_segment(
+    sliced: &LaxSlicedPacket<'_>,
+    frame: u64,
+    index: &mut BTreeMap<(Endpoint, Endpoint), usize>,
+    streams: &mut Vec<Stream>,
+) {
+    let (src, dst) = match &sliced.net {
+        Some(LaxNetSlice::Ipv4(ip)) => (
+            ip.header().source().to_vec(),
+            ip.header().destination().to_vec(),
+        ),
+        Some(LaxNetSlice::Ipv6(ip)) => (
+            ip.header().source().to_vec(),
+            ip.header().destination().to_vec(),
+        ),
+        _ => return,
+    };
+    let Some(TransportSlice::Tcp(tcp)) = &sliced.transport else {
+        return;
+    };
+    let from = (src, tcp.source_port());
+    let to = (dst, tcp.destination_port());
+    let key = if from <= to {
+        (from.clone(), to)
+    } else {
+        (to, from.clone())
+    };
+    let next = streams.len();
+    let i = *index.entry(key).or_insert(next);
+    if i == next {
+        streams.push(Stream::default());
+    }
+    let stream = &mut streams[i];
+    let orig = stream.orig.get_or_insert_with(|| from.clone());
+    let side = if *orig == from { 0 } else { 1 };
+    let dir = &mut stream.dirs[side];
+    if tcp.syn() {
+        dir.syn_seq = Some(tcp.sequence_number().wrapping_add(1));
+    }
+    if !tcp.payload().is_empty() {
+        dir.segments
+            .push((tcp.sequence_number(), frame, tcp.payload().to_vec()));
+    }
+    if (tcp.fin() || tcp.rst()) && dir.close_frame.is_none() {
+        dir.close_frame = Some(frame);
+    }
+}
+
+/// Orders one direction by sequence number: data, gaps for holes, retransmissions dropped.
+fn direction_inputs(dir: &Direction, side: Side, out: &mut Vec<(u64, Side, Input)>) {
+    let Some(first) = dir.segments.first() else {
+        return;
+    };
+    let base = dir.syn_seq.unwrap_or(first.0);
+    let mut segments: Vec<(u64, u64, &[u8])> = dir
+        .segments
+        .iter()
+        .map(|(seq, frame, data)| (u64::from(seq.wrapping_sub(base)), *frame, data.as_slice()))
+        .collect();
+    segments.sort_by_key(|s| (s.0, s.1));
+    let mut next = 0u64;
+    for (offset, frame, data) in segments {
+        if offset > next {
+            out.push((frame, side, Input::Gap(offset - next)));
+            next = offset;
+        }
+        let end = offset + data.len() as u64;
+        if end <= next {
+            continue;
+        }
+        let fresh = &data[(next - offset) as usize..];
+        out.push((frame, side, Input::Data(fresh.to_vec())));
+        next = end;
+    }
+    if let Some(frame) = dir.close_frame {
+        out.push((frame, side, Input::Close));
+    }
+}
+
+#[test]
+fn corpus_agrees_with_tshark_facts() {
+    let facts_path = Path::new(CORPUS).join("tshark-facts.json");
+    let Ok(facts_text) = std::fs::read_to_string(&facts_path) else {
+        eprintln!("corpus not found at {CORPUS}: skipping the tshark conformance test");
+        return;
+    };
+    let facts: serde_json::Value = serde_json::from_str(&facts_text).expect("facts json");
+    let mut compared = 0;
+    let mut present = 0;
+    let mut disagreements = Vec::new();
+    for (file, fact) in facts.as_object().expect("facts object") {
+        if !file.contains("mqtt") || !file.ends_with(".pcap") {
+            continue;
+        }
+        let Some(streams) = read_streams(&Path::new(CORPUS).join(file)) else {
+            eprintln!("{file}: not a readable legacy pcap, skipped");
+            continue;
+        };
+        for (number, stream) in streams.iter().enumerate() {
+            let expected = &fact["streams"][number.to_string()];
+            let got = run_stream(stream);
+            for key in ["client_id", "connack", "mqtt"] {
+                compared += 1;
+                let want = expected
+                    .get(key)
+                    .cloned()
+                    .unwrap_or(serde_json::Value::Null);
+                present += usize::from(!want.is_null());
+                let have = got.get(key).cloned().unwrap_or(serde_json::Value::Null);
+                if want != have {
+                    disagreements
+                        .push(format!("{file} #{number} {key}: tshark {want} ours {have}"));
+                }
+            }
+        }
+    }
+    assert!(disagreements.is_empty(), "{disagreements:#?}");
+    assert!(present >= 50, "only {present} non-empty facts compared");
+    eprintln!("{compared} facts compared with tshark ({present} non-empty), all agree");
+}
+
+/// Sniffs, decodes and summarises one stream in the facts' vocabulary.
+fn run_stream(stream: &Stream) -> serde_json::Map<String, serde_json::Value> {
+    let mut inputs = Vec::new();
+    direction_inputs(&stream.dirs[0], Side::Orig, &mut inputs);
+    direction_inputs(&stream.dirs[1], Side::Resp, &mut inputs);
+    inputs.sort_by_key(|(frame, _, input)| (*frame, matches!(input, Input::Close)));
+    let mut result = serde_json::Map::new();
+    let is_mqtt = [Side::Orig, Side::Resp].iter().any(|&side| {
+        let first: Vec<u8> = inputs
+            .iter()
+            .filter(|(_, s, _)| *s == side)
+            .map_while(|(_, _, input)| match input {
+                Input::Data(d) => Some(d.clone()),
+                _ => None,
+            })
+            .flatten()
+            .take(256)
+            .collect();
+        sniff(&first) == Sniffed::Mqtt
+    });
+    if !is_mqtt {
+        return result;
+    }
+    let handshake = stream.dirs.iter().any(|d| d.syn_seq.is_some());
+    let mut session = if handshake {
+        MqttSession::new()
+    } else {
+        MqttSession::new_midstream()
+    };
+    let mut events = Vec::new();
+    for (frame, side, input) in &inputs {
+        let at = At {
+            frame: *frame,
+            time_ns: 0,
+        };
+        match input {
+            Input::Data(data) => session.on_data(*side, data, at, &mut events),
+            Input::Gap(len) => session.on_gap(*side, *len, at, &mut events),
+            Input::Close => session.on_close(*side, at, &mut events),
+        }
+    }
+    let summary = session.summary();
+    if let Some(connect) = &summary.connect
+        && !connect.client_id.is_empty()
+    {
+        let id = String::from_utf8_lossy(&connect.client_id).into_owned();
+        result.insert("client_id".into(), id.into());
+    }
+    if let Some(connack) = summary.connack {
+        result.insert("connack".into(), connack.code.into());
+    }
+    if !summary.packets.is_empty() {
+        let counts = summary
+            .packets
+            .iter()
+            .map(|(name, count)| (name.to_string(), (*count).into()))
+            .collect();
+        result.insert("mqtt".into(), serde_json::Value::Object(counts));
+    }
+    result
+}
