@@ -170,20 +170,23 @@ pub fn plausible(buf: &[u8]) -> Plausibility {
     Plausibility::NeedMore
 }
 
-/// Remaining lengths each type can have in 3.1.1 or 5.0.
+/// Remaining lengths each type can have in 3.1.1 or 5.0, with upper bounds that are heuristics
+/// for recognition only (a 5 KB PUBACK is legal but never seen; only PUBLISH and CONNECT carry
+/// application data). Decoding itself never applies these bounds.
 fn length_allowed(packet_type: PacketType, body_len: usize) -> bool {
     use PacketType::*;
+    const CONTROL_MAX: usize = 2048;
     match packet_type {
-        Connect => body_len >= 10,
-        Connack => body_len >= 2,
+        Connect => (10..=1 << 20).contains(&body_len),
+        Connack => (2..=CONTROL_MAX).contains(&body_len),
         Publish => body_len >= 2,
-        Puback | Pubrec | Pubrel | Pubcomp => body_len >= 2,
-        Subscribe => body_len >= 5,
-        Suback => body_len >= 3,
-        Unsubscribe => body_len >= 4,
-        Unsuback => body_len >= 2,
+        Puback | Pubrec | Pubrel | Pubcomp => (2..=CONTROL_MAX).contains(&body_len),
+        Subscribe => (5..=1 << 16).contains(&body_len),
+        Suback => (3..=CONTROL_MAX).contains(&body_len),
+        Unsubscribe => (4..=1 << 16).contains(&body_len),
+        Unsuback => (2..=CONTROL_MAX).contains(&body_len),
         Pingreq | Pingresp => body_len == 0,
-        Disconnect | Auth => body_len <= 1024,
+        Disconnect | Auth => body_len <= CONTROL_MAX,
         Reserved0 => false,
     }
 }

@@ -151,8 +151,14 @@ impl MqttSession {
                 Mode::Resync { .. } => self.resync(side, source, at, out),
                 Mode::Framing => self.framing(side, source, at, out),
             };
-            // Every step consumes at least one byte; `min` keeps positions in bounds.
-            let consumed = step.consumed.max(1).min(source.len());
+            // A step either consumes input or hands bytes back (which then shrink), so the loop
+            // always progresses; `min` keeps positions in bounds.
+            let consumed = if step.replay.is_some() {
+                step.consumed
+            } else {
+                step.consumed.max(1)
+            }
+            .min(source.len());
             if from_replay {
                 replay_pos += consumed;
             } else {
