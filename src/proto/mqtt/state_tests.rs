@@ -443,3 +443,48 @@ fn close_while_skipping_a_large_body_reports_it_unfinished() {
     );
     assert!(session.summary().packets.is_empty());
 }
+
+#[test]
+fn a_v5_conversation_of_every_fixture_has_no_violation() {
+    let mut session = MqttSession::new();
+    let mut out = Vec::new();
+    session.on_data(Side::Orig, &fixtures::connect_5(), at(1), &mut out);
+    for f in fixtures::all() {
+        if f.version != Version::V5 || f.type_name == "CONNECT" {
+            continue;
+        }
+        let side = if f.type_name.ends_with("ACK") || f.type_name == "PINGRESP" {
+            Side::Resp
+        } else {
+            Side::Orig
+        };
+        session.on_data(side, &f.bytes, at(2), &mut out);
+    }
+    let sum = session.summary();
+    assert_eq!(sum.violations, 0, "{out:?}");
+    assert_eq!(
+        (sum.protocol_version, sum.version_guessed),
+        (Some(5), false)
+    );
+    assert_eq!(sum.disconnect.map(|d| d.reason_code), Some(None));
+    assert_eq!(sum.packets.get("AUTH"), Some(&1));
+    assert_eq!(sum.connack.map(|c| c.code), Some(0));
+}
+
+#[test]
+fn gaps_while_resynchronising_add_up() {
+    let mut session = MqttSession::new();
+    let mut out = Vec::new();
+    session.on_gap(Side::Orig, 10, at(1), &mut out);
+    session.on_data(Side::Orig, b"zzz", at(2), &mut out);
+    session.on_gap(Side::Orig, 10, at(3), &mut out);
+    session.on_data(Side::Orig, b"zz\xc0\x00", at(4), &mut out);
+    assert_eq!(packet_types(&out), ["PINGREQ"]);
+    assert_eq!(
+        out.first().map(|e| &e.event),
+        Some(&MqttEvent::Resync {
+            skipped: 5,
+            resumed: true
+        })
+    );
+}
