@@ -1,15 +1,15 @@
 //! Conformance with tshark 4.0.17 on the public corpus (`../shared/corpus`, never copied into
-//! the repository): for every MQTT capture in legacy pcap format, each TCP stream's payloads are
+//! the repository): for every MQTT capture (pcap or pcapng), each TCP stream's payloads are
 //! extracted with a minimal reader (pcap-parser, etherparse, per-direction ordering by sequence
-//! number), sniffed, fed to a session, and compared with `tshark-facts.json`: client id,
+//! number; sequence wrap-around and port reuse are not handled, none occur in these files), sniffed, fed to a session, and compared with `tshark-facts.json`: client id,
 //! CONNACK code and packet counts by type. Skips with a notice when the corpus is missing.
 
 use super::{MqttSession, sniff};
 use crate::common::{At, Side};
 use crate::proto::Sniffed;
 use etherparse::{LaxNetSlice, LaxSlicedPacket, TransportSlice};
-use pcap_parser::traits::PcapReaderIterator;
-use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError};
+use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
+use pcap_parser::{Block, LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -36,32 +36,62 @@ enum Input {
     Close,
 }
 
-/// Reads a legacy pcap (Ethernet or raw IPv4/IPv6) into TCP streams numbered like tshark's
-/// `tcp.stream` (order of first appearance; no port reuse in these files).
+/// Reads a pcap or pcapng file (Ethernet, raw IP, Linux cooked v1/v2) into TCP streams
+/// numbered like tshark's `tcp.stream` (order of first appearance; no port reuse in these files).
 fn read_streams(path: &Path) -> Option<Vec<Stream>> {
+    let mut magic = [0u8; 4];
+    std::io::Read::read_exact(&mut std::fs::File::open(path).ok()?, &mut magic).ok()?;
     let file = std::fs::File::open(path).ok()?;
-    let mut reader = LegacyPcapReader::new(1 << 16, file).ok()?;
-    let mut link_type = 1;
+    let mut reader: Box<dyn PcapReaderIterator> = if magic == [0x0a, 0x0d, 0x0d, 0x0a] {
+        Box::new(PcapNGReader::new(1 << 16, file).ok()?)
+    } else {
+        Box::new(LegacyPcapReader::new(1 << 16, file).ok()?)
+    };
+    let mut link_types: Vec<i32> = Vec::new();
     let mut frame = 0u64;
     let mut index: BTreeMap<(Endpoint, Endpoint), usize> = BTreeMap::new();
     let mut streams: Vec<Stream> = Vec::new();
     loop {
         match reader.next() {
             Ok((offset, block)) => {
-                match block {
-                    PcapBlockOwned::LegacyHeader(header) => link_type = header.network.0,
-                    PcapBlockOwned::Legacy(packet) => {
-                        frame += 1;
-                        let sliced = match link_type {
-                            1 => LaxSlicedPacket::from_ethernet(packet.data).ok(),
-                            228 | 229 | 101 => LaxSlicedPacket::from_ip(packet.data).ok(),
-                            _ => return None,
-                        };
-                        if let Some(sliced) = sliced {
-                            add_segment(&sliced, frame, &mut index, &mut streams);
-                        }
+                let packet = match &block {
+                    PcapBlockOwned::LegacyHeader(header) => {
+                        link_types = vec![header.network.0];
+                        None
                     }
-                    _ => {}
+                    PcapBlockOwned::Legacy(packet) => {
+                        Some((link_types.first().copied(), packet.data))
+                    }
+                    PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                        link_types.clear();
+                        None
+                    }
+                    PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                        link_types.push(idb.linktype.0);
+                        None
+                    }
+                    PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                        let link = link_types.get(epb.if_id as usize).copied();
+                        Some((link, epb.packet_data()))
+                    }
+                    PcapBlockOwned::NG(_) => None,
+                };
+                if let Some((link, data)) = packet {
+                    frame += 1;
+                    let sliced = match link {
+                        Some(1) => LaxSlicedPacket::from_ethernet(data).ok(),
+                        Some(228 | 229 | 101) => LaxSlicedPacket::from_ip(data).ok(),
+                        Some(113) => data
+                            .get(16..)
+                            .and_then(|d| LaxSlicedPacket::from_ip(d).ok()),
+                        Some(276) => data
+                            .get(20..)
+                            .and_then(|d| LaxSlicedPacket::from_ip(d).ok()),
+                        _ => None,
+                    };
+                    if let Some(sliced) = sliced {
+                        add_segment(&sliced, frame, &mut index, &mut streams);
+                    }
                 }
                 reader.consume(offset);
             }
@@ -164,11 +194,14 @@ fn corpus_agrees_with_tshark_facts() {
     let mut present = 0;
     let mut disagreements = Vec::new();
     for (file, fact) in facts.as_object().expect("facts object") {
-        if !file.contains("mqtt") || !file.ends_with(".pcap") {
+        let has_mqtt = fact["streams"]
+            .as_object()
+            .is_some_and(|streams| streams.values().any(|s| s.get("mqtt").is_some()));
+        if !file.contains("mqtt") && !has_mqtt {
             continue;
         }
         let Some(streams) = read_streams(&Path::new(CORPUS).join(file)) else {
-            eprintln!("{file}: not a readable legacy pcap, skipped");
+            eprintln!("{file}: not readable here, skipped");
             continue;
         };
         for (number, stream) in streams.iter().enumerate() {
