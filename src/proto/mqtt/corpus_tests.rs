@@ -190,6 +190,13 @@ fn corpus_agrees_with_tshark_facts() {
         return;
     };
     let facts: serde_json::Value = serde_json::from_str(&facts_text).expect("facts json");
+    let jsonl =
+        std::fs::read_to_string(Path::new(CORPUS).join("tshark-4.0.17.jsonl")).unwrap_or_default();
+    let file_facts: BTreeMap<String, serde_json::Value> = jsonl
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|v| Some((v.get("file")?.as_str()?.to_string(), v)))
+        .collect();
     let mut compared = 0;
     let mut present = 0;
     let mut disagreements = Vec::new();
@@ -204,9 +211,22 @@ fn corpus_agrees_with_tshark_facts() {
             eprintln!("{file}: not readable here, skipped");
             continue;
         };
+        let mut versions: BTreeMap<String, u64> = BTreeMap::new();
+        let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
         for (number, stream) in streams.iter().enumerate() {
             let expected = &fact["streams"][number.to_string()];
             let got = run_stream(stream);
+            if let Some(level) = got.get("level").and_then(|v| v.as_u64()) {
+                let name = match level {
+                    3 => "3.1",
+                    4 => "3.1.1",
+                    _ => "5.0",
+                };
+                *versions.entry(name.to_string()).or_insert(0) += 1;
+            }
+            if let Some(reason) = got.get("disconnect_reason").and_then(|v| v.as_u64()) {
+                *reasons.entry(reason.to_string()).or_insert(0) += 1;
+            }
             for key in ["client_id", "connack", "mqtt"] {
                 compared += 1;
                 let want = expected
@@ -218,6 +238,21 @@ fn corpus_agrees_with_tshark_facts() {
                 if want != have {
                     disagreements
                         .push(format!("{file} #{number} {key}: tshark {want} ours {have}"));
+                }
+            }
+        }
+        // Per-file facts from tshark-4.0.17.jsonl: CONNECT versions and v5 DISCONNECT reasons.
+        if let Some(file_facts) = file_facts.get(file.as_str()) {
+            for (key, ours) in [
+                ("mqtt_versions", &versions),
+                ("mqtt_disconnect_reasons", &reasons),
+            ] {
+                compared += 1;
+                let want = file_facts.get(key).cloned().unwrap_or_default();
+                let have = serde_json::to_value(ours).unwrap_or_default();
+                present += usize::from(want.as_object().is_some_and(|o| !o.is_empty()));
+                if want != have {
+                    disagreements.push(format!("{file} {key}: tshark {want} ours {have}"));
                 }
             }
         }
@@ -274,6 +309,12 @@ fn run_stream(stream: &Stream) -> serde_json::Map<String, serde_json::Value> {
     {
         let id = String::from_utf8_lossy(&connect.client_id).into_owned();
         result.insert("client_id".into(), id.into());
+    }
+    if let Some(connect) = &summary.connect {
+        result.insert("level".into(), connect.level.into());
+    }
+    if let Some(reason) = summary.disconnect.and_then(|d| d.reason_code) {
+        result.insert("disconnect_reason".into(), reason.into());
     }
     if let Some(connack) = summary.connack {
         result.insert("connack".into(), connack.code.into());
