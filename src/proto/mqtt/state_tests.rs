@@ -488,3 +488,25 @@ fn gaps_while_resynchronising_add_up() {
         })
     );
 }
+
+#[test]
+fn packet_events_list_a_bounded_number_of_filters_and_codes() {
+    let mut body = vec![0, 1];
+    for _ in 0..1000 {
+        body.extend(s(b"a/b"));
+        body.push(0);
+    }
+    let mut suback = vec![0, 1];
+    suback.extend([0u8; 1000]);
+    let mut session = MqttSession::new();
+    let mut out = Vec::new();
+    session.on_data(Side::Orig, &packet(0x82, &body), at(1), &mut out);
+    session.on_data(Side::Resp, &packet(0x90, &suback), at(2), &mut out);
+    for event in &out {
+        let MqttEvent::Packet(p) = &event.event else {
+            panic!("{event:?}")
+        };
+        assert!(p.filters.len() + p.reason_codes.len() == super::super::event::MAX_LISTED);
+        assert_eq!(p.list_len, Some(1000));
+    }
+}
