@@ -1,7 +1,8 @@
 //! MQTT framing and packet decoding as pure functions over `&[u8]` (3.1 "MQIsdp", 3.1.1, 5.0).
 //!
-//! Guarantees: no function here panics on any input, allocates per byte of input, or copies
-//! field bytes (fields are slices of the input). [`frame`] looks at the fixed header alone and
+//! Guarantees: no function here panics on any input or copies field bytes (fields are slices
+//! of the input); the only allocations are the lists returned (filters, properties, at most
+//! [`MAX_VIOLATIONS`] + 1 violations). [`frame`] looks at the fixed header alone and
 //! says complete / need more / invalid. [`parse_packet`] never fails: it decodes as far as the
 //! bytes go and lists what breaks the specification as [`Violation`]s, each citing its section.
 //! Bodies are decoded in `body` (data types in [`super::packet`]); properties in

@@ -2,10 +2,13 @@
 //! packet start after a capture gap.
 //!
 //! A CONNECT with protocol name "MQTT" or "MQIsdp" (MQTT 3.1.1 §3.1.2.1) is certain. Without it
-//! (a capture that starts mid-connection) a run of packets must each pass strict checks: legal
-//! type and flags, a remaining length the type allows, and a body that decodes without a single
-//! violation as 3.1.1 or 5.0. TLS records (0x16 0x03), HTTP text and random bytes fail these checks
-//! within a few bytes. Nothing here panics or allocates more than a parse does.
+//! (a capture that starts mid-connection) a run of two packets (or one that ends exactly where
+//! the bytes end) must each pass strict checks: legal type and flags, a remaining length the type
+//! allows (with recognition-only upper bounds for control packets), and a head (first 64 bytes)
+//! that decodes without a single violation as 3.1.1 or 5.0. A PUBLISH larger than the resync
+//! window is judged on its topic. TLS records (0x16 0x03), HTTP text and random bytes fail these
+//! checks within a few bytes. Nothing here panics or allocates more than a parse does; judging
+//! one position costs at most a 64-byte parse.
 
 use super::parser::{Framing, PacketType, Reader, Version, frame, parse_packet};
 use crate::proto::Sniffed;
