@@ -288,11 +288,27 @@ fn subscribe<'a>(r: &mut Reader<'a>, ctx: &mut Ctx) -> Subscribe<'a> {
     s
 }
 
+/// A filter is at least one character; `#` only as the whole last level, `+` only as a whole
+/// level (MQTT 3.1.1 §4.7.1, §4.7.3; 5.0 §4.7.1, §4.7.3).
 fn topic_filter_check(filter: &[u8], ctx: &mut Ctx) {
     if filter.is_empty() {
         ctx.violations.push(Violation::new(
             "empty topic filter",
             "MQTT 3.1.1 §4.7.3, 5.0 §4.7.3",
+        ));
+        return;
+    }
+    let levels: Vec<&[u8]> = filter.split(|&b| b == b'/').collect();
+    let last = levels.len().saturating_sub(1);
+    let misplaced = levels.iter().enumerate().any(|(i, level)| {
+        let hash_wrong = level.contains(&b'#') && (*level != b"#" || i != last);
+        let plus_wrong = level.contains(&b'+') && *level != b"+";
+        hash_wrong || plus_wrong
+    });
+    if misplaced {
+        ctx.violations.push(Violation::new(
+            "wildcard not occupying a whole topic level (or # not last)",
+            "MQTT 3.1.1 §4.7.1, 5.0 §4.7.1",
         ));
     }
 }

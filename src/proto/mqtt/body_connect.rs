@@ -60,6 +60,15 @@ pub(super) fn connect<'a>(r: &mut Reader<'a>, ctx: &mut Ctx) -> Connect<'a> {
             "MQTT 3.1.1 §3.1.3.1",
         ));
     }
+    if version == Version::V3_1 && !(1..=23).contains(&client_id.len()) {
+        ctx.violations.push(Violation::new(
+            format!(
+                "client identifier of {} bytes (3.1 allows 1 to 23)",
+                client_id.len()
+            ),
+            "MQTT 3.1 §3.1 (Client Identifier)",
+        ));
+    }
     if flags & 0x04 != 0 {
         let mut will = Will {
             qos: (flags >> 3) & 3,

@@ -275,6 +275,7 @@ pub(crate) fn check_placement(
     place: Place,
     violations: &mut Vec<Violation>,
 ) {
+    check_values(props, violations);
     let where_ = match place {
         Place::Packet(t) => t.name(super::parser::Version::V5),
         Place::Will => "will properties",
@@ -297,6 +298,34 @@ pub(crate) fn check_placement(
             violations.push(Violation::new(
                 format!("property {name} appears more than once"),
                 SECTION_IDS,
+            ));
+        }
+    }
+}
+
+/// Values the spec calls a protocol error (MQTT 5.0 §3.1.2.11, §3.2.2.3, §3.3.2.3).
+fn check_values(props: &Properties<'_>, violations: &mut Vec<Violation>) {
+    for item in &props.items {
+        let bad = match (item.id, item.value) {
+            // Payload format, request problem / response information, maximum QoS and the
+            // "available" flags are 0 or 1.
+            (0x01 | 0x17 | 0x19 | 0x24 | 0x25 | 0x28 | 0x29 | 0x2a, PropertyValue::Byte(v)) => {
+                v > 1
+            }
+            // Topic alias, receive maximum and maximum packet size of 0.
+            (0x23 | 0x21, PropertyValue::TwoByte(0)) => true,
+            (0x27, PropertyValue::FourByte(0)) => true,
+            // Subscription identifier 0 (§3.3.2.3.8, §3.8.2.1.2).
+            (0x0b, PropertyValue::VarInt(0)) => true,
+            _ => false,
+        };
+        if bad {
+            violations.push(Violation::new(
+                format!(
+                    "property {} has a value the spec forbids",
+                    property_name(item.id).unwrap_or("?")
+                ),
+                "MQTT 5.0 §3.1.2.11, §3.2.2.3, §3.3.2.3",
             ));
         }
     }
