@@ -307,11 +307,10 @@ pub(crate) fn check_placement(
 fn check_values(props: &Properties<'_>, violations: &mut Vec<Violation>) {
     for item in &props.items {
         let bad = match (item.id, item.value) {
-            // Payload format, request problem / response information, maximum QoS and the
-            // "available" flags are 0 or 1.
-            (0x01 | 0x17 | 0x19 | 0x24 | 0x25 | 0x28 | 0x29 | 0x2a, PropertyValue::Byte(v)) => {
-                v > 1
-            }
+            // Request problem / response information, maximum QoS and the "available" flags
+            // are 0 or 1 (§3.1.2.11.6-7, §3.2.2.3.4-5, §3.2.2.3.11-13). The payload format
+            // indicator has no such rule (mosquitto accepts 144 in the corpus).
+            (0x17 | 0x19 | 0x24 | 0x25 | 0x28 | 0x29 | 0x2a, PropertyValue::Byte(v)) => v > 1,
             // Topic alias, receive maximum and maximum packet size of 0.
             (0x23 | 0x21, PropertyValue::TwoByte(0)) => true,
             (0x27, PropertyValue::FourByte(0)) => true,
