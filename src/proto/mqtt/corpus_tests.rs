@@ -224,6 +224,14 @@ fn corpus_agrees_with_tshark_facts() {
                 };
                 *versions.entry(name.to_string()).or_insert(0) += 1;
             }
+            // Only the captures made malformed on purpose show violations (no false alarms).
+            let malformed_on_purpose = ["invalid-qos", "unassigned-msgtype", "excessiveproplen"]
+                .iter()
+                .any(|name| file.contains(name));
+            let violations = got.get("violations").and_then(|v| v.as_u64()).unwrap_or(0);
+            if got.contains_key("mqtt") && (violations > 0) != malformed_on_purpose {
+                disagreements.push(format!("{file} #{number}: {violations} violations"));
+            }
             if let Some(reason) = got.get("disconnect_reason").and_then(|v| v.as_u64()) {
                 *reasons.entry(reason.to_string()).or_insert(0) += 1;
             }
@@ -310,6 +318,7 @@ fn run_stream(stream: &Stream) -> serde_json::Map<String, serde_json::Value> {
         let id = String::from_utf8_lossy(&connect.client_id).into_owned();
         result.insert("client_id".into(), id.into());
     }
+    result.insert("violations".into(), summary.violations.into());
     if let Some(connect) = &summary.connect {
         result.insert("level".into(), connect.level.into());
     }
