@@ -312,10 +312,10 @@ fn run_stream(stream: &Stream) -> serde_json::Map<String, serde_json::Value> {
         }
     }
     let summary = session.summary();
-    if let Some(connect) = &summary.connect
-        && !connect.client_id.is_empty()
+    if let Some(client_id) = summary.connect.as_ref().and_then(|c| c.client_id.as_ref())
+        && !client_id.is_empty()
     {
-        let id = String::from_utf8_lossy(&connect.client_id).into_owned();
+        let id = String::from_utf8_lossy(client_id).into_owned();
         result.insert("client_id".into(), id.into());
     }
     result.insert("violations".into(), summary.violations.into());

@@ -168,7 +168,7 @@ impl MqttSession {
             at,
             protocol_name: c.protocol_name.unwrap_or_default().to_vec(),
             level: c.level.unwrap_or(0),
-            client_id: c.client_id.unwrap_or_default().to_vec(),
+            client_id: c.client_id.map(<[u8]>::to_vec),
             keep_alive: c.keep_alive.unwrap_or(0),
             clean_start: c.clean_start().unwrap_or(false),
             username: c.username.map(<[u8]>::to_vec),

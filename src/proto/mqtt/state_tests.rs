@@ -57,7 +57,7 @@ fn a_conversation_fills_the_summary() {
         (Some(4), false)
     );
     let connect = sum.connect.as_ref().expect("connect");
-    assert_eq!(connect.client_id, b"dev-42");
+    assert_eq!(connect.client_id.as_deref(), Some(&b"dev-42"[..]));
     assert_eq!(connect.keep_alive, 60);
     assert!(connect.clean_start);
     assert_eq!(connect.username.as_deref(), Some(&b"user"[..]));
@@ -418,7 +418,7 @@ fn a_second_connect_is_a_violation_and_the_first_is_kept() {
     assert_eq!(sum.violations, 1);
     assert_eq!(sum.protocol_version, Some(4));
     assert_eq!(
-        sum.connect.as_ref().map(|c| c.client_id.as_slice()),
+        sum.connect.as_ref().and_then(|c| c.client_id.as_deref()),
         Some(&b"dev-42"[..])
     );
     assert_eq!(sum.packets.get("CONNECT"), Some(&2));
