@@ -86,6 +86,7 @@ BROKER_HOSTS="10.78.0.1 broker.test
 10.78.0.16 chacha.broker.test
 10.78.0.17 middlebox.broker.test
 10.78.0.18 flaky.broker.test
+10.78.0.21 aclfile.broker.test
 fd78::1 broker6.test"
 
 make_topology() {
@@ -170,6 +171,7 @@ start_broker() {
     local pw=$WORK/passwd
     : >"$pw"
     mosquitto_passwd -b "$pw" lab-user correct-horse >/dev/null 2>&1
+    printf 'topic readwrite lab/#\n' >"$WORK/aclfile"
     cat >"$WORK/mosquitto.conf" <<EOF
 user root
 per_listener_settings true
@@ -189,6 +191,10 @@ allow_anonymous true
 listener 1883 10.78.0.15
 allow_anonymous false
 password_file $pw
+
+listener 1883 10.78.0.21
+allow_anonymous true
+acl_file $WORK/aclfile
 
 listener 8883 10.78.0.1
 allow_anonymous true
@@ -242,7 +248,7 @@ EOF
     local i
     for i in $(seq 50); do
         grep -q "listen socket on port 8883" "$WORK/mosquitto.log" 2>/dev/null &&
-            [ "$(grep -c 'Opening ip' "$WORK/mosquitto.log")" -ge 11 ] && break
+            [ "$(grep -c 'Opening ip' "$WORK/mosquitto.log")" -ge 12 ] && break
         kill -0 "$BROKER_PID" 2>/dev/null || { cat "$WORK/mosquitto.out" "$WORK/mosquitto.log" >&2; die "mosquitto died"; }
         sleep 0.1
     done
@@ -291,7 +297,9 @@ record() {
     local f=$1
     [ -s "$OUT/$f" ] || die "capture $f missing"
     grep -v -P "^\Q$f\E\t" "$OUT/scenarios.tsv" >"$WORK/s.tsv" || true
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$WORK/s.tsv"
+    local how=${5//$OUT\//}
+    how=${how//$WORK\//}
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$how" "$6" >>"$WORK/s.tsv"
     sort "$WORK/s.tsv" >"$OUT/scenarios.tsv"
     log "captured $f ($(stat -c %s "$OUT/$f") bytes)"
 }
@@ -339,6 +347,11 @@ group1() {
     want mqtt5-healthy.pcap && record mqtt5-healthy.pcap true "" "" \
         "mosquitto_sub -V mqttv5 -q 2 -C 3 -t 'lab/#'; mosquitto_pub -V mqttv5 -q 0/1/2" \
         "MQTT 5.0 plain: same session as mqtt311-healthy with v5 properties and reason codes"
+
+    one_capture mqtt31-healthy.pcap true "" \
+        "mosquitto_pub -V mqttv31 -q 1 (protocol name MQIsdp, level 3)" \
+        "MQTT 3.1 (MQIsdp) plain session: CONNECT, CONNACK 0, PUBLISH QoS 1, PUBACK, DISCONNECT" \
+        -- pub -h broker.test -V mqttv31 -i lab-mqtt31 -t lab/v31 -m hello -q 1
 
     if want tls13-healthy.pcap; then
         cap_start tls13-healthy.pcap
@@ -446,6 +459,11 @@ group2() {
             -- in_cli timeout 10 "${pre[@]}" mosquitto_pub -h mtls.broker.test -p 8883 "${TLS_CA[@]}" \
             --cert "$PKI/rogue-client.pem" --key "$PKI/rogue-client.key" -i lab-rogue -t lab/x -m x
     done
+
+    one_capture mqtt311-aclfile-subscribe-granted.pcap true "" \
+        "mosquitto_sub -V mqttv311 -t secret/x -W 2 to a listener whose acl_file allows only lab/#" \
+        "negative control: mosquitto 2.0's acl_file does not refuse the SUBSCRIBE (SUBACK grants QoS), it only withholds messages" \
+        -- in_cli timeout 10 mosquitto_sub -h aclfile.broker.test -V mqttv311 -i lab-aclfile -t secret/x -q 1 -W 2
 
     one_capture tls11-to-tls12-broker.pcap false "low_tls_version,tls_alert" \
         "openssl s_client -connect 10.78.0.1:8883 -servername broker.test -tls1_1 -cipher DEFAULT@SECLEVEL=0" \
@@ -673,6 +691,9 @@ group3() {
     keylogged keylog-tls12-bad-password.pcap false connack_refused \
         "TLS 1.2 wrong password: CONNACK refusal (and the encrypted close_notify alerts) visible only with the key file" \
         -- --host auth.broker.test --id lab-kl12-badpw --tls-max 1.2 --user lab-user --password wrong "${common[@]}"
+    keylogged keylog-mtls13-missing-client-cert.pcap false "client_cert_missing,tls_alert" \
+        "TLS 1.3 to a require_certificate listener without a client certificate: with the key file the empty client Certificate and the server's alert become readable" \
+        -- --host mtls.broker.test --id lab-kl-nocert "${common[@]}"
     if want keylog-tls13-bad-password.pcap; then
         editcap --inject-secrets "tls,$OUT/keys/keylog-tls13-bad-password.keys" \
             "$OUT/keylog-tls13-bad-password.pcap" "$OUT/keys-embedded-tls13-bad-password.pcapng"
@@ -745,7 +766,7 @@ group4() {
 # lab-acl may publish and subscribe under lab/# only (dynsec's default denies everything else).
 # mosquitto 2.0's acl_file does not refuse a SUBSCRIBE in the SUBACK; dynsec does.
 group5() {
-    want 'subscribe-refused|publish-refused|publish-denied|will-forbidden' || return 0
+    want mqtt311-subscribe-refused.pcap || want mqtt5-subscribe-refused.pcap || want mqtt5-publish-refused.pcap || want mqtt311-publish-denied-silently.pcap || want mqtt311-will-forbidden-topic.pcap || return 0
     local conf=$WORK/dynsec.conf i
     in_brk ip addr add 10.78.0.19/24 dev mqb0 2>/dev/null || true
     grep -q acl.broker.test /etc/netns/$CLI/hosts || echo "10.78.0.19 acl.broker.test" >>/etc/netns/$CLI/hosts
@@ -759,11 +780,11 @@ group5() {
     for i in $(seq 50); do grep -q "Opening ip" "$WORK/dynsec.log" 2>/dev/null && break; sleep 0.1; done
     sleep 0.3
     local ctl=(in_cli timeout 10 mosquitto_ctrl -h acl.broker.test -u lab-admin -P admin-pass dynsec)
-    "${ctl[@]}" createClient lab-acl -p acl-pass >/dev/null
-    "${ctl[@]}" createRole lab-role >/dev/null
-    "${ctl[@]}" addRoleACL lab-role subscribePattern 'lab/#' allow >/dev/null
-    "${ctl[@]}" addRoleACL lab-role publishClientSend 'lab/#' allow >/dev/null
-    "${ctl[@]}" addClientRole lab-acl lab-role >/dev/null
+    "${ctl[@]}" createClient lab-acl -p acl-pass >/dev/null 2>&1
+    "${ctl[@]}" createRole lab-role >/dev/null 2>&1
+    "${ctl[@]}" addRoleACL lab-role subscribePattern 'lab/#' allow >/dev/null 2>&1
+    "${ctl[@]}" addRoleACL lab-role publishClientSend 'lab/#' allow >/dev/null 2>&1
+    "${ctl[@]}" addClientRole lab-acl lab-role >/dev/null 2>&1
     local acl=(-h acl.broker.test -u lab-acl -P acl-pass)
     local v tag
     for v in mqttv311 mqttv5; do
@@ -788,6 +809,91 @@ group5() {
     kill -TERM "$dbroker" 2>/dev/null || true
 }
 
+# ================================================================ group 6: a second broker (aedes, npm)
+AEDES_DIR=/var/cache/mqlab-aedes
+aedes_log_wait() { # PATTERN SECONDS
+    local i
+    for i in $(seq $(($2 * 10))); do grep -q -- "$1" "$WORK/aedes.log" 2>/dev/null && return 0; sleep 0.1; done
+    return 1
+}
+
+group6() {
+    want aedes- || return 0
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq nodejs npm >/dev/null
+    fi
+    if [ ! -f "$AEDES_DIR/node_modules/aedes/package.json" ]; then
+        mkdir -p "$AEDES_DIR"
+        (cd "$AEDES_DIR" && timeout 300 npm install --no-audit --no-fund aedes@0.51 >/dev/null 2>&1)
+    fi
+    local aver i
+    aver=$(node -p "require('$AEDES_DIR/node_modules/aedes/package.json').version")
+    in_brk ip addr add 10.78.0.20/24 dev mqb0 2>/dev/null || true
+    grep -q aedes.broker.test /etc/netns/$CLI/hosts || echo "10.78.0.20 aedes.broker.test" >>/etc/netns/$CLI/hosts
+    in_brk timeout 150 node "$LAB/aedes_broker.js" "$AEDES_DIR/node_modules" 10.78.0.20 1883 140 >"$WORK/aedes.log" 2>&1 &
+    local abroker=$!
+    BG_PIDS+=("$abroker")
+    aedes_log_wait "listening" 10 || die "aedes did not start: $(cat "$WORK/aedes.log")"
+    local A=(-h aedes.broker.test)
+    local f=aedes-mqtt311-healthy.pcap
+    if want $f; then
+        cap_start $f
+        in_cli timeout 10 mosquitto_sub "${A[@]}" -i lab-aedes-sub -t 'lab/#' -q 2 -C 3 >/dev/null 2>&1 &
+        local sub=$!
+        BG_PIDS+=("$sub")
+        aedes_log_wait "subscribe lab-aedes-sub" 5 || die "aedes subscriber did not subscribe"
+        for i in 0 1 2; do pub "${A[@]}" -i "lab-aedes-pub-q$i" -t "lab/q$i" -m "hello qos $i" -q "$i"; done
+        wait "$sub" || true
+        cap_stop
+        record $f true "" "" "aedes $aver (node $(node --version)); mosquitto_sub -q 2 -C 3 + mosquitto_pub -q 0/1/2" \
+            "MQTT 3.1.1 healthy session against aedes instead of mosquitto"
+    fi
+    one_capture aedes-mqtt311-bad-password.pcap false connack_refused \
+        "aedes $aver with an authenticate hook (returnCode 4); mosquitto_pub -u lab-user -P wrong" \
+        "MQTT 3.1.1 wrong password against aedes: CONNACK refusal" \
+        -- pub "${A[@]}" -i lab-aedes-badpw -u lab-user -P wrong -t lab/x -m x
+    one_capture aedes-mqtt5-connect.pcap false connack_refused \
+        "aedes $aver; mosquitto_pub -V mqttv5" \
+        "an MQTT 5.0 CONNECT to aedes (3.1.1 only): aedes answers a 4-byte 3.1.1-style CONNACK, return code 1 (unacceptable protocol version)" \
+        -- pub "${A[@]}" -V mqttv5 -i lab-aedes-v5 -t lab/x -m x -q 1
+    f=aedes-duplicate-client-id.pcap
+    if want $f; then
+        cap_start $f
+        paho --host aedes.broker.test --id lab-aedes-dup --hold 6 &
+        local first=$!
+        BG_PIDS+=("$first")
+        aedes_log_wait "client lab-aedes-dup" 5 || die "aedes first duplicate did not connect"
+        sleep 0.5
+        pub "${A[@]}" -i lab-aedes-dup -t lab/dup -m second -q 1
+        wait "$first" || true
+        cap_stop
+        record $f false duplicate_client_id "" \
+            "aedes $aver; paho-mqtt client id lab-aedes-dup holds, mosquitto_pub -i lab-aedes-dup 0.5 s later" \
+            "two connections with one client id against aedes: the first is dropped"
+    fi
+    f=aedes-keepalive-lapse.pcap
+    if want $f; then
+        cap_start $f
+        in_cli timeout 40 mosquitto_sub "${A[@]}" -i lab-aedes-ka -k 5 -t lab/ka >/dev/null 2>&1 &
+        local sub=$! child=""
+        BG_PIDS+=("$sub")
+        aedes_log_wait "subscribe lab-aedes-ka" 5 || die "aedes keepalive subscriber did not subscribe"
+        child=$(pgrep -n -f "^mosquitto_sub -h aedes.broker.test -i lab-aedes-ka " || true)
+        [ -n "$child" ] || die "aedes keepalive client pid not found"
+        BG_PIDS+=("$child")
+        kill -STOP "$child"
+        aedes_log_wait "disconnect lab-aedes-ka" 20 || log "WARN: aedes did not drop the silent client"
+        sleep 1
+        kill -KILL "$child" 2>/dev/null || true
+        wait "$sub" 2>/dev/null || true
+        cap_stop
+        record $f false keepalive_lapse "" \
+            "aedes $aver; mosquitto_sub -k 5, SIGSTOP until aedes closes, then SIGKILL" \
+            "MQTT 3.1.1 client silent past 1.5 x keep-alive against aedes: broker closes"
+    fi
+    kill -TERM "$abroker" 2>/dev/null || true
+}
+
 # ================================================================ main
 main() {
     install_deps
@@ -804,10 +910,13 @@ main() {
     group3
     group4
     group5
+    group6
     kill -TERM "$BROKER_PID" 2>/dev/null || true
-    cp "$WORK/mosquitto.log" "$WORK/../mqlab-last-mosquitto.log" 2>/dev/null || true
+    cp "$WORK/mosquitto.log" /tmp/mqlab-last-mosquitto.log 2>/dev/null || true
     "$PY" "$ROOT/scripts/expected-facts.py" "$OUT"
-    [ -f "$ROOT/scripts/readme-table.py" ] && "$PY" "$ROOT/scripts/readme-table.py" "$OUT"
+    local elapsed=""
+    [ -z "$ONLY" ] && elapsed=$(($(date +%s) - T_START))
+    MQLAB_ELAPSED=$elapsed MQLAB_WHEN="$(date -u +%Y-%m-%dT%H:%MZ)" "$PY" "$ROOT/scripts/readme-table.py" "$OUT"
     log "done in $(($(date +%s) - T_START)) s; captures/ is $(du -sh "$OUT" | cut -f1)"
 }
 

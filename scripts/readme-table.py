@@ -72,6 +72,15 @@ def main() -> int:
         text = head + table + tail
     else:
         text = text.rstrip("\n") + "\n\n" + table + "\n"
+    elapsed = os.environ.get("MQLAB_ELAPSED")
+    rb, re_ = "<!-- runtime:begin -->", "<!-- runtime:end -->"
+    if elapsed and rb in text and re_ in text:
+        head, rest = text.split(rb, 1)
+        tail = rest.split(re_, 1)[1]
+        note = (f"Last full run of `scripts/make-captures.sh`: {elapsed} s for {len(rows)} files "
+                f"({os.environ.get('MQLAB_WHEN', '')}; 2 cores, everything already installed; the long "
+                "parts are the keep-alive lapses, ~12 s each, the silent client, 12 s, and tshark over every file).")
+        text = head + rb + "\n" + note + "\n" + re_ + tail
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
     print(f"README.md: {len(rows)} rows", file=sys.stderr)

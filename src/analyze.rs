@@ -82,7 +82,9 @@ pub fn analyze_reader(
             time_ns: frame.time_ns,
         };
         match decoder.decode(frame.number, frame.link_type, frame.data, frame.orig_len) {
-            Decoded::Tcp(segment) => flows.on_segment(at, &segment, &mut collector),
+            Decoded::Tcp(segment) => {
+                flows.on_segment(at, &segment, &mut collector);
+            }
             Decoded::UnsupportedLinkType(link) if !unsupported.contains(&link) => {
                 unsupported.push(link);
                 link_warnings.push(CaptureWarning {
@@ -239,7 +241,9 @@ impl Building {
         let replay = std::mem::take(chunks);
         self.sessions = match chosen {
             AppProtocol::Tls => Sessions::Tls(Box::new(TlsSession::new())),
-            AppProtocol::Mqtt => Sessions::Mqtt(Box::default()),
+            // A capture that starts mid-connection may start inside a packet.
+            AppProtocol::Mqtt if self.open.syn_seen => Sessions::Mqtt(Box::default()),
+            AppProtocol::Mqtt => Sessions::Mqtt(Box::new(MqttSession::new_midstream())),
             AppProtocol::Unknown | AppProtocol::None => Sessions::Unknown,
         };
         for (side, at, bytes) in replay {

@@ -89,6 +89,15 @@ fn our_facts(conn: &Value) -> BTreeMap<String, Value> {
             f.insert("connack".into(), mqtt["connack"]["code"].clone());
         }
         f.insert("mqtt".into(), mqtt["packets"].clone());
+        for (fact, types) in [
+            ("suback_codes", &["SUBACK"][..]),
+            ("pub_ack_reasons", &["PUBACK", "PUBREC"][..]),
+        ] {
+            let codes = mqtt_reason_codes(conn, types);
+            if !codes.is_empty() {
+                f.insert(fact.into(), Value::Array(codes));
+            }
+        }
         let d = &mqtt["disconnect"];
         if !d.is_null() {
             f.insert(
@@ -98,6 +107,24 @@ fn our_facts(conn: &Value) -> BTreeMap<String, Value> {
         }
     }
     f
+}
+
+/// Reason codes of the timeline's MQTT packets of `types`, in order (MQTT 5 PUBACK/PUBREC
+/// without a reason byte carry none, as in the manifest).
+fn mqtt_reason_codes(conn: &Value, types: &[&str]) -> Vec<Value> {
+    conn["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["layer"] == "mqtt" && e["what"]["type"] == "packet")
+        .filter(|e| types.iter().any(|t| e["what"]["packet_type"] == *t))
+        .flat_map(|e| {
+            e["what"]["reason_codes"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 fn sorted(mut items: Vec<Value>) -> Value {

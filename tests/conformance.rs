@@ -277,3 +277,60 @@ fn tshark_summaries(corpus: &std::path::Path) -> BTreeMap<String, Value> {
         .filter_map(|v| Some((v["file"].as_str()?.to_string(), v)))
         .collect()
 }
+
+/// JA3 of each connection's first ClientHello equals tshark's `tls.handshake.ja3` (live
+/// tshark; skipped with a notice when it is not installed).
+#[test]
+fn ja3_equals_tshark_on_every_corpus_client_hello() {
+    let Some(corpus) = common::corpus_dir() else {
+        return;
+    };
+    if std::process::Command::new("tshark")
+        .arg("-v")
+        .output()
+        .is_err()
+    {
+        println!("NOTICE: tshark is not installed; JA3 comparison skipped");
+        return;
+    }
+    let facts_text = fs::read_to_string(corpus.join("tshark-facts.json")).unwrap_or_default();
+    let tshark: BTreeMap<String, Value> = serde_json::from_str(&facts_text).unwrap_or_default();
+    let (mut compared, mut mismatches) = (0, Vec::new());
+    for file in tshark.keys() {
+        let path = corpus.join(file);
+        let out = std::process::Command::new("tshark")
+            .arg("-r")
+            .arg(&path)
+            .args(["-Y", "tls.handshake.type==1", "-T", "fields"])
+            .args(["-e", "tcp.stream", "-e", "tls.handshake.ja3"])
+            .output()
+            .map(|o| o.stdout)
+            .unwrap_or_default();
+        // tshark prints one line per ClientHello; the connection keeps the first per stream.
+        let mut theirs: BTreeMap<u64, String> = BTreeMap::new();
+        for line in String::from_utf8_lossy(&out).lines() {
+            let mut fields = line.split('\t');
+            if let (Some(Ok(stream)), Some(ja3)) = (fields.next().map(str::parse), fields.next())
+                && !ja3.is_empty()
+            {
+                theirs.entry(stream).or_insert_with(|| ja3.to_string());
+            }
+        }
+        let doc = common::analyze_json(&path, &[]);
+        for (stream, conn) in common::connections_by_stream(&doc) {
+            let ours = conn["tls"]["client_hello"]["ja3"].as_str().unwrap_or("");
+            if let Some(ja3) = theirs.get(&stream) {
+                compared += 1;
+                if ja3 != ours {
+                    mismatches.push(format!("{file} stream {stream}: tshark {ja3}, ours {ours}"));
+                }
+            }
+        }
+    }
+    println!(
+        "ja3: {} of {compared} ClientHellos equal tshark's",
+        compared - mismatches.len()
+    );
+    assert!(compared > 20, "too few ClientHellos compared: {compared}");
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+}

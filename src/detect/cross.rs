@@ -30,14 +30,14 @@ pub fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
         let Some(connect) = c.conn.mqtt.as_ref().and_then(|m| m.connect.as_ref()) else {
             continue;
         };
-        if connect.client_id.is_empty() {
+        let Some(client_id) = connect.client_id.as_ref().filter(|id| !id.is_empty()) else {
             continue;
-        }
+        };
         groups
             .entry((
                 c.conn.capture,
                 c.conn.server_addr(),
-                connect.client_id.clone(),
+                client_id.clone(),
             ))
             .or_default()
             .push(c);
@@ -212,7 +212,7 @@ pub fn reconnect_storm(ctx: &CrossCtx) -> Vec<Hit> {
             .mqtt
             .as_ref()
             .and_then(|m| m.connect.as_ref())
-            .map(|x| x.client_id.clone())
+            .and_then(|x| x.client_id.clone())
             .unwrap_or_default();
         groups
             .entry((

@@ -19,7 +19,7 @@ fn session(frame: u64, start_ms: i64, port: u16, id: &[u8], code: u8) -> Connect
     }
     if let Some(m) = c.mqtt.as_mut() {
         if let Some(x) = m.connect.as_mut() {
-            x.client_id = id.to_vec();
+            x.client_id = Some(id.to_vec());
             x.at = at(4 + frame, 3 + start_ms);
         }
         if let Some(a) = m.connack.as_mut() {

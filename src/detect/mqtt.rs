@@ -69,7 +69,10 @@ pub fn connack_refused(ctx: &ConnCtx) -> Vec<Hit> {
         .var("frame", ack.at.frame)
         .var(
             "client_id",
-            connect.map(|c| text_of(&c.client_id)).unwrap_or_default(),
+            connect
+                .and_then(|c| c.client_id.as_deref())
+                .map(text_of)
+                .unwrap_or_default(),
         )
         .var(
             "credentials",

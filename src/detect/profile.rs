@@ -102,22 +102,26 @@ pub fn client_id_invalid(ctx: &ConnCtx) -> Vec<Hit> {
     let Some(c) = ctx.conn.mqtt.as_ref().and_then(|m| m.connect.as_ref()) else {
         return vec![];
     };
-    let id = text_of(&c.client_id);
+    // A client id the decoder could not locate is not judged.
+    let Some(raw_id) = c.client_id.as_deref() else {
+        return vec![];
+    };
+    let id = text_of(raw_id);
     let mut problems = Vec::new();
-    if c.client_id.is_empty() && limits.client_id_required == Some(true) {
+    if raw_id.is_empty() && limits.client_id_required == Some(true) {
         problems.push("it is empty".to_string());
     }
     if let Some(max) = limits
         .client_id_max_bytes
-        .filter(|m| c.client_id.len() > *m)
+        .filter(|m| raw_id.len() > *m)
     {
         problems.push(format!(
             "it is {} bytes long (limit {max})",
-            c.client_id.len()
+            raw_id.len()
         ));
     }
     if let Some(format) = &limits.client_id_format
-        && !c.client_id.is_empty()
+        && !raw_id.is_empty()
         && !matches_format(format, &id)
     {
         problems.push(format!("it does not have the form {format}"));

@@ -34,13 +34,13 @@ fn keepalive_and_client_id_against_clearblade() {
     let mut c = established_plain();
     if let Some(x) = c.mqtt.as_mut().and_then(|m| m.connect.as_mut()) {
         x.keep_alive = 20;
-        x.client_id = b"projects/p/locations/us-central1/registries/r/devices/d1".to_vec();
+        x.client_id = Some(b"projects/p/locations/us-central1/registries/r/devices/d1".to_vec());
     }
     let f = with_profile(&c, "clearblade");
     assert!(fired(&f).contains(&"keepalive_out_of_range"), "{f:#?}");
     assert!(!fired(&f).contains(&"client_id_invalid"));
     if let Some(x) = c.mqtt.as_mut().and_then(|m| m.connect.as_mut()) {
-        x.client_id = b"device-1".to_vec();
+        x.client_id = Some(b"device-1".to_vec());
     }
     assert!(fired(&with_profile(&c, "clearblade")).contains(&"client_id_invalid"));
 }

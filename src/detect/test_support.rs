@@ -136,7 +136,7 @@ pub fn established_plain() -> Connection {
             at: at(4, 3),
             protocol_name: b"MQTT".to_vec(),
             level: 4,
-            client_id: b"dev-1".to_vec(),
+            client_id: Some(b"dev-1".to_vec()),
             keep_alive: 60,
             clean_start: true,
             username: None,

@@ -53,8 +53,8 @@ impl FlowTable {
 
     /// Feeds one TCP segment of frame `at`. Calls the sink: `open` (first segment of a new
     /// flow), `tcp_event`, `data`, `gap`, and `closed` for a flow whose tuple is reused by a
-    /// new connection.
-    pub fn on_segment(&mut self, at: At, seg: &TcpSegment<'_>, sink: &mut impl FlowSink) {
+    /// new connection. Returns the flow the segment belongs to (its `tcp.stream`).
+    pub fn on_segment(&mut self, at: At, seg: &TcpSegment<'_>, sink: &mut impl FlowSink) -> FlowId {
         let src = SocketAddr::new(seg.src, seg.src_port);
         let dst = SocketAddr::new(seg.dst, seg.dst_port);
         let key = PairKey::new(src, dst);
@@ -79,6 +79,7 @@ impl FlowTable {
             let side = flow.side_of(src);
             flow.on_segment(at, side, seg, sink);
         }
+        FlowId(u32::try_from(index).unwrap_or(u32::MAX))
     }
 
     /// End of capture: flushes every flow (held data after holes is delivered, gaps first),

@@ -6,7 +6,7 @@
 //! RST (ends both streams: every hole is lost). A FIN is reported when its direction's stream
 //! reaches it, never before the data it follows. Guarantees: no panics on any segment.
 
-use super::direction::{DEFAULT_OUT_OF_ORDER_NS, Direction, SegmentKind, Writer};
+use super::direction::{DEFAULT_OUT_OF_ORDER_NS, Direction, SegmentHeader, SegmentKind, Writer};
 use super::reassembly::ReassemblyLimits;
 use super::tcp_state::ZeekTracker;
 use super::{Close, CloseHow, FlowId, FlowOpen, FlowSink, TcpEvent, TcpSummary};
@@ -146,19 +146,21 @@ impl FlowTracker {
             sink.tcp_event(id, side, TcpEvent::ZeroWindow, at);
         }
 
-        let peer_window_zero = self.dirs[peer].window == Some(0);
+        let header = SegmentHeader {
+            seq: seg.seq,
+            ack: seg.ack,
+            flags,
+            window: seg.window,
+            payload_len,
+        };
         let threshold = self
             .first_rtt_ns
             .filter(|&rtt| rtt > 0)
             .unwrap_or(DEFAULT_OUT_OF_ORDER_NS);
-        let kind = self.dirs[me].classify(
-            seg.seq,
-            flags,
-            payload_len,
-            peer_window_zero,
-            at.time_ns,
-            threshold,
-        );
+        let peer_acks = self.dirs[peer].acks;
+        // This side's ACK bookkeeping first: it compares with the `nextseq` before this segment.
+        self.dirs[me].note_ack(header, at.time_ns);
+        let kind = self.dirs[me].classify(header, &peer_acks, at.time_ns, threshold);
         match kind {
             SegmentKind::KeepAlive => sink.tcp_event(id, side, TcpEvent::KeepAlive, at),
             SegmentKind::Retransmission => {
@@ -202,7 +204,6 @@ impl FlowTracker {
                 self.note_gaps(side.other(), gaps);
                 self.dirs[peer].report_fin_if_reached(id, side.other(), sink);
             }
-            self.dirs[me].window = Some(seg.window);
         } else {
             if self.first_rst.is_none() {
                 self.first_rst = Some((side, at));

@@ -71,7 +71,8 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 let id = m
                     .connect
                     .as_ref()
-                    .map(|x| x.client_id.display())
+                    .and_then(|x| x.client_id.as_ref())
+                    .map(|id| id.display())
                     .unwrap_or_else(|| "-".into());
                 let ack = m
                     .connack

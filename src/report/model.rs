@@ -220,7 +220,8 @@ pub struct WillReport {
 #[derive(Debug, Serialize)]
 pub struct ConnectReport {
     pub frame: u64,
-    pub client_id: BytesText,
+    /// Null when the CONNECT was too damaged to locate it.
+    pub client_id: Option<BytesText>,
     pub keep_alive: u16,
     pub clean_start: bool,
     pub username_present: bool,
@@ -624,7 +625,7 @@ fn mqtt_report(
         version_guessed: m.version_guessed,
         connect: m.connect.as_ref().map(|c| ConnectReport {
             frame: c.at.frame,
-            client_id: BytesText::new(&c.client_id),
+            client_id: c.client_id.as_deref().map(BytesText::new),
             keep_alive: c.keep_alive,
             clean_start: c.clean_start,
             username_present: c.username.is_some(),

@@ -1,7 +1,7 @@
 //! The human table: one row per connection, multi-line cells so it stays narrow, then the
 //! capture warnings. Free to change (not part of CONTRACT.md), but snapshot-tested.
 
-use super::model::{ConnectionReport, Finding, Report};
+use super::model::{BytesText, ConnectionReport, Finding, Report};
 use comfy_table::{ContentArrangement, Table, presets};
 use std::io::{self, Write};
 
@@ -293,7 +293,10 @@ fn mqtt_cell(c: &ConnectionReport) -> String {
     match &m.connect {
         Some(connect) => lines.push(format!(
             "v{guessed}{version} id {} ka {}s",
-            connect.client_id.display(),
+            connect
+                .client_id
+                .as_ref()
+                .map_or_else(|| "?".to_string(), BytesText::display),
             connect.keep_alive
         )),
         None => lines.push(format!("v{guessed}{version} (no CONNECT seen)")),

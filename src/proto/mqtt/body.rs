@@ -5,13 +5,18 @@
 //! length. Reads are bounds-checked through [`Reader`]; nothing here panics.
 
 use super::parser::{
-    Ack, Body, Connack, Connect, PacketType, Publish, Reader, ReasonBody, Suback, Subscribe,
-    Unsubscribe, Version, Violation, Will, sections, utf8_problem,
+    Ack, Body, PacketType, Publish, Reader, ReasonBody, Suback, Subscribe, Unsubscribe, Version,
+    Violation, sections, utf8_problem,
 };
-use super::properties::{Properties, PropertiesRead, read_properties};
+use super::properties::{Place, Properties, PropertiesRead, check_placement, read_properties};
 use super::reason::code_allowed;
 
+#[path = "body_connect.rs"]
+mod connect;
+use connect::{connack, connect};
+
 pub(crate) struct Ctx {
+    pub packet_type: PacketType,
     pub version: Version,
     pub partial: bool,
     pub declared_body_len: usize,
@@ -74,9 +79,21 @@ impl Ctx {
 
     /// Properties at the reader's position (5.0 only); `None` when cut.
     fn properties<'a>(&mut self, r: &mut Reader<'a>, field: &str) -> Option<Properties<'a>> {
+        self.properties_in(r, field, Place::Packet(self.packet_type))
+    }
+
+    fn properties_in<'a>(
+        &mut self,
+        r: &mut Reader<'a>,
+        field: &str,
+        place: Place,
+    ) -> Option<Properties<'a>> {
         let available = self.declared_body_len.saturating_sub(r.position());
         match read_properties(r, available, &mut self.violations) {
-            PropertiesRead::Done(p) => Some(p),
+            PropertiesRead::Done(p) => {
+                check_placement(&p, place, &mut self.violations);
+                Some(p)
+            }
             PropertiesRead::Cut { declared_beyond } => {
                 if !declared_beyond {
                     self.cut(field);
@@ -123,185 +140,6 @@ pub(crate) fn decode<'a>(
             Body::Reserved(r.rest())
         }
     }
-}
-
-/// CONNECT (MQTT 3.1.1 §3.1, 5.0 §3.1; 3.1 uses "MQIsdp" and level 3 with the 3.1.1 layout).
-fn connect<'a>(r: &mut Reader<'a>, ctx: &mut Ctx) -> Connect<'a> {
-    let mut c = Connect::default();
-    let Some(name) = r.prefixed() else {
-        ctx.cut("protocol name");
-        return c;
-    };
-    c.protocol_name = Some(name);
-    if name != b"MQTT" && name != b"MQIsdp" {
-        ctx.violations.push(Violation::new(
-            "protocol name is neither MQTT nor MQIsdp",
-            "MQTT 3.1.1 §3.1.2.1, 5.0 §3.1.2.1",
-        ));
-    }
-    let Some(level) = r.u8() else {
-        ctx.cut("protocol level");
-        return c;
-    };
-    c.level = Some(level);
-    let version = Version::from_level(level).unwrap_or_else(|| {
-        ctx.violations.push(Violation::new(
-            format!("unknown protocol level {level}"),
-            "MQTT 3.1.1 §3.1.2.2, 5.0 §3.1.2.2",
-        ));
-        ctx.version
-    });
-    let Some(flags) = r.u8() else {
-        ctx.cut("connect flags");
-        return c;
-    };
-    c.flags = Some(flags);
-    check_connect_flags(flags, version, ctx);
-    let Some(keep_alive) = r.u16() else {
-        ctx.cut("keep alive");
-        return c;
-    };
-    c.keep_alive = Some(keep_alive);
-    if version.is_v5() {
-        match ctx.properties(r, "CONNECT properties") {
-            Some(p) => c.properties = Some(p),
-            None => return c,
-        }
-    }
-    let Some(client_id) = r.prefixed() else {
-        ctx.cut("client identifier");
-        return c;
-    };
-    c.client_id = Some(client_id);
-    ctx.utf8("client identifier", client_id);
-    if client_id.is_empty() && flags & 0x02 == 0 && version == Version::V3_1_1 {
-        ctx.violations.push(Violation::new(
-            "empty client identifier without clean session",
-            "MQTT 3.1.1 §3.1.3.1",
-        ));
-    }
-    if flags & 0x04 != 0 {
-        let mut will = Will {
-            qos: (flags >> 3) & 3,
-            retain: flags & 0x20 != 0,
-            ..Will::default()
-        };
-        let complete = connect_will(r, ctx, version, &mut will);
-        c.will = Some(will);
-        if !complete {
-            return c;
-        }
-    }
-    if flags & 0x80 != 0 {
-        let Some(user) = r.prefixed() else {
-            ctx.cut("user name");
-            return c;
-        };
-        ctx.utf8("user name", user);
-        c.username = Some(user);
-    }
-    if flags & 0x40 != 0 {
-        let Some(password) = r.prefixed() else {
-            ctx.cut("password");
-            return c;
-        };
-        c.password = Some(password);
-    }
-    ctx.trailing("CONNECT", r);
-    c
-}
-
-/// Reads will properties, topic and payload; false when cut.
-fn connect_will<'a>(
-    r: &mut Reader<'a>,
-    ctx: &mut Ctx,
-    version: Version,
-    will: &mut Will<'a>,
-) -> bool {
-    if version.is_v5() {
-        match ctx.properties(r, "will properties") {
-            Some(p) => will.properties = Some(p),
-            None => return false,
-        }
-    }
-    let Some(topic) = r.prefixed() else {
-        ctx.cut("will topic");
-        return false;
-    };
-    ctx.utf8("will topic", topic);
-    will.topic = Some(topic);
-    let Some(payload) = r.prefixed() else {
-        ctx.cut("will payload");
-        return false;
-    };
-    will.payload = Some(payload);
-    true
-}
-
-fn check_connect_flags(flags: u8, version: Version, ctx: &mut Ctx) {
-    if flags & 0x01 != 0 {
-        ctx.violations.push(Violation::new(
-            "reserved connect flag bit 0 is set",
-            "MQTT 3.1.1 §3.1.2.3, 5.0 §3.1.2.3",
-        ));
-    }
-    let will = flags & 0x04 != 0;
-    let will_qos = (flags >> 3) & 3;
-    let will_retain = flags & 0x20 != 0;
-    if !will && (will_qos != 0 || will_retain) {
-        ctx.violations.push(Violation::new(
-            "will QoS or will retain set without the will flag",
-            "MQTT 3.1.1 §3.1.2.6-7, 5.0 §3.1.2.6-7",
-        ));
-    }
-    if will_qos == 3 {
-        ctx.violations.push(Violation::new(
-            "will QoS 3",
-            "MQTT 3.1.1 §3.1.2.6, 5.0 §3.1.2.6",
-        ));
-    }
-    if !version.is_v5() && flags & 0x40 != 0 && flags & 0x80 == 0 {
-        ctx.violations.push(Violation::new(
-            "password flag without user name flag",
-            "MQTT 3.1.1 §3.1.2.9",
-        ));
-    }
-}
-
-/// CONNACK (MQTT 3.1.1 §3.2, 5.0 §3.2).
-fn connack<'a>(r: &mut Reader<'a>, ctx: &mut Ctx) -> Connack<'a> {
-    let mut c = Connack::default();
-    let Some(ack_flags) = r.u8() else {
-        ctx.cut("connect acknowledge flags");
-        return c;
-    };
-    c.ack_flags = Some(ack_flags);
-    if ack_flags & 0xfe != 0 {
-        ctx.violations.push(Violation::new(
-            "reserved connect acknowledge flag bits are set",
-            "MQTT 3.1.1 §3.2.2.1, 5.0 §3.2.2.1",
-        ));
-    }
-    let Some(code) = r.u8() else {
-        ctx.cut("connect return code");
-        return c;
-    };
-    c.code = Some(code);
-    ctx.code(PacketType::Connack, code);
-    if ack_flags & 1 != 0 && code != 0 {
-        ctx.violations.push(Violation::new(
-            "session present with a refusal code",
-            "MQTT 3.1.1 §3.2.2.2, 5.0 §3.2.2.1.1",
-        ));
-    }
-    if ctx.version.is_v5() {
-        c.properties = ctx.properties(r, "CONNACK properties");
-        if c.properties.is_none() {
-            return c;
-        }
-    }
-    ctx.trailing("CONNACK", r);
-    c
 }
 
 /// PUBLISH (MQTT 3.1.1 §3.3, 5.0 §3.3).
@@ -450,11 +288,27 @@ fn subscribe<'a>(r: &mut Reader<'a>, ctx: &mut Ctx) -> Subscribe<'a> {
     s
 }
 
+/// A filter is at least one character; `#` only as the whole last level, `+` only as a whole
+/// level (MQTT 3.1.1 §4.7.1, §4.7.3; 5.0 §4.7.1, §4.7.3).
 fn topic_filter_check(filter: &[u8], ctx: &mut Ctx) {
     if filter.is_empty() {
         ctx.violations.push(Violation::new(
             "empty topic filter",
             "MQTT 3.1.1 §4.7.3, 5.0 §4.7.3",
+        ));
+        return;
+    }
+    let levels: Vec<&[u8]> = filter.split(|&b| b == b'/').collect();
+    let last = levels.len().saturating_sub(1);
+    let misplaced = levels.iter().enumerate().any(|(i, level)| {
+        let hash_wrong = level.contains(&b'#') && (*level != b"#" || i != last);
+        let plus_wrong = level.contains(&b'+') && *level != b"+";
+        hash_wrong || plus_wrong
+    });
+    if misplaced {
+        ctx.violations.push(Violation::new(
+            "wildcard not occupying a whole topic level (or # not last)",
+            "MQTT 3.1.1 §4.7.1, 5.0 §4.7.1",
         ));
     }
 }
@@ -493,8 +347,19 @@ fn suback<'a>(r: &mut Reader<'a>, ctx: &mut Ctx, is_suback: bool) -> Suback<'a> 
     } else {
         PacketType::Unsuback
     };
-    for &code in s.codes {
-        ctx.code(packet_type, code);
+    // One violation for all the codes a table does not allow, not one per code.
+    let mut bad = s
+        .codes
+        .iter()
+        .filter(|&&code| !code_allowed(ctx.version, packet_type, code));
+    if let Some(&first) = bad.next() {
+        let more = bad.count();
+        ctx.code(packet_type, first);
+        if more > 0
+            && let Some(last) = ctx.violations.last_mut()
+        {
+            last.what = format!("{} (and {more} more)", last.what).into();
+        }
     }
     s
 }

@@ -33,6 +33,9 @@ impl Serialize for TextOrBytes {
     }
 }
 
+/// Filters and codes listed per packet event; a packet with more says how many in `list_len`.
+pub const MAX_LISTED: usize = 64;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum MqttEvent {
@@ -72,7 +75,7 @@ pub struct PacketSummary {
     /// PUBLISH topic, or the will topic of a CONNECT.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub topic: Option<TextOrBytes>,
-    /// SUBSCRIBE / UNSUBSCRIBE topic filters.
+    /// SUBSCRIBE / UNSUBSCRIBE topic filters (the first [`MAX_LISTED`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub filters: Vec<TextOrBytes>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -83,9 +86,13 @@ pub struct PacketSummary {
     pub keep_alive: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_present: Option<bool>,
-    /// CONNACK code, ack / DISCONNECT / AUTH reason code, or SUBACK / UNSUBACK codes.
+    /// CONNACK code, ack / DISCONNECT / AUTH reason code, or SUBACK / UNSUBACK codes (the first
+    /// [`MAX_LISTED`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reason_codes: Vec<u8>,
+    /// How many filters or codes the packet held, when more than were listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list_len: Option<usize>,
     /// Name of the first reason code, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
@@ -141,11 +148,14 @@ impl PacketSummary {
                 s.filters = sub
                     .filters
                     .iter()
+                    .take(MAX_LISTED)
                     .map(|(f, _)| TextOrBytes::new(f))
                     .collect();
+                s.list_len = (sub.filters.len() > MAX_LISTED).then_some(sub.filters.len());
             }
             Body::Suback(ack) => {
-                s.reason_codes = ack.codes.to_vec();
+                s.reason_codes = ack.codes.iter().take(MAX_LISTED).copied().collect();
+                s.list_len = (ack.codes.len() > MAX_LISTED).then_some(ack.codes.len());
                 if let Some(&code) = ack.codes.first() {
                     s.reason = if version.is_v5() {
                         reason_name_for(packet.packet_type, code)
@@ -155,7 +165,13 @@ impl PacketSummary {
                 }
             }
             Body::Unsubscribe(u) => {
-                s.filters = u.filters.iter().map(|f| TextOrBytes::new(f)).collect();
+                s.filters = u
+                    .filters
+                    .iter()
+                    .take(MAX_LISTED)
+                    .map(|f| TextOrBytes::new(f))
+                    .collect();
+                s.list_len = (u.filters.len() > MAX_LISTED).then_some(u.filters.len());
             }
             Body::Reason(r) => {
                 if let Some(code) = r.reason {

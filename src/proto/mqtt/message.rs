@@ -20,7 +20,9 @@ pub struct ConnectInfo {
     pub protocol_name: Vec<u8>,
     /// Protocol level byte: 3 (3.1), 4 (3.1.1), 5 (5.0), or whatever was sent.
     pub level: u8,
-    pub client_id: Vec<u8>,
+    /// `None` when the CONNECT is too damaged to locate it (e.g. a property length past the
+    /// end of the packet); an empty id is `Some(vec![])`.
+    pub client_id: Option<Vec<u8>>,
     pub keep_alive: u16,
     pub clean_start: bool,
     pub username: Option<Vec<u8>>,

@@ -6,19 +6,37 @@
 //!   ([`parser::parse_packet`]), pure functions over `&[u8]`; bodies in `body`, properties in
 //!   [`properties`].
 //! - [`reason`]: names of return and reason codes.
-//! - [`sniff`]: is this direction MQTT? ([`sniff::sniff`]).
+//! - [`mod@sniff`]: is this direction MQTT? ([`sniff::sniff`]).
 //! - [`state`]: the per-connection session ([`MqttSession`]) and its [`MqttEvent`]s.
 //! - [`message`]: the plain-data summary other stages read.
+//!
+//! Decisions worth knowing:
+//! - Packet type names are tshark's (`mqtt.msgtype`): type 0, and type 15 before 5.0, count as
+//!   `RESERVED`.
+//! - A 5.0 DISCONNECT of remaining length 0 is recorded with `reason_code: None` (absent on the
+//!   wire); MQTT 5.0 §3.14.2.1 reads it as 0x00 normal disconnection.
+//! - 3.x CONNACK code 0 is named `success` like 5.0's; the refusals keep the 3.1.1 names
+//!   (`unacceptable_protocol_version`, `identifier_rejected`, ...).
+//! - Without CONNECT the version is guessed: a v5-only layout (CONNACK longer than 2, DISCONNECT
+//!   with a reason, AUTH) locks 5.0; otherwise 3.1.1, switched to 5.0 (and back) when only the
+//!   other layout decodes a packet cleanly. tshark decodes such captures as 3.1.1, so a 5.0
+//!   PUBLISH seen mid-stream has a payload one byte shorter here (the property length).
+//! - A packet counts when its last byte arrives (the frame tshark shows it in); one cut by a gap
+//!   in its skipped body still counts, one cut by the end of the stream is `Unfinished`.
 
 mod body;
+#[cfg(test)]
+mod corpus_tests;
 pub mod event;
 #[cfg(test)]
 mod fixtures;
 pub mod message;
+pub mod packet;
 pub mod parser;
 #[cfg(test)]
 mod parser_tests;
 pub mod properties;
+mod reader;
 pub mod reason;
 pub mod sniff;
 pub mod state;

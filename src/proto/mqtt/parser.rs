@@ -1,18 +1,25 @@
 //! MQTT framing and packet decoding as pure functions over `&[u8]` (3.1 "MQIsdp", 3.1.1, 5.0).
 //!
-//! Guarantees: no function here panics on any input, allocates per byte of input, or copies
-//! field bytes (fields are slices of the input). [`frame`] looks at the fixed header alone and
+//! Guarantees: no function here panics on any input or copies field bytes (fields are slices
+//! of the input); the only allocations are the lists returned (filters, properties, at most
+//! [`MAX_VIOLATIONS`] + 1 violations). [`frame`] looks at the fixed header alone and
 //! says complete / need more / invalid. [`parse_packet`] never fails: it decodes as far as the
 //! bytes go and lists what breaks the specification as [`Violation`]s, each citing its section.
-//! Bodies are decoded in [`super::body`]; properties in [`super::properties`].
+//! Bodies are decoded in `body` (data types in [`super::packet`]); properties in
+//! [`super::properties`].
 
 use super::body;
-use super::properties::Properties;
+pub use super::packet::*;
+pub(crate) use super::reader::Reader;
+pub use super::reader::utf8_problem;
 use std::borrow::Cow;
 use std::fmt;
 
 /// The longest remaining-length encoding: four bytes (MQTT 3.1.1 §2.2.3, 5.0 §1.5.5).
 pub const MAX_VARINT_BYTES: usize = 4;
+
+/// Violations listed per packet; more are summed up in one last entry.
+pub const MAX_VIOLATIONS: usize = 16;
 
 /// What the fixed header says about the bytes at the start of a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,7 +235,11 @@ impl Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.what, self.section)
+        if self.section.is_empty() {
+            write!(f, "{}", self.what)
+        } else {
+            write!(f, "{} ({})", self.what, self.section)
+        }
     }
 }
 
@@ -259,124 +270,6 @@ impl Packet<'_> {
             _ => None,
         }
     }
-}
-
-/// The variable header and payload by packet type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Body<'a> {
-    Connect(Connect<'a>),
-    Connack(Connack<'a>),
-    Publish(Publish<'a>),
-    /// PUBACK, PUBREC, PUBREL, PUBCOMP.
-    Ack(Ack<'a>),
-    Subscribe(Subscribe<'a>),
-    /// SUBACK and UNSUBACK (5.0 UNSUBACK has reason codes; 3.x none).
-    Suback(Suback<'a>),
-    Unsubscribe(Unsubscribe<'a>),
-    /// PINGREQ, PINGRESP (and 3.x DISCONNECT): no body.
-    Empty,
-    /// DISCONNECT and AUTH: an optional reason code and properties (MQTT 5.0 §3.14, §3.15).
-    Reason(ReasonBody<'a>),
-    /// Type 0, type 15 before 5.0, or a packet whose fixed header is malformed: raw body.
-    Reserved(&'a [u8]),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Connect<'a> {
-    pub protocol_name: Option<&'a [u8]>,
-    pub level: Option<u8>,
-    pub flags: Option<u8>,
-    pub keep_alive: Option<u16>,
-    pub properties: Option<Properties<'a>>,
-    pub client_id: Option<&'a [u8]>,
-    pub will: Option<Will<'a>>,
-    pub username: Option<&'a [u8]>,
-    pub password: Option<&'a [u8]>,
-}
-
-impl Connect<'_> {
-    /// Clean Session (3.x) / Clean Start (5.0), bit 1 of the connect flags (§3.1.2.4).
-    pub fn clean_start(&self) -> Option<bool> {
-        self.flags.map(|f| f & 0x02 != 0)
-    }
-}
-
-/// The will announced in CONNECT (MQTT 5.0 §3.1.2.5, §3.1.3.2-4).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Will<'a> {
-    pub qos: u8,
-    pub retain: bool,
-    pub properties: Option<Properties<'a>>,
-    pub topic: Option<&'a [u8]>,
-    pub payload: Option<&'a [u8]>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Connack<'a> {
-    /// Connect acknowledge flags byte (§3.2.2.1).
-    pub ack_flags: Option<u8>,
-    /// 3.x return code or 5.0 reason code (§3.2.2.2 / §3.2.2.3).
-    pub code: Option<u8>,
-    pub properties: Option<Properties<'a>>,
-}
-
-impl Connack<'_> {
-    pub fn session_present(&self) -> bool {
-        self.ack_flags.is_some_and(|f| f & 1 != 0)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Publish<'a> {
-    pub dup: bool,
-    /// QoS bits as sent (3 is a violation, kept).
-    pub qos: u8,
-    pub retain: bool,
-    pub topic: Option<&'a [u8]>,
-    pub packet_id: Option<u16>,
-    pub properties: Option<Properties<'a>>,
-    /// The payload bytes present in the input (a prefix when the packet is partial).
-    pub payload: &'a [u8],
-    /// Declared payload length (remaining length minus variable header), when known.
-    pub payload_len: Option<usize>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Ack<'a> {
-    pub packet_id: Option<u16>,
-    /// 5.0 reason code; absent (meaning success, §3.4.2.1) when the remaining length is 2.
-    pub reason: Option<u8>,
-    pub properties: Option<Properties<'a>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Subscribe<'a> {
-    pub packet_id: Option<u16>,
-    pub properties: Option<Properties<'a>>,
-    /// Topic filter and its options byte (requested QoS in bits 0-1).
-    pub filters: Vec<(&'a [u8], u8)>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Suback<'a> {
-    pub packet_id: Option<u16>,
-    pub properties: Option<Properties<'a>>,
-    /// Return codes (SUBACK) or 5.0 reason codes (SUBACK, UNSUBACK), one per filter.
-    pub codes: &'a [u8],
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Unsubscribe<'a> {
-    pub packet_id: Option<u16>,
-    pub properties: Option<Properties<'a>>,
-    pub filters: Vec<&'a [u8]>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ReasonBody<'a> {
-    /// Absent when the remaining length is 0, which means 0x00 (MQTT 5.0 §3.14.2.1, §3.15.2.1).
-    pub reason: Option<u8>,
-    pub properties: Option<Properties<'a>>,
 }
 
 /// Section citations used by several checks.
@@ -441,12 +334,21 @@ pub fn parse_packet(packet: &[u8], version: Version) -> Packet<'_> {
     check_fixed_header(packet_type, flags, version, &mut violations);
     let declared_body_len = total_len - header_len;
     let mut ctx = body::Ctx {
+        packet_type,
         version,
         partial,
         declared_body_len,
         violations,
     };
     let body = body::decode(packet_type, flags, body_bytes, &mut ctx);
+    if ctx.violations.len() > MAX_VIOLATIONS {
+        let dropped = ctx.violations.len() - MAX_VIOLATIONS;
+        ctx.violations.truncate(MAX_VIOLATIONS);
+        ctx.violations.push(Violation::new(
+            format!("{dropped} further violations in this packet not listed"),
+            "",
+        ));
+    }
     Packet {
         packet_type,
         flags,
@@ -487,82 +389,5 @@ fn check_fixed_header(
             ),
             sections::FLAGS,
         ));
-    }
-}
-
-/// A cursor over a body. Every read checks the length first and returns `None` past the end.
-#[derive(Debug, Clone)]
-pub(crate) struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    pub fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, pos: 0 }
-    }
-    /// Bytes read so far.
-    pub fn position(&self) -> usize {
-        self.pos
-    }
-    pub fn remaining(&self) -> usize {
-        self.buf.len().saturating_sub(self.pos)
-    }
-    pub fn rest(&mut self) -> &'a [u8] {
-        let rest = self.buf.get(self.pos..).unwrap_or(&[]);
-        self.pos = self.buf.len();
-        rest
-    }
-    pub fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.pos.checked_add(n)?;
-        let out = self.buf.get(self.pos..end)?;
-        self.pos = end;
-        Some(out)
-    }
-    pub fn u8(&mut self) -> Option<u8> {
-        self.bytes(1).and_then(|b| b.first().copied())
-    }
-    pub fn u16(&mut self) -> Option<u16> {
-        let b = self.bytes(2)?;
-        Some(u16::from_be_bytes([*b.first()?, *b.get(1)?]))
-    }
-    pub fn u32(&mut self) -> Option<u32> {
-        let b = self.bytes(4)?;
-        let mut a = [0u8; 4];
-        a.copy_from_slice(b);
-        Some(u32::from_be_bytes(a))
-    }
-    /// A variable byte integer; `Err` when malformed, `Ok(None)` when cut.
-    pub fn varint(&mut self) -> Result<Option<u32>, &'static str> {
-        match decode_varint(self.buf.get(self.pos..).unwrap_or(&[])) {
-            VarInt::Value { value, len } => {
-                self.pos += len;
-                Ok(Some(value))
-            }
-            VarInt::NeedMore => Ok(None),
-            VarInt::Invalid(why) => Err(why),
-        }
-    }
-    /// Two-byte length then that many bytes (UTF-8 string or binary data, 5.0 §1.5.4, §1.5.6).
-    pub fn prefixed(&mut self) -> Option<&'a [u8]> {
-        let save = self.pos;
-        let len = self.u16()?;
-        match self.bytes(usize::from(len)) {
-            Some(b) => Some(b),
-            None => {
-                self.pos = save;
-                None
-            }
-        }
-    }
-}
-
-/// Checks a UTF-8 string field: well-formed UTF-8 without U+0000 (MQTT 3.1.1 §1.5.3,
-/// 5.0 §1.5.4). Returns what is wrong.
-pub fn utf8_problem(bytes: &[u8]) -> Option<&'static str> {
-    match std::str::from_utf8(bytes) {
-        Err(_) => Some("invalid UTF-8"),
-        Ok(s) if s.contains('\0') => Some("U+0000 in a UTF-8 string"),
-        Ok(_) => None,
     }
 }

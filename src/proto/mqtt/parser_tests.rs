@@ -248,6 +248,104 @@ fn property_length_beyond_the_packet_stops_decoding() {
 }
 
 #[test]
+fn a_property_length_cut_by_the_declared_length_is_a_violation() {
+    assert!(has_violation(
+        &[0x20, 3, 0, 0, 0x80],
+        Version::V5,
+        "too short for the CONNACK properties"
+    ));
+    let p = parse_packet(&[0x20, 4, 0, 0, 0x80], Version::V5);
+    assert!(p.partial && p.violations.is_empty());
+}
+
+#[test]
+fn properties_out_of_place_or_repeated_are_violations() {
+    let topic_alias_in_connack = packet(0x20, &cat(&[&[0, 0], &props(&[0x23, 0, 1])]));
+    assert!(has_violation(
+        &topic_alias_in_connack,
+        Version::V5,
+        "topic_alias is not allowed in CONNACK"
+    ));
+    let twice = packet(0x20, &cat(&[&[0, 0], &props(&[0x21, 0, 1, 0x21, 0, 2])]));
+    assert!(has_violation(
+        &twice,
+        Version::V5,
+        "receive_maximum appears more than once"
+    ));
+    let users = packet(
+        0x20,
+        &cat(&[
+            &[0, 0],
+            &props(&cat(&[
+                &[0x26],
+                &s(b"a"),
+                &s(b"b"),
+                &[0x26],
+                &s(b"a"),
+                &s(b"c"),
+            ])),
+        ]),
+    );
+    assert!(violations(&users, Version::V5).is_empty());
+    let session_expiry_in_will = packet(
+        0x10,
+        &cat(&[
+            &s(b"MQTT"),
+            &[5, 0x06, 0, 60],
+            &props(&[]),
+            &s(b"c"),
+            &props(&[0x11, 0, 0, 0, 1]),
+            &s(b"t"),
+            &s(b"m"),
+        ]),
+    );
+    assert!(has_violation(
+        &session_expiry_in_will,
+        Version::V5,
+        "not allowed in will properties"
+    ));
+}
+
+#[test]
+fn forbidden_property_values_are_violations() {
+    let alias0 = packet(0x30, &cat(&[&s(b"t"), &props(&[0x23, 0, 0])]));
+    assert!(has_violation(
+        &alias0,
+        Version::V5,
+        "topic_alias has a value"
+    ));
+    let max_qos2 = packet(0x20, &cat(&[&[0, 0], &props(&[0x24, 2])]));
+    assert!(has_violation(&max_qos2, Version::V5, "maximum_qos"));
+    let max_qos1 = packet(0x20, &cat(&[&[0, 0], &props(&[0x24, 1])]));
+    assert!(violations(&max_qos1, Version::V5).is_empty());
+}
+
+#[test]
+fn wildcards_must_fill_whole_levels() {
+    for good in [&b"#"[..], b"a/#", b"+", b"+/b/+", b"a/+/#", b"/"] {
+        let sub = packet(0x82, &cat(&[&[0, 1], &s(good), &[0]]));
+        assert!(violations(&sub, Version::V3_1_1).is_empty(), "{good:?}");
+    }
+    for bad in [&b"a#"[..], b"#/a", b"a+/b", b"a/b+"] {
+        let sub = packet(0x82, &cat(&[&[0, 1], &s(bad), &[0]]));
+        assert!(has_violation(&sub, Version::V3_1_1, "§4.7.1"), "{bad:?}");
+    }
+}
+
+#[test]
+fn mqtt_3_1_client_ids_are_1_to_23_bytes() {
+    let long = packet(
+        0x10,
+        &cat(&[
+            &s(b"MQIsdp"),
+            &[3, 0x02, 0, 30],
+            &s(b"abcdefghijklmnopqrstuvwx"),
+        ]),
+    );
+    assert!(has_violation(&long, Version::V3_1, "3.1 allows 1 to 23"));
+}
+
+#[test]
 fn unknown_property_ids_are_kept_raw() {
     let bytes = packet(0x20, &cat(&[&[0, 0], &props(&[0x21, 0, 5, 0x7f, 1, 2])]));
     let Body::Connack(c) = parse_packet(&bytes, Version::V5).body else {

@@ -4,7 +4,7 @@
 //! known length, so decoding stops there: the rest is kept raw and a violation recorded. No
 //! function here panics; values borrow the input.
 
-use super::parser::{Reader, Violation, utf8_problem};
+use super::parser::{PacketType, Reader, Violation, utf8_problem};
 
 /// How a property value is encoded (MQTT 5.0 §2.2.2.2, table 2-4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,9 +123,11 @@ pub(crate) fn read_properties<'a>(
 ) -> PropertiesRead<'a> {
     let len = match reader.varint() {
         Ok(Some(len)) => len,
+        // The length itself is cut: by the input (partial) or by the declared body; the
+        // caller tells which and reports the latter as a short body.
         Ok(None) => {
             return PropertiesRead::Cut {
-                declared_beyond: available_in_declared <= reader.remaining(),
+                declared_beyond: false,
             };
         }
         Err(why) => {
@@ -230,6 +232,99 @@ fn check_utf8(id: u32, value: &PropertyValue<'_>, violations: &mut Vec<Violation
             violations.push(Violation::new(
                 format!("{problem} in property {}", property_name(id).unwrap_or("?")),
                 "MQTT 5.0 §1.5.4",
+            ));
+        }
+    }
+}
+
+/// Where a property list sits: in a packet's variable header, or in CONNECT's will.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Packet(PacketType),
+    Will,
+}
+
+/// Whether a property may appear in a place (MQTT 5.0 §2.2.2.2, table 2-4).
+pub fn property_allowed(id: u32, place: Place) -> bool {
+    use PacketType::*;
+    let Place::Packet(t) = place else {
+        return matches!(id, 0x01 | 0x02 | 0x03 | 0x08 | 0x09 | 0x18 | 0x26);
+    };
+    match id {
+        0x01 | 0x02 | 0x03 | 0x08 | 0x09 | 0x23 => t == Publish,
+        0x0b => matches!(t, Publish | Subscribe),
+        0x11 => matches!(t, Connect | Connack | Disconnect),
+        0x12 | 0x13 | 0x1a | 0x24 | 0x25 | 0x28 | 0x29 | 0x2a => t == Connack,
+        0x15 | 0x16 => matches!(t, Connect | Connack | Auth),
+        0x17 | 0x19 => t == Connect,
+        0x1c => matches!(t, Connack | Disconnect),
+        0x1f => matches!(
+            t,
+            Connack | Puback | Pubrec | Pubrel | Pubcomp | Suback | Unsuback | Disconnect | Auth
+        ),
+        0x21 | 0x22 | 0x27 => matches!(t, Connect | Connack),
+        0x26 => true,
+        _ => false,
+    }
+}
+
+/// Properties out of place, and repeated ones: only User Property may repeat, and
+/// Subscription Identifier in PUBLISH (MQTT 5.0 §2.2.2.2, §3.3.2.3.8).
+pub(crate) fn check_placement(
+    props: &Properties<'_>,
+    place: Place,
+    violations: &mut Vec<Violation>,
+) {
+    check_values(props, violations);
+    let where_ = match place {
+        Place::Packet(t) => t.name(super::parser::Version::V5),
+        Place::Will => "will properties",
+    };
+    for (i, item) in props.items.iter().enumerate() {
+        let name = property_name(item.id).unwrap_or("?");
+        if !property_allowed(item.id, place) {
+            violations.push(Violation::new(
+                format!("property {name} is not allowed in {where_}"),
+                SECTION_IDS,
+            ));
+        }
+        let may_repeat =
+            item.id == 0x26 || (item.id == 0x0b && place == Place::Packet(PacketType::Publish));
+        let repeated = props
+            .items
+            .get(..i)
+            .is_some_and(|before| before.iter().any(|p| p.id == item.id));
+        if repeated && !may_repeat {
+            violations.push(Violation::new(
+                format!("property {name} appears more than once"),
+                SECTION_IDS,
+            ));
+        }
+    }
+}
+
+/// Values the spec calls a protocol error (MQTT 5.0 §3.1.2.11, §3.2.2.3, §3.3.2.3).
+fn check_values(props: &Properties<'_>, violations: &mut Vec<Violation>) {
+    for item in &props.items {
+        let bad = match (item.id, item.value) {
+            // Request problem / response information, maximum QoS and the "available" flags
+            // are 0 or 1 (§3.1.2.11.6-7, §3.2.2.3.4-5, §3.2.2.3.11-13). The payload format
+            // indicator has no such rule (mosquitto accepts 144 in the corpus).
+            (0x17 | 0x19 | 0x24 | 0x25 | 0x28 | 0x29 | 0x2a, PropertyValue::Byte(v)) => v > 1,
+            // Topic alias, receive maximum and maximum packet size of 0.
+            (0x23 | 0x21, PropertyValue::TwoByte(0)) => true,
+            (0x27, PropertyValue::FourByte(0)) => true,
+            // Subscription identifier 0 (§3.3.2.3.8, §3.8.2.1.2).
+            (0x0b, PropertyValue::VarInt(0)) => true,
+            _ => false,
+        };
+        if bad {
+            violations.push(Violation::new(
+                format!(
+                    "property {} has a value the spec forbids",
+                    property_name(item.id).unwrap_or("?")
+                ),
+                "MQTT 5.0 §3.1.2.11, §3.2.2.3, §3.3.2.3",
             ));
         }
     }

@@ -2,16 +2,21 @@
 //! packet start after a capture gap.
 //!
 //! A CONNECT with protocol name "MQTT" or "MQIsdp" (MQTT 3.1.1 §3.1.2.1) is certain. Without it
-//! (a capture that starts mid-connection) a run of packets must each pass strict checks: legal
-//! type and flags, a remaining length the type allows, and a body that decodes without a single
-//! violation as 3.1.1 or 5.0. TLS records (0x16 0x03), HTTP text and random bytes fail these checks
-//! within a few bytes. Nothing here panics or allocates more than a parse does.
+//! (a capture that starts mid-connection) a run of two packets (or one that ends exactly where
+//! the bytes end) must each pass strict checks: legal type and flags, a remaining length the type
+//! allows (with recognition-only upper bounds for control packets), and a head (first 64 bytes)
+//! that decodes without a single violation as 3.1.1 or 5.0. A PUBLISH larger than the resync
+//! window is judged on its topic. TLS records (0x16 0x03), HTTP text and random bytes fail these
+//! checks within a few bytes. Nothing here panics or allocates more than a parse does; judging
+//! one position costs at most a 64-byte parse.
 
 use super::parser::{Framing, PacketType, Reader, Version, frame, parse_packet};
 use crate::proto::Sniffed;
 
 /// How many consecutive plausible packets make a mid-stream direction MQTT.
 const RUN_FOR_CERTAINTY: usize = 2;
+/// Bytes of a packet decoded to judge it.
+const JUDGE_BYTES: usize = 64;
 /// Stop walking after this many packets: they were all plausible.
 const MAX_WALK: usize = 16;
 /// A packet whose start is plausible but which is larger than this is judged on its head.
@@ -127,9 +132,32 @@ pub fn plausible(buf: &[u8]) -> Plausibility {
     if !length_allowed(packet_type, body_len) {
         return Plausibility::No;
     }
+    // A CONNECT naming its protocol is a start whatever else is wrong in it (the violations
+    // are then reported by the decoder, like a malformed property length).
+    if packet_type == PacketType::Connect && flags == 0 && sniff_connect(buf) == Sniffed::Mqtt {
+        return if buf.len() >= total_len {
+            Plausibility::Yes {
+                total_len,
+                complete: true,
+            }
+        } else {
+            Plausibility::NeedMore
+        };
+    }
+    // Cheap test first (it rejects most offsets of binary payloads): the topic must fit.
+    if packet_type == PacketType::Publish
+        && let (Some(&hi), Some(&lo)) = (buf.get(header_len), buf.get(header_len + 1))
+        && usize::from(u16::from_be_bytes([hi, lo])) + 2 > body_len
+    {
+        return Plausibility::No;
+    }
     // Decoded as 3.1.1 and as 5.0 (as far as the bytes go: a prefix is decoded as partial, so
-    // only what is present is judged); one clean reading is enough.
-    let clean = |v| parse_packet(buf, v).violations.is_empty();
+    // only what is present is judged); one clean reading is enough. Only the first
+    // `JUDGE_BYTES` are decoded, so scanning every offset of a window stays linear.
+    let judged = buf
+        .get(..buf.len().min(total_len).min(JUDGE_BYTES))
+        .unwrap_or(&[]);
+    let clean = |v| parse_packet(judged, v).violations.is_empty();
     if !clean(Version::V3_1_1) && !clean(Version::V5) {
         return Plausibility::No;
     }
@@ -145,20 +173,23 @@ pub fn plausible(buf: &[u8]) -> Plausibility {
     Plausibility::NeedMore
 }
 
-/// Remaining lengths each type can have in 3.1.1 or 5.0.
+/// Remaining lengths each type can have in 3.1.1 or 5.0, with upper bounds that are heuristics
+/// for recognition only (a 5 KB PUBACK is legal but never seen; only PUBLISH and CONNECT carry
+/// application data). Decoding itself never applies these bounds.
 fn length_allowed(packet_type: PacketType, body_len: usize) -> bool {
     use PacketType::*;
+    const CONTROL_MAX: usize = 2048;
     match packet_type {
-        Connect => body_len >= 10,
-        Connack => body_len >= 2,
+        Connect => (10..=1 << 20).contains(&body_len),
+        Connack => (2..=CONTROL_MAX).contains(&body_len),
         Publish => body_len >= 2,
-        Puback | Pubrec | Pubrel | Pubcomp => body_len >= 2,
-        Subscribe => body_len >= 5,
-        Suback => body_len >= 3,
-        Unsubscribe => body_len >= 4,
-        Unsuback => body_len >= 2,
+        Puback | Pubrec | Pubrel | Pubcomp => (2..=CONTROL_MAX).contains(&body_len),
+        Subscribe => (5..=1 << 16).contains(&body_len),
+        Suback => (3..=CONTROL_MAX).contains(&body_len),
+        Unsubscribe => (4..=1 << 16).contains(&body_len),
+        Unsuback => (2..=CONTROL_MAX).contains(&body_len),
         Pingreq | Pingresp => body_len == 0,
-        Disconnect | Auth => body_len <= 1024,
+        Disconnect | Auth => body_len <= CONTROL_MAX,
         Reserved0 => false,
     }
 }
@@ -227,6 +258,24 @@ mod tests {
         assert_eq!(sniff(b"\x40\x02\x00\x05\x40"), Sniffed::NeedMore);
         assert_eq!(sniff(b"\x30\x07\x00\x03a/b"), Sniffed::NeedMore);
         assert_eq!(sniff(b"\x30\x07\x00\x03a/bxy\xc0\x00"), Sniffed::Mqtt);
+    }
+
+    #[test]
+    fn tls_records_of_every_content_type_are_not_mqtt() {
+        for content_type in [0x14u8, 0x15, 0x16, 0x17] {
+            let record = [content_type, 3, 3, 0, 0x20, 0xaa, 0xbb, 0xcc, 0xdd, 0xee];
+            assert_eq!(sniff(&record), Sniffed::Unknown, "{content_type:#x}");
+        }
+    }
+
+    #[test]
+    fn a_connect_naming_its_protocol_is_a_start_even_when_malformed() {
+        // Property length 0xff 0x21 goes far beyond the packet (MQTT 5.0 §2.2.2.1).
+        let connect = b"\x10\x12\x00\x04MQTT\x05\x02\x00\x3c\xff\x21\x00\x01c\x00\x00\x00";
+        assert!(matches!(
+            plausible(connect),
+            Plausibility::Yes { complete: true, .. }
+        ));
     }
 
     #[test]

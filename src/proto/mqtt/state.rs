@@ -9,8 +9,8 @@
 //! panics on any input.
 
 use super::event::{MqttEvent, PacketSummary};
-use super::message::{ConnackInfo, ConnectInfo, DisconnectInfo, MqttSummary, WillInfo};
-use super::parser::{Body, Framing, Packet, PacketType, Version, frame, parse_packet};
+use super::message::MqttSummary;
+use super::parser::{Framing, PacketType, Version, frame};
 use super::sniff::{Plausibility, plausible};
 use crate::common::{At, Side, Timed};
 
@@ -41,9 +41,11 @@ enum Mode {
         remaining: u64,
         pending: Box<PacketSummary>,
     },
-    /// Looking for a plausible fixed header; `skipped` bytes dropped so far.
+    /// Looking for a plausible fixed header; `skipped` bytes dropped so far. `announce`: emit a
+    /// `Resync` event even when nothing was skipped (after a gap, not at a mid-stream start).
     Resync {
         skipped: u64,
+        announce: bool,
     },
 }
 
@@ -104,6 +106,20 @@ impl MqttSession {
         }
     }
 
+    /// A session for a connection whose start was not captured: each direction may begin
+    /// inside a packet, so both first look for a plausible packet start (bytes skipped before
+    /// it are reported as a `Resync`; a direction that starts on a boundary reports nothing).
+    pub fn new_midstream() -> Self {
+        let mut session = Self::new();
+        for dir in &mut session.dirs {
+            dir.mode = Mode::Resync {
+                skipped: 0,
+                announce: false,
+            };
+        }
+        session
+    }
+
     pub fn summary(&self) -> &MqttSummary {
         &self.summary
     }
@@ -135,8 +151,14 @@ impl MqttSession {
                 Mode::Resync { .. } => self.resync(side, source, at, out),
                 Mode::Framing => self.framing(side, source, at, out),
             };
-            // Every step consumes at least one byte; `min` keeps positions in bounds.
-            let consumed = step.consumed.max(1).min(source.len());
+            // A step either consumes input or hands bytes back (which then shrink), so the loop
+            // always progresses; `min` keeps positions in bounds.
+            let consumed = if step.replay.is_some() {
+                step.consumed
+            } else {
+                step.consumed.max(1)
+            }
+            .min(source.len());
             if from_replay {
                 replay_pos += consumed;
             } else {
@@ -164,17 +186,22 @@ impl MqttSession {
             }
             Mode::Skipping { pending, .. } => {
                 self.record_packet(side, *pending, at, out);
-                self.dirs[side.index()].mode = Mode::Resync { skipped: 0 };
+                self.dirs[side.index()].mode = Mode::Resync {
+                    skipped: 0,
+                    announce: true,
+                };
             }
-            Mode::Resync { skipped } => {
+            Mode::Resync { skipped, .. } => {
                 dir.mode = Mode::Resync {
                     skipped: skipped + dir.buf.len() as u64,
+                    announce: true,
                 };
                 dir.buf.clear();
             }
             Mode::Framing => {
                 dir.mode = Mode::Resync {
                     skipped: dir.buf.len() as u64,
+                    announce: true,
                 };
                 dir.buf.clear();
             }
@@ -203,15 +230,21 @@ impl MqttSession {
                 })
             }
             Mode::Skipping { remaining, pending } => {
-                let received =
-                    u64::from(pending.remaining_len.unwrap_or(0)).saturating_sub(remaining);
+                let body_len = u64::from(pending.remaining_len.unwrap_or(0));
+                let header_len = 1 + match body_len {
+                    0..=127 => 1,
+                    128..=16_383 => 2,
+                    16_384..=2_097_151 => 3,
+                    _ => 4,
+                };
+                let declared = header_len + body_len;
                 Some(MqttEvent::Unfinished {
                     packet_type: pending.packet_type,
-                    received,
-                    declared: received + remaining,
+                    received: declared.saturating_sub(remaining),
+                    declared,
                 })
             }
-            Mode::Resync { skipped } => {
+            Mode::Resync { skipped, .. } => {
                 let skipped = skipped + buf.len() as u64;
                 (skipped > 0).then_some(MqttEvent::Resync {
                     skipped,
@@ -323,7 +356,10 @@ impl MqttSession {
                 what: format!("{why} (MQTT 3.1.1 §2.2.3, 5.0 §1.5.5)"),
             },
         });
-        self.dirs[side.index()].mode = Mode::Resync { skipped: 1 };
+        self.dirs[side.index()].mode = Mode::Resync {
+            skipped: 1,
+            announce: true,
+        };
     }
 
     fn start_skipping(
@@ -385,23 +421,26 @@ impl MqttSession {
                 _ => {}
             }
         }
-        let Mode::Resync { skipped } = &mut dir.mode else {
+        let Mode::Resync { skipped, announce } = &mut dir.mode else {
             return Step::consumed(take);
         };
         match (found, undecided) {
             (Some(offset), _) => {
                 let total_skipped = *skipped + offset as u64;
+                let announce = *announce || total_skipped > 0;
                 let from_start = dir.buf.split_off(offset);
                 dir.buf = Vec::new();
                 dir.mode = Mode::Framing;
-                out.push(Timed {
-                    at,
-                    side,
-                    event: MqttEvent::Resync {
-                        skipped: total_skipped,
-                        resumed: true,
-                    },
-                });
+                if announce {
+                    out.push(Timed {
+                        at,
+                        side,
+                        event: MqttEvent::Resync {
+                            skipped: total_skipped,
+                            resumed: true,
+                        },
+                    });
+                }
                 Step {
                     consumed: take,
                     replay: Some(from_start),
@@ -426,184 +465,10 @@ impl MqttSession {
         let summary = self.observe(side, &packet, at, out);
         self.record_packet(side, summary, at, out);
     }
-
-    /// Decodes with the session's version; while the version is only assumed, a body that
-    /// decodes cleanly only as the other layout switches the guess.
-    fn decode<'a>(&mut self, bytes: &'a [u8]) -> Packet<'a> {
-        let packet_type = bytes.first().map(|&b| PacketType::from_first_byte(b));
-        if let Some(version) = self.version_hint(bytes, packet_type) {
-            self.version = version;
-            self.version_source = VersionSource::Guessed;
-        }
-        let packet = parse_packet(bytes, self.version);
-        if matches!(
-            self.version_source,
-            VersionSource::Unknown | VersionSource::Default
-        ) && packet_type != Some(PacketType::Connect)
-        {
-            self.version_source = VersionSource::Default;
-            if !packet.violations.is_empty() {
-                let other = if self.version.is_v5() {
-                    Version::V3_1_1
-                } else {
-                    Version::V5
-                };
-                let alternative = parse_packet(bytes, other);
-                if alternative.violations.is_empty() {
-                    self.version = other;
-                    self.version_source = VersionSource::Guessed;
-                    return alternative;
-                }
-            }
-        }
-        packet
-    }
-
-    /// Layouts that exist only in 5.0, used before any CONNECT was seen.
-    fn version_hint(&self, bytes: &[u8], packet_type: Option<PacketType>) -> Option<Version> {
-        if matches!(
-            self.version_source,
-            VersionSource::Connect | VersionSource::Guessed
-        ) {
-            return None;
-        }
-        let Framing::Complete {
-            header_len,
-            total_len,
-        } = frame(bytes)
-        else {
-            return None;
-        };
-        let body_len = total_len - header_len;
-        match packet_type? {
-            // 3.x CONNACK is exactly 2 bytes; 5.0 adds a property length (§3.2.2.3).
-            PacketType::Connack if body_len >= 3 => Some(Version::V5),
-            // 3.x DISCONNECT is empty; 5.0 may carry a reason code (§3.14.2.1).
-            PacketType::Disconnect if body_len >= 1 => Some(Version::V5),
-            PacketType::Auth => Some(Version::V5),
-            _ => None,
-        }
-    }
-
-    /// Updates the summary from a decoded packet and emits its violations; returns the
-    /// packet's event details (emitted by `record_packet` once the packet is complete).
-    fn observe(
-        &mut self,
-        side: Side,
-        packet: &Packet<'_>,
-        at: At,
-        out: &mut Vec<Timed<MqttEvent>>,
-    ) -> PacketSummary {
-        if let Body::Connect(connect) = &packet.body {
-            self.on_connect(side, connect, at);
-        }
-        let summary = PacketSummary::from_packet(packet, self.version);
-        let s = &mut self.summary;
-        if s.client_side.is_none() {
-            if packet.packet_type.client_only() {
-                s.client_side = Some(side);
-            } else if packet.packet_type.server_only() {
-                s.client_side = Some(side.other());
-            }
-        }
-        match &packet.body {
-            Body::Connack(c) if s.connack.is_none() => {
-                if let Some(code) = c.code {
-                    s.connack = Some(ConnackInfo {
-                        at,
-                        code,
-                        session_present: c.session_present(),
-                    });
-                }
-            }
-            // A 5.0 DISCONNECT of remaining length 0 keeps `reason_code: None` (absent on the
-            // wire; MQTT 5.0 §3.14.2.1 reads it as 0x00 normal disconnection).
-            Body::Reason(r)
-                if packet.packet_type == PacketType::Disconnect && s.disconnect.is_none() =>
-            {
-                s.disconnect = Some(DisconnectInfo {
-                    at,
-                    side,
-                    reason_code: r.reason,
-                });
-            }
-            Body::Empty
-                if packet.packet_type == PacketType::Disconnect && s.disconnect.is_none() =>
-            {
-                s.disconnect = Some(DisconnectInfo {
-                    at,
-                    side,
-                    reason_code: None,
-                });
-            }
-            _ => {}
-        }
-        if self.version_source != VersionSource::Connect {
-            s.protocol_version = Some(self.version.level());
-            s.version_guessed = true;
-        }
-        for violation in &packet.violations {
-            s.violations += 1;
-            out.push(Timed {
-                at,
-                side,
-                event: MqttEvent::Violation {
-                    packet_type: Some(summary.packet_type),
-                    what: violation.to_string(),
-                },
-            });
-        }
-        summary
-    }
-
-    fn on_connect(&mut self, side: Side, c: &super::parser::Connect<'_>, at: At) {
-        if let Some(version) = c.level.and_then(Version::from_level) {
-            self.version = version;
-            self.version_source = VersionSource::Connect;
-            self.summary.protocol_version = Some(version.level());
-            self.summary.version_guessed = false;
-        }
-        // The sender of CONNECT is the client (MQTT 5.0 §3.1), whatever was guessed before.
-        self.summary.client_side = Some(side);
-        if self.summary.connect.is_some() {
-            return;
-        }
-        self.summary.connect = Some(ConnectInfo {
-            at,
-            protocol_name: c.protocol_name.unwrap_or_default().to_vec(),
-            level: c.level.unwrap_or(0),
-            client_id: c.client_id.unwrap_or_default().to_vec(),
-            keep_alive: c.keep_alive.unwrap_or(0),
-            clean_start: c.clean_start().unwrap_or(false),
-            username: c.username.map(<[u8]>::to_vec),
-            password: c.password.map(<[u8]>::to_vec),
-            password_len: c.password.map(<[u8]>::len),
-            will: c.will.as_ref().map(|w| WillInfo {
-                topic: w.topic.unwrap_or_default().to_vec(),
-                qos: w.qos,
-                retain: w.retain,
-                payload_len: w.payload.map_or(0, <[u8]>::len),
-            }),
-        });
-    }
-
-    /// Counts a finished packet and emits its event.
-    fn record_packet(
-        &mut self,
-        side: Side,
-        summary: PacketSummary,
-        at: At,
-        out: &mut Vec<Timed<MqttEvent>>,
-    ) {
-        *self.summary.packets.entry(summary.packet_type).or_insert(0) += 1;
-        self.summary.last_activity[side.index()] = Some(at);
-        out.push(Timed {
-            at,
-            side,
-            event: MqttEvent::Packet(summary),
-        });
-    }
 }
+
+#[path = "state_summary.rs"]
+mod summary;
 
 #[cfg(test)]
 #[path = "state_tests.rs"]

@@ -57,7 +57,7 @@ fn a_conversation_fills_the_summary() {
         (Some(4), false)
     );
     let connect = sum.connect.as_ref().expect("connect");
-    assert_eq!(connect.client_id, b"dev-42");
+    assert_eq!(connect.client_id.as_deref(), Some(&b"dev-42"[..]));
     assert_eq!(connect.keep_alive, 60);
     assert!(connect.clean_start);
     assert_eq!(connect.username.as_deref(), Some(&b"user"[..]));
@@ -379,5 +379,134 @@ struct TextOrBytesExt;
 impl TextOrBytesExt {
     fn text(t: &str) -> super::super::event::TextOrBytes {
         super::super::event::TextOrBytes::new(t.as_bytes())
+    }
+}
+
+#[test]
+fn a_midstream_session_skips_to_the_first_packet_start() {
+    let mut session = MqttSession::new_midstream();
+    let mut out = Vec::new();
+    // The tail of a PUBLISH payload, then a PUBACK and a PINGREQ.
+    session.on_data(Side::Orig, b"tail of payload", at(1), &mut out);
+    session.on_data(Side::Orig, &[0x40, 2, 0, 7, 0xc0, 0], at(2), &mut out);
+    // The other direction starts on a boundary: no Resync event for it.
+    session.on_data(Side::Resp, &[0xd0, 0], at(3), &mut out);
+    assert_eq!(packet_types(&out), ["PUBACK", "PINGREQ", "PINGRESP"]);
+    let resyncs: Vec<_> = out
+        .iter()
+        .filter(|e| matches!(e.event, MqttEvent::Resync { .. }))
+        .collect();
+    assert_eq!(resyncs.len(), 1);
+    assert_eq!(resyncs[0].side, Side::Orig);
+    assert_eq!(
+        resyncs[0].event,
+        MqttEvent::Resync {
+            skipped: 15,
+            resumed: true
+        }
+    );
+    assert_eq!(session.summary().violations, 0);
+}
+
+#[test]
+fn a_second_connect_is_a_violation_and_the_first_is_kept() {
+    let mut session = MqttSession::new();
+    let mut out = Vec::new();
+    session.on_data(Side::Orig, &fixtures::connect_311(), at(1), &mut out);
+    session.on_data(Side::Orig, &fixtures::connect_5(), at(2), &mut out);
+    let sum = session.summary();
+    assert_eq!(sum.violations, 1);
+    assert_eq!(sum.protocol_version, Some(4));
+    assert_eq!(
+        sum.connect.as_ref().and_then(|c| c.client_id.as_deref()),
+        Some(&b"dev-42"[..])
+    );
+    assert_eq!(sum.packets.get("CONNECT"), Some(&2));
+}
+
+#[test]
+fn close_while_skipping_a_large_body_reports_it_unfinished() {
+    let mut body = s(b"t");
+    body.resize(2 * MAX_BUFFERED, 0);
+    let big = packet(0x30, &body);
+    let mut session = MqttSession::new();
+    let mut out = Vec::new();
+    session.on_data(Side::Orig, &big[..HEAD_BYTES + 100], at(1), &mut out);
+    session.on_close(Side::Orig, at(2), &mut out);
+    assert_eq!(
+        out.last().map(|e| &e.event),
+        Some(&MqttEvent::Unfinished {
+            packet_type: "PUBLISH",
+            received: (HEAD_BYTES + 100) as u64,
+            declared: big.len() as u64,
+        })
+    );
+    assert!(session.summary().packets.is_empty());
+}
+
+#[test]
+fn a_v5_conversation_of_every_fixture_has_no_violation() {
+    let mut session = MqttSession::new();
+    let mut out = Vec::new();
+    session.on_data(Side::Orig, &fixtures::connect_5(), at(1), &mut out);
+    for f in fixtures::all() {
+        if f.version != Version::V5 || f.type_name == "CONNECT" {
+            continue;
+        }
+        let side = if f.type_name.ends_with("ACK") || f.type_name == "PINGRESP" {
+            Side::Resp
+        } else {
+            Side::Orig
+        };
+        session.on_data(side, &f.bytes, at(2), &mut out);
+    }
+    let sum = session.summary();
+    assert_eq!(sum.violations, 0, "{out:?}");
+    assert_eq!(
+        (sum.protocol_version, sum.version_guessed),
+        (Some(5), false)
+    );
+    assert_eq!(sum.disconnect.map(|d| d.reason_code), Some(None));
+    assert_eq!(sum.packets.get("AUTH"), Some(&1));
+    assert_eq!(sum.connack.map(|c| c.code), Some(0));
+}
+
+#[test]
+fn gaps_while_resynchronising_add_up() {
+    let mut session = MqttSession::new();
+    let mut out = Vec::new();
+    session.on_gap(Side::Orig, 10, at(1), &mut out);
+    session.on_data(Side::Orig, b"zzz", at(2), &mut out);
+    session.on_gap(Side::Orig, 10, at(3), &mut out);
+    session.on_data(Side::Orig, b"zz\xc0\x00", at(4), &mut out);
+    assert_eq!(packet_types(&out), ["PINGREQ"]);
+    assert_eq!(
+        out.first().map(|e| &e.event),
+        Some(&MqttEvent::Resync {
+            skipped: 5,
+            resumed: true
+        })
+    );
+}
+
+#[test]
+fn packet_events_list_a_bounded_number_of_filters_and_codes() {
+    let mut body = vec![0, 1];
+    for _ in 0..1000 {
+        body.extend(s(b"a/b"));
+        body.push(0);
+    }
+    let mut suback = vec![0, 1];
+    suback.extend([0u8; 1000]);
+    let mut session = MqttSession::new();
+    let mut out = Vec::new();
+    session.on_data(Side::Orig, &packet(0x82, &body), at(1), &mut out);
+    session.on_data(Side::Resp, &packet(0x90, &suback), at(2), &mut out);
+    for event in &out {
+        let MqttEvent::Packet(p) = &event.event else {
+            panic!("{event:?}")
+        };
+        assert!(p.filters.len() + p.reason_codes.len() == super::super::event::MAX_LISTED);
+        assert_eq!(p.list_len, Some(1000));
     }
 }

@@ -30,6 +30,30 @@ pub enum SegmentKind {
     ZeroWindowProbe,
 }
 
+/// Wireshark's window for a fast retransmission after the last duplicate ACK (20 ms).
+pub const FAST_RETRANSMISSION_NS: i64 = 20_000_000;
+
+/// The header fields the analysis needs; `payload_len` includes bytes the snaplen cut.
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentHeader {
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: TcpFlags,
+    pub window: u16,
+    pub payload_len: u32,
+}
+
+/// What one side last acknowledged and advertised (Wireshark's `lastack`, `window`,
+/// `dupacknum`), seen from the other side's analysis.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AckState {
+    pub window: Option<u16>,
+    /// `None` until a segment with the ACK flag (and after one without).
+    pub last_ack: Option<u32>,
+    pub last_ack_ns: i64,
+    pub dup_acks: u32,
+}
+
 /// `a < b` in sequence space (RFC 9293 §3.4).
 pub fn seq_lt(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
@@ -57,8 +81,8 @@ pub struct Direction {
     /// excluded), and when it last moved.
     highest_next_seq: Option<u32>,
     highest_next_seq_ns: i64,
-    /// Last window this side advertised (not from RST segments).
-    pub window: Option<u16>,
+    /// What this side last acknowledged and advertised.
+    pub acks: AckState,
     pub syn_reported: bool,
     pub stats: SideStats,
     pub retransmissions: u64,
@@ -108,53 +132,122 @@ pub struct Writer {
 }
 
 impl Direction {
-    /// Classifies a segment of this direction and advances Wireshark's `nextseq`.
-    /// `payload_len` includes bytes the snaplen cut; `peer_window_zero` says whether the other
-    /// side last advertised a zero window; `out_of_order_ns` is the out-of-order threshold.
+    /// Classifies a segment of this direction and advances Wireshark's `nextseq`
+    /// (`packet-tcp.c`, `tcp_analyze_sequence_number`; checks in the order that reproduces tshark
+    /// 4.0.17: keep-alive, fast retransmission, spurious retransmission, out-of-order,
+    /// retransmission).
+    /// `peer` is what the other side last acknowledged and advertised; `out_of_order_ns` is the
+    /// out-of-order threshold.
     pub fn classify(
         &mut self,
-        seq: u32,
-        flags: TcpFlags,
-        payload_len: u32,
-        peer_window_zero: bool,
+        seg: SegmentHeader,
+        peer: &AckState,
         now_ns: i64,
         out_of_order_ns: i64,
     ) -> SegmentKind {
+        let SegmentHeader {
+            seq,
+            flags,
+            payload_len,
+            ..
+        } = seg;
         if flags.rst() {
-            // A RST's sequence number and payload are not part of the stream.
+            // A RST is never a retransmission, but tshark moves `nextseq` with it.
+            self.advance_next_seq(seq.wrapping_add(payload_len), now_ns);
             return SegmentKind::Normal;
         }
         let occupies = payload_len
             .wrapping_add(u32::from(flags.syn()))
             .wrapping_add(u32::from(flags.fin()));
         let control = flags.syn() || flags.fin();
-        let kind = match self.highest_next_seq {
-            None => SegmentKind::Normal,
-            Some(next) => {
-                if payload_len <= 1 && !control && seq == next.wrapping_sub(1) {
-                    SegmentKind::KeepAlive
-                } else if payload_len == 1 && !control && seq == next && peer_window_zero {
-                    SegmentKind::ZeroWindowProbe
-                } else if (payload_len > 0 || control) && seq_lt(seq, next) {
-                    let since = now_ns.saturating_sub(self.highest_next_seq_ns);
-                    if since < out_of_order_ns && next != seq.wrapping_add(occupies) {
-                        SegmentKind::OutOfOrder
-                    } else {
-                        SegmentKind::Retransmission
-                    }
-                } else {
-                    SegmentKind::Normal
-                }
-            }
+        // Wireshark keeps `nextseq` as a plain number where 0 means unknown: a stream whose
+        // highest sequence number wraps to exactly 0 is "unknown" to it as well.
+        let next = self.highest_next_seq.filter(|&n| n != 0);
+        // tshark 4.0.17 never calls data starting one byte below `nextseq` a retransmission
+        // unless the peer had acknowledged all of it (checked on generated captures).
+        let not_advanced = next.is_some_and(|next| {
+            seq_lt(seq, next) && !(payload_len > 0 && seq == next.wrapping_sub(1))
+        });
+        let at_next = |delta: u32| next.is_some_and(|next| seq == next.wrapping_sub(delta));
+        // The spurious check needs no `nextseq`: the peer's acknowledgment is enough.
+        let peer_acked_past = peer
+            .last_ack
+            .is_some_and(|acked| acked != 0 && !seq_lt(acked, seq.wrapping_add(payload_len)));
+        let since_next = now_ns.saturating_sub(self.highest_next_seq_ns);
+        let since_peer_ack = now_ns.saturating_sub(peer.last_ack_ns);
+        let kind = if payload_len <= 1 && !control && at_next(1) {
+            SegmentKind::KeepAlive
+        } else if payload_len == 1 && !control && at_next(0) && peer.window == Some(0) {
+            SegmentKind::ZeroWindowProbe
+        } else if payload_len == 0 && !control {
+            SegmentKind::Normal
+        } else if not_advanced
+            && peer.dup_acks >= 2
+            && peer.last_ack == Some(seq)
+            && since_peer_ack < FAST_RETRANSMISSION_NS
+        {
+            // Fast retransmission (RFC 5681 §3.2) after duplicate ACKs.
+            SegmentKind::Retransmission
+        } else if payload_len > 0 && peer_acked_past {
+            // Wireshark's spurious retransmission: data the peer had already acknowledged.
+            SegmentKind::Retransmission
+        } else if not_advanced
+            && since_next < out_of_order_ns
+            && next.is_some_and(|next| next != seq.wrapping_add(occupies))
+        {
+            SegmentKind::OutOfOrder
+        } else if not_advanced {
+            SegmentKind::Retransmission
+        } else {
+            SegmentKind::Normal
         };
         if kind != SegmentKind::ZeroWindowProbe {
-            let end = seq.wrapping_add(occupies);
-            if self.highest_next_seq.is_none_or(|next| seq_lt(next, end)) {
-                self.highest_next_seq = Some(end);
-                self.highest_next_seq_ns = now_ns;
-            }
+            self.advance_next_seq(seq.wrapping_add(occupies), now_ns);
         }
         kind
+    }
+
+    fn advance_next_seq(&mut self, end: u32, now_ns: i64) {
+        if self
+            .highest_next_seq
+            .is_none_or(|next| next == 0 || seq_lt(next, end))
+        {
+            self.highest_next_seq = Some(end);
+            self.highest_next_seq_ns = now_ns;
+        }
+    }
+
+    /// Records what this side acknowledges and advertises, counting duplicate ACKs as
+    /// Wireshark does (no data, no SYN/FIN/RST, same nonzero window, same ACK, sequence number
+    /// at `nextseq`). Call before [`Direction::classify`] for the same segment.
+    pub fn note_ack(&mut self, seg: SegmentHeader, now_ns: i64) {
+        let SegmentHeader {
+            seq,
+            ack,
+            flags,
+            window,
+            payload_len,
+        } = seg;
+        if flags.rst() {
+            return;
+        }
+        let ack = flags.ack().then_some(ack);
+        let duplicate = payload_len == 0
+            && !flags.syn()
+            && !flags.fin()
+            && window != 0
+            && self.acks.window == Some(window)
+            && ack.is_some()
+            && self.acks.last_ack == ack
+            && self.highest_next_seq == Some(seq);
+        self.acks.dup_acks = if duplicate {
+            self.acks.dup_acks.saturating_add(1)
+        } else {
+            0
+        };
+        self.acks.window = Some(window);
+        self.acks.last_ack = ack;
+        self.acks.last_ack_ns = now_ns;
     }
 
     /// Sets where the stream starts, from the first segment that is not a RST.
@@ -235,7 +328,10 @@ impl Direction {
             return;
         }
         if let Some(start) = self.offset_of(seq) {
-            let offset = start.saturating_add(i64::from(payload_len)).max(0) as u64;
+            // A FIN behind bytes already delivered ends the stream where it stands.
+            let offset = (start.saturating_add(i64::from(payload_len)).max(0) as u64)
+                .max(self.reassembler.next_offset());
+            self.reassembler.truncate_at(offset);
             self.fin = Some(FinMark {
                 offset,
                 at,
@@ -347,69 +443,4 @@ fn clip(offset: i64, content: Content<'_>, cap: Option<u64>) -> Option<(u64, Con
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn flags(bits: u8) -> TcpFlags {
-        TcpFlags(bits)
-    }
-    const A: u8 = TcpFlags::ACK;
-    const S: u8 = TcpFlags::SYN;
-    const F: u8 = TcpFlags::FIN;
-
-    #[test]
-    fn sequence_comparison_wraps() {
-        assert!(seq_lt(1, 2));
-        assert!(seq_lt(u32::MAX, 0));
-        assert!(!seq_lt(0, u32::MAX));
-        assert!(!seq_lt(5, 5));
-    }
-
-    #[test]
-    fn classification_follows_wireshark() {
-        let ms = 1_000_000;
-        // (seq, flags, len, peer window zero, time in ms, expected)
-        let steps: &[(u32, u8, u32, bool, i64, SegmentKind)] = &[
-            (100, S, 0, false, 0, SegmentKind::Normal),
-            (100, S, 0, false, 1000, SegmentKind::Retransmission),
-            (101, A, 10, false, 2000, SegmentKind::Normal),
-            (101, A, 10, false, 3000, SegmentKind::Retransmission),
-            // Keep-alive: zero or one byte at next - 1.
-            (110, A, 0, false, 4000, SegmentKind::KeepAlive),
-            (110, A, 1, false, 5000, SegmentKind::KeepAlive),
-            // Jump ahead, then the hole filled right away: out of order.
-            (121, A, 10, false, 6000, SegmentKind::Normal),
-            (111, A, 10, false, 6001, SegmentKind::OutOfOrder),
-            // Zero-window probe does not advance nextseq; a second probe is a probe again.
-            (131, A, 1, true, 7000, SegmentKind::ZeroWindowProbe),
-            (131, A, 1, true, 8000, SegmentKind::ZeroWindowProbe),
-            (131, A, 5, false, 9000, SegmentKind::Normal),
-            (136, F | A, 0, false, 10000, SegmentKind::Normal),
-            (136, F | A, 0, false, 11000, SegmentKind::Retransmission),
-        ];
-        let mut d = Direction::default();
-        for (i, &(seq, bits, len, zero, t, want)) in steps.iter().enumerate() {
-            let got = d.classify(seq, flags(bits), len, zero, t * ms, DEFAULT_OUT_OF_ORDER_NS);
-            assert_eq!(got, want, "step {i}");
-        }
-    }
-
-    #[test]
-    fn clip_trims_before_start_and_after_fin() {
-        let data = b"abcdef";
-        assert_eq!(
-            clip(-2, Content::Data(data), None),
-            Some((0, Content::Data(&b"cdef"[..])))
-        );
-        assert_eq!(clip(-6, Content::Data(data), None), None);
-        assert_eq!(
-            clip(2, Content::Data(data), Some(5)),
-            Some((2, Content::Data(&b"abc"[..])))
-        );
-        assert_eq!(clip(5, Content::Data(data), Some(5)), None);
-        assert_eq!(
-            clip(3, Content::Missing(10), Some(8)),
-            Some((3, Content::Missing(5)))
-        );
-    }
-}
+mod tests;

@@ -1,0 +1,225 @@
+//! TCP stream numbering over every capture in the shared corpus, against tshark 4.0.17: the
+//! number of flows equals the stored `tcp_streams`, and, when tshark is installed, every TCP
+//! frame's flow equals its `tcp.stream` and per-stream retransmission counts are compared with
+//! `tcp.analysis.retransmission`. Skips with a notice when the corpus is missing.
+
+use mqpcap::capture::CaptureReader;
+use mqpcap::common::{At, Side};
+use mqpcap::flow::{FlowId, FlowLimits, FlowOpen, FlowSink, FlowTable, TcpEvent, TcpSummary};
+use mqpcap::wire::{Decoded, WireDecoder};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
+const TSHARK: &str = "/usr/bin/tshark";
+
+/// Counts retransmission events per flow.
+#[derive(Default)]
+struct Counter {
+    retransmissions: BTreeMap<u32, u64>,
+    closed: u64,
+}
+
+impl FlowSink for Counter {
+    fn open(&mut self, _flow: &FlowOpen) {}
+    fn data(&mut self, _id: FlowId, _side: Side, _data: &[u8], _at: At) {}
+    fn gap(&mut self, _id: FlowId, _side: Side, _len: u64, _at: At) {}
+    fn tcp_event(&mut self, id: FlowId, _side: Side, event: TcpEvent, _at: At) {
+        if let TcpEvent::Retransmission { .. } = event {
+            *self.retransmissions.entry(id.0).or_default() += 1;
+        }
+    }
+    fn closed(&mut self, _id: FlowId, _summary: TcpSummary) {
+        self.closed += 1;
+    }
+}
+
+/// (path, tshark's tcp_streams) for every capture of the corpus.
+fn captures() -> Option<Vec<(PathBuf, u64)>> {
+    let corpus = Path::new(CORPUS);
+    let manifest = std::fs::read_to_string(corpus.join("MANIFEST.tsv")).ok()?;
+    let decode = std::fs::read_to_string(corpus.join("tshark-4.0.17.jsonl")).ok()?;
+    let header: Vec<&str> = manifest.lines().next()?.split('\t').collect();
+    let path_column = header.iter().position(|c| *c == "local_path")?;
+    let kind_column = header.iter().position(|c| *c == "kind")?;
+    let mut out = Vec::new();
+    for line in manifest.lines().skip(1) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        if fields.get(kind_column) != Some(&"capture") {
+            continue;
+        }
+        let Some(local) = fields.get(path_column) else {
+            continue;
+        };
+        let streams = decode.lines().find_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            (v.get("file")?.as_str()? == *local).then(|| v["tcp_streams"].as_u64())?
+        });
+        let Some(streams) = streams else {
+            panic!("{local}: no tcp_streams in the stored tshark decode");
+        };
+        out.push((corpus.join(local), streams));
+    }
+    Some(out)
+}
+
+/// Our flow of every TCP frame, and retransmissions per flow.
+fn our_streams(path: &Path) -> (BTreeMap<u64, u32>, Counter, usize) {
+    let mut reader = CaptureReader::open(path).expect("corpus capture opens");
+    let mut decoder = WireDecoder::new();
+    let mut table = FlowTable::new(FlowLimits::default());
+    let mut sink = Counter::default();
+    let mut frames = BTreeMap::new();
+    while let Some(frame) = reader.next_frame() {
+        let at = At {
+            frame: frame.number,
+            time_ns: frame.time_ns,
+        };
+        if let Decoded::Tcp(seg) =
+            decoder.decode(frame.number, frame.link_type, frame.data, frame.orig_len)
+        {
+            let id = table.on_segment(at, &seg, &mut sink);
+            frames.insert(frame.number, id.0);
+        }
+    }
+    let flows = table.flow_count();
+    table.finish(&mut sink);
+    assert_eq!(
+        sink.closed as usize,
+        flows,
+        "{}: closed once per flow",
+        path.display()
+    );
+    (frames, sink, flows)
+}
+
+/// tshark's `tcp.stream` of every TCP frame and retransmissions per stream; `None` when tshark
+/// is not installed.
+fn tshark_streams(path: &Path) -> Option<(BTreeMap<u64, u32>, BTreeMap<u32, u64>)> {
+    if !Path::new(TSHARK).exists() {
+        return None;
+    }
+    let output = Command::new(TSHARK)
+        .arg("-r")
+        .arg(path)
+        .args(["-T", "fields", "-e", "frame.number", "-e", "tcp.stream"])
+        .args(["-e", "tcp.analysis.retransmission"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut frames = BTreeMap::new();
+    let mut retransmissions = BTreeMap::new();
+    for line in text.lines() {
+        let mut fields = line.split('\t');
+        let number = fields.next().and_then(|f| f.parse::<u64>().ok());
+        // A frame with TCP inside ICMP lists no stream; tunnels may list several: take the first.
+        let stream = fields
+            .next()
+            .and_then(|f| f.split(',').next())
+            .and_then(|f| f.parse::<u32>().ok());
+        let retransmitted = fields.next().is_some_and(|f| !f.is_empty());
+        if let (Some(number), Some(stream)) = (number, stream) {
+            frames.insert(number, stream);
+            if retransmitted {
+                *retransmissions.entry(stream).or_insert(0) += 1;
+            }
+        }
+    }
+    Some((frames, retransmissions))
+}
+
+#[test]
+fn corpus_flows_match_tshark_tcp_streams() {
+    let Some(captures) = captures() else {
+        eprintln!("skipped: corpus not found at {CORPUS}");
+        return;
+    };
+    assert!(!captures.is_empty());
+    let mut failures = Vec::new();
+    let mut retransmission_notes = Vec::new();
+    let (mut frames_compared, mut ours_total, mut theirs_total) = (0usize, 0u64, 0u64);
+    for (path, expected_streams) in &captures {
+        let name = path.display();
+        let (ours, counter, flows) = our_streams(path);
+        if flows as u64 != *expected_streams {
+            failures.push(format!(
+                "{name}: {flows} flows, tshark {expected_streams} streams"
+            ));
+        }
+        let Some((theirs, their_retransmissions)) = tshark_streams(path) else {
+            continue;
+        };
+        for (frame, stream) in &theirs {
+            match ours.get(frame) {
+                Some(ours) if ours == stream => frames_compared += 1,
+                other => failures.push(format!(
+                    "{name}: frame {frame} in stream {other:?}, tshark {stream}"
+                )),
+            }
+        }
+        for frame in ours.keys().filter(|f| !theirs.contains_key(f)) {
+            failures.push(format!("{name}: frame {frame} is TCP to us, not to tshark"));
+        }
+        ours_total += counter.retransmissions.values().sum::<u64>();
+        theirs_total += their_retransmissions.values().sum::<u64>();
+        if counter.retransmissions != their_retransmissions {
+            retransmission_notes.push(format!(
+                "{name}: retransmissions per stream {:?}, tshark {:?}",
+                counter.retransmissions, their_retransmissions
+            ));
+        }
+    }
+    eprintln!(
+        "{} captures; {frames_compared} TCP frames in tshark's stream; retransmissions {ours_total}, tshark {theirs_total}",
+        captures.len()
+    );
+    for note in &retransmission_notes {
+        eprintln!("{note}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Developer aid: `MQPCAP_FLOW_DUMP=file cargo test --test flow_corpus dump -- --ignored
+/// --nocapture` prints `frame stream retransmission(0/1)` per TCP frame, for a diff against
+/// `tshark -T fields -e frame.number -e tcp.stream -e tcp.analysis.retransmission`.
+#[test]
+#[ignore]
+fn dump() {
+    let Ok(path) = std::env::var("MQPCAP_FLOW_DUMP") else {
+        return;
+    };
+    #[derive(Default)]
+    struct Frames(BTreeMap<u64, bool>);
+    impl FlowSink for Frames {
+        fn open(&mut self, _flow: &FlowOpen) {}
+        fn data(&mut self, _id: FlowId, _side: Side, _data: &[u8], _at: At) {}
+        fn gap(&mut self, _id: FlowId, _side: Side, _len: u64, _at: At) {}
+        fn tcp_event(&mut self, _id: FlowId, _side: Side, event: TcpEvent, at: At) {
+            if let TcpEvent::Retransmission { .. } = event {
+                self.0.insert(at.frame, true);
+            }
+        }
+        fn closed(&mut self, _id: FlowId, _summary: TcpSummary) {}
+    }
+    let mut reader = CaptureReader::open(Path::new(&path)).expect("open");
+    let mut decoder = WireDecoder::new();
+    let mut table = FlowTable::new(FlowLimits::default());
+    let mut sink = Frames::default();
+    let mut streams = Vec::new();
+    while let Some(frame) = reader.next_frame() {
+        let at = At {
+            frame: frame.number,
+            time_ns: frame.time_ns,
+        };
+        if let Decoded::Tcp(seg) =
+            decoder.decode(frame.number, frame.link_type, frame.data, frame.orig_len)
+        {
+            streams.push((frame.number, table.on_segment(at, &seg, &mut sink).0));
+        }
+    }
+    for (frame, stream) in streams {
+        let retransmitted = sink.0.contains_key(&frame);
+        println!("{frame}\t{stream}\t{}", u8::from(retransmitted));
+    }
+}
