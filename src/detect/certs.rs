@@ -49,8 +49,8 @@ fn validity_hits(ctx: &ConnCtx, outside: fn(i64, &CertInfo) -> bool) -> Vec<Hit>
                     .var("not_before", rfc3339_seconds(c.not_before))
                     .var("not_after", rfc3339_seconds(c.not_after))
                     .var("capture_time", rfc3339_seconds(now))
-                    .var("days_after", (now - c.not_after) / 86_400)
-                    .var("days_before", (c.not_before - now) / 86_400)
+                    .var("days_after", now.saturating_sub(c.not_after) / 86_400)
+                    .var("days_before", c.not_before.saturating_sub(now) / 86_400)
                     .var("frame", m.at.frame)
                     .at(m.at, format!("{from} certificate {}", c.subject)),
             );
@@ -285,5 +285,15 @@ mod tests {
         assert!(fired.contains(&"clock_skew_suspected"), "{fired:?}");
         assert!(fired.contains(&"tls_alert"));
         assert!(!fired.contains(&"cert_expired"));
+    }
+
+    #[test]
+    fn extreme_validity_dates_do_not_overflow() {
+        let c = with_server_cert(
+            Some("b.test"),
+            cert("CN=b.test", &["b.test"], i64::MAX, i64::MIN),
+        );
+        let fired = rules_fired(&c);
+        assert!(fired.contains(&"cert_expired") && fired.contains(&"cert_not_yet_valid"));
     }
 }

@@ -34,11 +34,7 @@ pub fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
             continue;
         };
         groups
-            .entry((
-                c.conn.capture,
-                c.conn.server_addr(),
-                client_id.clone(),
-            ))
+            .entry((c.conn.capture, c.conn.server_addr(), client_id.clone()))
             .or_default()
             .push(c);
     }

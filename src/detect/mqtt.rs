@@ -454,11 +454,20 @@ pub fn malformed_mqtt(ctx: &ConnCtx) -> Vec<Hit> {
     if conn.tcp.missing_bytes > 0 || ctx.found("capture_gap") {
         return vec![];
     }
+    // A 3.1.1-style CONNACK answering an MQTT 5 CONNECT breaks the 5.0 layout; that is
+    // explained by connack_refused (v5_answered_as_v3), not a second problem.
+    let legacy_connack = version_of(ctx).is_v5()
+        && conn
+            .mqtt
+            .as_ref()
+            .and_then(|m| m.connack)
+            .is_some_and(|a| (1..=5).contains(&a.code));
     let violations: Vec<(At, Side, Option<&'static str>, &String)> = mqtt_events(conn)
         .filter_map(|(at, side, e)| match e {
             MqttEvent::Violation { packet_type, what } => Some((at, side, *packet_type, what)),
             _ => None,
         })
+        .filter(|(_, _, packet_type, _)| !(legacy_connack && *packet_type == Some("CONNACK")))
         .collect();
     let Some((at, side, packet_type, what)) = violations.first() else {
         return vec![];

@@ -111,14 +111,8 @@ pub fn client_id_invalid(ctx: &ConnCtx) -> Vec<Hit> {
     if raw_id.is_empty() && limits.client_id_required == Some(true) {
         problems.push("it is empty".to_string());
     }
-    if let Some(max) = limits
-        .client_id_max_bytes
-        .filter(|m| raw_id.len() > *m)
-    {
-        problems.push(format!(
-            "it is {} bytes long (limit {max})",
-            raw_id.len()
-        ));
+    if let Some(max) = limits.client_id_max_bytes.filter(|m| raw_id.len() > *m) {
+        problems.push(format!("it is {} bytes long (limit {max})", raw_id.len()));
     }
     if let Some(format) = &limits.client_id_format
         && !raw_id.is_empty()
@@ -199,23 +193,23 @@ pub fn jwt_invalid(ctx: &ConnCtx) -> Vec<Hit> {
         problems.push(format!(
             "it expired at {} (exp), {} s before the CONNECT",
             rfc3339_seconds(exp),
-            now - exp
+            now.saturating_sub(exp)
         ));
     }
     let leeway = limits.jwt_iat_leeway_s.unwrap_or(60);
-    if let Some(iat) = facts.iat.filter(|i| *i > now + leeway) {
+    if let Some(iat) = facts.iat.filter(|i| *i > now.saturating_add(leeway)) {
         problems.push(format!(
             "it was issued {} s in the future (iat {}): the device clock is ahead",
-            iat - now,
+            iat.saturating_sub(now),
             rfc3339_seconds(iat)
         ));
     }
     if let (Some(max), Some(exp), Some(iat)) = (limits.jwt_max_lifetime_s, facts.exp, facts.iat)
-        && exp - iat > max
+        && exp.saturating_sub(iat) > max
     {
         problems.push(format!(
             "its lifetime exp - iat is {} s, over the platform's {max} s",
-            exp - iat
+            exp.saturating_sub(iat)
         ));
     }
     if facts.standard_base64 {

@@ -119,3 +119,18 @@ fn jwt_problems_are_found_without_printing_the_token() {
         "{f:#?}"
     );
 }
+
+#[test]
+fn extreme_jwt_claims_do_not_overflow() {
+    let c = with_jwt(
+        &format!(r#"{{"iat":{},"exp":{}}}"#, i64::MIN, i64::MAX),
+        false,
+    );
+    let f = with_profile(&c, "clearblade");
+    assert!(fired(&f).contains(&"jwt_invalid"));
+    let c = with_jwt(
+        &format!(r#"{{"iat":{},"exp":{}}}"#, i64::MAX, i64::MIN),
+        false,
+    );
+    assert!(fired(&with_profile(&c, "clearblade")).contains(&"jwt_invalid"));
+}
