@@ -125,7 +125,12 @@ pub fn no_connect_sent(ctx: &ConnCtx) -> Vec<Hit> {
         }
         AppProtocol::Tls => {
             let Some(tls) = &conn.tls else { return vec![] };
-            if !tls.established || tls.decrypted || conn.mqtt.is_some() {
+            // Without keys only the port says the session is MQTT (443 may be HTTPS).
+            if !super::tls::handshake_done(conn)
+                || tls.decrypted
+                || conn.mqtt.is_some()
+                || !is_mqtt_port(conn.server_addr().port())
+            {
                 return vec![];
             }
             if tls.app_data[client.index()].records > 0 {
@@ -253,7 +258,7 @@ pub fn keepalive_lapse(ctx: &ConnCtx) -> Vec<Hit> {
     }
     // Inside TLS without keys: the client's last record, then the server's close.
     let Some(tls) = &conn.tls else { return vec![] };
-    if !tls.established || tls.decrypted {
+    if !super::tls::handshake_done(conn) || tls.decrypted {
         return vec![];
     }
     let Some(last) = facts::tls_events(conn)

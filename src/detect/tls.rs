@@ -63,6 +63,35 @@ fn describe_last(conn: &Connection, frame: u64) -> String {
     }
 }
 
+/// The handshake completed: the decoder saw it (both Finished, or data both ways), or, in TLS
+/// 1.3 without keys, the client sent its encrypted flight after the ServerHello and the server
+/// then sent application data (tickets or MQTT), which it does only after the client's
+/// Finished verified (RFC 8446 §4.4.4, §4.6.1).
+pub(crate) fn handshake_done(conn: &Connection) -> bool {
+    let Some(tls) = conn.tls.as_ref() else {
+        return false;
+    };
+    if tls.established {
+        return true;
+    }
+    let Some(sh) = tls.server_hello.as_ref().filter(|s| s.version == 0x0304) else {
+        return false;
+    };
+    let client_flight = tls_events(conn).find(|(at, side, e)| {
+        *side == conn.client
+            && at.frame > sh.at.frame
+            && matches!(e, TlsEvent::EncryptedHandshake { .. })
+    });
+    let Some((flight_at, _, _)) = client_flight else {
+        return false;
+    };
+    tls_events(conn).any(|(at, side, e)| {
+        side != conn.client
+            && at.frame > flight_at.frame
+            && matches!(e, TlsEvent::ApplicationData { .. })
+    })
+}
+
 fn tls_of(conn: &Connection) -> Option<&TlsSummary> {
     conn.tls.as_ref()
 }
@@ -130,6 +159,7 @@ pub fn tls_alert(ctx: &ConnCtx) -> Vec<Hit> {
             .var("after", describe_last(conn, a.at.frame))
             .var("sni", sni)
             .var("offered", offered)
+            .var("chain", chain_note(conn, tls))
             .alert(Some(name.clone()))
             .at(
                 a.at,
@@ -144,6 +174,32 @@ pub fn tls_alert(ctx: &ConnCtx) -> Vec<Hit> {
         hits.push(hit);
     }
     hits
+}
+
+/// What the visible server chain says about a trust failure: a lone certificate without its
+/// issuing CA (a likely missing intermediate), or a self-signed certificate. Servers normally
+/// do not send the root, so a longer chain says nothing by itself.
+fn chain_note(conn: &Connection, tls: &TlsSummary) -> String {
+    let server = conn.client.other();
+    let Some(msg) = tls.certificates.iter().find(|m| m.side == server) else {
+        return String::new();
+    };
+    let Some(last) = msg.chain.last().filter(|c| c.parse_error.is_none()) else {
+        return String::new();
+    };
+    if msg.chain.len() != 1 {
+        return String::new();
+    }
+    if last.issuer == last.subject {
+        return format!(
+            " The server sent a self-signed certificate ({}).",
+            last.subject
+        );
+    }
+    format!(
+        " The server sent only its own certificate, issued by {}, and no CA certificate: if that issuer is an intermediate CA, the device cannot build the chain to its root (a chain file missing from the broker configuration).",
+        last.issuer
+    )
 }
 
 fn level_word(level: Option<u8>) -> &'static str {
@@ -247,13 +303,28 @@ pub fn encrypted_alert(ctx: &ConnCtx) -> Vec<Hit> {
     let Some(tls) = tls_of(conn) else {
         return vec![];
     };
-    if tls.established || ctx.found("tls_alert") {
+    if handshake_done(conn) || ctx.found("tls_alert") {
         return vec![];
     }
     let Some(a) = tls.alerts.iter().find(|a| a.encrypted) else {
         return vec![];
     };
     let from = conn.role(a.side);
+    // TLS 1.3: a client that already sent its encrypted Finished and then a short encrypted
+    // record is closing (close_notify); a client rejecting the server sends its alert instead
+    // of its Finished (RFC 8446 §4.4.4, §6).
+    let own_flight_sent = tls_events(conn).any(|(at, side, e)| {
+        side == a.side
+            && at.frame < a.at.frame
+            && tls
+                .server_hello
+                .as_ref()
+                .is_some_and(|s| at.frame > s.at.frame)
+            && matches!(e, TlsEvent::EncryptedHandshake { .. })
+    });
+    if a.side == conn.client && own_flight_sent {
+        return vec![];
+    }
     let tls13 = tls
         .server_hello
         .as_ref()
@@ -301,7 +372,7 @@ pub fn rst_without_alert(ctx: &ConnCtx) -> Vec<Hit> {
     let Some(tls) = tls_of(conn) else {
         return vec![];
     };
-    if conn.tcp.close.how != CloseHow::Rst || tls.established || !tls.alerts.is_empty() {
+    if conn.tcp.close.how != CloseHow::Rst || handshake_done(conn) || !tls.alerts.is_empty() {
         return vec![];
     }
     if conn.mqtt.as_ref().is_some_and(|m| m.disconnect.is_some()) {
@@ -346,7 +417,7 @@ pub fn handshake_incomplete(ctx: &ConnCtx) -> Vec<Hit> {
     let Some(hello) = tls.client_hello.as_ref() else {
         return vec![];
     };
-    if tls.established {
+    if handshake_done(conn) {
         return vec![];
     }
     let explained = [
@@ -404,10 +475,15 @@ pub fn protocol_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
                 .any(|(_, side, e)| side == server && matches!(e, TlsEvent::Invalid { .. }));
             if let Some(hello) = &tls.client_hello
                 && !server_tls
-                && (server_invalid || (port == 1883 && server_close.is_some()))
+                && (port == 1883 && (server_invalid || server_close.is_some())
+                    || server_invalid && !matches!(port, 443 | 8443 | 8883))
             {
                 let mut hit = Hit::new()
-                    .variant("tls_to_plain")
+                    .variant(if port == 1883 {
+                        "tls_to_plain"
+                    } else {
+                        "tls_to_other"
+                    })
                     .var("port", port)
                     .at(hello.at, "ClientHello from client");
                 if let Some((at, _)) = server_close {
@@ -502,6 +578,8 @@ pub fn sni_missing(ctx: &ConnCtx) -> Vec<Hit> {
         .at(ch.at, "ClientHello without server_name");
     if ctx.profile.limits.sni_required == Some(true) {
         hit = hit.variant("required").var("platform", &ctx.profile.title);
+    } else if handshake_done(ctx.conn) {
+        hit = hit.variant("established");
     }
     vec![hit]
 }

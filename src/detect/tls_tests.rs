@@ -318,3 +318,98 @@ fn client_hello_to_a_plain_listener_is_a_protocol_mismatch() {
     assert!(fired.contains(&"protocol_mismatch"), "{fired:?}");
     assert!(!fired.contains(&"handshake_incomplete"));
 }
+
+#[test]
+fn tls13_client_closing_after_its_finished_is_not_an_encrypted_alert() {
+    // zeek hrr.pcap: client flight, server tickets, then the client's close_notify.
+    let mut c = tls_conn(Some("b.test"), 0x0304);
+    server_hello(&mut c, 0x0304);
+    tls(
+        &mut c,
+        8,
+        8,
+        Side::Orig,
+        TlsEvent::EncryptedHandshake { len: 53 },
+    );
+    tls(
+        &mut c,
+        9,
+        9,
+        Side::Resp,
+        TlsEvent::ApplicationData { len: 517 },
+    );
+    encrypted_alert(&mut c, 10, Side::Orig, 19);
+    tcp(&mut c, 11, 11, Side::Orig, TcpEvent::Fin);
+    assert!(problems(&c).is_empty(), "{:?}", problems(&c));
+}
+
+#[test]
+fn a_server_answering_tls_with_non_tls_on_another_port_is_a_mismatch() {
+    let mut c = tls_conn(None, 0x0303);
+    c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], 80));
+    tls(
+        &mut c,
+        6,
+        5,
+        Side::Resp,
+        TlsEvent::Invalid {
+            what: "HTTP".into(),
+        },
+    );
+    tcp(&mut c, 7, 6, Side::Resp, TcpEvent::Fin);
+    let f = findings(&c);
+    assert!(
+        finding_of(&f, "protocol_mismatch").is_some_and(|m| m.title.contains("not TLS")),
+        "{f:#?}"
+    );
+    // On a TLS port, broken server bytes are not called a protocol mismatch.
+    let mut c = tls_conn(None, 0x0303);
+    c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], 443));
+    tls(
+        &mut c,
+        6,
+        5,
+        Side::Resp,
+        TlsEvent::Invalid {
+            what: "type 0".into(),
+        },
+    );
+    tcp(&mut c, 7, 6, Side::Resp, TcpEvent::Fin);
+    let fired = rules_fired(&c);
+    assert!(
+        !fired.contains(&"protocol_mismatch") && fired.contains(&"handshake_incomplete"),
+        "{fired:?}"
+    );
+}
+
+#[test]
+fn missing_sni_is_info_when_the_server_accepted_it() {
+    let mut c = tls_conn(None, 0x0303);
+    server_hello(&mut c, 0x0303);
+    establish(&mut c);
+    assert_eq!(severity_of(&findings(&c), "sni_missing"), Some("info"));
+}
+
+#[test]
+fn unknown_ca_with_a_lone_server_certificate_suggests_a_missing_intermediate() {
+    let mut c = tls_conn(Some("b.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    if let Some(t) = c.tls.as_mut() {
+        let leaf = crate::proto::tls::message::CertInfo {
+            subject: "CN=b.test".into(),
+            issuer: "CN=Intermediate".into(),
+            ..Default::default()
+        };
+        t.certificates.push(CertificateMsg {
+            at: at(7, 4),
+            side: Side::Resp,
+            chain: vec![leaf],
+        });
+    }
+    alert(&mut c, 10, Side::Orig, 2, 48);
+    let f = findings(&c);
+    assert!(
+        finding_of(&f, "tls_alert").is_some_and(|a| a.detail.contains("intermediate")),
+        "{f:#?}"
+    );
+}
