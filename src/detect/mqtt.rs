@@ -99,7 +99,7 @@ pub fn connack_refused(ctx: &ConnCtx) -> Vec<Hit> {
 /// The transport (and TLS) came up but the client never sent CONNECT.
 pub fn no_connect_sent(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
-    if !conn.tcp.syn_seen || !transport_up(conn) {
+    if !conn.tcp.syn_seen || !transport_up(conn) || conn.tcp.missing_bytes > 0 {
         return vec![];
     }
     let client = facts::client(conn);
@@ -205,6 +205,9 @@ fn last_client_packet(ctx: &ConnCtx, before: u64) -> Option<(At, &'static str)> 
 /// keep-alive. Brokers check on a timer, so the close often comes seconds later.
 pub fn keepalive_lapse(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
+    if conn.tcp.missing_bytes > 0 {
+        return vec![];
+    }
     let (client, server) = (facts::client(conn), facts::server(conn));
     let Some((close_at, _)) = first_close(conn, server) else {
         return vec![];
@@ -297,6 +300,10 @@ pub fn server_closed_after_request(ctx: &ConnCtx) -> Vec<Hit> {
         || ctx.found("connack_refused")
         || ctx.found("server_disconnect")
     {
+        return vec![];
+    }
+    // An answer may sit in bytes the capture lacks: absence is not evidence then.
+    if conn.tcp.missing_bytes > 0 {
         return vec![];
     }
     let Some(m) = &conn.mqtt else { return vec![] };

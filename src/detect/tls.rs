@@ -239,10 +239,29 @@ pub fn client_cert_missing(ctx: &ConnCtx) -> Vec<Hit> {
         .iter()
         .find(|m| m.side == client && m.chain.is_empty());
     let Some(request) = tls.certificate_request else {
-        return match required {
-            Some(a) => vec![Hit::new().at(a.at, "certificate_required alert from server")],
-            None => vec![],
-        };
+        if let Some(a) = required {
+            return vec![Hit::new().at(a.at, "certificate_required alert from server")];
+        }
+        // The platform authenticates by certificate but this (test) server did not ask: the
+        // client sent none, visible in TLS <= 1.2 where Certificate messages are plaintext.
+        let visible = tls
+            .server_hello
+            .as_ref()
+            .is_some_and(|s| s.version <= 0x0303);
+        let sent = tls.certificates.iter().any(|m| m.side == client);
+        if ctx.profile.limits.client_cert_required == Some(true)
+            && visible
+            && !sent
+            && let Some(sh) = &tls.server_hello
+        {
+            return vec![
+                Hit::new()
+                    .variant("profile_requires")
+                    .var("platform", &ctx.profile.title)
+                    .at(sh.at, "ServerHello; no client Certificate follows"),
+            ];
+        }
+        return vec![];
     };
     let Some(empty) = empty else {
         return match required {
@@ -536,13 +555,22 @@ pub fn protocol_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
     }
 }
 
-/// RFC 8996 deprecates TLS 1.0 and 1.1.
+/// The profile's `min_tls_version` ("1.2", "1.3") as a code point.
+fn profile_min_version(ctx: &ConnCtx) -> u16 {
+    match ctx.profile.limits.min_tls_version.as_deref() {
+        Some("1.3") => 0x0304,
+        _ => 0x0303,
+    }
+}
+
+/// RFC 8996 deprecates TLS 1.0 and 1.1; a profile may require more (`min_tls_version`).
 pub fn low_tls_version(ctx: &ConnCtx) -> Vec<Hit> {
     let Some(tls) = tls_of(ctx.conn) else {
         return vec![];
     };
+    let min = profile_min_version(ctx);
     if let Some(sh) = &tls.server_hello
-        && sh.version < 0x0303
+        && sh.version < min
     {
         return vec![
             Hit::new()
@@ -553,11 +581,12 @@ pub fn low_tls_version(ctx: &ConnCtx) -> Vec<Hit> {
     }
     if let Some(ch) = &tls.client_hello {
         let max = max_offered_version(ch);
-        if max < 0x0303 {
+        if max < min {
             return vec![
                 Hit::new()
                     .variant("offered")
                     .var("version", version_name(max))
+                    .var("min", version_name(min))
                     .at(ch.at, "ClientHello"),
             ];
         }

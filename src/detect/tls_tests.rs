@@ -413,3 +413,25 @@ fn unknown_ca_with_a_lone_server_certificate_suggests_a_missing_intermediate() {
         "{f:#?}"
     );
 }
+
+#[test]
+fn profiles_raise_the_minimum_version_and_require_client_certificates() {
+    let mut c = tls_conn(Some("b.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    establish(&mut c);
+    let book = crate::detect::RuleBook::builtin();
+    let run = |book: &crate::detect::RuleBook| -> Vec<&'static str> {
+        findings_with(vec![c.clone()], 100, book)
+            .per_connection
+            .into_iter()
+            .flatten()
+            .map(|f| f.rule)
+            .collect()
+    };
+    assert!(run(&book).is_empty());
+    let azure = book.clone().with_profile("azure-event-grid");
+    let Ok(azure) = azure else {
+        panic!("{azure:?}")
+    };
+    assert!(run(&azure).contains(&"client_cert_missing"));
+}
