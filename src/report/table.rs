@@ -148,6 +148,21 @@ fn write_findings(report: &Report, out: &mut dyn Write, options: TableOptions) -
         _ => 2,
     };
     rows.sort_by_key(|f| (rank(f), f.connections.first().copied()));
+    // The same finding on many connections (a storm of refused logins) is one row listing
+    // them, with the first one's detail and frames.
+    let mut groups: Vec<(&Finding, Vec<usize>, usize)> = Vec::new();
+    for f in rows {
+        match groups
+            .iter_mut()
+            .find(|(g, _, _)| g.rule == f.rule && g.severity == f.severity && g.title == f.title)
+        {
+            Some((_, conns, count)) => {
+                conns.extend(f.connections.iter().copied());
+                *count += 1;
+            }
+            None => groups.push((f, f.connections.clone(), 1)),
+        }
+    }
     let mut table = Table::new();
     table
         .load_style(presets::UTF8_FULL_CONDENSED)
@@ -159,26 +174,55 @@ fn write_findings(report: &Report, out: &mut dyn Write, options: TableOptions) -
             "conn",
             "frames",
         ]);
-    for f in rows {
-        let conns: Vec<String> = f.connections.iter().map(ToString::to_string).collect();
+    for (f, mut conns, count) in groups {
+        conns.sort_unstable();
+        conns.dedup();
+        let conns = id_ranges(&conns);
         let mut frames: Vec<u64> = f.evidence.iter().map(|e| e.frame).collect();
         frames.dedup();
         let frames: Vec<String> = frames.iter().take(6).map(|n| format!("#{n}")).collect();
+        let title = if count > 1 {
+            format!("{} (x{count}; details of the first)", f.title)
+        } else {
+            f.title.clone()
+        };
         table.add_row(vec![
             f.severity.clone(),
             f.rule.clone(),
             format!(
                 "{}\n{}\n-> {}",
-                f.title,
+                title,
                 wrap(&f.detail, 90),
                 wrap(&f.remedy, 87)
             ),
-            wrap(&conns.join(" "), 12),
+            wrap(&conns, 12),
             wrap(&frames.join(" "), 16),
         ]);
     }
     writeln!(out, "findings:")?;
     writeln!(out, "{table}")
+}
+
+/// `0-14 17 20-21`: sorted ids with runs collapsed.
+fn id_ranges(ids: &[usize]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while let Some(&start) = ids.get(i) {
+        let mut end = start;
+        while ids.get(i + 1) == Some(&(end + 1)) {
+            end += 1;
+            i += 1;
+        }
+        parts.push(if end > start + 1 {
+            format!("{start}-{end}")
+        } else if end == start + 1 {
+            format!("{start} {end}")
+        } else {
+            start.to_string()
+        });
+        i += 1;
+    }
+    parts.join(" ")
 }
 
 /// Greedy word wrap at `width` characters (cells stay narrow; comfy-table does not wrap when
@@ -324,5 +368,21 @@ fn serde_plain<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => s,
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_ranges_collapse_runs() {
+        assert_eq!(id_ranges(&[0, 1, 2, 3, 5, 7, 8]), "0-3 5 7 8");
+        assert_eq!(id_ranges(&[]), "");
+    }
+
+    #[test]
+    fn wrap_keeps_lines_short() {
+        assert_eq!(wrap("aa bb cc", 5), "aa bb\ncc");
     }
 }
