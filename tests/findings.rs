@@ -99,6 +99,35 @@ fn all_findings(doc: &Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// A `{name}` placeholder left in a text means the rule's code did not supply that fact.
+fn unfilled_placeholders(doc: &Value) -> Vec<String> {
+    let per_conn = doc["connections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["findings"].as_array().into_iter().flatten());
+    let cross = doc["findings"].as_array().into_iter().flatten();
+    let mut bad = Vec::new();
+    for f in per_conn.chain(cross) {
+        for key in ["title", "detail", "remedy"] {
+            let text = f[key].as_str().unwrap_or_default();
+            let mut rest = text;
+            while let Some(open) = rest.find('{') {
+                let after = &rest[open + 1..];
+                let name: String = after
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                if !name.is_empty() && after[name.len()..].starts_with('}') {
+                    bad.push(format!("{} {key}: {{{name}}}", f["rule"]));
+                }
+                rest = after;
+            }
+        }
+    }
+    bad
+}
+
 fn serious(severity: &str) -> bool {
     severity == "error" || severity == "warning"
 }
@@ -129,6 +158,9 @@ fn every_lab_capture_gets_its_expected_rules_and_healthy_ones_no_problem() {
             args.extend(["--keylog", keys.as_str()]);
         }
         let doc = run_json(&args);
+        for bad in unfilled_placeholders(&doc) {
+            missing.push(format!("{file}: unfilled placeholder in {bad}"));
+        }
         let found = all_findings(&doc);
         let rules: BTreeSet<&str> = found.iter().map(|f| f.0.as_str()).collect();
         let expected: Vec<&str> = entry["expected_rules"]

@@ -118,7 +118,8 @@ pub fn client_id_invalid(ctx: &ConnCtx) -> Vec<Hit> {
         && !raw_id.is_empty()
         && !matches_format(format, &id)
     {
-        problems.push(format!("it does not have the form {format}"));
+        let shown = format.replace('{', "<").replace('}', ">");
+        problems.push(format!("it does not have the form {shown}"));
     }
     if problems.is_empty() {
         return vec![];
@@ -181,7 +182,9 @@ pub fn jwt_invalid(ctx: &ConnCtx) -> Vec<Hit> {
         if limits.jwt_password == Some(true) {
             return vec![
                 Hit::new()
+                    .variant("not_jwt")
                     .var("problems", "the password is not a JWT")
+                    .var("alg", "none")
                     .var("platform", platform(ctx))
                     .at(c.at, "CONNECT password (not shown)"),
             ];
