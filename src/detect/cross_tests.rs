@@ -106,3 +106,47 @@ fn fast_refused_retries_are_a_storm_but_exponential_backoff_is_not() {
     }
     assert!(cross_rules(backoff).is_empty());
 }
+
+#[test]
+fn identical_attempts_some_reset_some_fine_are_intermittent() {
+    let mut conns = Vec::new();
+    for i in 0..4u64 {
+        let mut c = session(i * 100, i as i64 * 1000, 40000 + i as u16, b"dev", 0);
+        if i % 2 == 0 {
+            // Reset before the CONNACK: drop it and reset.
+            if let Some(m) = c.mqtt.as_mut() {
+                m.connack = None;
+            }
+            c.events.retain(|e| e.at.frame != 6 + i * 100);
+            tcp(
+                &mut c,
+                i * 100 + 5,
+                i as i64 * 1000 + 3,
+                Side::Resp,
+                TcpEvent::Rst,
+            );
+        }
+        conns.push(c);
+    }
+    let got = cross_rules(conns);
+    assert!(
+        got.iter()
+            .any(|(r, t, ids)| *r == "rst_intermittent" && t.contains("2 of 4") && ids.len() == 4),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn an_mqtt5_takeover_disconnect_counts_as_the_drop() {
+    let mut a = session(0, 0, 40000, b"dev", 0);
+    let b = session(100, 500, 40001, b"dev", 0);
+    let mut d = packet("DISCONNECT");
+    d.reason_codes = vec![0x8e];
+    mqtt(&mut a, 108, 504, Side::Resp, d);
+    tcp(&mut a, 109, 900, Side::Resp, TcpEvent::Fin);
+    let got = cross_rules(vec![a, b]);
+    assert!(
+        got.iter().any(|(r, _, _)| *r == "duplicate_client_id"),
+        "{got:?}"
+    );
+}

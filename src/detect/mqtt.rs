@@ -271,15 +271,10 @@ pub fn keepalive_lapse(ctx: &ConnCtx) -> Vec<Hit> {
     else {
         return vec![];
     };
-    // The server's encrypted alert just before its close is part of the close.
-    let server_between = facts::tls_events(conn).any(|(at, side, e)| {
-        side == server
-            && at.frame > last.frame
-            && at.frame < close_at.frame
-            && !matches!(e, crate::proto::tls::TlsEvent::Alert { .. })
-    });
+    // Only the client's silence matters: what the server sends (answers, deliveries, its
+    // close_notify) does not reset the client's keep-alive (MQTT 3.1.1 §3.1.2.10).
     let silence = secs_between(last, close_at);
-    if server_between || silence < ctx.threshold("inferred_min_silence_s", 10.0) {
+    if silence < ctx.threshold("inferred_min_silence_s", 10.0) {
         return vec![];
     }
     vec![

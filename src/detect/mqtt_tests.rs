@@ -195,3 +195,79 @@ fn violations_are_malformed_mqtt() {
         resumed: true,
     };
 }
+
+#[test]
+fn inside_tls_without_keys_a_long_client_silence_then_server_close_is_an_inferred_lapse() {
+    use crate::proto::tls::TlsEvent;
+    use crate::proto::tls::message::TlsSummary;
+    let mut c = conn();
+    c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], 8883));
+    c.protocol = crate::conn::AppProtocol::Tls;
+    tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+    tcp(&mut c, 2, 1, Side::Resp, TcpEvent::SynAck);
+    c.tls = Some(TlsSummary {
+        established: true,
+        ..TlsSummary::default()
+    });
+    if let Some(t) = c.tls.as_mut() {
+        t.app_data[0].records = 1;
+        t.app_data[1].records = 1;
+    }
+    tls(
+        &mut c,
+        5,
+        5,
+        Side::Orig,
+        TlsEvent::ApplicationData { len: 40 },
+    );
+    tls(
+        &mut c,
+        6,
+        6,
+        Side::Resp,
+        TlsEvent::ApplicationData { len: 20 },
+    );
+    // The server's encrypted close_notify just before its FIN is part of the close.
+    tls(
+        &mut c,
+        7,
+        25_000,
+        Side::Resp,
+        TlsEvent::Alert {
+            level: None,
+            description: None,
+            encrypted: true,
+            record_len: 26,
+        },
+    );
+    tcp(&mut c, 8, 25_001, Side::Resp, TcpEvent::Fin);
+    let f = findings(&c);
+    let lapse = f.iter().find(|f| f.rule == "keepalive_lapse");
+    assert!(
+        lapse.is_some_and(|l| l.severity.name() == "warning" && l.title.starts_with("Inferred")),
+        "{f:#?}"
+    );
+    // A short pause is not a lapse.
+    let mut c2 = c.clone();
+    for e in c2.events.iter_mut() {
+        if e.at.frame >= 7 {
+            e.at.time_ns = T0_NS + 3_000_000_000;
+        }
+    }
+    assert!(!rules_fired(&c2).contains(&"keepalive_lapse"));
+}
+
+#[test]
+fn an_mqtt5_session_taken_over_disconnect_marks_the_takeover() {
+    let mut c = established_plain();
+    set_connack(&mut c, 5, 0);
+    let mut d = packet("DISCONNECT");
+    d.reason_codes = vec![0x8d];
+    mqtt(&mut c, 9, 100_000, Side::Resp, d);
+    tcp(&mut c, 10, 100_001, Side::Resp, TcpEvent::Fin);
+    let fired = rules_fired(&c);
+    assert!(
+        fired.contains(&"server_disconnect") && fired.contains(&"keepalive_lapse"),
+        "{fired:?}"
+    );
+}

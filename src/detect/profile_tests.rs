@@ -134,3 +134,16 @@ fn extreme_jwt_claims_do_not_overflow() {
     );
     assert!(fired(&with_profile(&c, "clearblade")).contains(&"jwt_invalid"));
 }
+
+#[test]
+fn payload_over_the_platform_limit_is_too_large() {
+    let mut c = established_plain();
+    let mut p = packet("PUBLISH");
+    p.qos = Some(0);
+    p.payload_len = Some(200_000);
+    p.remaining_len = Some(200_010);
+    mqtt(&mut c, 8, 5, Side::Orig, p);
+    assert!(fired(&with_profile(&c, "aws-iot")).contains(&"packet_too_large"));
+    assert!(!fired(&with_profile(&c, "aliyun")).contains(&"packet_too_large"));
+    assert!(with_profile(&c, "generic").is_empty());
+}
