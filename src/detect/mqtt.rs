@@ -337,10 +337,21 @@ pub fn server_closed_after_request(ctx: &ConnCtx) -> Vec<Hit> {
     if answered || delay > ctx.threshold("max_delay_s", 2.0) {
         return vec![];
     }
-    let size = match unfinished {
+    let mut size = match unfinished {
         Some((received, declared)) => format!(" ({received} of {declared} bytes had arrived)"),
         None => String::new(),
     };
+    // A CONNECT's will is a usual reason (a will topic the ACL forbids).
+    if req_type == "CONNECT"
+        && let Some(w) = m.connect.as_ref().and_then(|c| c.will.as_ref())
+    {
+        size.push_str(&format!(
+            " with a will on topic {} (QoS {}{})",
+            text_of(&w.topic),
+            w.qos,
+            if w.retain { ", retained" } else { "" }
+        ));
+    }
     vec![
         Hit::new()
             .var("packet", req_type)
@@ -360,8 +371,12 @@ pub fn subscribe_refused(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let server = facts::server(conn);
     let version = version_of(ctx);
+    let max = ctx.threshold("max_findings", 5.0) as usize;
     let mut hits = Vec::new();
     for (at, side, p) in mqtt_packets(conn) {
+        if hits.len() >= max {
+            break;
+        }
         if side != server || p.packet_type != "SUBACK" {
             continue;
         }
@@ -415,8 +430,12 @@ pub fn subscribe_refused(ctx: &ConnCtx) -> Vec<Hit> {
 pub fn publish_refused(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let server = facts::server(conn);
+    let max = ctx.threshold("max_findings", 5.0) as usize;
     let mut hits = Vec::new();
     for (at, side, p) in mqtt_packets(conn) {
+        if hits.len() >= max {
+            break;
+        }
         if side != server || !matches!(p.packet_type, "PUBACK" | "PUBREC") {
             continue;
         }
@@ -450,7 +469,6 @@ pub fn publish_refused(ctx: &ConnCtx) -> Vec<Hit> {
         }
         hits.push(hit);
     }
-    hits.truncate(ctx.threshold("max_findings", 5.0) as usize);
     hits
 }
 

@@ -271,3 +271,27 @@ fn an_mqtt5_session_taken_over_disconnect_marks_the_takeover() {
         "{fired:?}"
     );
 }
+
+#[test]
+fn a_connect_with_a_will_closed_without_connack_names_the_will_topic() {
+    let mut c = established_plain();
+    if let Some(m) = c.mqtt.as_mut() {
+        m.connack = None;
+        if let Some(x) = m.connect.as_mut() {
+            x.will = Some(crate::proto::mqtt::message::WillInfo {
+                topic: b"forbidden/lwt".to_vec(),
+                qos: 1,
+                retain: true,
+                payload_len: 3,
+            });
+        }
+    }
+    c.events.retain(|e| e.at.frame != 6);
+    tcp(&mut c, 7, 10, Side::Resp, TcpEvent::Fin);
+    let f = findings(&c);
+    let r = f.iter().find(|f| f.rule == "server_closed_after_request");
+    assert!(
+        r.is_some_and(|r| r.detail.contains("forbidden/lwt")),
+        "{f:#?}"
+    );
+}
