@@ -420,6 +420,25 @@ mod tests {
     }
 
     #[test]
+    fn every_connack_refusal_code_has_its_own_text() {
+        // MQTT 3.1.1 §3.2.2.3 table 3.1 and MQTT 5.0 §3.2.2.2 (CONNACK reason codes >= 0x80).
+        let book = RuleBook::builtin();
+        let Some(rule) = book.rule("connack_refused") else {
+            panic!("connack_refused missing")
+        };
+        let v3 = (1..=5).map(|c| format!("v3_{c}"));
+        let v5 = [
+            0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x90, 0x95,
+            0x97, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9f,
+        ]
+        .into_iter()
+        .map(|c| format!("v5_0x{c:02x}"));
+        for key in v3.chain(v5) {
+            assert!(rule.variants.contains_key(&key), "{key}");
+        }
+    }
+
+    #[test]
     fn every_contract_rule_id_is_implemented() {
         let contract = [
             "connection_refused",

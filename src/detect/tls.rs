@@ -391,7 +391,14 @@ pub fn rst_without_alert(ctx: &ConnCtx) -> Vec<Hit> {
     let Some(tls) = tls_of(conn) else {
         return vec![];
     };
-    if conn.tcp.close.how != CloseHow::Rst || handshake_done(conn) || !tls.alerts.is_empty() {
+    // "Right after" the handshake: it completed but the server never sent application data
+    // (no CONNACK, no ticket) before the reset.
+    let server = facts::server(conn);
+    let right_after = handshake_done(conn) && tls.app_data[server.index()].records == 0;
+    if conn.tcp.close.how != CloseHow::Rst
+        || (handshake_done(conn) && !right_after)
+        || !tls.alerts.is_empty()
+    {
         return vec![];
     }
     if conn.mqtt.as_ref().is_some_and(|m| m.disconnect.is_some()) {
@@ -421,6 +428,8 @@ pub fn rst_without_alert(ctx: &ConnCtx) -> Vec<Hit> {
         .at(rst, format!("RST from {by_role}"));
     if after_hello_only && by_role == "server" {
         hit = hit.variant("server_after_client_hello");
+    } else if right_after {
+        hit = hit.variant("after_handshake");
     } else {
         hit = hit.variant(format!("by_{by_role}"));
     }

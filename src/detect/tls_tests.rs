@@ -435,3 +435,19 @@ fn profiles_raise_the_minimum_version_and_require_client_certificates() {
     };
     assert!(run(&azure).contains(&"client_cert_missing"));
 }
+
+#[test]
+fn reset_right_after_a_completed_handshake_without_any_answer() {
+    let mut c = tls_conn(Some("b.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    establish(&mut c);
+    if let Some(t) = c.tls.as_mut() {
+        t.app_data[1].records = 0;
+    }
+    tcp(&mut c, 12, 12, Side::Resp, TcpEvent::Rst);
+    let f = findings(&c);
+    assert!(
+        finding_of(&f, "rst_without_alert").is_some_and(|r| r.title.contains("right after")),
+        "{f:#?}"
+    );
+}
