@@ -10,7 +10,9 @@ options, how it was made, what it shows), runs tshark on each file and writes on
 Per tcp.stream: client/server ("ip:port", the SYN sender is the client), sni, ch_max, sh_version,
 cipher (ServerHello), alerts [{description, from}] (readable alerts only; RFC 8446 §6 names),
 encrypted_alerts [{from}] (TLS <= 1.2 alert records tshark could not decrypt), client_id, mqtt
-version, connack (3.1.1 return code / 5.0 reason code), mqtt {TYPE: count}, close {how, by}: the
+version, connack (3.1.1 return code / 5.0 reason code), suback_codes (3.1.1 return codes / 5.0
+reason codes, in order), pub_ack_reasons (5.0 PUBACK/PUBREC reason codes), disconnects [{from,
+reason_code}] (null when the packet has no reason byte, i.e. 0), mqtt {TYPE: count}, close {how, by}: the
 first segment with FIN or RST decides (how = "rst" if it carries RST), resets_by (every side that
 sent a RST). Same normalisations as shared/corpus/tshark-facts.json. Standard library only.
 """
@@ -26,7 +28,8 @@ FIELDS = [
     "tls.handshake.type", "tls.handshake.version", "tls.handshake.extensions.supported_version",
     "tls.handshake.extensions_server_name", "tls.handshake.ciphersuite", "tls.record.content_type",
     "tls.alert_message.desc", "mqtt.msgtype", "mqtt.clientid", "mqtt.conack.val", "mqtt.connack.reason_code", "mqtt.ver",
-    "mqtt.disconnect.reason_code",
+    "mqtt.disconnect.reason_code", "mqtt.suback.qos", "mqtt.suback.reason_code", "mqtt.puback.reason_code",
+    "mqtt.pubrec.reason_code",
 ]
 
 VERSIONS = {0x0300: "SSL 3.0", 0x0301: "TLS 1.0", 0x0302: "TLS 1.1", 0x0303: "TLS 1.2", 0x0304: "TLS 1.3"}
@@ -155,6 +158,12 @@ def stream_facts(rows: list) -> dict:
             if "DISCONNECT" in types_here:
                 reasons = ints(r["mqtt.disconnect.reason_code"])
                 disconnects.append({"from": side(r), "reason_code": reasons[0] if reasons else None})
+            suback = ints(r["mqtt.suback.qos"]) or ints(r["mqtt.suback.reason_code"])
+            if suback:
+                facts.setdefault("suback_codes", []).extend(suback)
+            for field in ("mqtt.puback.reason_code", "mqtt.pubrec.reason_code"):
+                for code in ints(r[field]):
+                    facts.setdefault("pub_ack_reasons", []).append(code)
             fin = r["tcp.flags.fin"] in ("1", "True")
             rst = r["tcp.flags.reset"] in ("1", "True")
             if rst:

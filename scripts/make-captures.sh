@@ -86,6 +86,7 @@ BROKER_HOSTS="10.78.0.1 broker.test
 10.78.0.16 chacha.broker.test
 10.78.0.17 middlebox.broker.test
 10.78.0.18 flaky.broker.test
+10.78.0.21 aclfile.broker.test
 fd78::1 broker6.test"
 
 make_topology() {
@@ -170,6 +171,7 @@ start_broker() {
     local pw=$WORK/passwd
     : >"$pw"
     mosquitto_passwd -b "$pw" lab-user correct-horse >/dev/null 2>&1
+    printf 'topic readwrite lab/#\n' >"$WORK/aclfile"
     cat >"$WORK/mosquitto.conf" <<EOF
 user root
 per_listener_settings true
@@ -177,6 +179,8 @@ persistence false
 log_dest file $WORK/mosquitto.log
 log_type all
 connection_messages true
+# Small enough that the oversized-packet scenario trips it; far above every other scenario.
+max_packet_size 20000
 
 listener 1883 10.78.0.1
 allow_anonymous true
@@ -187,6 +191,10 @@ allow_anonymous true
 listener 1883 10.78.0.15
 allow_anonymous false
 password_file $pw
+
+listener 1883 10.78.0.21
+allow_anonymous true
+acl_file $WORK/aclfile
 
 listener 8883 10.78.0.1
 allow_anonymous true
@@ -240,7 +248,7 @@ EOF
     local i
     for i in $(seq 50); do
         grep -q "listen socket on port 8883" "$WORK/mosquitto.log" 2>/dev/null &&
-            [ "$(grep -c 'Opening ip' "$WORK/mosquitto.log")" -ge 11 ] && break
+            [ "$(grep -c 'Opening ip' "$WORK/mosquitto.log")" -ge 12 ] && break
         kill -0 "$BROKER_PID" 2>/dev/null || { cat "$WORK/mosquitto.out" "$WORK/mosquitto.log" >&2; die "mosquitto died"; }
         sleep 0.1
     done
@@ -254,7 +262,7 @@ declare -a CAP_PIDS=() CAP_LOGS=()
 cap_start() {
     local file=$1
     shift
-    local iface=mqb0 ns=$BRK
+    local iface=${CAP_IF:-mqb0} ns=${CAP_NS:-$BRK}
     local logf=$WORK/$(basename "$file").tcpdump
     ip netns exec $ns tcpdump -i "$iface" -n -Z root --immediate-mode -U -B 131072 -s 262144 \
         "$@" -w "$OUT/$file" tcp >"$logf" 2>&1 &
@@ -264,7 +272,7 @@ cap_start() {
     CAP_LOGS+=("$logf")
     local i
     for i in $(seq 50); do
-        grep -q "listening on" "$logf" && return 0
+        grep -q "listening on" "$logf" 2>/dev/null && return 0
         sleep 0.1
     done
     die "tcpdump did not start for $file: $(cat "$logf")"
@@ -289,7 +297,9 @@ record() {
     local f=$1
     [ -s "$OUT/$f" ] || die "capture $f missing"
     grep -v -P "^\Q$f\E\t" "$OUT/scenarios.tsv" >"$WORK/s.tsv" || true
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$WORK/s.tsv"
+    local how=${5//$OUT\//}
+    how=${how//$WORK\//}
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$how" "$6" >>"$WORK/s.tsv"
     sort "$WORK/s.tsv" >"$OUT/scenarios.tsv"
     log "captured $f ($(stat -c %s "$OUT/$f") bytes)"
 }
@@ -297,8 +307,8 @@ record() {
 want() { [ -z "$ONLY" ] || [[ $1 =~ $ONLY ]]; }
 
 # Clients. Each call is bounded by timeout; a failing client is often the point of the scenario.
-pub() { in_cli timeout 10 mosquitto_pub "$@" || true; }
-paho() { in_cli timeout 20 "$PY" "$LAB/mqtt_client.py" "$@" || true; }
+pub() { in_cli timeout 10 mosquitto_pub "$@" >>"$WORK/clients.log" 2>&1 || true; }
+paho() { in_cli timeout 20 "$PY" "$LAB/mqtt_client.py" "$@" >>"$WORK/clients.log" 2>&1 || true; }
 TLS_CA=(--cafile "$PKI/root.pem")
 MAX12=(env OPENSSL_CONF="$PKI/openssl-max-tls12.cnf")
 
@@ -337,6 +347,11 @@ group1() {
     want mqtt5-healthy.pcap && record mqtt5-healthy.pcap true "" "" \
         "mosquitto_sub -V mqttv5 -q 2 -C 3 -t 'lab/#'; mosquitto_pub -V mqttv5 -q 0/1/2" \
         "MQTT 5.0 plain: same session as mqtt311-healthy with v5 properties and reason codes"
+
+    one_capture mqtt31-healthy.pcap true "" \
+        "mosquitto_pub -V mqttv31 -q 1 (protocol name MQIsdp, level 3)" \
+        "MQTT 3.1 (MQIsdp) plain session: CONNECT, CONNACK 0, PUBLISH QoS 1, PUBACK, DISCONNECT" \
+        -- pub -h broker.test -V mqttv31 -i lab-mqtt31 -t lab/v31 -m hello -q 1
 
     if want tls13-healthy.pcap; then
         cap_start tls13-healthy.pcap
@@ -445,6 +460,11 @@ group2() {
             --cert "$PKI/rogue-client.pem" --key "$PKI/rogue-client.key" -i lab-rogue -t lab/x -m x
     done
 
+    one_capture mqtt311-aclfile-subscribe-granted.pcap true "" \
+        "mosquitto_sub -V mqttv311 -t secret/x -W 2 to a listener whose acl_file allows only lab/#" \
+        "negative control: mosquitto 2.0's acl_file does not refuse the SUBSCRIBE (SUBACK grants QoS), it only withholds messages" \
+        -- in_cli timeout 10 mosquitto_sub -h aclfile.broker.test -V mqttv311 -i lab-aclfile -t secret/x -q 1 -W 2
+
     one_capture tls11-to-tls12-broker.pcap false "low_tls_version,tls_alert" \
         "openssl s_client -connect 10.78.0.1:8883 -servername broker.test -tls1_1 -cipher DEFAULT@SECLEVEL=0" \
         "client offers only TLS 1.1 to a broker with tls_version tlsv1.2" \
@@ -506,6 +526,371 @@ group2() {
     done
 }
 
+
+# ================================================================ group 3: middleboxes, storms, IPv6, formats, key logs
+proxy() { # ADDR MODE MAXCONN: start rst_proxy.py in the broker namespace
+    in_brk timeout 30 "$PY" "$LAB/rst_proxy.py" "$1" 8883 10.78.0.1 8883 "$2" "$3" 25 >"$WORK/proxy.$1" 2>&1 &
+    BG_PIDS+=("$!")
+    local i
+    for i in $(seq 50); do grep -q listening "$WORK/proxy.$1" && return 0; sleep 0.1; done
+    die "proxy on $1 did not start"
+}
+
+group3() {
+    local f i
+    f=middlebox-rst-after-clienthello.pcap
+    if want $f; then
+        proxy 10.78.0.17 always 5
+        cap_start $f
+        pub -h middlebox.broker.test -p 8883 "${TLS_CA[@]}" -i lab-mbox -t lab/x -m x
+        cap_stop
+        record $f false rst_without_alert "" \
+            "scripts/lab/rst_proxy.py (reads the ClientHello, closes with SO_LINGER 0); mosquitto_pub -h middlebox.broker.test -p 8883" \
+            "a middlebox resets the connection right after the ClientHello; no TLS alert from anyone"
+    fi
+    f=middlebox-rst-every-second-attempt.pcap
+    if want $f; then
+        proxy 10.78.0.18 alternate 6
+        cap_start $f
+        for i in 1 2 3 4; do
+            pub -h flaky.broker.test -p 8883 "${TLS_CA[@]}" -i lab-flaky -t lab/x -m "attempt $i" -q 1
+            sleep 0.3
+        done
+        cap_stop
+        record $f false "rst_without_alert,rst_intermittent" "" \
+            "rst_proxy.py in 'alternate' mode relaying every second connection to mosquitto; 4 x mosquitto_pub -h flaky.broker.test" \
+            "identical TLS attempts: 1st and 3rd reset after the ClientHello, 2nd and 4th succeed"
+    fi
+
+    f=reconnect-storm.pcap
+    if want $f; then
+        cap_start $f
+        for i in $(seq 15); do
+            pub -h auth.broker.test -i lab-storm -u lab-user -P wrong -t lab/x -m x
+        done
+        cap_stop
+        record $f false "connack_refused,reconnect_storm" "" \
+            "15 x mosquitto_pub -h auth.broker.test -i lab-storm -P wrong, back to back (no delay)" \
+            "one client id retries a refused login 15 times within about a second"
+    fi
+    f=reconnect-backoff.pcap
+    if want $f; then
+        cap_start $f
+        for i in 1 2 4 0; do
+            pub -h auth.broker.test -i lab-backoff -u lab-user -P wrong -t lab/x -m x
+            [ "$i" -gt 0 ] && sleep "$i"
+        done
+        cap_stop
+        record $f false connack_refused "" \
+            "4 x mosquitto_pub -h auth.broker.test -i lab-backoff -P wrong with 1, 2, 4 s pauses" \
+            "the same refused login retried with exponential backoff: not a storm"
+    fi
+    f=mqtt311-fighting-client-ids.pcap
+    if want $f; then
+        cap_start $f
+        in_cli timeout 6 mosquitto_sub -h broker.test -i lab-fight -t lab/fight >/dev/null 2>&1 &
+        BG_PIDS+=("$!")
+        sleep 0.3
+        in_cli timeout 5.7 mosquitto_sub -h broker.test -i lab-fight -t lab/fight >/dev/null 2>&1 || true
+        wait "${BG_PIDS[-1]}" 2>/dev/null || true
+        cap_stop
+        record $f false duplicate_client_id "" \
+            "two mosquitto_sub -i lab-fight (auto-reconnecting), run for ~6 s (timeout)" \
+            "two auto-reconnecting clients with one id take turns kicking each other off"
+    fi
+    f=mqtt311-oversized-packet.pcap
+    if want $f; then
+        head -c 30000 /dev/zero | tr '\0' 'x' >"$WORK/big.txt"
+        one_capture $f false server_closed_after_request \
+            "mosquitto_pub -V mqttv311 -f big.txt (30000 bytes) to a broker with max_packet_size 20000" \
+            "MQTT 3.1.1 PUBLISH larger than the broker's max_packet_size: broker closes without an answer" \
+            -- pub -h broker.test -V mqttv311 -i lab-big-311 -t lab/big -f "$WORK/big.txt" -q 1
+        f=mqtt5-oversized-packet.pcap
+        one_capture $f true "" \
+            "mosquitto_pub -V mqttv5 -f big.txt (30000 bytes) to a broker with max_packet_size 20000" \
+            "MQTT 5.0: CONNACK announces Maximum Packet Size 20000, so mosquitto_pub never sends the PUBLISH and disconnects (negative control)" \
+            -- pub -h broker.test -V mqttv5 -i lab-big-5 -t lab/big -f "$WORK/big.txt" -q 1
+    fi
+
+    f=ipv6-healthy.pcap
+    if want $f; then
+        cap_start $f
+        pub -h broker6.test -p 1883 -i lab-v6-plain -t lab/v6 -m hello -q 1
+        pub -h broker6.test -p 8883 "${TLS_CA[@]}" -i lab-v6-tls -t lab/v6 -m hello -q 1
+        cap_stop
+        record $f true "" "" \
+            "mosquitto_pub -h broker6.test (fd78::1) on 1883, then on 8883 with TLS" \
+            "IPv6: a plain MQTT 3.1.1 session and a TLS 1.3 session"
+    fi
+    f=sni-ip-literal.pcap
+    if want $f; then
+        one_capture $f false sni_ip_literal \
+            "mosquitto_pub -h 10.78.0.1 -p 8883 --cafile root.pem (certificate has IP SAN 10.78.0.1)" \
+            "TLS 1.3 session that works, but see the SNI (IP literal forbidden by RFC 6066 §3)" \
+            -- pub -h 10.78.0.1 -p 8883 "${TLS_CA[@]}" -i lab-sni-ip -t lab/x -m x -q 1
+    fi
+    f=sni-none.pcap
+    if want $f; then
+        one_capture $f false sni_missing \
+            "scripts/lab/mqtt_client.py (paho-mqtt) --host 10.78.0.1 --port 8883 (Python ssl sends no SNI for an IP)" \
+            "TLS 1.3 session that works, with no server_name extension" \
+            -- paho --host 10.78.0.1 --port 8883 --cafile "$PKI/root.pem" --id lab-sni-none --publish lab/x x 1
+    fi
+    f=alpn-mqtt.pcap
+    if want $f; then
+        one_capture $f true "" \
+            "scripts/lab/mqtt_client.py (paho-mqtt) --alpn mqtt to broker.test:8883" \
+            "client offers ALPN 'mqtt'; see notes for whether mosquitto 2.0.11 answers it" \
+            -- paho --host broker.test --port 8883 --cafile "$PKI/root.pem" --alpn mqtt --id lab-alpn --publish lab/x x 1
+    fi
+
+    # The same healthy session recorded at once in every file format / link type.
+    if want format-; then
+        CAP_IF=mqb0 cap_start format-ethernet-us.pcap
+        CAP_IF=mqb0 cap_start format-ethernet-ns.pcap --time-stamp-precision nano
+        CAP_IF=any cap_start format-sll2.pcap
+        CAP_IF=any cap_start format-sll.pcap -y LINUX_SLL
+        pub -h broker.test -i lab-formats -t lab/formats -m "same session, many formats" -q 1
+        cap_stop
+        editcap -F pcapng "$OUT/format-ethernet-us.pcap" "$OUT/format-pcapng.pcapng"
+        local g
+        for g in format-ethernet-us.pcap format-ethernet-ns.pcap format-sll2.pcap format-sll.pcap format-pcapng.pcapng; do
+            record $g true "" "" "tcpdump (one of four at once) around mosquitto_pub -q 1; pcapng via editcap -F pcapng" \
+                "one healthy MQTT 3.1.1 QoS 1 session; file format/link type: ${g#format-}"
+        done
+    fi
+
+    # Key-logged TLS sessions (paho-mqtt on Python ssl, keylog_filename = NSS key log).
+    keylogged() { # FILE HEALTHY RULES SHOWS -- paho args
+        local kf=$1 healthy=$2 rules=$3 shows=$4
+        shift 5
+        want "$kf" || return 0
+        local keys="keys/${kf%.pcap}.keys"
+        rm -f "$OUT/$keys"
+        cap_start "$kf"
+        paho --keylog "$OUT/$keys" "$@" >"$WORK/$kf.client" 2>&1
+        cap_stop
+        [ -s "$OUT/$keys" ] || die "no key log for $kf"
+        record "$kf" "$healthy" "$rules" "-o tls.keylog_file:$keys" \
+            "scripts/lab/mqtt_client.py (paho-mqtt $("$PY" -c 'import paho.mqtt; print(paho.mqtt.__version__)')) $*" "$shows"
+    }
+    local common=(--port 8883 --cafile "$PKI/root.pem" --publish lab/keys "decrypt me" 1)
+    keylogged keylog-tls13-aes256gcm.pcap true "" "TLS 1.3 TLS_AES_256_GCM_SHA384 with key file keys/keylog-tls13-aes256gcm.keys" \
+        -- --host broker.test --id lab-kl13 "${common[@]}"
+    keylogged keylog-tls13-chacha20.pcap true "" "TLS 1.3 TLS_CHACHA20_POLY1305_SHA256 (listener ciphers_tls1.3) with key file" \
+        -- --host chacha.broker.test --id lab-kl13c "${common[@]}"
+    keylogged keylog-tls12-aes128gcm.pcap true "" "TLS 1.2 ECDHE-RSA-AES128-GCM-SHA256 with key file" \
+        -- --host broker.test --id lab-kl12 --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256 "${common[@]}"
+    keylogged keylog-tls12-chacha20.pcap true "" "TLS 1.2 ECDHE-RSA-CHACHA20-POLY1305 with key file" \
+        -- --host broker.test --id lab-kl12c --tls-max 1.2 --ciphers ECDHE-RSA-CHACHA20-POLY1305 "${common[@]}"
+    keylogged keylog-tls12-cbc.pcap true "" "TLS 1.2 ECDHE-RSA-AES128-SHA256 (CBC) with key file" \
+        -- --host broker.test --id lab-kl12b --tls-max 1.2 --ciphers ECDHE-RSA-AES128-SHA256 "${common[@]}"
+    keylogged keylog-tls13-bad-password.pcap false connack_refused \
+        "TLS 1.3 to a password listener with a wrong password: the CONNACK refusal is visible only with the key file" \
+        -- --host auth.broker.test --id lab-kl-badpw --user lab-user --password wrong "${common[@]}"
+    keylogged keylog-tls12-bad-password.pcap false connack_refused \
+        "TLS 1.2 wrong password: CONNACK refusal (and the encrypted close_notify alerts) visible only with the key file" \
+        -- --host auth.broker.test --id lab-kl12-badpw --tls-max 1.2 --user lab-user --password wrong "${common[@]}"
+    if want keylog-tls13-bad-password.pcap; then
+        editcap --inject-secrets "tls,$OUT/keys/keylog-tls13-bad-password.keys" \
+            "$OUT/keylog-tls13-bad-password.pcap" "$OUT/keys-embedded-tls13-bad-password.pcapng"
+        record keys-embedded-tls13-bad-password.pcapng false connack_refused "" \
+            "editcap --inject-secrets tls,keys/keylog-tls13-bad-password.keys keylog-tls13-bad-password.pcap" \
+            "same as keylog-tls13-bad-password.pcap with the keys in a pcapng Decryption Secrets Block"
+    fi
+}
+
+# ================================================================ group 4: a lossy, reordering, small-MTU path
+# mqlab-lcli (10.78.0.2, MTU 576) -- mqlab-lmid (lossy_bridge.py) -- mqlab-lbrk (10.78.0.1, MTU 576)
+group4() {
+    local f=lossy-reordered-small-mtu.pcap
+    want $f || return 0
+    local L=mqlab-lcli M=mqlab-lmid B=mqlab-lbrk ns
+    for ns in $L $M $B; do
+        ip netns del $ns 2>/dev/null || true
+        ip netns add $ns
+        ip netns exec $ns ip link set lo up
+    done
+    ip link add lc0 netns $L type veth peer name la0 netns $M
+    ip link add lbr0 netns $B type veth peer name lb0 netns $M
+    local n i
+    for n in "$L:lc0" "$M:la0" "$M:lb0" "$B:lbr0"; do
+        ip netns exec "${n%%:*}" ip link set "${n#*:}" mtu 576
+        ip netns exec "${n%%:*}" ethtool -K "${n#*:}" tso off gso off gro off tx off >/dev/null 2>&1 || true
+        ip netns exec "${n%%:*}" ip link set "${n#*:}" up
+    done
+    ip netns exec $L ip addr add 10.78.0.2/24 dev lc0
+    ip netns exec $B ip addr add 10.78.0.1/24 dev lbr0
+    mkdir -p /etc/netns/$L
+    printf '127.0.0.1 localhost\n10.78.0.1 broker.test\n' >/etc/netns/$L/hosts
+    ip netns exec $M timeout 40 "$PY" "$LAB/lossy_bridge.py" la0 lb0 0.05 1 25 35 >"$WORK/bridge.out" 2>&1 &
+    BG_PIDS+=("$!")
+    printf '%s\n' "user root" "persistence false" "log_dest file $WORK/lossy-mosquitto.log" "log_type all" \
+        "listener 1883 10.78.0.1" "allow_anonymous true" "listener 8883 10.78.0.1" "allow_anonymous true" \
+        "certfile $PKI/server-chain.pem" "keyfile $PKI/server.key" >"$WORK/lossy.conf"
+    ip netns exec $B mosquitto -c "$WORK/lossy.conf" >/dev/null 2>&1 &
+    local lbroker=$!
+    BG_PIDS+=("$lbroker")
+    for i in $(seq 50); do
+        [ "$(grep -c 'Opening ip' "$WORK/lossy-mosquitto.log" 2>/dev/null || true)" -ge 2 ] && break
+        sleep 0.1
+    done
+    for i in $(seq 20); do grep -q bridging "$WORK/bridge.out" && break; sleep 0.1; done
+    head -c 12000 /dev/urandom | base64 -w 0 >"$WORK/payload.txt"
+    CAP_NS=$B CAP_IF=lbr0 cap_start $f
+    ip netns exec $L timeout 15 mosquitto_sub -h broker.test -i lab-lossy-sub -t lab/lossy -q 1 -C 1 >/dev/null 2>&1 &
+    local sub=$!
+    BG_PIDS+=("$sub")
+    for i in $(seq 50); do
+        grep -q "Sending SUBACK to lab-lossy-sub" "$WORK/lossy-mosquitto.log" 2>/dev/null && break
+        sleep 0.1
+    done
+    ip netns exec $L timeout 15 mosquitto_pub -h broker.test -i lab-lossy-pub -t lab/lossy -q 1 \
+        -f "$WORK/payload.txt" >/dev/null 2>&1 || true
+    wait "$sub" || true
+    ip netns exec $L timeout 15 mosquitto_pub -h broker.test -p 8883 "${TLS_CA[@]}" -i lab-lossy-tls \
+        -t lab/lossy -q 1 -m tls >/dev/null 2>&1 || true
+    cap_stop
+    kill -TERM "$lbroker" 2>/dev/null || true
+    record $f false tcp_retransmissions "-o tcp.reassemble_out_of_order:TRUE" \
+        "3 namespaces, MTU 576, scripts/lab/lossy_bridge.py (5% drop, 1-25 ms jitter, seed 78); mosquitto_sub -C 1 + mosquitto_pub -f 16 KB; mosquitto_pub over TLS" \
+        "healthy sessions (plain 16 KB PUBLISH QoS 1 to a subscriber, then TLS 1.3) across a lossy, reordering path: retransmissions, out-of-order and small segments; captured at the broker"
+    log "bridge: $(tail -1 "$WORK/bridge.out")"
+}
+
+# ================================================================ group 5: ACL refusals (dynamic-security plugin)
+# A second mosquitto on 10.78.0.19 (acl.broker.test) with the dynamic-security plugin: the client
+# lab-acl may publish and subscribe under lab/# only (dynsec's default denies everything else).
+# mosquitto 2.0's acl_file does not refuse a SUBSCRIBE in the SUBACK; dynsec does.
+group5() {
+    want mqtt311-subscribe-refused.pcap || want mqtt5-subscribe-refused.pcap || want mqtt5-publish-refused.pcap || want mqtt311-publish-denied-silently.pcap || want mqtt311-will-forbidden-topic.pcap || return 0
+    local conf=$WORK/dynsec.conf i
+    in_brk ip addr add 10.78.0.19/24 dev mqb0 2>/dev/null || true
+    grep -q acl.broker.test /etc/netns/$CLI/hosts || echo "10.78.0.19 acl.broker.test" >>/etc/netns/$CLI/hosts
+    mosquitto_ctrl dynsec init "$WORK/dynsec.json" lab-admin admin-pass >/dev/null
+    printf '%s\n' "user root" "persistence false" "log_dest file $WORK/dynsec.log" "log_type all" \
+        "plugin /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so" \
+        "plugin_opt_config_file $WORK/dynsec.json" "listener 1883 10.78.0.19" "allow_anonymous false" >"$conf"
+    in_brk mosquitto -c "$conf" >"$WORK/dynsec.out" 2>&1 &
+    local dbroker=$!
+    BG_PIDS+=("$dbroker")
+    for i in $(seq 50); do grep -q "Opening ip" "$WORK/dynsec.log" 2>/dev/null && break; sleep 0.1; done
+    sleep 0.3
+    local ctl=(in_cli timeout 10 mosquitto_ctrl -h acl.broker.test -u lab-admin -P admin-pass dynsec)
+    "${ctl[@]}" createClient lab-acl -p acl-pass >/dev/null 2>&1
+    "${ctl[@]}" createRole lab-role >/dev/null 2>&1
+    "${ctl[@]}" addRoleACL lab-role subscribePattern 'lab/#' allow >/dev/null 2>&1
+    "${ctl[@]}" addRoleACL lab-role publishClientSend 'lab/#' allow >/dev/null 2>&1
+    "${ctl[@]}" addClientRole lab-acl lab-role >/dev/null 2>&1
+    local acl=(-h acl.broker.test -u lab-acl -P acl-pass)
+    local v tag
+    for v in mqttv311 mqttv5; do
+        tag=${v#mqttv}
+        one_capture "mqtt$tag-subscribe-refused.pcap" false subscribe_refused \
+            "mosquitto_sub -V $v -t lab/ok -t secret/x -W 2 against mosquitto + dynamic-security (role allows lab/#)" \
+            "MQTT $tag SUBSCRIBE with two filters: lab/ok granted, secret/x refused in the SUBACK" \
+            -- in_cli timeout 10 mosquitto_sub "${acl[@]}" -V "$v" -i "lab-sub-acl-$tag" -t lab/ok -t secret/x -q 1 -W 2
+    done
+    one_capture mqtt5-publish-refused.pcap false publish_refused \
+        "mosquitto_pub -V mqttv5 -q 1 -t secret/x against mosquitto + dynamic-security" \
+        "MQTT 5.0 PUBLISH QoS 1 to a denied topic: PUBACK with a refusal reason code" \
+        -- pub "${acl[@]}" -V mqttv5 -i lab-pub-acl-5 -t secret/x -m x -q 1
+    one_capture mqtt311-publish-denied-silently.pcap true "" \
+        "mosquitto_pub -V mqttv311 -q 1 -t secret/x against mosquitto + dynamic-security" \
+        "MQTT 3.1.1 PUBLISH QoS 1 to a denied topic: 3.1.1 has no way to say no, the PUBACK looks like success (negative control)" \
+        -- pub "${acl[@]}" -V mqttv311 -i lab-pub-acl-311 -t secret/x -m x -q 1
+    one_capture mqtt311-will-forbidden-topic.pcap true "" \
+        "mosquitto_pub -V mqttv311 --will-topic secret/will (denied by dynamic-security) -t lab/ok" \
+        "CONNECT whose will topic the ACL denies: what mosquitto 2.0.11 does with it (see notes)" \
+        -- pub "${acl[@]}" -V mqttv311 -i lab-will-311 --will-topic secret/will --will-payload gone -t lab/ok -m x -q 1
+    kill -TERM "$dbroker" 2>/dev/null || true
+}
+
+# ================================================================ group 6: a second broker (aedes, npm)
+AEDES_DIR=/var/cache/mqlab-aedes
+aedes_log_wait() { # PATTERN SECONDS
+    local i
+    for i in $(seq $(($2 * 10))); do grep -q -- "$1" "$WORK/aedes.log" 2>/dev/null && return 0; sleep 0.1; done
+    return 1
+}
+
+group6() {
+    want aedes- || return 0
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq nodejs npm >/dev/null
+    fi
+    if [ ! -f "$AEDES_DIR/node_modules/aedes/package.json" ]; then
+        mkdir -p "$AEDES_DIR"
+        (cd "$AEDES_DIR" && timeout 300 npm install --no-audit --no-fund aedes@0.51 >/dev/null 2>&1)
+    fi
+    local aver i
+    aver=$(node -p "require('$AEDES_DIR/node_modules/aedes/package.json').version")
+    in_brk ip addr add 10.78.0.20/24 dev mqb0 2>/dev/null || true
+    grep -q aedes.broker.test /etc/netns/$CLI/hosts || echo "10.78.0.20 aedes.broker.test" >>/etc/netns/$CLI/hosts
+    in_brk timeout 150 node "$LAB/aedes_broker.js" "$AEDES_DIR/node_modules" 10.78.0.20 1883 140 >"$WORK/aedes.log" 2>&1 &
+    local abroker=$!
+    BG_PIDS+=("$abroker")
+    aedes_log_wait "listening" 10 || die "aedes did not start: $(cat "$WORK/aedes.log")"
+    local A=(-h aedes.broker.test)
+    local f=aedes-mqtt311-healthy.pcap
+    if want $f; then
+        cap_start $f
+        in_cli timeout 10 mosquitto_sub "${A[@]}" -i lab-aedes-sub -t 'lab/#' -q 2 -C 3 >/dev/null 2>&1 &
+        local sub=$!
+        BG_PIDS+=("$sub")
+        aedes_log_wait "subscribe lab-aedes-sub" 5 || die "aedes subscriber did not subscribe"
+        for i in 0 1 2; do pub "${A[@]}" -i "lab-aedes-pub-q$i" -t "lab/q$i" -m "hello qos $i" -q "$i"; done
+        wait "$sub" || true
+        cap_stop
+        record $f true "" "" "aedes $aver (node $(node --version)); mosquitto_sub -q 2 -C 3 + mosquitto_pub -q 0/1/2" \
+            "MQTT 3.1.1 healthy session against aedes instead of mosquitto"
+    fi
+    one_capture aedes-mqtt311-bad-password.pcap false connack_refused \
+        "aedes $aver with an authenticate hook (returnCode 4); mosquitto_pub -u lab-user -P wrong" \
+        "MQTT 3.1.1 wrong password against aedes: CONNACK refusal" \
+        -- pub "${A[@]}" -i lab-aedes-badpw -u lab-user -P wrong -t lab/x -m x
+    one_capture aedes-mqtt5-connect.pcap false connack_refused \
+        "aedes $aver; mosquitto_pub -V mqttv5" \
+        "an MQTT 5.0 CONNECT to aedes (3.1.1 only): aedes answers a 4-byte 3.1.1-style CONNACK, return code 1 (unacceptable protocol version)" \
+        -- pub "${A[@]}" -V mqttv5 -i lab-aedes-v5 -t lab/x -m x -q 1
+    f=aedes-duplicate-client-id.pcap
+    if want $f; then
+        cap_start $f
+        paho --host aedes.broker.test --id lab-aedes-dup --hold 6 &
+        local first=$!
+        BG_PIDS+=("$first")
+        aedes_log_wait "client lab-aedes-dup" 5 || die "aedes first duplicate did not connect"
+        sleep 0.5
+        pub "${A[@]}" -i lab-aedes-dup -t lab/dup -m second -q 1
+        wait "$first" || true
+        cap_stop
+        record $f false duplicate_client_id "" \
+            "aedes $aver; paho-mqtt client id lab-aedes-dup holds, mosquitto_pub -i lab-aedes-dup 0.5 s later" \
+            "two connections with one client id against aedes: the first is dropped"
+    fi
+    f=aedes-keepalive-lapse.pcap
+    if want $f; then
+        cap_start $f
+        in_cli timeout 40 mosquitto_sub "${A[@]}" -i lab-aedes-ka -k 5 -t lab/ka >/dev/null 2>&1 &
+        local sub=$! child=""
+        BG_PIDS+=("$sub")
+        aedes_log_wait "subscribe lab-aedes-ka" 5 || die "aedes keepalive subscriber did not subscribe"
+        child=$(pgrep -n -f "^mosquitto_sub -h aedes.broker.test -i lab-aedes-ka " || true)
+        [ -n "$child" ] || die "aedes keepalive client pid not found"
+        BG_PIDS+=("$child")
+        kill -STOP "$child"
+        aedes_log_wait "disconnect lab-aedes-ka" 20 || log "WARN: aedes did not drop the silent client"
+        sleep 1
+        kill -KILL "$child" 2>/dev/null || true
+        wait "$sub" 2>/dev/null || true
+        cap_stop
+        record $f false keepalive_lapse "" \
+            "aedes $aver; mosquitto_sub -k 5, SIGSTOP until aedes closes, then SIGKILL" \
+            "MQTT 3.1.1 client silent past 1.5 x keep-alive against aedes: broker closes"
+    fi
+    kill -TERM "$abroker" 2>/dev/null || true
+}
+
 # ================================================================ main
 main() {
     install_deps
@@ -518,12 +903,17 @@ main() {
     make_topology
     start_broker
     group1
-    [ "$(type -t group2)" = function ] && group2
-    [ "$(type -t group3)" = function ] && group3
+    group2
+    group3
+    group4
+    group5
+    group6
     kill -TERM "$BROKER_PID" 2>/dev/null || true
-    cp "$WORK/mosquitto.log" "$WORK/../mqlab-last-mosquitto.log" 2>/dev/null || true
+    cp "$WORK/mosquitto.log" /tmp/mqlab-last-mosquitto.log 2>/dev/null || true
     "$PY" "$ROOT/scripts/expected-facts.py" "$OUT"
-    [ -f "$ROOT/scripts/readme-table.py" ] && "$PY" "$ROOT/scripts/readme-table.py" "$OUT"
+    local elapsed=""
+    [ -z "$ONLY" ] && elapsed=$(($(date +%s) - T_START))
+    MQLAB_ELAPSED=$elapsed MQLAB_WHEN="$(date -u +%Y-%m-%dT%H:%MZ)" "$PY" "$ROOT/scripts/readme-table.py" "$OUT"
     log "done in $(($(date +%s) - T_START)) s; captures/ is $(du -sh "$OUT" | cut -f1)"
 }
 
