@@ -20,7 +20,7 @@ mod record;
 mod suite;
 
 #[cfg(test)]
-mod real_records;
+pub(crate) mod real_records;
 #[cfg(test)]
 pub(crate) mod test_util;
 
