@@ -107,6 +107,13 @@ impl TlsSession {
         }
     }
 
+    /// Replaces the key log (a newer copy with more secrets) while the keys are not yet set up.
+    pub fn offer_keylog(&mut self, keys: Arc<KeyLog>) {
+        if !self.decryption.set_up {
+            self.decryption.keylog = Some(keys);
+        }
+    }
+
     /// Decrypted application data, in stream order per side, each with the frame that completed
     /// its record. Take it after every `on_data`: at most [`MAX_QUEUED_PLAINTEXT`] bytes wait.
     pub fn take_plaintext(&mut self) -> Vec<(Side, At, Vec<u8>)> {
