@@ -2,8 +2,8 @@
 //! `main.rs` only maps the outcome to an exit code (CONTRACT.md: 0, 1, 2).
 
 use crate::analyze::{CaptureAnalysis, analyze_path_with_keys};
-use crate::proto::tls::decrypt::KeyLog;
 use crate::error::Error;
+use crate::proto::tls::decrypt::KeyLog;
 use crate::report::{self, Format, model};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Write;

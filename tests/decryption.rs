@@ -56,7 +56,10 @@ fn readable_alerts(conn: &Value) -> Vec<String> {
 }
 
 fn only_connection(doc: &Value) -> &Value {
-    let conns = doc["connections"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let conns = doc["connections"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     assert_eq!(conns.len(), 1, "one TCP connection expected");
     &conns[0]
 }
@@ -79,13 +82,19 @@ fn corpus_captures_decrypt_fully_with_their_key_logs() {
         // Decryption makes the handshake visible: Finished both ways, the certificate.
         assert_eq!(conn["tls"]["established"], true, "{capture}");
         assert!(
-            !conn["tls"]["certificates"].as_array().is_none_or(Vec::is_empty),
+            !conn["tls"]["certificates"]
+                .as_array()
+                .is_none_or(Vec::is_empty),
             "{capture}: certificate visible"
         );
 
         // Without the key log: nothing decrypted, as before.
         let doc = analyze_json(&corpus.join(capture), &[]);
-        assert_eq!(only_connection(&doc)["tls"]["decrypted"], false, "{capture}");
+        assert_eq!(
+            only_connection(&doc)["tls"]["decrypted"],
+            false,
+            "{capture}"
+        );
     }
 }
 
@@ -97,13 +106,31 @@ fn manifest() -> Value {
 /// The lab's key-logged captures: (capture, key file under captures/keys or None for the
 /// pcapng whose secrets are embedded).
 const LAB_KEYLOGGED: &[(&str, Option<&str>)] = &[
-    ("keylog-tls12-aes128gcm.pcap", Some("keylog-tls12-aes128gcm.keys")),
+    (
+        "keylog-tls12-aes128gcm.pcap",
+        Some("keylog-tls12-aes128gcm.keys"),
+    ),
     ("keylog-tls12-cbc.pcap", Some("keylog-tls12-cbc.keys")),
-    ("keylog-tls12-chacha20.pcap", Some("keylog-tls12-chacha20.keys")),
-    ("keylog-tls13-aes256gcm.pcap", Some("keylog-tls13-aes256gcm.keys")),
-    ("keylog-tls13-chacha20.pcap", Some("keylog-tls13-chacha20.keys")),
-    ("keylog-tls12-bad-password.pcap", Some("keylog-tls12-bad-password.keys")),
-    ("keylog-tls13-bad-password.pcap", Some("keylog-tls13-bad-password.keys")),
+    (
+        "keylog-tls12-chacha20.pcap",
+        Some("keylog-tls12-chacha20.keys"),
+    ),
+    (
+        "keylog-tls13-aes256gcm.pcap",
+        Some("keylog-tls13-aes256gcm.keys"),
+    ),
+    (
+        "keylog-tls13-chacha20.pcap",
+        Some("keylog-tls13-chacha20.keys"),
+    ),
+    (
+        "keylog-tls12-bad-password.pcap",
+        Some("keylog-tls12-bad-password.keys"),
+    ),
+    (
+        "keylog-tls13-bad-password.pcap",
+        Some("keylog-tls13-bad-password.keys"),
+    ),
     ("keys-embedded-tls13-bad-password.pcapng", None),
 ];
 
@@ -135,7 +162,10 @@ fn lab_captures_show_the_mqtt_inside_tls() {
             conn["mqtt"]["connect"]["client_id"], expected["client_id"],
             "{capture}"
         );
-        assert_eq!(conn["mqtt"]["connack"]["code"], expected["connack"], "{capture}");
+        assert_eq!(
+            conn["mqtt"]["connack"]["code"], expected["connack"],
+            "{capture}"
+        );
         assert_eq!(conn["mqtt"]["packets"], expected["mqtt"], "{capture}");
         assert_eq!(readable_alerts(conn), ["close_notify"], "{capture}");
 

@@ -215,7 +215,13 @@ impl TlsSession {
         }
     }
 
-    pub(super) fn stop(&mut self, side: Side, what: String, at: At, out: &mut Vec<Timed<TlsEvent>>) {
+    pub(super) fn stop(
+        &mut self,
+        side: Side,
+        what: String,
+        at: At,
+        out: &mut Vec<Timed<TlsEvent>>,
+    ) {
         let dir = &mut self.dirs[side.index()];
         dir.mode = Mode::Stopped;
         dir.handshake.clear();

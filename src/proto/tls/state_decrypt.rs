@@ -27,8 +27,8 @@ use super::TlsSession;
 use super::record::{self, RecordHeader};
 use crate::common::{At, Side, Timed};
 use crate::proto::tls::decrypt::{
-    KeyLog, Plaintext, RecordDecryptor, SessionSecrets, SuiteVersion, suite_info,
-    tls12_decryptors, tls13_decryptor, tls13_next_secret,
+    KeyLog, Plaintext, RecordDecryptor, SessionSecrets, SuiteVersion, suite_info, tls12_decryptors,
+    tls13_decryptor, tls13_next_secret,
 };
 use crate::proto::tls::events::TlsEvent;
 use crate::proto::tls::handshake as hs;
@@ -271,7 +271,9 @@ impl TlsSession {
     ) {
         match plain.content_type {
             record::CONTENT_HANDSHAKE => self.on_decrypted_handshake(side, &plain.data, at, out),
-            record::CONTENT_ALERT => self.on_decrypted_alert(side, record_len, &plain.data, at, out),
+            record::CONTENT_ALERT => {
+                self.on_decrypted_alert(side, record_len, &plain.data, at, out)
+            }
             record::CONTENT_APPLICATION_DATA => {
                 self.record_application_data(side, record_len, at, out);
                 let d = &mut self.decryption;
@@ -300,7 +302,9 @@ impl TlsSession {
         let mut messages = Vec::new();
         let pushed = self.dirs[side.index()]
             .handshake
-            .push(data, |msg_type, msg| messages.push((msg_type, msg.to_vec())));
+            .push(data, |msg_type, msg| {
+                messages.push((msg_type, msg.to_vec()))
+            });
         for (msg_type, msg) in messages {
             match msg_type {
                 HS_KEY_UPDATE if self.negotiated_tls13() => {

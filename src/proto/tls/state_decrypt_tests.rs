@@ -91,7 +91,8 @@ fn handshake(msg_type: u8, body: &[u8]) -> Vec<u8> {
 
 #[test]
 fn tls12_with_the_master_secret_decrypts_finished_data_and_close_notify() {
-    let (session, events, plaintext) = run(ILLUSTRATED_TLS12, Some(tls12_keylog(TLS12_MASTER)), 4096);
+    let (session, events, plaintext) =
+        run(ILLUSTRATED_TLS12, Some(tls12_keylog(TLS12_MASTER)), 4096);
     let summary = session.summary();
     assert!(summary.decrypted);
     assert_eq!(summary.decryption_suite, Some(0xc013));
@@ -160,7 +161,11 @@ fn wrong_keys_fail_once_per_side_and_yield_no_plaintext() {
     assert_eq!(failures, [Side::Orig, Side::Resp]);
     let summary = session.summary();
     assert!(!summary.decrypted);
-    assert_eq!(summary, plain_session.summary(), "as without keys otherwise");
+    assert_eq!(
+        summary,
+        plain_session.summary(),
+        "as without keys otherwise"
+    );
     let without_failures: Vec<_> = kinds(&events)
         .into_iter()
         .filter(|k| k != "decryption_failed")
@@ -266,7 +271,12 @@ fn tls13_after_hello_retry_request_and_across_key_update() {
     let mut hrr = vec![0x03, 0x03];
     hrr.extend_from_slice(&HELLO_RETRY_REQUEST_RANDOM);
     hrr.extend_from_slice(&[0, 0x13, 0x03, 0, 0, 6, 0, 43, 0, 2, 3, 4]);
-    session.on_data(Side::Resp, &record(22, &handshake(2, &hrr)), at(2), &mut events);
+    session.on_data(
+        Side::Resp,
+        &record(22, &handshake(2, &hrr)),
+        at(2),
+        &mut events,
+    );
     session.on_data(Side::Orig, &client_hello, at(3), &mut events);
     let mut server_hello = vec![0x03, 0x03];
     server_hello.extend_from_slice(&[0x5a; 32]);
@@ -281,7 +291,12 @@ fn tls13_after_hello_retry_request_and_across_key_update() {
     }
     session.on_data(Side::Orig, &client, at(5), &mut events);
 
-    assert_eq!(count(&events, "decryption_failed"), 0, "{:?}", kinds(&events));
+    assert_eq!(
+        count(&events, "decryption_failed"),
+        0,
+        "{:?}",
+        kinds(&events)
+    );
     assert_eq!(count(&events, "encrypted_extensions"), 1);
     assert_eq!(count(&events, "finished"), 1);
     assert_eq!(count(&events, "key_update"), 1);
