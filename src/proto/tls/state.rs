@@ -120,7 +120,7 @@ impl TlsSession {
             dir.partial = Vec::new();
             dir.handshake.clear();
         }
-        self.drop_keys_after_gap(side);
+        self.note_gap(side);
     }
 
     /// `side` closed its direction (FIN or RST).
@@ -476,7 +476,7 @@ mod state_handshake;
 
 #[path = "state_decrypt.rs"]
 mod state_decrypt;
-pub use state_decrypt::MAX_QUEUED_PLAINTEXT;
+pub use state_decrypt::{MAX_QUEUED_PLAINTEXT, MAX_RESYNC_RECORDS};
 
 #[cfg(test)]
 #[path = "state_tests.rs"]

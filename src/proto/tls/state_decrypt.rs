@@ -17,9 +17,14 @@
 //!   alerts (`encrypted: false` with level and description, see `message::AlertInfo`),
 //!   application data is queued for [`TlsSession::take_plaintext`].
 //! - Failure: a record that does not authenticate emits one `DecryptionFailed` for that side and
-//!   decryption of that side stops; its further records are handled as if we had no keys. A
-//!   capture gap also stops decryption of that side (the lost records' sequence numbers are
-//!   unknown), without a failure event: the gap is the explanation.
+//!   decryption of that side stops; its further records are handled as if we had no keys.
+//!   Exception: a TLS 1.3 client that offered early data may send rejected 0-RTT records
+//!   before its handshake records (RFC 8446 §4.2.10); until one of its records decrypts, those
+//!   are skipped as opaque without a failure.
+//! - Capture gaps: the number of records lost is unknown, so the first record after a gap is
+//!   tried at the next [`MAX_RESYNC_RECORDS`] sequence numbers (and in TLS 1.3 also under the
+//!   side's first application keys, in case its Finished was lost). When none works,
+//!   decryption of that side stops without a failure event: the gap is the explanation.
 //!
 //! Secrets live only here and in the decryptors, whose `Debug` output is redacted.
 
@@ -27,7 +32,7 @@ use super::TlsSession;
 use super::record::{self, RecordHeader};
 use crate::common::{At, Side, Timed};
 use crate::proto::tls::decrypt::{
-    KeyLog, Plaintext, RecordDecryptor, SessionSecrets, SuiteVersion, suite_info, tls12_decryptors,
+    DecryptError, KeyLog, Plaintext, RecordDecryptor, SessionSecrets, SuiteVersion, suite_info, tls12_decryptors,
     tls13_decryptor, tls13_next_secret,
 };
 use crate::proto::tls::events::TlsEvent;
@@ -38,6 +43,11 @@ use std::sync::Arc;
 
 /// RFC 8446 §4.6.3.
 const HS_KEY_UPDATE: u8 = 24;
+/// RFC 8446 §4.2.10: the early_data extension.
+const EXT_EARLY_DATA: u16 = 42;
+/// Records a capture gap may have swallowed that resynchronisation looks past (each try is one
+/// AEAD or MAC check of one record, once per gap).
+pub const MAX_RESYNC_RECORDS: u64 = 256;
 /// RFC 7366 §2: the encrypt_then_mac extension.
 const EXT_ENCRYPT_THEN_MAC: u16 = 0x0016;
 /// Decrypted application data queued and not yet taken; beyond it, plaintext is dropped (the
@@ -67,6 +77,60 @@ struct DirectionKeys {
     current_secret: Option<Secret>,
     /// A record failed to authenticate (reported once); nothing more is decrypted here.
     failed: bool,
+    /// A capture gap came before the next record: try later sequence numbers.
+    resync: bool,
+    /// A record of this side was decrypted.
+    decrypted_any: bool,
+}
+
+impl DirectionKeys {
+    fn forget_keys(&mut self) {
+        self.active = None;
+        self.pending = None;
+        self.next_secret = None;
+        self.current_secret = None;
+    }
+
+    /// The first record after a gap: tried at the next [`MAX_RESYNC_RECORDS`] sequence numbers
+    /// with the current keys, then (TLS 1.3, when the sender's Finished may have been lost) with
+    /// its first application keys. `None` when nothing authenticates.
+    fn resynchronise(
+        &mut self,
+        suite: u16,
+        header: &[u8; 5],
+        body: &[u8],
+    ) -> Option<(u64, Result<Plaintext, DecryptError>)> {
+        let start = self.active.as_ref().map_or(0, RecordDecryptor::sequence);
+        if let Some(d) = self.active.as_mut()
+            && let Some(found) = try_sequences(d, start, header, body)
+        {
+            return Some(found);
+        }
+        let mut next = self
+            .next_secret
+            .as_ref()
+            .and_then(|s| tls13_decryptor(suite, &s.0))?;
+        let found = try_sequences(&mut next, 0, header, body)?;
+        self.active = Some(next);
+        self.current_secret = self.next_secret.take();
+        Some(found)
+    }
+}
+
+/// Decrypts `body` at sequence numbers from `start` on; leaves `d` after the one that worked.
+fn try_sequences(
+    d: &mut RecordDecryptor,
+    start: u64,
+    header: &[u8; 5],
+    body: &[u8],
+) -> Option<(u64, Result<Plaintext, DecryptError>)> {
+    (0..MAX_RESYNC_RECORDS).find_map(|skipped| {
+        let sequence = start.wrapping_add(skipped);
+        d.set_sequence(sequence);
+        d.decrypt(header, body)
+            .ok()
+            .map(|plain| (sequence, Ok(plain)))
+    })
 }
 
 /// The decryption state of a session.
@@ -202,13 +266,11 @@ impl TlsSession {
         }
     }
 
-    /// A capture gap in `side`: the lost records' sequence numbers are unknown.
-    pub(super) fn drop_keys_after_gap(&mut self, side: Side) {
+    /// A capture gap in `side`: how many records were lost is unknown, so the next protected
+    /// record is tried at the following sequence numbers (see [`MAX_RESYNC_RECORDS`]).
+    pub(super) fn note_gap(&mut self, side: Side) {
         let dir = &mut self.decryption.dirs[side.index()];
-        dir.active = None;
-        dir.pending = None;
-        dir.next_secret = None;
-        dir.current_secret = None;
+        dir.resync = dir.active.is_some();
     }
 
     /// Decrypts and handles `body` when `side` has keys for it. `false`: not decrypted (no keys,
@@ -222,11 +284,17 @@ impl TlsSession {
         out: &mut Vec<Timed<TlsEvent>>,
     ) -> bool {
         let tls13 = self.negotiated_tls13();
-        let i = side.index();
-        let dir = &mut self.decryption.dirs[i];
-        let Some(decryptor) = dir.active.as_mut() else {
+        let early_data_offered = self
+            .summary
+            .client_hello
+            .as_ref()
+            .is_some_and(|ch| ch.extensions.contains(&EXT_EARLY_DATA));
+        let is_client = self.summary.client_side == Some(side);
+        let suite = self.decryption.suite;
+        let dir = &mut self.decryption.dirs[side.index()];
+        if dir.active.is_none() {
             return false;
-        };
+        }
         let protected = match header.content_type {
             record::CONTENT_CHANGE_CIPHER_SPEC => false,
             record::CONTENT_ALERT if matches!(body, [1 | 2, _]) => false,
@@ -239,23 +307,44 @@ impl TlsSession {
         let [l0, l1] = header.len.to_be_bytes();
         let [v0, v1] = header.version.to_be_bytes();
         let wire_header = [header.content_type, v0, v1, l0, l1];
-        match decryptor.decrypt(&wire_header, body) {
-            Ok(plain) => {
+        let result = if std::mem::take(&mut dir.resync) {
+            dir.resynchronise(suite, &wire_header, body)
+        } else {
+            dir.active
+                .as_mut()
+                .map(|d| (d.sequence(), d.decrypt(&wire_header, body)))
+        };
+        match result {
+            Some((_, Ok(plain))) => {
+                dir.decrypted_any = true;
                 self.summary.decrypted = true;
-                self.summary.decryption_suite = Some(self.decryption.suite);
+                self.summary.decryption_suite = Some(suite);
                 self.on_decrypted(side, header.len, plain, at, out);
                 true
             }
-            Err(e) => {
-                dir.active = None;
-                dir.pending = None;
-                dir.next_secret = None;
-                dir.current_secret = None;
+            // RFC 8446 §4.2.10: a client that offered early data may send 0-RTT records the
+            // server rejected, under keys not in the key log, before its handshake records.
+            Some((sequence, Err(_)))
+                if tls13 && is_client && early_data_offered && !dir.decrypted_any =>
+            {
+                if let Some(d) = dir.active.as_mut() {
+                    d.set_sequence(sequence);
+                }
+                false
+            }
+            Some((_, Err(e))) => {
+                dir.forget_keys();
                 if !dir.failed {
                     dir.failed = true;
                     let what = format!("{e} (record of {} bytes)", header.len);
                     self.emit(out, at, side, TlsEvent::DecryptionFailed { what });
                 }
+                false
+            }
+            // Resynchronisation after a gap found no key and sequence number: the gap explains
+            // it, so no failure event; this side stays opaque.
+            None => {
+                dir.forget_keys();
                 false
             }
         }

@@ -232,9 +232,9 @@ fn every_prefix_with_keys_never_panics_or_fails_authentication() {
 }
 
 #[test]
-fn a_gap_stops_decryption_of_that_side_without_a_failure() {
-    let keys = tls12_keylog(TLS12_MASTER);
-    let mut session = TlsSession::with_keylog(keys);
+fn after_a_gap_decryption_resumes_at_the_right_sequence_number() {
+    // TLS 1.2: the client's "ping" record (frame 13) is lost; its close_notify is record 2.
+    let mut session = TlsSession::with_keylog(tls12_keylog(TLS12_MASTER));
     let mut events = Vec::new();
     for &(frame, is_client, hex) in ILLUSTRATED_TLS12 {
         if frame == 13 {
@@ -246,7 +246,49 @@ fn a_gap_stops_decryption_of_that_side_without_a_failure() {
     assert_eq!(count(&events, "decryption_failed"), 0);
     let plaintext = session.take_plaintext();
     assert_eq!(plaintext, vec![(Side::Resp, at(15), b"pong".to_vec())]);
-    // The client's close_notify after the gap stays unreadable.
+    let alerts = &session.summary().alerts;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!((alerts[0].encrypted, alerts[0].description), (false, Some(0)));
+
+    // TLS 1.3: the server's Certificate .. Finished records are lost, so its application
+    // keys (the Finished that switches to them was in the gap) must be found after it.
+    let mut session = TlsSession::with_keylog(tls13_keylog());
+    let mut events = Vec::new();
+    for &(frame, is_client, hex) in ILLUSTRATED_TLS13 {
+        let bytes = unhex(hex);
+        if frame == 7 {
+            // ServerHello (5 + 122), CCS (6) and EncryptedExtensions (5 + 23) arrive.
+            let kept = 127 + 6 + 28;
+            session.on_data(Side::Resp, &bytes[..kept], at(frame), &mut events);
+            let lost = (bytes.len() - kept) as u64;
+            session.on_gap(Side::Resp, lost, at(frame), &mut events);
+            continue;
+        }
+        session.on_data(side_of(is_client), &bytes, at(frame), &mut events);
+    }
+    assert_eq!(count(&events, "decryption_failed"), 0, "{:?}", kinds(&events));
+    assert_eq!(count(&events, "new_session_ticket"), 2, "{:?}", kinds(&events));
+    let plaintext = session.take_plaintext();
+    assert!(plaintext.contains(&(Side::Resp, at(17), b"pong".to_vec())));
+}
+
+#[test]
+fn a_gap_of_more_records_than_resynchronisation_tries_stops_quietly() {
+    let mut session = TlsSession::with_keylog(tls12_keylog(TLS12_MASTER));
+    let mut events = Vec::new();
+    for &(frame, is_client, hex) in ILLUSTRATED_TLS12 {
+        if frame == 13 {
+            session.on_gap(Side::Orig, 53, at(frame), &mut events);
+            continue;
+        }
+        if frame == 17 {
+            // A record no key opens (as after more lost records than we try).
+            let garbage = record(23, &[0x33; 40]);
+            session.on_data(Side::Orig, &garbage, at(frame), &mut events);
+        }
+        session.on_data(side_of(is_client), &unhex(hex), at(frame), &mut events);
+    }
+    assert_eq!(count(&events, "decryption_failed"), 0);
     assert!(session.summary().alerts.iter().all(|a| a.encrypted));
 }
 
@@ -320,6 +362,53 @@ fn decrypting_fuzz_entry_survives_mutated_fixtures() {
             }
             session.on_data(Side::Orig, &mutated, at(2), &mut events);
             let _ = session.take_plaintext();
+        }
+    }
+}
+
+#[test]
+fn rejected_early_data_before_the_client_handshake_is_skipped() {
+    let r = "a68bc891975d67b1fdfd389cb858ddae0662b93ccb212aa9428afe932dcc7016";
+    let mut keys = KeyLog::new();
+    keys.add_text(format!(
+        "SERVER_HANDSHAKE_TRAFFIC_SECRET {r} b8d025b19d91e294249b528b0acef7c63f763daebc65ad09882ec7f55aa29a20\n\
+         CLIENT_HANDSHAKE_TRAFFIC_SECRET {r} de590cd72faccad990258ddd451d4b004cb026f0691fce15e410448712397fc9\n\
+         CLIENT_TRAFFIC_SECRET_0 {r} 9f8c2119ae5c07c338c59807a871a7e2f8d4181e8db272ab0f36df69029abff6\n"
+    ).as_bytes());
+    let keys = Arc::new(keys);
+    for offer_early_data in [true, false] {
+        let mut session = TlsSession::with_keylog(keys.clone());
+        let mut events = Vec::new();
+        let mut client_hello = unhex(ILLUSTRATED_TLS13[0].2);
+        client_hello[11..43].copy_from_slice(&unhex(r));
+        if offer_early_data {
+            // The empty session_ticket extension (0x0023) becomes an empty early_data (0x002a).
+            let at_ext = client_hello
+                .windows(4)
+                .position(|w| w == [0x00, 0x23, 0x00, 0x00])
+                .unwrap_or_default();
+            client_hello[at_ext + 1] = 0x2a;
+        }
+        session.on_data(Side::Orig, &client_hello, at(1), &mut events);
+        let mut server_hello = vec![0x03, 0x03];
+        server_hello.extend_from_slice(&[0x5a; 32]);
+        server_hello.extend_from_slice(&[0, 0x13, 0x03, 0, 0, 6, 0, 43, 0, 2, 3, 4]);
+        let mut flight = record(22, &handshake(2, &server_hello));
+        flight.extend_from_slice(&unhex(CHACHA13_S0));
+        session.on_data(Side::Resp, &flight, at(2), &mut events);
+        // A 0-RTT record under the early traffic secret (not in the key log).
+        let mut client = record(23, &[0x77; 64]);
+        for rec in [CHACHA13_C0, CHACHA13_C1] {
+            client.extend_from_slice(&unhex(rec));
+        }
+        session.on_data(Side::Orig, &client, at(3), &mut events);
+        let plaintext: Vec<Vec<u8>> = session.take_plaintext().into_iter().map(|p| p.2).collect();
+        if offer_early_data {
+            assert_eq!(count(&events, "decryption_failed"), 0, "{:?}", kinds(&events));
+            assert_eq!(plaintext, [b"hello\n".to_vec()]);
+        } else {
+            assert_eq!(count(&events, "decryption_failed"), 1);
+            assert!(plaintext.is_empty());
         }
     }
 }
