@@ -32,8 +32,8 @@ use super::TlsSession;
 use super::record::{self, RecordHeader};
 use crate::common::{At, Side, Timed};
 use crate::proto::tls::decrypt::{
-    DecryptError, KeyLog, Plaintext, RecordDecryptor, SessionSecrets, SuiteVersion, suite_info, tls12_decryptors,
-    tls13_decryptor, tls13_next_secret,
+    DecryptError, KeyLog, Plaintext, RecordDecryptor, SessionSecrets, SuiteVersion, suite_info,
+    tls12_decryptors, tls13_decryptor, tls13_next_secret,
 };
 use crate::proto::tls::events::TlsEvent;
 use crate::proto::tls::handshake as hs;

@@ -248,7 +248,10 @@ fn after_a_gap_decryption_resumes_at_the_right_sequence_number() {
     assert_eq!(plaintext, vec![(Side::Resp, at(15), b"pong".to_vec())]);
     let alerts = &session.summary().alerts;
     assert_eq!(alerts.len(), 1);
-    assert_eq!((alerts[0].encrypted, alerts[0].description), (false, Some(0)));
+    assert_eq!(
+        (alerts[0].encrypted, alerts[0].description),
+        (false, Some(0))
+    );
 
     // TLS 1.3: the server's Certificate .. Finished records are lost, so its application
     // keys (the Finished that switches to them was in the gap) must be found after it.
@@ -266,8 +269,18 @@ fn after_a_gap_decryption_resumes_at_the_right_sequence_number() {
         }
         session.on_data(side_of(is_client), &bytes, at(frame), &mut events);
     }
-    assert_eq!(count(&events, "decryption_failed"), 0, "{:?}", kinds(&events));
-    assert_eq!(count(&events, "new_session_ticket"), 2, "{:?}", kinds(&events));
+    assert_eq!(
+        count(&events, "decryption_failed"),
+        0,
+        "{:?}",
+        kinds(&events)
+    );
+    assert_eq!(
+        count(&events, "new_session_ticket"),
+        2,
+        "{:?}",
+        kinds(&events)
+    );
     let plaintext = session.take_plaintext();
     assert!(plaintext.contains(&(Side::Resp, at(17), b"pong".to_vec())));
 }
@@ -348,20 +361,20 @@ fn tls13_after_hello_retry_request_and_across_key_update() {
 }
 
 #[test]
-fn decrypting_fuzz_entry_survives_mutated_fixtures() {
-    let keys = tls12_keylog(TLS12_MASTER);
-    for &(_, _, hex) in ILLUSTRATED_TLS12.iter().chain(ILLUSTRATED_TLS13) {
-        let bytes = unhex(hex);
-        for flip in (0..bytes.len()).step_by(13) {
-            let mut mutated = bytes.clone();
+fn decrypting_fuzz_entry_survives_the_fixtures_and_their_mutations() {
+    for conversation in [ILLUSTRATED_TLS12, ILLUSTRATED_TLS13] {
+        let mut data = vec![0u8];
+        for &(_, _, hex) in conversation {
+            data.extend_from_slice(&unhex(hex));
+        }
+        for seed in [0u8, 5, 63, 0x80, 0xff] {
+            data[0] = seed;
+            crate::proto::tls::fuzz_decrypting_session(&data);
+        }
+        for flip in (1..data.len()).step_by(17) {
+            let mut mutated = data.clone();
             mutated[flip] ^= 0x5a;
-            let mut session = TlsSession::with_keylog(keys.clone());
-            let mut events = Vec::new();
-            for &(_, client, hex) in ILLUSTRATED_TLS12 {
-                session.on_data(side_of(client), &unhex(hex), at(1), &mut events);
-            }
-            session.on_data(Side::Orig, &mutated, at(2), &mut events);
-            let _ = session.take_plaintext();
+            crate::proto::tls::fuzz_decrypting_session(&mutated);
         }
     }
 }
@@ -404,11 +417,37 @@ fn rejected_early_data_before_the_client_handshake_is_skipped() {
         session.on_data(Side::Orig, &client, at(3), &mut events);
         let plaintext: Vec<Vec<u8>> = session.take_plaintext().into_iter().map(|p| p.2).collect();
         if offer_early_data {
-            assert_eq!(count(&events, "decryption_failed"), 0, "{:?}", kinds(&events));
+            assert_eq!(
+                count(&events, "decryption_failed"),
+                0,
+                "{:?}",
+                kinds(&events)
+            );
             assert_eq!(plaintext, [b"hello\n".to_vec()]);
         } else {
             assert_eq!(count(&events, "decryption_failed"), 1);
             assert!(plaintext.is_empty());
         }
+    }
+}
+
+#[test]
+fn keys_offered_before_the_server_hello_are_used_and_after_it_are_not() {
+    for (offer_before_frame, decrypts) in [(7, true), (9, false)] {
+        let mut session = TlsSession::new();
+        let mut events = Vec::new();
+        for &(frame, is_client, hex) in ILLUSTRATED_TLS12 {
+            if frame == offer_before_frame {
+                // A pcapng Decryption Secrets Block read mid-capture.
+                session.offer_keylog(tls12_keylog(TLS12_MASTER));
+            }
+            session.on_data(side_of(is_client), &unhex(hex), at(frame), &mut events);
+        }
+        assert_eq!(
+            session.summary().decrypted,
+            decrypts,
+            "offered at {offer_before_frame}"
+        );
+        assert_eq!(count(&events, "decryption_failed"), 0);
     }
 }
