@@ -21,6 +21,8 @@
 //!   Exception: a TLS 1.3 client that offered early data may send rejected 0-RTT records
 //!   before its handshake records (RFC 8446 §4.2.10); until one of its records decrypts, those
 //!   are skipped as opaque without a failure.
+//! - A TLS 1.3 key log with only the `*_TRAFFIC_SECRET_0` lines: each side's first records
+//!   are tried under its application keys; the first that opens ends its (opaque) handshake.
 //! - Capture gaps: the number of records lost is unknown, so the first record after a gap is
 //!   tried at the next [`MAX_RESYNC_RECORDS`] sequence numbers (and in TLS 1.3 also under the
 //!   side's first application keys, in case its Finished was lost). When none works,
@@ -48,6 +50,9 @@ const EXT_EARLY_DATA: u16 = 42;
 /// Records a capture gap may have swallowed that resynchronisation looks past (each try is one
 /// AEAD or MAC check of one record, once per gap).
 pub const MAX_RESYNC_RECORDS: u64 = 256;
+/// Records of a side tried under its first application keys when the key log lacks the
+/// handshake secrets (a TLS 1.3 handshake flight is a handful of records).
+const MAX_HANDSHAKE_RECORDS_TRIED: u8 = 32;
 /// RFC 7366 §2: the encrypt_then_mac extension.
 const EXT_ENCRYPT_THEN_MAC: u16 = 0x0016;
 /// Decrypted application data queued and not yet taken; beyond it, plaintext is dropped (the
@@ -81,9 +86,51 @@ struct DirectionKeys {
     resync: bool,
     /// A record of this side was decrypted.
     decrypted_any: bool,
+    /// TLS 1.3 with application secrets but no handshake secrets logged: records still to try
+    /// under the first application keys (the others are the encrypted handshake).
+    app_key_trials: u8,
 }
 
 impl DirectionKeys {
+    /// TLS 1.3 without handshake secrets: whether this record opens under the side's first
+    /// application keys at sequence 0; if so they become active (and decrypt it again). Records
+    /// before it are its encrypted handshake, left opaque.
+    fn find_application_keys(
+        &mut self,
+        suite: u16,
+        tls13: bool,
+        header: RecordHeader,
+        body: &[u8],
+    ) -> bool {
+        if !tls13
+            || self.app_key_trials == 0
+            || header.content_type != record::CONTENT_APPLICATION_DATA
+        {
+            return false;
+        }
+        self.app_key_trials -= 1;
+        let Some(mut keys) = self
+            .next_secret
+            .as_ref()
+            .and_then(|s| tls13_decryptor(suite, &s.0))
+        else {
+            return false;
+        };
+        let [l0, l1] = header.len.to_be_bytes();
+        let [v0, v1] = header.version.to_be_bytes();
+        if keys
+            .decrypt(&[header.content_type, v0, v1, l0, l1], body)
+            .is_err()
+        {
+            return false;
+        }
+        keys.set_sequence(0);
+        self.app_key_trials = 0;
+        self.active = Some(keys);
+        self.current_secret = self.next_secret.take();
+        true
+    }
+
     fn forget_keys(&mut self) {
         self.active = None;
         self.pending = None;
@@ -253,6 +300,9 @@ impl TlsSession {
                     let dir = &mut d.dirs[i];
                     dir.active = handshake.as_deref().and_then(|s| tls13_decryptor(suite, s));
                     dir.next_secret = traffic.clone().map(Secret);
+                    if dir.active.is_none() && dir.next_secret.is_some() {
+                        dir.app_key_trials = MAX_HANDSHAKE_RECORDS_TRIED;
+                    }
                 }
             }
         }
@@ -292,7 +342,7 @@ impl TlsSession {
         let is_client = self.summary.client_side == Some(side);
         let suite = self.decryption.suite;
         let dir = &mut self.decryption.dirs[side.index()];
-        if dir.active.is_none() {
+        if dir.active.is_none() && !dir.find_application_keys(suite, tls13, header, body) {
             return false;
         }
         let protected = match header.content_type {

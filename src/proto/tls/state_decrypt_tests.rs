@@ -451,3 +451,30 @@ fn keys_offered_before_the_server_hello_are_used_and_after_it_are_not() {
         assert_eq!(count(&events, "decryption_failed"), 0);
     }
 }
+
+#[test]
+fn tls13_with_only_application_secrets_decrypts_the_application_data() {
+    let r = ILLUSTRATED_RANDOM;
+    let mut keys = KeyLog::new();
+    keys.add_text(format!(
+        "SERVER_TRAFFIC_SECRET_0 {r} 86c967fd7747a36a0685b4ed8d0e6b4c02b4ddaf3cd294aa44e9f6b0183bf911e89a189ba5dfd71fccffb5cc164901f8\n\
+         CLIENT_TRAFFIC_SECRET_0 {r} 9e47af27cb60d818a9ea7d233cb5ed4cc525fcd74614fb24b0ee59acb8e5aa7ff8d88b89792114208fec291a6fa96bad\n"
+    ).as_bytes());
+    let (session, events, plaintext) = run(ILLUSTRATED_TLS13, Some(Arc::new(keys)), 4096);
+    assert_eq!(
+        count(&events, "decryption_failed"),
+        0,
+        "{:?}",
+        kinds(&events)
+    );
+    assert_eq!(count(&events, "new_session_ticket"), 2);
+    assert_eq!(
+        plaintext,
+        vec![
+            (Side::Orig, at(11), b"ping".to_vec()),
+            (Side::Resp, at(17), b"pong".to_vec())
+        ]
+    );
+    assert!(session.summary().decrypted);
+    assert!(session.summary().established);
+}
