@@ -12,9 +12,11 @@ use crate::error::Error;
 use crate::flow::{FlowId, FlowLimits, FlowOpen, FlowSink, FlowTable, TcpEvent, TcpSummary};
 use crate::proto::Sniffed;
 use crate::proto::mqtt::{self, MqttEvent, MqttSession};
+use crate::proto::tls::decrypt::KeyLog;
 use crate::proto::tls::{self, TlsEvent, TlsSession};
 use crate::wire::{Decoded, WireDecoder};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Events kept per connection timeline; more are counted, not stored, so a day-long capture of
 /// one chatty connection stays small.
@@ -50,23 +52,42 @@ pub struct CaptureAnalysis {
 
 /// Analyses one capture file (`-` is stdin). `capture_index` is stored in each connection.
 pub fn analyze_path(path: &Path, capture_index: usize) -> Result<CaptureAnalysis, Error> {
+    analyze_path_with_keys(path, capture_index, &Arc::new(KeyLog::new()))
+}
+
+/// [`analyze_path`] decrypting TLS with `keys` (and with the capture's own pcapng secrets).
+pub fn analyze_path_with_keys(
+    path: &Path,
+    capture_index: usize,
+    keys: &Arc<KeyLog>,
+) -> Result<CaptureAnalysis, Error> {
     let reader = CaptureReader::open(path)?;
-    Ok(analyze_reader(
+    Ok(analyze_reader_with_keys(
         reader,
         &path.display().to_string(),
         capture_index,
+        keys.clone(),
     ))
 }
 
 /// Analyses an opened capture to its end. Never fails: capture damage becomes warnings.
-pub fn analyze_reader(
+pub fn analyze_reader(reader: CaptureReader, name: &str, capture_index: usize) -> CaptureAnalysis {
+    analyze_reader_with_keys(reader, name, capture_index, Arc::new(KeyLog::new()))
+}
+
+/// [`analyze_reader`] decrypting TLS with `keys`. Secrets from pcapng Decryption Secrets Blocks
+/// are added as the blocks appear (pcapng §4.7 puts them before the packets they apply to), so
+/// connections whose TLS session starts after a block can use them.
+pub fn analyze_reader_with_keys(
     mut reader: CaptureReader,
     name: &str,
     capture_index: usize,
+    keys: Arc<KeyLog>,
 ) -> CaptureAnalysis {
     let mut decoder = WireDecoder::new();
     let mut flows = FlowTable::new(FlowLimits::default());
-    let mut collector = Collector::new(capture_index);
+    let mut collector = Collector::new(capture_index, keys);
+    let mut secrets_seen = 0;
     let mut first_time_ns = None;
     let mut last_time_ns = None;
     let mut microsecond_times = true;
@@ -100,6 +121,13 @@ pub fn analyze_reader(
             | Decoded::FragmentHeld
             | Decoded::UnsupportedLinkType(_)
             | Decoded::Malformed(_) => {}
+        }
+        // Secrets of a DSB read before this frame reach the sessions from the next data on;
+        // a TLS session takes them until its ServerHello (see `Collector::data`).
+        let secrets = reader.decryption_secrets();
+        if secrets.len() > secrets_seen {
+            collector.add_secrets(secrets.get(secrets_seen..).unwrap_or_default());
+            secrets_seen = secrets.len();
         }
     }
     flows.finish(&mut collector);
@@ -149,6 +177,18 @@ enum Sessions {
     Unknown,
 }
 
+/// What the decrypted application data of a TLS connection carries.
+enum Inner {
+    /// Nothing decrypted yet, or not enough to tell; plaintext kept to replay once decided.
+    Sniffing {
+        chunks: Vec<(Side, At, Vec<u8>)>,
+        buffered: [usize; 2],
+    },
+    Mqtt(Box<MqttSession>),
+    /// Not MQTT: plaintext is dropped.
+    Other,
+}
+
 /// A flow being assembled into a [`Connection`].
 struct Building {
     open: FlowOpen,
@@ -158,6 +198,10 @@ struct Building {
     any_payload: bool,
     tls_events: Vec<Timed<TlsEvent>>,
     mqtt_events: Vec<Timed<MqttEvent>>,
+    /// Key-logged secrets for the TLS session, when there are any.
+    keys: Option<Arc<KeyLog>>,
+    /// MQTT inside TLS, from decrypted application data.
+    inner: Inner,
 }
 
 impl Building {
@@ -182,7 +226,13 @@ impl Building {
 
     fn feed(&mut self, side: Side, data: &[u8], at: At) {
         match &mut self.sessions {
-            Sessions::Tls(s) => s.on_data(side, data, at, &mut self.tls_events),
+            Sessions::Tls(s) => {
+                s.on_data(side, data, at, &mut self.tls_events);
+                let plaintext = s.take_plaintext();
+                for (side, at, bytes) in plaintext {
+                    self.feed_inner(side, &bytes, at);
+                }
+            }
             Sessions::Mqtt(s) => s.on_data(side, data, at, &mut self.mqtt_events),
             Sessions::Unknown => {}
             Sessions::Sniffing {
@@ -240,7 +290,10 @@ impl Building {
         let Some(chosen) = chosen else { return };
         let replay = std::mem::take(chunks);
         self.sessions = match chosen {
-            AppProtocol::Tls => Sessions::Tls(Box::new(TlsSession::new())),
+            AppProtocol::Tls => Sessions::Tls(Box::new(match &self.keys {
+                Some(keys) => TlsSession::with_keylog(keys.clone()),
+                None => TlsSession::new(),
+            })),
             // A capture that starts mid-connection may start inside a packet.
             AppProtocol::Mqtt if self.open.syn_seen => Sessions::Mqtt(Box::default()),
             AppProtocol::Mqtt => Sessions::Mqtt(Box::new(MqttSession::new_midstream())),
@@ -251,9 +304,68 @@ impl Building {
         }
     }
 
+    /// Decrypted application data of the TLS session: MQTT when it sniffs as MQTT.
+    fn feed_inner(&mut self, side: Side, data: &[u8], at: At) {
+        match &mut self.inner {
+            Inner::Mqtt(s) => s.on_data(side, data, at, &mut self.mqtt_events),
+            Inner::Other => {}
+            Inner::Sniffing { chunks, buffered } => {
+                let i = side.index();
+                if buffered[i] < SNIFF_LIMIT {
+                    let take = data.len().min(SNIFF_LIMIT - buffered[i]);
+                    chunks.push((side, at, data.get(..take).unwrap_or_default().to_vec()));
+                    buffered[i] += take;
+                }
+                let verdicts = [Side::Orig, Side::Resp].map(|s| {
+                    let bytes = side_bytes(chunks, s);
+                    if bytes.is_empty() {
+                        Sniffed::NeedMore
+                    } else {
+                        mqtt::sniff(&bytes)
+                    }
+                });
+                self.decide_inner(verdicts, false);
+            }
+        }
+    }
+
+    /// Picks the inner protocol: MQTT when a side sniffs as MQTT, else not MQTT once a side is
+    /// clearly something else (or, with `at_end`, when the bytes are not whole MQTT packets).
+    fn decide_inner(&mut self, verdicts: [Sniffed; 2], at_end: bool) {
+        let Inner::Sniffing { chunks, .. } = &mut self.inner else {
+            return;
+        };
+        let mqtt = if verdicts.contains(&Sniffed::Mqtt) {
+            true
+        } else if verdicts.contains(&Sniffed::Unknown) {
+            false
+        } else if at_end {
+            let any = chunks.iter().any(|c| !c.2.is_empty());
+            any && [Side::Orig, Side::Resp]
+                .iter()
+                .all(|&s| is_complete_mqtt_run(&side_bytes(chunks, s)))
+        } else {
+            return;
+        };
+        let replay = std::mem::take(chunks);
+        if mqtt {
+            self.inner = Inner::Mqtt(Box::default());
+            for (side, at, bytes) in replay {
+                self.feed_inner(side, &bytes, at);
+            }
+        } else {
+            self.inner = Inner::Other;
+        }
+    }
+
     fn gap(&mut self, side: Side, len: u64, at: At) {
         match &mut self.sessions {
-            Sessions::Tls(s) => s.on_gap(side, len, at, &mut self.tls_events),
+            Sessions::Tls(s) => {
+                s.on_gap(side, len, at, &mut self.tls_events);
+                if let Inner::Mqtt(m) = &mut self.inner {
+                    m.on_gap(side, len, at, &mut self.mqtt_events);
+                }
+            }
             Sessions::Mqtt(s) => s.on_gap(side, len, at, &mut self.mqtt_events),
             Sessions::Unknown => {}
             Sessions::Sniffing {
@@ -272,7 +384,12 @@ impl Building {
 
     fn close(&mut self, side: Side, at: At) {
         match &mut self.sessions {
-            Sessions::Tls(s) => s.on_close(side, at, &mut self.tls_events),
+            Sessions::Tls(s) => {
+                s.on_close(side, at, &mut self.tls_events);
+                if let Inner::Mqtt(m) = &mut self.inner {
+                    m.on_close(side, at, &mut self.mqtt_events);
+                }
+            }
             Sessions::Mqtt(s) => s.on_close(side, at, &mut self.mqtt_events),
             Sessions::Unknown | Sessions::Sniffing { .. } => {}
         }
@@ -281,10 +398,15 @@ impl Building {
 
     fn into_connection(mut self, capture: usize, tcp: TcpSummary) -> Connection {
         self.decide(true);
+        self.decide_inner([Sniffed::NeedMore; 2], true);
         self.drain_protocol_events();
         let endpoints = [self.open.orig, self.open.resp];
+        let inner_mqtt = match &self.inner {
+            Inner::Mqtt(m) => Some(m.summary().clone()),
+            Inner::Sniffing { .. } | Inner::Other => None,
+        };
         let (protocol, tls, mqtt) = match self.sessions {
-            Sessions::Tls(s) => (AppProtocol::Tls, Some(s.summary().clone()), None),
+            Sessions::Tls(s) => (AppProtocol::Tls, Some(s.summary().clone()), inner_mqtt),
             Sessions::Mqtt(s) => (AppProtocol::Mqtt, None, Some(s.summary().clone())),
             Sessions::Unknown if self.any_payload => (AppProtocol::Unknown, None, None),
             Sessions::Unknown | Sessions::Sniffing { .. } => (AppProtocol::None, None, None),
@@ -351,18 +473,31 @@ fn sniff(bytes: &[u8]) -> Sniffed {
 /// The [`FlowSink`] that turns flow callbacks into connections.
 struct Collector {
     capture: usize,
+    /// Key-logged secrets: the `--keylog` files plus the capture's DSBs seen so far.
+    keys: Arc<KeyLog>,
     /// Indexed by `FlowId` (dense, in creation order); `None` once finished.
     active: Vec<Option<Building>>,
     finished: Vec<Connection>,
 }
 
 impl Collector {
-    fn new(capture: usize) -> Self {
+    fn new(capture: usize, keys: Arc<KeyLog>) -> Self {
         Collector {
             capture,
+            keys,
             active: Vec::new(),
             finished: Vec::new(),
         }
+    }
+
+    /// Adds the key log text of newly read Decryption Secrets Blocks (a new shared copy, made
+    /// only when a block appears).
+    fn add_secrets(&mut self, texts: &[Vec<u8>]) {
+        let mut keys = KeyLog::clone(&self.keys);
+        for text in texts {
+            keys.add_text(text);
+        }
+        self.keys = Arc::new(keys);
     }
 
     fn building(&mut self, id: FlowId) -> Option<&mut Building> {
@@ -388,11 +523,30 @@ impl FlowSink for Collector {
             any_payload: false,
             tls_events: Vec::new(),
             mqtt_events: Vec::new(),
+            keys: None,
+            inner: Inner::Sniffing {
+                chunks: Vec::new(),
+                buffered: [0, 0],
+            },
         });
     }
 
     fn data(&mut self, id: FlowId, side: Side, data: &[u8], at: At) {
+        let keys = (!self.keys.is_empty()).then(|| self.keys.clone());
         if let Some(b) = self.building(id) {
+            // Keys from a DSB that appeared after the connection started still apply to it
+            // until its ServerHello.
+            let newer = match (&keys, &b.keys) {
+                (Some(k), Some(old)) => !Arc::ptr_eq(k, old),
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if let (true, Some(k)) = (newer, keys) {
+                if let Sessions::Tls(s) = &mut b.sessions {
+                    s.offer_keylog(k.clone());
+                }
+                b.keys = Some(k);
+            }
             b.any_payload |= !data.is_empty();
             b.feed(side, data, at);
         }

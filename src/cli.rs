@@ -1,12 +1,14 @@
 //! Command-line flags (clap derive) and their translation into a run. The binary stays thin:
 //! `main.rs` only maps the outcome to an exit code (CONTRACT.md: 0, 1, 2).
 
-use crate::analyze::{CaptureAnalysis, analyze_path};
+use crate::analyze::{CaptureAnalysis, analyze_path_with_keys};
 use crate::error::Error;
+use crate::proto::tls::decrypt::KeyLog;
 use crate::report::{self, Format, model};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,6 +41,10 @@ pub struct AnalyzeArgs {
     /// Show MQTT usernames and passwords instead of redacting them.
     #[arg(long)]
     pub reveal: bool,
+    /// NSS key log (SSLKEYLOGFILE) to decrypt TLS with; may be given several times. Secrets
+    /// embedded in pcapng files are used without it.
+    #[arg(long = "keylog", value_name = "FILE")]
+    pub keylogs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -74,9 +80,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
 }
 
 fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let keys = read_keylogs(&args.keylogs)?;
     let mut analyses: Vec<CaptureAnalysis> = Vec::new();
     for path in expand_inputs(&args.files)? {
-        analyses.push(analyze_path(&path, analyses.len())?);
+        analyses.push(analyze_path_with_keys(&path, analyses.len(), &keys)?);
     }
     let report = model::build(
         &analyses,
@@ -104,6 +111,20 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     } else {
         Outcome::Clean
     })
+}
+
+/// Reads every `--keylog` file once, for all captures. Their contents are never printed; an
+/// unreadable file is an error naming it (exit 2).
+fn read_keylogs(paths: &[PathBuf]) -> Result<Arc<KeyLog>, Error> {
+    let mut keys = KeyLog::new();
+    for path in paths {
+        let text = std::fs::read(path).map_err(|source| Error::Io {
+            path: format!("key log {}", path.display()),
+            source,
+        })?;
+        keys.add_text(&text);
+    }
+    Ok(Arc::new(keys))
 }
 
 /// Files as given, with each directory replaced by its regular files in name order (not
