@@ -94,7 +94,20 @@ pub fn analyze_reader_with_keys(
     let mut unsupported: Vec<u32> = Vec::new();
     let mut link_warnings: Vec<CaptureWarning> = Vec::new();
 
-    while let Some(frame) = reader.next_frame() {
+    let mut malformed: Option<(u64, String)> = None;
+    let mut malformed_count = 0u64;
+
+    loop {
+        // A DSB read before this frame applies to it already; a TLS session takes new secrets
+        // until its ServerHello (see `Collector::data`).
+        let secrets = reader.decryption_secrets();
+        if secrets.len() > secrets_seen {
+            collector.add_secrets(secrets.get(secrets_seen..).unwrap_or_default());
+            secrets_seen = secrets.len();
+        }
+        let Some(frame) = reader.next_frame() else {
+            break;
+        };
         first_time_ns.get_or_insert(frame.time_ns);
         last_time_ns = Some(frame.time_ns);
         microsecond_times &= frame.time_ns.rem_euclid(1000) == 0;
@@ -117,23 +130,27 @@ pub fn analyze_reader_with_keys(
                     ),
                 });
             }
-            Decoded::NotTcp
-            | Decoded::FragmentHeld
-            | Decoded::UnsupportedLinkType(_)
-            | Decoded::Malformed(_) => {}
-        }
-        // Secrets of a DSB read before this frame reach the sessions from the next data on;
-        // a TLS session takes them until its ServerHello (see `Collector::data`).
-        let secrets = reader.decryption_secrets();
-        if secrets.len() > secrets_seen {
-            collector.add_secrets(secrets.get(secrets_seen..).unwrap_or_default());
-            secrets_seen = secrets.len();
+            Decoded::Malformed(why) => {
+                malformed_count += 1;
+                malformed.get_or_insert((frame.number, why));
+            }
+            Decoded::NotTcp | Decoded::FragmentHeld | Decoded::UnsupportedLinkType(_) => {}
         }
     }
     flows.finish(&mut collector);
 
     let mut warnings = reader.warnings().to_vec();
     warnings.extend(link_warnings);
+    if let Some((frame, why)) = malformed {
+        // One warning for all of them: a damaged capture can have thousands.
+        warnings.push(CaptureWarning {
+            kind: "malformed_frame",
+            frame: Some(frame),
+            message: format!(
+                "{malformed_count} frame(s) could not be decoded down to TCP; the first: {why}"
+            ),
+        });
+    }
     let facts = CaptureFacts {
         path: name.to_string(),
         sha256: reader.sha256_hex(),
