@@ -1,185 +1,17 @@
-//! The one place where the stages meet: reads each capture frame by frame, decodes headers,
-//! tracks TCP flows, recognises and feeds TLS and MQTT sessions, and collects one
-//! [`Connection`] per flow plus the facts about each capture file.
-//!
-//! Memory: per active flow (reassembly buffers, one partial message per direction, a capped
-//! timeline); nothing grows with the number of frames.
+//! One connection being assembled: protocol recognition from the first bytes of each
+//! direction (TLS or MQTT on any port), the TLS or MQTT session it then feeds, MQTT inside
+//! decrypted TLS, and the capped event timeline. Sniffing buffers at most `SNIFF_LIMIT` bytes
+//! per direction.
 
-use crate::capture::{CaptureReader, CaptureWarning, link_type_name};
+use super::{MAX_EVENTS_PER_CONNECTION, SNIFF_LIMIT};
 use crate::common::{At, Side, Timed};
 use crate::conn::{AppProtocol, Connection, Event, EventKind, infer_client};
-use crate::error::Error;
-use crate::flow::{FlowId, FlowLimits, FlowOpen, FlowSink, FlowTable, TcpEvent, TcpSummary};
+use crate::flow::{FlowOpen, TcpEvent, TcpSummary};
 use crate::proto::Sniffed;
 use crate::proto::mqtt::{self, MqttEvent, MqttSession};
 use crate::proto::tls::decrypt::KeyLog;
 use crate::proto::tls::{self, TlsEvent, TlsSession};
-use crate::wire::{Decoded, WireDecoder};
-use std::path::Path;
 use std::sync::Arc;
-
-/// Events kept per connection timeline; more are counted, not stored, so a day-long capture of
-/// one chatty connection stays small.
-pub const MAX_EVENTS_PER_CONNECTION: usize = 20_000;
-
-/// Bytes buffered per direction while the protocol is not yet recognised.
-const SNIFF_LIMIT: usize = 4096;
-
-/// Facts about one capture file.
-#[derive(Debug, Clone)]
-pub struct CaptureFacts {
-    pub path: String,
-    pub sha256: String,
-    pub format: &'static str,
-    pub link_types: Vec<String>,
-    pub frames: u64,
-    pub first_time_ns: Option<i64>,
-    pub last_time_ns: Option<i64>,
-    /// True when every timestamp is a whole microsecond (reports then print 6 fraction digits).
-    pub microsecond_times: bool,
-    pub warnings: Vec<CaptureWarning>,
-    /// TLS key log text found in pcapng Decryption Secrets Blocks.
-    pub embedded_secrets: Vec<Vec<u8>>,
-}
-
-/// The result of analysing one capture.
-#[derive(Debug, Clone)]
-pub struct CaptureAnalysis {
-    pub facts: CaptureFacts,
-    /// Ordered by first frame (= Wireshark `tcp.stream` order).
-    pub connections: Vec<Connection>,
-}
-
-/// Analyses one capture file (`-` is stdin). `capture_index` is stored in each connection.
-pub fn analyze_path(path: &Path, capture_index: usize) -> Result<CaptureAnalysis, Error> {
-    analyze_path_with_keys(path, capture_index, &Arc::new(KeyLog::new()))
-}
-
-/// [`analyze_path`] decrypting TLS with `keys` (and with the capture's own pcapng secrets).
-pub fn analyze_path_with_keys(
-    path: &Path,
-    capture_index: usize,
-    keys: &Arc<KeyLog>,
-) -> Result<CaptureAnalysis, Error> {
-    let reader = CaptureReader::open(path)?;
-    Ok(analyze_reader_with_keys(
-        reader,
-        &path.display().to_string(),
-        capture_index,
-        keys.clone(),
-    ))
-}
-
-/// Analyses an opened capture to its end. Never fails: capture damage becomes warnings.
-pub fn analyze_reader(reader: CaptureReader, name: &str, capture_index: usize) -> CaptureAnalysis {
-    analyze_reader_with_keys(reader, name, capture_index, Arc::new(KeyLog::new()))
-}
-
-/// [`analyze_reader`] decrypting TLS with `keys`. Secrets from pcapng Decryption Secrets Blocks
-/// are added as the blocks appear (pcapng §4.7 puts them before the packets they apply to), so
-/// connections whose TLS session starts after a block can use them.
-pub fn analyze_reader_with_keys(
-    mut reader: CaptureReader,
-    name: &str,
-    capture_index: usize,
-    keys: Arc<KeyLog>,
-) -> CaptureAnalysis {
-    let mut decoder = WireDecoder::new();
-    let mut flows = FlowTable::new(FlowLimits::default());
-    let mut collector = Collector::new(capture_index, keys);
-    let mut secrets_seen = 0;
-    let mut first_time_ns = None;
-    let mut last_time_ns = None;
-    let mut microsecond_times = true;
-    let mut unsupported: Vec<u32> = Vec::new();
-    let mut link_warnings: Vec<CaptureWarning> = Vec::new();
-
-    let mut malformed: Option<(u64, String)> = None;
-    let mut malformed_count = 0u64;
-
-    loop {
-        // A DSB read before this frame applies to it already; a TLS session takes new secrets
-        // until its ServerHello (see `Collector::data`).
-        let secrets = reader.decryption_secrets();
-        if secrets.len() > secrets_seen {
-            collector.add_secrets(secrets.get(secrets_seen..).unwrap_or_default());
-            secrets_seen = secrets.len();
-        }
-        let Some(frame) = reader.next_frame() else {
-            break;
-        };
-        first_time_ns.get_or_insert(frame.time_ns);
-        last_time_ns = Some(frame.time_ns);
-        microsecond_times &= frame.time_ns.rem_euclid(1000) == 0;
-        let at = At {
-            frame: frame.number,
-            time_ns: frame.time_ns,
-        };
-        match decoder.decode(frame.number, frame.link_type, frame.data, frame.orig_len) {
-            Decoded::Tcp(segment) => {
-                flows.on_segment(at, &segment, &mut collector);
-            }
-            Decoded::UnsupportedLinkType(link) if !unsupported.contains(&link) => {
-                unsupported.push(link);
-                link_warnings.push(CaptureWarning {
-                    kind: "unsupported_link_type",
-                    frame: Some(frame.number),
-                    message: format!(
-                        "link type {} ({link}) is not supported; its frames are skipped",
-                        link_type_name(link)
-                    ),
-                });
-            }
-            Decoded::Malformed(why) => {
-                malformed_count += 1;
-                malformed.get_or_insert((frame.number, why));
-            }
-            Decoded::NotTcp | Decoded::FragmentHeld | Decoded::UnsupportedLinkType(_) => {}
-        }
-    }
-    flows.finish(&mut collector);
-
-    let mut warnings = reader.warnings().to_vec();
-    warnings.extend(link_warnings);
-    if let Some((frame, why)) = malformed {
-        // One warning for all of them: a damaged capture can have thousands.
-        warnings.push(CaptureWarning {
-            kind: "malformed_frame",
-            frame: Some(frame),
-            message: format!(
-                "{malformed_count} frame(s) could not be decoded down to TCP; the first: {why}"
-            ),
-        });
-    }
-    let facts = CaptureFacts {
-        path: name.to_string(),
-        sha256: reader.sha256_hex(),
-        format: reader.format().name(),
-        link_types: reader
-            .link_types()
-            .iter()
-            .map(|&l| link_type_name(l))
-            .collect(),
-        frames: reader.frames_read(),
-        first_time_ns,
-        last_time_ns,
-        microsecond_times,
-        warnings,
-        embedded_secrets: reader.decryption_secrets().to_vec(),
-    };
-    let mut connections = collector.finished;
-    connections.sort_by_key(|c| (c.tcp.first.frame, c.tcp_stream));
-    CaptureAnalysis { facts, connections }
-}
-
-/// Runs the whole pipeline, report model included, on arbitrary bytes (for fuzz targets).
-pub fn fuzz_analyze(data: &[u8]) {
-    let input: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
-    if let Ok(reader) = CaptureReader::from_read("fuzz", input) {
-        let analysis = analyze_reader(reader, "fuzz", 0);
-        let _ = crate::report::model::build(&[analysis], Default::default());
-    }
-}
 
 /// Protocol recognition state of one connection.
 enum Sessions {
@@ -207,7 +39,7 @@ enum Inner {
 }
 
 /// A flow being assembled into a [`Connection`].
-struct Building {
+pub(super) struct Building {
     open: FlowOpen,
     sessions: Sessions,
     events: Vec<Event>,
@@ -222,6 +54,61 @@ struct Building {
 }
 
 impl Building {
+    pub(super) fn new(open: FlowOpen) -> Self {
+        Building {
+            open,
+            sessions: Sessions::Sniffing {
+                chunks: Vec::new(),
+                buffered: [0, 0],
+                verdict: [Sniffed::NeedMore, Sniffed::NeedMore],
+            },
+            events: Vec::new(),
+            events_dropped: 0,
+            any_payload: false,
+            tls_events: Vec::new(),
+            mqtt_events: Vec::new(),
+            keys: None,
+            inner: Inner::Sniffing {
+                chunks: Vec::new(),
+                buffered: [0, 0],
+            },
+        }
+    }
+
+    /// Key-logged secrets (the run's, plus pcapng blocks seen so far). Keys from a block that
+    /// appeared after the connection started still apply to it until its ServerHello.
+    pub(super) fn offer_keys(&mut self, keys: Arc<KeyLog>) {
+        if self
+            .keys
+            .as_ref()
+            .is_some_and(|old| Arc::ptr_eq(old, &keys))
+        {
+            return;
+        }
+        if let Sessions::Tls(s) = &mut self.sessions {
+            s.offer_keylog(keys.clone());
+        }
+        self.keys = Some(keys);
+    }
+
+    /// In-order stream bytes of `side`.
+    pub(super) fn data(&mut self, side: Side, data: &[u8], at: At) {
+        self.any_payload |= !data.is_empty();
+        self.feed(side, data, at);
+    }
+
+    /// A TCP happening: into the timeline, and a FIN or RST closes that side's sessions.
+    pub(super) fn tcp_event(&mut self, side: Side, event: TcpEvent, at: At) {
+        let closes = matches!(event, TcpEvent::Fin | TcpEvent::Rst);
+        // Gaps arrive through `gap`, with their length.
+        if !matches!(event, TcpEvent::Gap { .. }) {
+            self.push(at, side, EventKind::Tcp(event));
+        }
+        if closes {
+            self.close(side, at);
+        }
+    }
+
     fn push(&mut self, at: At, side: Side, kind: EventKind) {
         if self.events.len() < MAX_EVENTS_PER_CONNECTION {
             self.events.push(Event { at, side, kind });
@@ -375,7 +262,10 @@ impl Building {
         }
     }
 
-    fn gap(&mut self, side: Side, len: u64, at: At) {
+    /// `len` bytes of `side` are missing from the capture: into the timeline, and every session
+    /// of that side resynchronises after them.
+    pub(super) fn gap(&mut self, side: Side, len: u64, at: At) {
+        self.push(at, side, EventKind::Tcp(TcpEvent::Gap { len }));
         match &mut self.sessions {
             Sessions::Tls(s) => {
                 s.on_gap(side, len, at, &mut self.tls_events);
@@ -413,7 +303,7 @@ impl Building {
         self.drain_protocol_events();
     }
 
-    fn into_connection(mut self, capture: usize, tcp: TcpSummary) -> Connection {
+    pub(super) fn into_connection(mut self, capture: usize, tcp: TcpSummary) -> Connection {
         self.decide(true);
         self.decide_inner([Sniffed::NeedMore; 2], true);
         self.drain_protocol_events();
@@ -484,115 +374,5 @@ fn sniff(bytes: &[u8]) -> Sniffed {
             (Sniffed::NeedMore, _) | (_, Sniffed::NeedMore) => Sniffed::NeedMore,
             _ => Sniffed::Unknown,
         },
-    }
-}
-
-/// The [`FlowSink`] that turns flow callbacks into connections.
-struct Collector {
-    capture: usize,
-    /// Key-logged secrets: the `--keylog` files plus the capture's DSBs seen so far.
-    keys: Arc<KeyLog>,
-    /// Indexed by `FlowId` (dense, in creation order); `None` once finished.
-    active: Vec<Option<Building>>,
-    finished: Vec<Connection>,
-}
-
-impl Collector {
-    fn new(capture: usize, keys: Arc<KeyLog>) -> Self {
-        Collector {
-            capture,
-            keys,
-            active: Vec::new(),
-            finished: Vec::new(),
-        }
-    }
-
-    /// Adds the key log text of newly read Decryption Secrets Blocks (a new shared copy, made
-    /// only when a block appears).
-    fn add_secrets(&mut self, texts: &[Vec<u8>]) {
-        let mut keys = KeyLog::clone(&self.keys);
-        for text in texts {
-            keys.add_text(text);
-        }
-        self.keys = Arc::new(keys);
-    }
-
-    fn building(&mut self, id: FlowId) -> Option<&mut Building> {
-        self.active.get_mut(id.0 as usize).and_then(Option::as_mut)
-    }
-}
-
-impl FlowSink for Collector {
-    fn open(&mut self, flow: &FlowOpen) {
-        let index = flow.id.0 as usize;
-        if self.active.len() <= index {
-            self.active.resize_with(index + 1, || None);
-        }
-        self.active[index] = Some(Building {
-            open: flow.clone(),
-            sessions: Sessions::Sniffing {
-                chunks: Vec::new(),
-                buffered: [0, 0],
-                verdict: [Sniffed::NeedMore, Sniffed::NeedMore],
-            },
-            events: Vec::new(),
-            events_dropped: 0,
-            any_payload: false,
-            tls_events: Vec::new(),
-            mqtt_events: Vec::new(),
-            keys: None,
-            inner: Inner::Sniffing {
-                chunks: Vec::new(),
-                buffered: [0, 0],
-            },
-        });
-    }
-
-    fn data(&mut self, id: FlowId, side: Side, data: &[u8], at: At) {
-        let keys = (!self.keys.is_empty()).then(|| self.keys.clone());
-        if let Some(b) = self.building(id) {
-            // Keys from a DSB that appeared after the connection started still apply to it
-            // until its ServerHello.
-            let newer = match (&keys, &b.keys) {
-                (Some(k), Some(old)) => !Arc::ptr_eq(k, old),
-                (Some(_), None) => true,
-                (None, _) => false,
-            };
-            if let (true, Some(k)) = (newer, keys) {
-                if let Sessions::Tls(s) = &mut b.sessions {
-                    s.offer_keylog(k.clone());
-                }
-                b.keys = Some(k);
-            }
-            b.any_payload |= !data.is_empty();
-            b.feed(side, data, at);
-        }
-    }
-
-    fn gap(&mut self, id: FlowId, side: Side, len: u64, at: At) {
-        if let Some(b) = self.building(id) {
-            b.push(at, side, EventKind::Tcp(TcpEvent::Gap { len }));
-            b.gap(side, len, at);
-        }
-    }
-
-    fn tcp_event(&mut self, id: FlowId, side: Side, event: TcpEvent, at: At) {
-        if let Some(b) = self.building(id) {
-            let closes = matches!(event, TcpEvent::Fin | TcpEvent::Rst);
-            if !matches!(event, TcpEvent::Gap { .. }) {
-                b.push(at, side, EventKind::Tcp(event));
-            }
-            if closes {
-                b.close(side, at);
-            }
-        }
-    }
-
-    fn closed(&mut self, id: FlowId, summary: TcpSummary) {
-        let taken = self.active.get_mut(id.0 as usize).and_then(Option::take);
-        if let Some(b) = taken {
-            let conn = b.into_connection(self.capture, summary);
-            self.finished.push(conn);
-        }
     }
 }
