@@ -1,13 +1,15 @@
 //! Command-line flags (clap derive) and their translation into a run. The binary stays thin:
 //! `main.rs` only maps the outcome to an exit code (CONTRACT.md: 0, 1, 2).
 
-use crate::analyze::{CaptureAnalysis, analyze_path};
+use crate::analyze::{CaptureAnalysis, analyze_path_with_keys};
 use crate::detect::RuleBook;
 use crate::error::Error;
+use crate::proto::tls::decrypt::KeyLog;
 use crate::report::{self, Format, model};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -61,6 +63,10 @@ pub struct AnalyzeArgs {
     /// In the table, hide connections without a warning or error finding.
     #[arg(long)]
     pub only_failures: bool,
+    /// NSS key log (SSLKEYLOGFILE) to decrypt TLS with; may be given several times. Secrets
+    /// embedded in pcapng files are used without it.
+    #[arg(long = "keylog", value_name = "FILE")]
+    pub keylogs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -119,9 +125,10 @@ fn rule_book(dir: Option<&Path>, profile: &str) -> Result<RuleBook, Error> {
 fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     // Rules first: a bad rule file or profile is exit 2 before any capture is read.
     let book = rule_book(args.rules.as_deref(), &args.profile)?;
+    let keys = read_keylogs(&args.keylogs)?;
     let mut analyses: Vec<CaptureAnalysis> = Vec::new();
     for path in expand_inputs(&args.files)? {
-        analyses.push(analyze_path(&path, analyses.len())?);
+        analyses.push(analyze_path_with_keys(&path, analyses.len(), &keys)?);
     }
     let report = model::build_with_rules(
         &analyses,
@@ -153,6 +160,20 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     } else {
         Outcome::Clean
     })
+}
+
+/// Reads every `--keylog` file once, for all captures. Their contents are never printed; an
+/// unreadable file is an error naming it (exit 2).
+fn read_keylogs(paths: &[PathBuf]) -> Result<Arc<KeyLog>, Error> {
+    let mut keys = KeyLog::new();
+    for path in paths {
+        let text = std::fs::read(path).map_err(|source| Error::Io {
+            path: format!("key log {}", path.display()),
+            source,
+        })?;
+        keys.add_text(&text);
+    }
+    Ok(Arc::new(keys))
 }
 
 /// Files as given, with each directory replaced by its regular files in name order (not

@@ -14,6 +14,27 @@ use std::fs;
 /// Facts we knowingly report differently: (file, stream, fact, why).
 const KNOWN: &[(&str, u64, &str, &str)] = &[];
 
+/// `--keylog` arguments for the key log tshark was given (`-o tls.keylog_file:keys/...`,
+/// relative to `captures/`).
+fn keylog_args(entry: &Value) -> Vec<String> {
+    let options: Vec<&str> = entry["tshark_options"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    options
+        .iter()
+        .filter_map(|o| o.strip_prefix("tls.keylog_file:"))
+        .flat_map(|k| {
+            [
+                "--keylog".to_string(),
+                captures_dir().join(k).to_string_lossy().to_string(),
+            ]
+        })
+        .collect()
+}
+
 fn endpoint(v: &Value) -> Value {
     let ip = v["ip"].as_str().unwrap_or_default();
     let port = v["port"].as_u64().unwrap_or_default();
@@ -173,7 +194,9 @@ fn every_lab_capture_agrees_with_the_facts_tshark_gave() {
     let (mut total, mut agree) = (0usize, 0usize);
     let mut unexplained = Vec::new();
     for (file, entry) in &files {
-        let doc = analyze_json(&captures_dir().join(file), &[]);
+        let keylogs = keylog_args(entry);
+        let extra: Vec<&str> = keylogs.iter().map(String::as_str).collect();
+        let doc = analyze_json(&captures_dir().join(file), &extra);
         assert_eq!(
             doc["captures"][0]["frames"], entry["frames"],
             "{file}: frames"

@@ -166,9 +166,16 @@ fn decode_agrees_with_tshark_on_the_public_corpus() {
     let mut count_mismatches = Vec::new();
     for (file, entry) in &tshark {
         let path = corpus.join(file);
-        // Decryption is not built yet: key logs tshark used only explain disagreements.
-        let _ = keylogs(entry);
-        let doc = common::analyze_json(&path, &[]);
+        // The key logs tshark decrypted with, given to us the same way.
+        let keylog_paths: Vec<String> = keylogs(entry)
+            .iter()
+            .map(|k| corpus.join(k).to_string_lossy().to_string())
+            .collect();
+        let mut extra: Vec<&str> = Vec::new();
+        for k in &keylog_paths {
+            extra.extend(["--keylog", k.as_str()]);
+        }
+        let doc = common::analyze_json(&path, &extra);
         let ours = common::connections_by_stream(&doc);
 
         if let Some(summary) = summaries.get(file) {

@@ -26,34 +26,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "every certificate in this capture (server chain and rogue client certificate) is valid at \
          capture time; the lab row looks wrong",
     ),
-    (
-        "keylog-tls12-bad-password.pcap",
-        "connack_refused",
-        "the CONNACK is inside TLS: needs --keylog, which is not on this branch",
-    ),
-    (
-        "keylog-tls13-bad-password.pcap",
-        "connack_refused",
-        "the CONNACK is inside TLS: needs --keylog, which is not on this branch",
-    ),
-    (
-        "keylog-mtls13-missing-client-cert.pcap",
-        "tls_alert",
-        "the certificate_required alert is encrypted (TLS 1.3): needs --keylog, which is not on \
-         this branch; without keys encrypted_alert says the same with less detail",
-    ),
-    (
-        "keylog-mtls13-missing-client-cert.pcap",
-        "client_cert_missing",
-        "the CertificateRequest and the empty client Certificate are encrypted (TLS 1.3): needs \
-         --keylog, which is not on this branch",
-    ),
-    (
-        "keys-embedded-tls13-bad-password.pcapng",
-        "connack_refused",
-        "the CONNACK is inside TLS: needs decryption with the pcapng's embedded secrets, not wired \
-         into analyze on this branch",
-    ),
 ];
 
 fn run_json(args: &[&str]) -> Value {

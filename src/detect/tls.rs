@@ -44,6 +44,8 @@ fn event_name(e: &TlsEvent) -> String {
         TlsEvent::Established => "end of handshake".into(),
         TlsEvent::Truncated { .. } => "truncated record".into(),
         TlsEvent::Invalid { .. } => "non-TLS bytes".into(),
+        TlsEvent::KeyUpdate => "KeyUpdate".into(),
+        TlsEvent::DecryptionFailed { .. } => "record that did not decrypt".into(),
     }
 }
 

@@ -208,6 +208,8 @@ pub struct TlsReport {
     pub application_data: BTreeMap<&'static str, AppDataReport>,
     pub established: bool,
     pub decrypted: bool,
+    /// The cipher suite name of the decrypted records (null when not decrypted).
+    pub decryption_suite: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -598,6 +600,7 @@ fn tls_report(t: &TlsSummary, conn: &Connection, precision: Precision) -> TlsRep
         ),
         established: t.established,
         decrypted: t.decrypted,
+        decryption_suite: t.decryption_suite.map(cipher_suite_name),
     }
 }
 

@@ -56,6 +56,13 @@ pub enum TlsEvent {
     Heartbeat {
         len: u16,
     },
+    /// A decrypted TLS 1.3 KeyUpdate (RFC 8446 §4.6.3): the sender's keys change after it.
+    KeyUpdate,
+    /// A record of this side did not decrypt with the key-logged secrets (wrong or stale keys,
+    /// corrupted bytes); decryption of this side stopped. Emitted at most once per side.
+    DecryptionFailed {
+        what: String,
+    },
     /// The handshake completed (see the module doc of `state` for the rule).
     Established,
     /// The direction closed with `bytes` of an unfinished record or handshake message buffered.

@@ -64,7 +64,11 @@ pub struct AlertInfo {
     pub at: At,
     pub side: Side,
     /// Sent after the sender's keys changed (TLS 1.3 after ServerHello, TLS 1.2 after
-    /// ChangeCipherSpec): level and description are then unknown.
+    /// ChangeCipherSpec) and not decrypted: level and description are then unknown. An alert
+    /// that was decrypted with key-logged secrets is readable, so it is `false` with its level
+    /// and description, like a plaintext one (as tshark shows it with the key log); such an
+    /// alert is told apart by `record_len` > 2 (the protected record's length) and
+    /// `TlsSummary::decrypted`. Rules about unreadable alerts therefore never see it.
     pub encrypted: bool,
     pub level: Option<u8>,
     pub description: Option<u8>,
@@ -96,5 +100,8 @@ pub struct TlsSummary {
     pub app_data: [AppDataStats; 2],
     /// Both Finished seen, or application data flowed both ways.
     pub established: bool,
+    /// At least one record was decrypted with key-logged secrets.
     pub decrypted: bool,
+    /// The cipher suite the decrypted records used (the ServerHello's).
+    pub decryption_suite: Option<u16>,
 }

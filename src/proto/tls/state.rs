@@ -76,6 +76,7 @@ pub struct TlsSession {
     dirs: [Direction; 2],
     summary: TlsSummary,
     events_emitted: u32,
+    decryption: state_decrypt::Decryption,
 }
 
 impl TlsSession {
@@ -119,6 +120,7 @@ impl TlsSession {
             dir.partial = Vec::new();
             dir.handshake.clear();
         }
+        self.note_gap(side);
     }
 
     /// `side` closed its direction (FIN or RST).
@@ -213,14 +215,20 @@ impl TlsSession {
         }
     }
 
-    fn stop(&mut self, side: Side, what: String, at: At, out: &mut Vec<Timed<TlsEvent>>) {
+    pub(super) fn stop(
+        &mut self,
+        side: Side,
+        what: String,
+        at: At,
+        out: &mut Vec<Timed<TlsEvent>>,
+    ) {
         let dir = &mut self.dirs[side.index()];
         dir.mode = Mode::Stopped;
         dir.handshake.clear();
         self.emit(out, at, side, TlsEvent::Invalid { what });
     }
 
-    fn negotiated_tls13(&self) -> bool {
+    pub(super) fn negotiated_tls13(&self) -> bool {
         self.summary
             .server_hello
             .as_ref()
@@ -236,6 +244,9 @@ impl TlsSession {
         out: &mut Vec<Timed<TlsEvent>>,
     ) {
         let i = side.index();
+        if self.try_decrypt_record(side, header, body, at, out) {
+            return;
+        }
         match header.content_type {
             // RFC 5246 §7.1; in TLS 1.3 a compatibility no-op (RFC 8446 Appendix D.4).
             record::CONTENT_CHANGE_CIPHER_SPEC => {
@@ -243,6 +254,7 @@ impl TlsSession {
                 self.dirs[i].sent_ccs = true;
                 if self.ccs_switches_keys() {
                     self.dirs[i].keys_changed = true;
+                    self.activate_pending_keys(side);
                 }
                 self.emit(out, at, side, TlsEvent::ChangeCipherSpec);
             }
@@ -358,7 +370,7 @@ impl TlsSession {
     }
 
     /// Records an alert in the summary (up to [`MAX_ALERTS_KEPT`]) and as an event.
-    fn push_alert(&mut self, alert: AlertInfo, out: &mut Vec<Timed<TlsEvent>>) {
+    pub(super) fn push_alert(&mut self, alert: AlertInfo, out: &mut Vec<Timed<TlsEvent>>) {
         let event = TlsEvent::Alert {
             level: alert.level,
             description: alert.description,
@@ -416,6 +428,18 @@ impl TlsSession {
                 return;
             }
         }
+        self.record_application_data(side, len, at, out);
+    }
+
+    /// Counts one application_data record (opaque or decrypted) of `len` bytes on the wire.
+    pub(super) fn record_application_data(
+        &mut self,
+        side: Side,
+        len: u16,
+        at: At,
+        out: &mut Vec<Timed<TlsEvent>>,
+    ) {
+        let i = side.index();
         self.dirs[i].app_records += 1;
         let stats = &mut self.summary.app_data[i];
         stats.records += 1;
@@ -450,6 +474,14 @@ impl TlsSession {
 #[path = "state_handshake.rs"]
 mod state_handshake;
 
+#[path = "state_decrypt.rs"]
+mod state_decrypt;
+pub use state_decrypt::{MAX_QUEUED_PLAINTEXT, MAX_RESYNC_RECORDS};
+
 #[cfg(test)]
 #[path = "state_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "state_decrypt_tests.rs"]
+mod decrypt_tests;

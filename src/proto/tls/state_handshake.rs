@@ -26,6 +26,7 @@ impl TlsSession {
             hs::HS_CLIENT_HELLO => match hs::parse_client_hello(body) {
                 Ok(mut info) => {
                     info.at = at;
+                    self.note_client_random(body);
                     self.record_client_hello(side, info, at, out);
                     return;
                 }
@@ -41,6 +42,7 @@ impl TlsSession {
                     let mut info = parsed.info;
                     info.at = at;
                     self.record_server_hello(side, info, at, out);
+                    self.set_up_keys(body);
                     return;
                 }
                 Err(what) => TlsEvent::Invalid { what },

@@ -21,7 +21,7 @@ mod record;
 mod suite;
 
 #[cfg(test)]
-mod openssl_records;
+pub(crate) mod openssl_records;
 #[cfg(test)]
 mod real_records;
 #[cfg(test)]

@@ -39,20 +39,20 @@ const CBC384ETM_S1: &str = "\
     17030300508f0b34dd0685b65b26830225edd305bd8ef8cf52d9ed890ae0412ff55e47d9b529126cf2515115c01667b5\
     7109dded744f0887a62e32bff333fc73ee071fbc5578fbfca81cca9d89533ee57e48cdc90f";
 
-const CHACHA13_C0: &str = "\
+pub(crate) const CHACHA13_C0: &str = "\
     17030300357773ce5e038d4231454c14b413b4995898817df138c2b7f64b7c97469237ceabdf7fbc5ef9a52fe725c217\
     805d87c0025072e8c633";
 
-const CHACHA13_C1: &str = "\
+pub(crate) const CHACHA13_C1: &str = "\
     1703030017adad1beebac72b44a15f86dd749a1457d912674b9a5d49";
 
-const CHACHA13_C2: &str = "\
+pub(crate) const CHACHA13_C2: &str = "\
     1703030016943bbc4fcf50c3f52c423c4c246712911dce1757c3ba";
 
-const CHACHA13_C3: &str = "\
+pub(crate) const CHACHA13_C3: &str = "\
     170303001e103ae84c626d2fb0a7cf02ab827f1e36a1acd95d1f47bbe6780c2304ab0f";
 
-const CHACHA13_S0: &str = "\
+pub(crate) const CHACHA13_S0: &str = "\
     1703030017951c240ceb457c3e8ec6da04c7bfc63b48b76153b66ed3";
 
 #[test]

@@ -1,0 +1,378 @@
+//! One connection being assembled: protocol recognition from the first bytes of each
+//! direction (TLS or MQTT on any port), the TLS or MQTT session it then feeds, MQTT inside
+//! decrypted TLS, and the capped event timeline. Sniffing buffers at most `SNIFF_LIMIT` bytes
+//! per direction.
+
+use super::{MAX_EVENTS_PER_CONNECTION, SNIFF_LIMIT};
+use crate::common::{At, Side, Timed};
+use crate::conn::{AppProtocol, Connection, Event, EventKind, infer_client};
+use crate::flow::{FlowOpen, TcpEvent, TcpSummary};
+use crate::proto::Sniffed;
+use crate::proto::mqtt::{self, MqttEvent, MqttSession};
+use crate::proto::tls::decrypt::KeyLog;
+use crate::proto::tls::{self, TlsEvent, TlsSession};
+use std::sync::Arc;
+
+/// Protocol recognition state of one connection.
+enum Sessions {
+    /// Still looking at the first bytes; chunks kept in arrival order to replay once decided.
+    Sniffing {
+        chunks: Vec<(Side, At, Vec<u8>)>,
+        buffered: [usize; 2],
+        verdict: [Sniffed; 2],
+    },
+    Tls(Box<TlsSession>),
+    Mqtt(Box<MqttSession>),
+    Unknown,
+}
+
+/// What the decrypted application data of a TLS connection carries.
+enum Inner {
+    /// Nothing decrypted yet, or not enough to tell; plaintext kept to replay once decided.
+    Sniffing {
+        chunks: Vec<(Side, At, Vec<u8>)>,
+        buffered: [usize; 2],
+    },
+    Mqtt(Box<MqttSession>),
+    /// Not MQTT: plaintext is dropped.
+    Other,
+}
+
+/// A flow being assembled into a [`Connection`].
+pub(super) struct Building {
+    open: FlowOpen,
+    sessions: Sessions,
+    events: Vec<Event>,
+    events_dropped: u64,
+    any_payload: bool,
+    tls_events: Vec<Timed<TlsEvent>>,
+    mqtt_events: Vec<Timed<MqttEvent>>,
+    /// Key-logged secrets for the TLS session, when there are any.
+    keys: Option<Arc<KeyLog>>,
+    /// MQTT inside TLS, from decrypted application data.
+    inner: Inner,
+}
+
+impl Building {
+    pub(super) fn new(open: FlowOpen) -> Self {
+        Building {
+            open,
+            sessions: Sessions::Sniffing {
+                chunks: Vec::new(),
+                buffered: [0, 0],
+                verdict: [Sniffed::NeedMore, Sniffed::NeedMore],
+            },
+            events: Vec::new(),
+            events_dropped: 0,
+            any_payload: false,
+            tls_events: Vec::new(),
+            mqtt_events: Vec::new(),
+            keys: None,
+            inner: Inner::Sniffing {
+                chunks: Vec::new(),
+                buffered: [0, 0],
+            },
+        }
+    }
+
+    /// Key-logged secrets (the run's, plus pcapng blocks seen so far). Keys from a block that
+    /// appeared after the connection started still apply to it until its ServerHello.
+    pub(super) fn offer_keys(&mut self, keys: Arc<KeyLog>) {
+        if self
+            .keys
+            .as_ref()
+            .is_some_and(|old| Arc::ptr_eq(old, &keys))
+        {
+            return;
+        }
+        if let Sessions::Tls(s) = &mut self.sessions {
+            s.offer_keylog(keys.clone());
+        }
+        self.keys = Some(keys);
+    }
+
+    /// In-order stream bytes of `side`.
+    pub(super) fn data(&mut self, side: Side, data: &[u8], at: At) {
+        self.any_payload |= !data.is_empty();
+        self.feed(side, data, at);
+    }
+
+    /// A TCP happening: into the timeline, and a FIN or RST closes that side's sessions.
+    pub(super) fn tcp_event(&mut self, side: Side, event: TcpEvent, at: At) {
+        let closes = matches!(event, TcpEvent::Fin | TcpEvent::Rst);
+        // Gaps arrive through `gap`, with their length.
+        if !matches!(event, TcpEvent::Gap { .. }) {
+            self.push(at, side, EventKind::Tcp(event));
+        }
+        if closes {
+            self.close(side, at);
+        }
+    }
+
+    fn push(&mut self, at: At, side: Side, kind: EventKind) {
+        if self.events.len() < MAX_EVENTS_PER_CONNECTION {
+            self.events.push(Event { at, side, kind });
+        } else {
+            self.events_dropped += 1;
+        }
+    }
+
+    fn drain_protocol_events(&mut self) {
+        let tls_events = std::mem::take(&mut self.tls_events);
+        for t in tls_events {
+            self.push(t.at, t.side, EventKind::Tls(t.event));
+        }
+        let mqtt_events = std::mem::take(&mut self.mqtt_events);
+        for m in mqtt_events {
+            self.push(m.at, m.side, EventKind::Mqtt(m.event));
+        }
+    }
+
+    fn feed(&mut self, side: Side, data: &[u8], at: At) {
+        match &mut self.sessions {
+            Sessions::Tls(s) => {
+                s.on_data(side, data, at, &mut self.tls_events);
+                let plaintext = s.take_plaintext();
+                for (side, at, bytes) in plaintext {
+                    self.feed_inner(side, &bytes, at);
+                }
+            }
+            Sessions::Mqtt(s) => s.on_data(side, data, at, &mut self.mqtt_events),
+            Sessions::Unknown => {}
+            Sessions::Sniffing {
+                chunks,
+                buffered,
+                verdict,
+            } => {
+                let i = side.index();
+                if buffered[i] < SNIFF_LIMIT {
+                    let take = data.len().min(SNIFF_LIMIT - buffered[i]);
+                    chunks.push((side, at, data[..take].to_vec()));
+                    buffered[i] += take;
+                }
+                verdict[i] = sniff(&side_bytes(chunks, side));
+                self.decide(false);
+            }
+        }
+        self.drain_protocol_events();
+    }
+
+    /// Chooses the protocol once one side is recognised. With `at_end`, a direction whose
+    /// bytes are still ambiguous (a lone PINGREQ, say) is judged on what there is.
+    fn decide(&mut self, at_end: bool) {
+        let Sessions::Sniffing {
+            chunks, verdict, ..
+        } = &mut self.sessions
+        else {
+            return;
+        };
+        let (orig, resp) = (verdict[0], verdict[1]);
+        let chosen = if orig == Sniffed::Tls || resp == Sniffed::Tls {
+            Some(AppProtocol::Tls)
+        } else if orig == Sniffed::Mqtt || resp == Sniffed::Mqtt {
+            Some(AppProtocol::Mqtt)
+        } else if orig == Sniffed::NeedMore || resp == Sniffed::NeedMore {
+            if at_end {
+                let mqtt_framed = [Side::Orig, Side::Resp].iter().all(|&s| {
+                    let bytes = side_bytes(chunks, s);
+                    bytes.is_empty() || is_complete_mqtt_run(&bytes)
+                });
+                let any = chunks.iter().any(|c| !c.2.is_empty());
+                Some(if any && mqtt_framed {
+                    AppProtocol::Mqtt
+                } else {
+                    AppProtocol::Unknown
+                })
+            } else {
+                None
+            }
+        } else if orig == Sniffed::Unknown || resp == Sniffed::Unknown {
+            Some(AppProtocol::Unknown)
+        } else {
+            None
+        };
+        let Some(chosen) = chosen else { return };
+        let replay = std::mem::take(chunks);
+        self.sessions = match chosen {
+            AppProtocol::Tls => Sessions::Tls(Box::new(match &self.keys {
+                Some(keys) => TlsSession::with_keylog(keys.clone()),
+                None => TlsSession::new(),
+            })),
+            // A capture that starts mid-connection may start inside a packet.
+            AppProtocol::Mqtt if self.open.syn_seen => Sessions::Mqtt(Box::default()),
+            AppProtocol::Mqtt => Sessions::Mqtt(Box::new(MqttSession::new_midstream())),
+            AppProtocol::Unknown | AppProtocol::None => Sessions::Unknown,
+        };
+        for (side, at, bytes) in replay {
+            self.feed(side, &bytes, at);
+        }
+    }
+
+    /// Decrypted application data of the TLS session: MQTT when it sniffs as MQTT.
+    fn feed_inner(&mut self, side: Side, data: &[u8], at: At) {
+        match &mut self.inner {
+            Inner::Mqtt(s) => s.on_data(side, data, at, &mut self.mqtt_events),
+            Inner::Other => {}
+            Inner::Sniffing { chunks, buffered } => {
+                let i = side.index();
+                if buffered[i] < SNIFF_LIMIT {
+                    let take = data.len().min(SNIFF_LIMIT - buffered[i]);
+                    chunks.push((side, at, data.get(..take).unwrap_or_default().to_vec()));
+                    buffered[i] += take;
+                }
+                let verdicts = [Side::Orig, Side::Resp].map(|s| {
+                    let bytes = side_bytes(chunks, s);
+                    if bytes.is_empty() {
+                        Sniffed::NeedMore
+                    } else {
+                        mqtt::sniff(&bytes)
+                    }
+                });
+                self.decide_inner(verdicts, false);
+            }
+        }
+    }
+
+    /// Picks the inner protocol: MQTT when a side sniffs as MQTT, else not MQTT once a side is
+    /// clearly something else (or, with `at_end`, when the bytes are not whole MQTT packets).
+    fn decide_inner(&mut self, verdicts: [Sniffed; 2], at_end: bool) {
+        let Inner::Sniffing { chunks, .. } = &mut self.inner else {
+            return;
+        };
+        let mqtt = if verdicts.contains(&Sniffed::Mqtt) {
+            true
+        } else if verdicts.contains(&Sniffed::Unknown) {
+            false
+        } else if at_end {
+            let any = chunks.iter().any(|c| !c.2.is_empty());
+            any && [Side::Orig, Side::Resp]
+                .iter()
+                .all(|&s| is_complete_mqtt_run(&side_bytes(chunks, s)))
+        } else {
+            return;
+        };
+        let replay = std::mem::take(chunks);
+        if mqtt {
+            self.inner = Inner::Mqtt(Box::default());
+            for (side, at, bytes) in replay {
+                self.feed_inner(side, &bytes, at);
+            }
+        } else {
+            self.inner = Inner::Other;
+        }
+    }
+
+    /// `len` bytes of `side` are missing from the capture: into the timeline, and every session
+    /// of that side resynchronises after them.
+    pub(super) fn gap(&mut self, side: Side, len: u64, at: At) {
+        self.push(at, side, EventKind::Tcp(TcpEvent::Gap { len }));
+        match &mut self.sessions {
+            Sessions::Tls(s) => {
+                s.on_gap(side, len, at, &mut self.tls_events);
+                if let Inner::Mqtt(m) = &mut self.inner {
+                    m.on_gap(side, len, at, &mut self.mqtt_events);
+                }
+            }
+            Sessions::Mqtt(s) => s.on_gap(side, len, at, &mut self.mqtt_events),
+            Sessions::Unknown => {}
+            Sessions::Sniffing {
+                chunks,
+                buffered,
+                verdict,
+            } => {
+                // Bytes before a hole cannot be continued: sniff again from after it.
+                chunks.retain(|c| c.0 != side);
+                buffered[side.index()] = 0;
+                verdict[side.index()] = Sniffed::NeedMore;
+            }
+        }
+        self.drain_protocol_events();
+    }
+
+    fn close(&mut self, side: Side, at: At) {
+        match &mut self.sessions {
+            Sessions::Tls(s) => {
+                s.on_close(side, at, &mut self.tls_events);
+                if let Inner::Mqtt(m) = &mut self.inner {
+                    m.on_close(side, at, &mut self.mqtt_events);
+                }
+            }
+            Sessions::Mqtt(s) => s.on_close(side, at, &mut self.mqtt_events),
+            Sessions::Unknown | Sessions::Sniffing { .. } => {}
+        }
+        self.drain_protocol_events();
+    }
+
+    pub(super) fn into_connection(mut self, capture: usize, tcp: TcpSummary) -> Connection {
+        self.decide(true);
+        self.decide_inner([Sniffed::NeedMore; 2], true);
+        self.drain_protocol_events();
+        let endpoints = [self.open.orig, self.open.resp];
+        let inner_mqtt = match &self.inner {
+            Inner::Mqtt(m) => Some(m.summary().clone()),
+            Inner::Sniffing { .. } | Inner::Other => None,
+        };
+        let (protocol, tls, mqtt) = match self.sessions {
+            Sessions::Tls(s) => (AppProtocol::Tls, Some(s.summary().clone()), inner_mqtt),
+            Sessions::Mqtt(s) => (AppProtocol::Mqtt, None, Some(s.summary().clone())),
+            Sessions::Unknown if self.any_payload => (AppProtocol::Unknown, None, None),
+            Sessions::Unknown | Sessions::Sniffing { .. } => (AppProtocol::None, None, None),
+        };
+        let (client, client_basis) = infer_client(
+            tcp.syn_seen,
+            tls.as_ref().and_then(|t| t.client_side),
+            mqtt.as_ref().and_then(|m| m.client_side),
+            &endpoints,
+        );
+        // Protocol events were produced as bytes became contiguous; keep one frame order.
+        self.events.sort_by_key(|e| e.at.frame);
+        Connection {
+            capture,
+            tcp_stream: self.open.id.0,
+            endpoints,
+            client,
+            client_basis,
+            protocol,
+            tcp,
+            tls,
+            mqtt,
+            events: self.events,
+            events_dropped: self.events_dropped,
+        }
+    }
+}
+
+/// All bytes buffered so far for one side, in order.
+fn side_bytes(chunks: &[(Side, At, Vec<u8>)], side: Side) -> Vec<u8> {
+    chunks
+        .iter()
+        .filter(|c| c.0 == side)
+        .flat_map(|c| c.2.iter().copied())
+        .collect()
+}
+
+/// True when `bytes` split exactly into whole MQTT packets by their fixed headers: the last
+/// resort for a direction too short for the sniffer to be sure (a lone `c0 00` PINGREQ).
+fn is_complete_mqtt_run(mut bytes: &[u8]) -> bool {
+    while !bytes.is_empty() {
+        match mqtt::frame(bytes) {
+            mqtt::Framing::Complete { total_len, .. } if total_len <= bytes.len() => {
+                bytes = &bytes[total_len..];
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// TLS first: a TLS record header is unambiguous, while MQTT's is a single type byte.
+fn sniff(bytes: &[u8]) -> Sniffed {
+    match tls::sniff(bytes) {
+        Sniffed::Tls => Sniffed::Tls,
+        tls_verdict => match (tls_verdict, mqtt::sniff(bytes)) {
+            (_, Sniffed::Mqtt) => Sniffed::Mqtt,
+            (Sniffed::NeedMore, _) | (_, Sniffed::NeedMore) => Sniffed::NeedMore,
+            _ => Sniffed::Unknown,
+        },
+    }
+}
