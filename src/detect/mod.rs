@@ -263,6 +263,27 @@ pub fn detect(analyses: &[CaptureAnalysis], book: &RuleBook) -> Detection {
     }
 }
 
+/// Fuzz entry: the whole pipeline on arbitrary capture bytes, then every rule under every
+/// built-in profile; and the same bytes as a rule file and a profile file. Must never panic.
+pub fn fuzz_detect(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = book::parse_rules("fuzz.toml", text);
+        let _ = book::parse_profile("fuzz.toml", text);
+    }
+    let input: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
+    let Ok(reader) = crate::capture::CaptureReader::from_read("fuzz", input) else {
+        return;
+    };
+    let analysis = crate::analyze::analyze_reader(reader, "fuzz", 0);
+    let base = RuleBook::builtin();
+    let names: Vec<String> = base.profiles().map(|p| p.name.clone()).collect();
+    for name in names {
+        if let Ok(book) = base.clone().with_profile(&name) {
+            let _ = detect(std::slice::from_ref(&analysis), &book);
+        }
+    }
+}
+
 /// Runs the per-connection rules on one connection.
 fn detect_connection(
     id: usize,
@@ -394,6 +415,14 @@ pub(crate) fn fill(template: &str, vars: &Vars) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fuzz_entry_survives_odd_inputs() {
+        fuzz_detect(b"");
+        fuzz_detect(b"[tls_alert]\nseverity = 1\n");
+        fuzz_detect(b"name = \"x\"\ntitle = \"y\"\n[limits]\nmax_qos = 300\n");
+        fuzz_detect(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0]);
+    }
 
     #[test]
     fn fill_substitutes_known_names_and_keeps_unknown_ones() {
