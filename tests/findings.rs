@@ -246,7 +246,48 @@ fn corpus_stories_get_their_diagnosis() {
         "{rules:?}"
     );
     met += 1;
-    println!("corpus stories: {met}/4 diagnosed as their story says");
+    // More stories from MANIFEST.tsv `contents`: (capture, rule that must be there with its
+    // severity, or None for "no error").
+    let more: &[(&str, Option<(&str, &str)>)] = &[
+        (
+            "zeek/https-to-http.pcap",
+            Some(("protocol_mismatch", "error")),
+        ),
+        (
+            "suricata-verify/tls-extra-alert/input.pcap",
+            Some(("tls_alert", "error")),
+        ),
+        (
+            "zeek/tls13draft16-ff52.a01.pcap",
+            Some(("tls_alert", "error")),
+        ),
+        (
+            "suricata-verify/mqtt5-unsub-qos1/input.pcap",
+            Some(("connection_refused", "error")),
+        ),
+        ("zeek/hrr.pcap", None),
+        ("zeek/mqtt.pcap", None),
+        ("suricata-verify/mqtt5-pub-qos2/input.pcap", None),
+        ("illustrated-tls13/capture.pcap", None),
+    ];
+    for (capture, want) in more {
+        let found = all_findings(&run(capture));
+        match want {
+            Some((rule, severity)) => assert!(
+                found.iter().any(|f| f.0 == *rule && f.1 == *severity),
+                "{capture}: {found:#?}"
+            ),
+            None => assert!(
+                found.iter().all(|f| f.1 != "error"),
+                "{capture}: {found:#?}"
+            ),
+        }
+        met += 1;
+    }
+    println!(
+        "corpus stories: {met}/{} diagnosed as their story says",
+        4 + more.len()
+    );
 }
 
 #[test]
