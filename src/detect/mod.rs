@@ -1,7 +1,7 @@
 //! Diagnosis: rules that turn connection records into findings with evidence.
 //!
 //! The text, severity and thresholds of every rule are data (`rules/*.toml`, loaded by
-//! [`book`]); the decision of each rule is a small named Rust function (`tcp`, `tls`, `certs`,
+//! [`book`]); the decision of each rule is a small named Rust function (`tcp`, `tls`, `tls_hello`, `certs`,
 //! `mqtt`, `cross`, `profile`). A rule function returns [`Hit`]s: which text variant applies,
 //! the facts to put in the text, and the frames that prove it. The engine here renders hits
 //! into [`Finding`]s. Rules read connection records and their event timelines only, never the
@@ -21,6 +21,7 @@ mod mqtt;
 mod profile;
 mod tcp;
 mod tls;
+mod tls_hello;
 
 #[cfg(test)]
 mod test_support;
@@ -175,10 +176,10 @@ pub(crate) const CONNECTION_RULES: &[(&str, ConnRule)] = &[
     ("syn_unanswered", tcp::syn_unanswered),
     ("capture_gap", tcp::capture_gap),
     ("tcp_retransmissions", tcp::tcp_retransmissions),
-    ("protocol_mismatch", tls::protocol_mismatch),
-    ("low_tls_version", tls::low_tls_version),
-    ("sni_missing", tls::sni_missing),
-    ("sni_ip_literal", tls::sni_ip_literal),
+    ("protocol_mismatch", tls_hello::protocol_mismatch),
+    ("low_tls_version", tls_hello::low_tls_version),
+    ("sni_missing", tls_hello::sni_missing),
+    ("sni_ip_literal", tls_hello::sni_ip_literal),
     ("cert_expired", certs::cert_expired),
     ("cert_not_yet_valid", certs::cert_not_yet_valid),
     ("hostname_mismatch", certs::hostname_mismatch),

@@ -3,10 +3,10 @@
 //! Alert semantics follow RFC 8446 §6 and RFC 5246 §7.2; which side sends which alert for a
 //! given failure follows what OpenSSL 3 and mosquitto did in the lab (captures/README.md).
 
-use super::facts::{self, duration_text, is_mqtt_port, tls_events};
+use super::facts::{self, duration_text, tls_events};
 use super::{ConnCtx, Hit};
 use crate::common::{At, Side};
-use crate::conn::{AppProtocol, Connection};
+use crate::conn::Connection;
 use crate::flow::CloseHow;
 use crate::proto::tls::TlsEvent;
 use crate::proto::tls::handshake::max_offered_version;
@@ -94,7 +94,7 @@ pub(crate) fn handshake_done(conn: &Connection) -> bool {
     })
 }
 
-fn tls_of(conn: &Connection) -> Option<&TlsSummary> {
+pub(crate) fn tls_of(conn: &Connection) -> Option<&TlsSummary> {
     conn.tls.as_ref()
 }
 
@@ -483,161 +483,6 @@ pub fn handshake_incomplete(ctx: &ConnCtx) -> Vec<Hit> {
         }
     }
     vec![hit]
-}
-
-/// TLS spoken to a plain MQTT listener, plain MQTT to a TLS listener, or neither protocol on
-/// an MQTT port.
-pub fn protocol_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
-    let conn = ctx.conn;
-    let port = conn.server_addr().port();
-    let server = facts::server(conn);
-    let server_close = facts::first_close(conn, server);
-    match conn.protocol {
-        AppProtocol::Tls => {
-            let Some(tls) = tls_of(conn) else {
-                return vec![];
-            };
-            let server_tls = tls_events(conn).any(|(_, side, e)| {
-                side == server
-                    && !matches!(e, TlsEvent::Invalid { .. } | TlsEvent::Truncated { .. })
-            });
-            let server_invalid = tls_events(conn)
-                .any(|(_, side, e)| side == server && matches!(e, TlsEvent::Invalid { .. }));
-            if let Some(hello) = &tls.client_hello
-                && !server_tls
-                && (port == 1883 && (server_invalid || server_close.is_some())
-                    || server_invalid && !matches!(port, 443 | 8443 | 8883))
-            {
-                let mut hit = Hit::new()
-                    .variant(if port == 1883 {
-                        "tls_to_plain"
-                    } else {
-                        "tls_to_other"
-                    })
-                    .var("port", port)
-                    .at(hello.at, "ClientHello from client");
-                if let Some((at, _)) = server_close {
-                    hit = hit.at(at, "server closed without a TLS answer");
-                }
-                return vec![hit];
-            }
-            let client_invalid = tls_events(conn)
-                .find(|(_, side, e)| *side == conn.client && matches!(e, TlsEvent::Invalid { .. }));
-            if tls.client_hello.is_none()
-                && conn.tcp.syn_seen
-                && let Some((at, _, _)) = client_invalid
-            {
-                return vec![
-                    Hit::new()
-                        .variant("plain_to_tls")
-                        .var("port", port)
-                        .at(at, "client bytes are not TLS"),
-                ];
-            }
-            vec![]
-        }
-        AppProtocol::Mqtt => {
-            let Some(m) = &conn.mqtt else { return vec![] };
-            let Some(connect) = &m.connect else {
-                return vec![];
-            };
-            let server_spoke = facts::mqtt_packets(conn).any(|(_, side, _)| side == server);
-            if port == 8883 && !server_spoke && m.connack.is_none() && server_close.is_some() {
-                let mut hit = Hit::new()
-                    .variant("plain_to_tls")
-                    .var("port", port)
-                    .at(connect.at, "plain MQTT CONNECT from client");
-                if let Some((at, _)) = server_close {
-                    hit = hit.at(at, "server closed");
-                }
-                return vec![hit];
-            }
-            vec![]
-        }
-        AppProtocol::Unknown if is_mqtt_port(port) => {
-            vec![
-                Hit::new()
-                    .variant("neither")
-                    .var("port", port)
-                    .at(conn.tcp.first, "first packet"),
-            ]
-        }
-        _ => vec![],
-    }
-}
-
-/// The profile's `min_tls_version` ("1.2", "1.3") as a code point.
-fn profile_min_version(ctx: &ConnCtx) -> u16 {
-    match ctx.profile.limits.min_tls_version.as_deref() {
-        Some("1.3") => 0x0304,
-        _ => 0x0303,
-    }
-}
-
-/// RFC 8996 deprecates TLS 1.0 and 1.1; a profile may require more (`min_tls_version`).
-pub fn low_tls_version(ctx: &ConnCtx) -> Vec<Hit> {
-    let Some(tls) = tls_of(ctx.conn) else {
-        return vec![];
-    };
-    let min = profile_min_version(ctx);
-    if let Some(sh) = &tls.server_hello
-        && sh.version < min
-    {
-        return vec![
-            Hit::new()
-                .variant("chosen")
-                .var("version", version_name(sh.version))
-                .at(sh.at, "ServerHello"),
-        ];
-    }
-    if let Some(ch) = &tls.client_hello {
-        let max = max_offered_version(ch);
-        if max < min {
-            return vec![
-                Hit::new()
-                    .variant("offered")
-                    .var("version", version_name(max))
-                    .var("min", version_name(min))
-                    .at(ch.at, "ClientHello"),
-            ];
-        }
-    }
-    vec![]
-}
-
-/// No server_name extension (RFC 6066 §3). Cloud brokers route and pick certificates by SNI.
-pub fn sni_missing(ctx: &ConnCtx) -> Vec<Hit> {
-    let Some(ch) = tls_of(ctx.conn).and_then(|t| t.client_hello.as_ref()) else {
-        return vec![];
-    };
-    if ch.sni.is_some() || ch.sslv2_format {
-        return vec![];
-    }
-    let mut hit = Hit::new()
-        .var("server_ip", ctx.conn.server_addr().ip())
-        .at(ch.at, "ClientHello without server_name");
-    if ctx.profile.limits.sni_required == Some(true) {
-        hit = hit.variant("required").var("platform", &ctx.profile.title);
-    } else if handshake_done(ctx.conn) {
-        hit = hit.variant("established");
-    }
-    vec![hit]
-}
-
-/// RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted in HostName."
-pub fn sni_ip_literal(ctx: &ConnCtx) -> Vec<Hit> {
-    let Some(ch) = tls_of(ctx.conn).and_then(|t| t.client_hello.as_ref()) else {
-        return vec![];
-    };
-    let Some(sni) = &ch.sni else { return vec![] };
-    if sni.parse::<std::net::IpAddr>().is_err() {
-        return vec![];
-    }
-    vec![
-        Hit::new()
-            .var("sni", sni)
-            .at(ch.at, format!("ClientHello with server_name {sni}")),
-    ]
 }
 
 #[cfg(test)]
