@@ -255,3 +255,48 @@ fn key_log_contents_are_never_echoed() {
         }
     }
 }
+
+/// The refusal hidden inside TLS: read with the key log, inferred (and said to be) without it.
+#[test]
+fn a_refusal_visible_only_inside_tls_is_read_with_keys_and_inferred_without() {
+    for (capture, keys) in [
+        (
+            "keylog-tls13-bad-password.pcap",
+            "keys/keylog-tls13-bad-password.keys",
+        ),
+        (
+            "keylog-tls12-bad-password.pcap",
+            "keys/keylog-tls12-bad-password.keys",
+        ),
+    ] {
+        let path = captures_dir().join(capture);
+        let keys = captures_dir().join(keys).to_string_lossy().to_string();
+        let refusal = |doc: &Value| -> Option<Value> {
+            doc["connections"][0]["findings"]
+                .as_array()?
+                .iter()
+                .find(|f| f["rule"] == "connack_refused")
+                .cloned()
+        };
+        let read = refusal(&analyze_json(&path, &["--keylog", &keys]));
+        let read = read.unwrap_or_else(|| panic!("{capture}: no connack_refused with keys"));
+        assert_eq!(read["severity"], "error", "{capture}");
+        assert!(!read["title"].as_str().unwrap_or("").starts_with("Inferred"));
+
+        let inferred = refusal(&analyze_json(&path, &[]));
+        let inferred = inferred.unwrap_or_else(|| panic!("{capture}: nothing inferred"));
+        assert_eq!(inferred["severity"], "warning", "{capture}");
+        assert!(
+            inferred["title"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("Inferred")
+        );
+        assert!(
+            inferred["remedy"]
+                .as_str()
+                .unwrap_or("")
+                .contains("--keylog")
+        );
+    }
+}

@@ -39,7 +39,7 @@ fn version_text(v: Version) -> &'static str {
 /// answered with a 3.1.1-style code 1-5 (a broker without MQTT 5) is refused too.
 pub fn connack_refused(ctx: &ConnCtx) -> Vec<Hit> {
     let Some(m) = &ctx.conn.mqtt else {
-        return vec![];
+        return connack_refused_inferred(ctx);
     };
     let Some(ack) = &m.connack else { return vec![] };
     let version = version_of(ctx);
@@ -94,6 +94,57 @@ pub fn connack_refused(ctx: &ConnCtx) -> Vec<Hit> {
         hit = hit.at(c.at, "CONNECT");
     }
     vec![hit]
+}
+
+/// Inside TLS without keys: the client sent one application record (where CONNECT goes), the
+/// server answered and then closed at once, and the client never sent another. A broker that
+/// accepts the CONNECT keeps the session open for the client's next packet; one that refuses
+/// it must close the connection after the CONNACK (MQTT 3.1.1 §3.2.2.3, 5.0 §3.2.2.2).
+fn connack_refused_inferred(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    let Some(tls) = &conn.tls else { return vec![] };
+    if tls.decrypted || !super::tls::handshake_done(conn) || conn.tcp.missing_bytes > 0 {
+        return vec![];
+    }
+    // Without keys only the port or ALPN says the session carries MQTT (443 may be HTTPS).
+    let alpn_mqtt = tls
+        .server_hello
+        .as_ref()
+        .is_some_and(|sh| sh.alpn.as_deref() == Some("mqtt"));
+    if !alpn_mqtt && !is_mqtt_port(conn.server_addr().port()) {
+        return vec![];
+    }
+    let (client, server) = (facts::client(conn), facts::server(conn));
+    let mine = tls.app_data[client.index()];
+    let theirs = tls.app_data[server.index()];
+    let (Some(request), Some(answer)) = (mine.first, theirs.last) else {
+        return vec![];
+    };
+    if mine.records != 1 || answer.frame <= request.frame {
+        return vec![];
+    }
+    let Some((close_at, _)) = first_close(conn, server) else {
+        return vec![];
+    };
+    if first_close(conn, client).is_some_and(|(at, _)| at.frame < close_at.frame)
+        || secs_between(request, close_at) > ctx.threshold("inferred_max_delay_s", 2.0)
+    {
+        return vec![];
+    }
+    vec![
+        Hit::new()
+            .variant("inferred")
+            .var("delay", duration_text(secs_between(request, close_at)))
+            .at(
+                request,
+                "the client's only application record (where CONNECT goes)",
+            )
+            .at(
+                answer,
+                "the server's last application record (a CONNACK fits here)",
+            )
+            .at(close_at, "server closes"),
+    ]
 }
 
 /// The transport (and TLS) came up but the client never sent CONNECT.

@@ -295,3 +295,59 @@ fn a_connect_with_a_will_closed_without_connack_names_the_will_topic() {
         "{f:#?}"
     );
 }
+
+/// A TLS connection without keys where the client sent one application record (`client_records`
+/// in all), the server answered it and closed 1 ms later.
+fn tls_single_request_then_server_close(client_records: u64, port: u16) -> crate::conn::Connection {
+    use crate::proto::tls::TlsEvent;
+    use crate::proto::tls::message::TlsSummary;
+    let mut c = conn();
+    c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], port));
+    c.protocol = crate::conn::AppProtocol::Tls;
+    tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+    tcp(&mut c, 2, 1, Side::Resp, TcpEvent::SynAck);
+    c.tls = Some(TlsSummary {
+        established: true,
+        ..TlsSummary::default()
+    });
+    if let Some(t) = c.tls.as_mut() {
+        t.app_data[0].records = client_records;
+        t.app_data[0].first = Some(at(5, 5));
+        t.app_data[1].records = 1;
+        t.app_data[1].last = Some(at(6, 6));
+    }
+    tls(
+        &mut c,
+        5,
+        5,
+        Side::Orig,
+        TlsEvent::ApplicationData { len: 60 },
+    );
+    tls(
+        &mut c,
+        6,
+        6,
+        Side::Resp,
+        TlsEvent::ApplicationData { len: 28 },
+    );
+    tcp(&mut c, 7, 7, Side::Resp, TcpEvent::Fin);
+    c
+}
+
+#[test]
+fn inside_tls_without_keys_one_request_answered_then_closed_is_an_inferred_refusal() {
+    let f = findings(&tls_single_request_then_server_close(1, 8883));
+    let refusal = f.iter().find(|f| f.rule == "connack_refused");
+    assert!(
+        refusal.is_some_and(|r| r.severity.name() == "warning" && r.title.starts_with("Inferred")),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_client_that_kept_talking_or_a_non_mqtt_port_is_no_inferred_refusal() {
+    let kept_talking = tls_single_request_then_server_close(3, 8883);
+    assert!(!rules_fired(&kept_talking).contains(&"connack_refused"));
+    let https = tls_single_request_then_server_close(1, 443);
+    assert!(!rules_fired(&https).contains(&"connack_refused"));
+}
