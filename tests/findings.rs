@@ -32,15 +32,6 @@ fn run_json(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }
 
-/// Whether this mqpcap has `--keylog` (added by another branch).
-fn has_keylog_flag() -> bool {
-    Command::new(env!("CARGO_BIN_EXE_mqpcap"))
-        .args(["analyze", "--help"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("--keylog"))
-        .unwrap_or(false)
-}
-
 /// (rule, severity, title) of every finding, per connection and across connections.
 fn all_findings(doc: &Value) -> Vec<(String, String, String)> {
     let per_conn = doc["connections"]
@@ -98,7 +89,6 @@ fn every_lab_capture_gets_its_expected_rules_and_healthy_ones_no_problem() {
     let manifest: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     let files = manifest["files"].as_object().cloned().unwrap_or_default();
     assert!(!files.is_empty(), "no files in {}", manifest_path.display());
-    let keylog = has_keylog_flag();
     let (mut expected_total, mut expected_found) = (0, 0);
     let mut false_on_healthy = Vec::new();
     let mut extra_on_failing = Vec::new();
@@ -113,7 +103,7 @@ fn every_lab_capture_gets_its_expected_rules_and_healthy_ones_no_problem() {
         let stem = file.rsplit_once('.').map(|(s, _)| s).unwrap_or(file);
         let keys = format!("captures/keys/{stem}.keys");
         let mut args = vec!["analyze", "--format", "json", path.as_str()];
-        if keylog && Path::new(env!("CARGO_MANIFEST_DIR")).join(&keys).is_file() {
+        if Path::new(env!("CARGO_MANIFEST_DIR")).join(&keys).is_file() {
             args.extend(["--keylog", keys.as_str()]);
         }
         let doc = run_json(&args);
