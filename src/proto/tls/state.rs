@@ -354,6 +354,19 @@ impl TlsSession {
             self.stop(side, what, at, out);
             return;
         }
+        self.push_readable_alerts(side, record_len, body, at, out);
+    }
+
+    /// Records each 2-byte alert (level, description) of a readable alert record, plaintext or
+    /// decrypted (RFC 5246 §7.2, RFC 8446 §6).
+    pub(super) fn push_readable_alerts(
+        &mut self,
+        side: Side,
+        record_len: u16,
+        body: &[u8],
+        at: At,
+        out: &mut Vec<Timed<TlsEvent>>,
+    ) {
         for pair in body.chunks_exact(2) {
             if let [level, description] = *pair {
                 let alert = AlertInfo {

@@ -39,7 +39,6 @@ use crate::proto::tls::decrypt::{
 };
 use crate::proto::tls::events::TlsEvent;
 use crate::proto::tls::handshake as hs;
-use crate::proto::tls::message::AlertInfo;
 use std::fmt;
 use std::sync::Arc;
 
@@ -500,18 +499,6 @@ impl TlsSession {
             self.stop(side, what, at, out);
             return;
         }
-        for pair in data.chunks_exact(2) {
-            if let [level, description] = *pair {
-                let alert = AlertInfo {
-                    at,
-                    side,
-                    encrypted: false,
-                    level: Some(level),
-                    description: Some(description),
-                    record_len,
-                };
-                self.push_alert(alert, out);
-            }
-        }
+        self.push_readable_alerts(side, record_len, data, at, out);
     }
 }
