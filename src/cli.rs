@@ -26,8 +26,37 @@ pub struct Cli {
 pub enum Command {
     /// Decode captures and print one record per TCP connection (TCP, TLS and MQTT facts).
     Analyze(AnalyzeArgs),
+    /// Compare a working connection with a failing one: GOOD BAD (two captures), or one capture
+    /// holding both.
+    Compare(CompareArgs),
     /// List the diagnosis rules and platform profiles, or explain one rule or profile.
     Rules(RulesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// GOOD BAD: the first healthy connection of GOOD against the first failing one of BAD. With
+    /// one capture, its first healthy connection against its first failing one.
+    #[arg(required = true, num_args = 1..=2, value_name = "CAPTURE")]
+    pub files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
+    pub format: CompareFormat,
+    /// Platform profile for the rules that decide which connection failed.
+    #[arg(long, value_name = "NAME", default_value = "generic")]
+    pub profile: String,
+    /// Load rule files from this directory over the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// NSS key log (SSLKEYLOGFILE) to decrypt TLS with; may be given several times.
+    #[arg(long = "keylog", value_name = "FILE")]
+    pub keylogs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, clap::Args)]
@@ -98,6 +127,7 @@ pub enum Outcome {
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
     match cli.command {
         Command::Analyze(args) => analyze(&args, out),
+        Command::Compare(args) => compare(&args, out),
         Command::Rules(args) => {
             let book = rule_book(args.rules.as_deref(), "generic")?;
             crate::detect::explain::write(&book, args.id.as_deref(), out)
@@ -160,6 +190,43 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     } else {
         Outcome::Clean
     })
+}
+
+fn compare(args: &CompareArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+    use crate::report::compare::{self, Pick};
+    let book = rule_book(args.rules.as_deref(), &args.profile)?;
+    let keys = read_keylogs(&args.keylogs)?;
+    let report_of = |path: &PathBuf| -> Result<model::Report, Error> {
+        let analysis = analyze_path_with_keys(path, 0, &keys)?;
+        Ok(model::build_with_rules(
+            &[analysis],
+            model::ReportOptions::default(),
+            &book,
+        ))
+    };
+    let good_report = report_of(&args.files[0])?;
+    // With one capture, both connections come from the same report.
+    let other_report = args.files.get(1).map(report_of).transpose()?;
+    let bad_report = other_report.as_ref().unwrap_or(&good_report);
+    let missing = |what: &str, path: &PathBuf| {
+        Error::Usage(format!(
+            "{}: no {what} connection to compare (see `mqpcap analyze`)",
+            path.display()
+        ))
+    };
+    let bad_path = args.files.get(1).unwrap_or(&args.files[0]);
+    let good = compare::pick(&good_report, Pick::Healthy)
+        .ok_or_else(|| missing("healthy", &args.files[0]))?;
+    let bad =
+        compare::pick(bad_report, Pick::Failing).ok_or_else(|| missing("failing", bad_path))?;
+    let comparison = compare::compare(&good_report, good, bad_report, bad);
+    match args.format {
+        CompareFormat::Table => compare::write_table(&comparison, out),
+        CompareFormat::Json => compare::write_json(&comparison, out),
+    }
+    .map_err(Error::Output)?;
+    out.flush().map_err(Error::Output)?;
+    Ok(Outcome::Clean)
 }
 
 /// Reads every `--keylog` file once, for all captures. Their contents are never printed; an

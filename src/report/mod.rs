@@ -1,6 +1,7 @@
 //! Rendering of the report model: table (default), JSON, JSON Lines and Markdown. Renderers only
 //! format [`model::Report`]; they decide nothing.
 
+pub mod compare;
 pub mod json;
 pub mod markdown;
 pub mod model;

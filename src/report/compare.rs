@@ -1,0 +1,322 @@
+//! `mqpcap compare`: the facts of a working connection beside those of a failing one, so what
+//! changed (TLS version, SNI, certificate, client id, keep-alive, CONNACK...) stands out.
+//!
+//! Works on the report model only: a connection is compared through its serialised form, so
+//! every fact shown here is one the JSON contract also carries.
+
+use super::model::{ConnectionReport, Report};
+use comfy_table::{ContentArrangement, Table, presets};
+use serde::Serialize;
+use serde_json::Value;
+use std::io::{self, Write};
+
+/// Which connection of a report stands for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// The first connection without a warning or error finding that carried TLS or MQTT.
+    Healthy,
+    /// The first connection with an error finding, else with a warning.
+    Failing,
+}
+
+fn is_serious(severity: &str) -> bool {
+    matches!(severity, "error" | "warning")
+}
+
+/// The connection of `report` that `pick` asks for, if any.
+pub fn pick(report: &Report, pick: Pick) -> Option<&ConnectionReport> {
+    let conns = &report.connections;
+    let serious = |c: &&ConnectionReport| c.findings.iter().any(|f| is_serious(&f.severity));
+    match pick {
+        Pick::Healthy => conns
+            .iter()
+            .find(|c| (c.tls.is_some() || c.mqtt.is_some()) && !serious(c))
+            .or_else(|| conns.iter().find(|c| !serious(c))),
+        Pick::Failing => ["error", "warning"].iter().find_map(|severity| {
+            conns
+                .iter()
+                .find(|c| c.findings.iter().any(|f| f.severity == *severity))
+        }),
+    }
+}
+
+/// One compared fact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FactRow {
+    pub fact: &'static str,
+    pub good: String,
+    pub bad: String,
+    pub differs: bool,
+}
+
+/// Where a compared connection came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Which {
+    pub capture: String,
+    pub connection: usize,
+    pub tcp_stream: u32,
+    pub first_frame: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub schema: &'static str,
+    pub good: Which,
+    pub bad: Which,
+    pub facts: Vec<FactRow>,
+    /// `severity rule: title` of the failing connection's findings.
+    pub bad_findings: Vec<String>,
+}
+
+/// Facts in the order a support engineer reads them: transport, TLS, MQTT, outcome.
+const FACTS: &[(&str, &[&str])] = &[
+    ("server", &["/server/ip", "/server/port"]),
+    ("protocol", &["/protocol"]),
+    ("TLS offered (max)", &["/tls/client_hello/max_version"]),
+    ("TLS versions offered", &["/tls/client_hello/versions"]),
+    ("SNI", &["/tls/client_hello/sni"]),
+    ("ALPN offered", &["/tls/client_hello/alpn"]),
+    ("JA3", &["/tls/client_hello/ja3"]),
+    ("JA4", &["/tls/client_hello/ja4"]),
+    ("TLS chosen", &["/tls/server_hello/version"]),
+    ("cipher suite", &["/tls/server_hello/cipher_suite"]),
+    ("server certificate", &["/tls/certificates"]),
+    ("client certificate", &["/tls/certificates"]),
+    ("TLS alerts", &["/tls/alerts"]),
+    ("TLS established", &["/tls/established"]),
+    ("MQTT version", &["/mqtt/protocol_version"]),
+    ("client id", &["/mqtt/connect/client_id"]),
+    ("keep-alive (s)", &["/mqtt/connect/keep_alive"]),
+    ("clean start", &["/mqtt/connect/clean_start"]),
+    ("user name sent", &["/mqtt/connect/username_present"]),
+    ("password sent", &["/mqtt/connect/password_present"]),
+    ("will topic", &["/mqtt/connect/will/topic"]),
+    ("CONNACK", &["/mqtt/connack/code", "/mqtt/connack/name"]),
+    (
+        "DISCONNECT",
+        &["/mqtt/disconnect/from", "/mqtt/disconnect/reason_code"],
+    ),
+    ("closed", &["/tcp/close/how", "/tcp/close/by"]),
+    ("TCP state", &["/tcp/state"]),
+    ("findings", &["/findings"]),
+];
+
+/// A JSON value as a short cell text; `-` when absent.
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) if items.is_empty() => "-".into(),
+        Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(", "),
+        Value::Object(o) => match o.get("bytes_base64") {
+            Some(b) => format!("base64:{}", text(b)),
+            None => v.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// The first certificate of the chain `from` sent: subject, issuer and expiry.
+fn certificate(conn: &Value, from: &str) -> String {
+    let chains = conn.pointer("/tls/certificates").and_then(Value::as_array);
+    let Some(msg) = chains.and_then(|c| c.iter().find(|m| m["from"] == from)) else {
+        return "-".into();
+    };
+    match msg["chain"].as_array().and_then(|c| c.first()) {
+        Some(leaf) => format!(
+            "{} (issuer {}, until {})",
+            text(&leaf["subject"]),
+            text(&leaf["issuer"]),
+            text(&leaf["not_after"])
+        ),
+        None => "empty (no certificate)".into(),
+    }
+}
+
+fn fact_value(conn: &Value, fact: &str, pointers: &[&str]) -> String {
+    let at = |p: &str| text(conn.pointer(p).unwrap_or(&Value::Null));
+    match fact {
+        "server" => match conn["server"]["ip"].as_str() {
+            Some(ip) if ip.contains(':') => format!("[{ip}]:{}", at("/server/port")),
+            Some(ip) => format!("{ip}:{}", at("/server/port")),
+            None => "-".into(),
+        },
+        "closed" => match (at("/tcp/close/how"), at("/tcp/close/by")) {
+            (how, by) if by == "-" => how,
+            (how, by) => format!("{how} by {by}"),
+        },
+        "server certificate" => certificate(conn, "server"),
+        "client certificate" => certificate(conn, "client"),
+        "TLS alerts" => conn
+            .pointer("/tls/alerts")
+            .and_then(Value::as_array)
+            .map(|alerts| {
+                alerts
+                    .iter()
+                    .map(|a| match a["description"].as_str() {
+                        Some(d) => format!("{} {d} from {}", text(&a["level"]), text(&a["from"])),
+                        None => format!("encrypted alert from {}", text(&a["from"])),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "-".into()),
+        "findings" => conn["findings"]
+            .as_array()
+            .map(|fs| {
+                fs.iter()
+                    .map(|f| format!("{} {}", text(&f["severity"]), text(&f["rule"])))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "none".into()),
+        _ => {
+            let parts: Vec<String> = pointers
+                .iter()
+                .map(|p| text(conn.pointer(p).unwrap_or(&Value::Null)))
+                .collect();
+            if parts.iter().all(|p| p == "-") {
+                "-".into()
+            } else {
+                parts.join(" ")
+            }
+        }
+    }
+}
+
+fn which(report: &Report, conn: &ConnectionReport) -> Which {
+    Which {
+        capture: report
+            .captures
+            .get(conn.capture)
+            .map(|c| c.path.clone())
+            .unwrap_or_default(),
+        connection: conn.id,
+        tcp_stream: conn.tcp_stream,
+        first_frame: conn.first_frame,
+    }
+}
+
+/// Compares `good` (of `good_report`) with `bad` (of `bad_report`).
+pub fn compare(
+    good_report: &Report,
+    good: &ConnectionReport,
+    bad_report: &Report,
+    bad: &ConnectionReport,
+) -> Comparison {
+    let (g, b) = (
+        serde_json::to_value(good).unwrap_or(Value::Null),
+        serde_json::to_value(bad).unwrap_or(Value::Null),
+    );
+    let facts = FACTS
+        .iter()
+        .map(|(fact, pointers)| {
+            let (good, bad) = (
+                fact_value(&g, fact, pointers),
+                fact_value(&b, fact, pointers),
+            );
+            FactRow {
+                fact,
+                differs: good != bad,
+                good,
+                bad,
+            }
+        })
+        // A fact neither side has (MQTT facts of two TLS-only connections) says nothing.
+        .filter(|row| row.good != "-" || row.bad != "-")
+        .collect();
+    Comparison {
+        schema: "mqpcap-compare/1",
+        good: which(good_report, good),
+        bad: which(bad_report, bad),
+        facts,
+        bad_findings: bad
+            .findings
+            .iter()
+            .map(|f| format!("{} {}: {}", f.severity, f.rule, f.title))
+            .collect(),
+    }
+}
+
+pub fn write_json(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, c)?;
+    writeln!(out)
+}
+
+pub fn write_table(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
+    let describe = |w: &Which| {
+        format!(
+            "{} connection {} (tcp.stream {}, from frame {})",
+            w.capture, w.connection, w.tcp_stream, w.first_frame
+        )
+    };
+    writeln!(out, "good: {}", describe(&c.good))?;
+    writeln!(out, "bad:  {}", describe(&c.bad))?;
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(vec!["", "fact", "good", "bad"]);
+    for row in &c.facts {
+        let mark = if row.differs { "≠" } else { "" };
+        table.add_row(vec![mark, row.fact, &row.good, &row.bad]);
+    }
+    writeln!(out, "{table}")?;
+    let differing = c.facts.iter().filter(|r| r.differs).count();
+    writeln!(out, "{differing} of {} facts differ", c.facts.len())?;
+    if !c.bad_findings.is_empty() {
+        writeln!(out, "findings on the bad connection:")?;
+        for f in &c.bad_findings {
+            writeln!(out, "  {f}")?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn cells_are_short_and_never_lossy() {
+        assert_eq!(text(&Value::Null), "-");
+        assert_eq!(text(&json!(["TLS 1.3", "TLS 1.2"])), "TLS 1.3, TLS 1.2");
+        assert_eq!(text(&json!({"bytes_base64": "/wA="})), "base64:/wA=");
+        assert_eq!(text(&json!(60)), "60");
+    }
+
+    #[test]
+    fn a_fact_joins_its_parts_and_certificates_name_the_leaf() {
+        let conn = json!({
+            "mqtt": {"connack": {"code": 5, "name": "not_authorized"}},
+            "tls": {"certificates": [{"from": "server", "chain": [
+                {"subject": "CN=broker", "issuer": "CN=ca", "not_after": "2030-01-01T00:00:00Z"}]},
+                {"from": "client", "chain": []}]},
+            "findings": []
+        });
+        assert_eq!(
+            fact_value(
+                &conn,
+                "CONNACK",
+                &["/mqtt/connack/code", "/mqtt/connack/name"]
+            ),
+            "5 not_authorized"
+        );
+        assert_eq!(
+            fact_value(&conn, "server certificate", &[]),
+            "CN=broker (issuer CN=ca, until 2030-01-01T00:00:00Z)"
+        );
+        assert_eq!(
+            fact_value(&conn, "client certificate", &[]),
+            "empty (no certificate)"
+        );
+        assert_eq!(fact_value(&conn, "findings", &[]), "none");
+        assert_eq!(
+            fact_value(&conn, "DISCONNECT", &["/mqtt/disconnect/from"]),
+            "-"
+        );
+    }
+}
