@@ -180,3 +180,45 @@ fn jsonl_writes_one_connection_object_a_line() {
     assert_eq!(text.lines().count(), lines.len());
     assert_eq!(serde_json::Value::Array(lines), doc["connections"]);
 }
+
+/// The lab's bad-password capture was made with `-u lab-user -P wrong`: neither value may
+/// appear in any format unless `--reveal`, and with it the JSON shows them.
+#[test]
+fn credentials_appear_in_no_format_unless_revealed() {
+    let p = captures_dir()
+        .join("mqtt311-bad-password.pcap")
+        .to_string_lossy()
+        .to_string();
+    for format in ["table", "json", "jsonl", "markdown", "html"] {
+        let out = mqpcap(&["analyze", "--format", format, &p]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{format}: the refusal is an error"
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains("lab-user"), "{format} shows the user name");
+        assert!(!text.contains("\"wrong\""), "{format} shows the password");
+    }
+    let revealed = analyze_json(
+        &captures_dir().join("mqtt311-bad-password.pcap"),
+        &["--reveal"],
+    );
+    let connect = &revealed["connections"][0]["mqtt"]["connect"];
+    assert_eq!(connect["username"], "lab-user");
+    assert_eq!(connect["password"], "wrong");
+}
+
+#[test]
+fn html_is_one_self_contained_page_with_the_findings() {
+    let p = captures_dir()
+        .join("tls12-client-clock-ahead.pcap")
+        .to_string_lossy()
+        .to_string();
+    let out = mqpcap(&["analyze", "--format", "html", &p]);
+    let html = String::from_utf8_lossy(&out.stdout);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.trim_end().ends_with("</html>"));
+    assert!(html.contains("<code>clock_skew_suspected</code>"));
+    assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"));
+}

@@ -1,7 +1,8 @@
-//! Rendering of the report model: table (default), JSON, JSON Lines and Markdown. Renderers only
+//! Rendering of the report model: table (default), JSON, JSON Lines, Markdown and HTML. Renderers only
 //! format [`model::Report`]; they decide nothing.
 
 pub mod compare;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod model;
@@ -15,6 +16,7 @@ pub enum Format {
     Json,
     Jsonl,
     Markdown,
+    Html,
 }
 
 /// Writes `report` to `out` in `format`.
@@ -34,5 +36,6 @@ pub fn render_with(
         Format::Json => json::write_document(report, out),
         Format::Jsonl => json::write_lines(report, out),
         Format::Markdown => markdown::write(report, out),
+        Format::Html => html::write(report, out),
     }
 }
