@@ -60,11 +60,7 @@ fn connection_row(c: &ConnectionReport, out: &mut dyn Write) -> io::Result<()> {
         .tls
         .as_ref()
         .map(|t| {
-            let sni = t
-                .client_hello
-                .as_ref()
-                .and_then(|ch| ch.sni.clone())
-                .unwrap_or_else(|| "-".into());
+            let sni = t.sni_text();
             let version = t
                 .server_hello
                 .as_ref()
@@ -76,20 +72,7 @@ fn connection_row(c: &ConnectionReport, out: &mut dyn Write) -> io::Result<()> {
     let mqtt = c
         .mqtt
         .as_ref()
-        .map(|m| {
-            let id = m
-                .connect
-                .as_ref()
-                .and_then(|x| x.client_id.as_ref())
-                .map(|id| id.display())
-                .unwrap_or_else(|| "-".into());
-            let ack = m
-                .connack
-                .as_ref()
-                .map(|a| format!("CONNACK {} {}", a.code, a.name))
-                .unwrap_or_else(|| "no CONNACK".into());
-            format!("client id {id}; {ack}")
-        })
+        .map(|m| format!("client id {}; {}", m.client_id_text(), m.connack_text()))
         .unwrap_or_default();
     let close = match c.tcp.close.by {
         Some(by) => format!("{:?} by {by}", c.tcp.close.how).to_lowercase(),

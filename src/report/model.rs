@@ -212,6 +212,16 @@ pub struct TlsReport {
     pub decryption_suite: Option<String>,
 }
 
+impl TlsReport {
+    /// The SNI the client asked for, or `-`.
+    pub fn sni_text(&self) -> String {
+        self.client_hello
+            .as_ref()
+            .and_then(|ch| ch.sni.clone())
+            .unwrap_or_else(|| "-".into())
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct WillReport {
     pub topic: BytesText,
@@ -261,6 +271,25 @@ pub struct MqttReport {
     pub packets: BTreeMap<&'static str, u64>,
     pub last_activity: BTreeMap<&'static str, String>,
     pub violations: u64,
+}
+
+impl MqttReport {
+    /// The CONNECT's client id for reading, or `-` (no CONNECT, or an id it hid).
+    pub fn client_id_text(&self) -> String {
+        self.connect
+            .as_ref()
+            .and_then(|c| c.client_id.as_ref())
+            .map(BytesText::display)
+            .unwrap_or_else(|| "-".into())
+    }
+
+    /// `CONNACK 5 not_authorized`, or `no CONNACK`.
+    pub fn connack_text(&self) -> String {
+        self.connack
+            .as_ref()
+            .map(|a| format!("CONNACK {} {}", a.code, a.name))
+            .unwrap_or_else(|| "no CONNACK".into())
+    }
 }
 
 #[derive(Debug, Serialize)]
