@@ -3,6 +3,8 @@
 //! and capture duration (capinfos), a warning exactly when tshark calls the file damaged, and
 //! the file's SHA-256. Skips with a notice when the corpus is missing.
 
+mod common;
+
 use mqpcap::capture::CaptureReader;
 use mqpcap::wire::{Decoded, WireDecoder};
 use std::path::{Path, PathBuf};
@@ -25,31 +27,9 @@ struct Expected {
 }
 
 fn expectations() -> Option<Vec<Expected>> {
-    let corpus = Path::new(CORPUS);
-    let manifest = std::fs::read_to_string(corpus.join("MANIFEST.tsv")).ok()?;
-    let decode = std::fs::read_to_string(corpus.join("tshark-4.0.17.jsonl")).ok()?;
-    let mut header = manifest.lines().next()?.split('\t');
-    let path_column = header.position(|c| c == "local_path")?;
-    let mut header = manifest.lines().next()?.split('\t');
-    let kind_column = header.position(|c| c == "kind")?;
-    let mut header = manifest.lines().next()?.split('\t');
-    let sha_column = header.position(|c| c == "sha256")?;
     let mut out = Vec::new();
-    for line in manifest.lines().skip(1) {
-        let fields: Vec<&str> = line.split('\t').collect();
-        if fields.get(kind_column) != Some(&"capture") {
-            continue;
-        }
-        let Some(local) = fields.get(path_column) else {
-            continue;
-        };
-        let record = decode.lines().find_map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).ok()?;
-            (v.get("file")?.as_str()? == *local).then_some(v)
-        });
-        let Some(record) = record else {
-            panic!("{local}: no tshark decode stored");
-        };
+    for capture in common::corpus_captures()? {
+        let record = &capture.tshark;
         let frames = record["frames_tshark"].as_u64().unwrap_or(0);
         let tcp_frames = record["top_protocols"]
             .as_object()
@@ -68,13 +48,13 @@ fn expectations() -> Option<Vec<Expected>> {
                 .to_string()
         };
         out.push(Expected {
-            path: corpus.join(local),
+            path: capture.path,
             frames,
             tcp_frames,
             first_time: capinfos("First packet time"),
             duration: capinfos("Capture duration"),
             damaged_tail: record["container"]["truncated_tail"].as_bool() == Some(true),
-            sha256: fields.get(sha_column).unwrap_or(&"").to_string(),
+            sha256: capture.sha256,
         });
     }
     Some(out)

@@ -3,6 +3,8 @@
 //! frame's flow equals its `tcp.stream` and per-stream retransmission counts are compared with
 //! `tcp.analysis.retransmission`. Skips with a notice when the corpus is missing.
 
+mod common;
+
 use mqpcap::capture::CaptureReader;
 use mqpcap::common::{At, Side};
 use mqpcap::flow::{FlowId, FlowLimits, FlowOpen, FlowSink, FlowTable, TcpEvent, TcpSummary};
@@ -37,29 +39,15 @@ impl FlowSink for Counter {
 
 /// (path, tshark's tcp_streams) for every capture of the corpus.
 fn captures() -> Option<Vec<(PathBuf, u64)>> {
-    let corpus = Path::new(CORPUS);
-    let manifest = std::fs::read_to_string(corpus.join("MANIFEST.tsv")).ok()?;
-    let decode = std::fs::read_to_string(corpus.join("tshark-4.0.17.jsonl")).ok()?;
-    let header: Vec<&str> = manifest.lines().next()?.split('\t').collect();
-    let path_column = header.iter().position(|c| *c == "local_path")?;
-    let kind_column = header.iter().position(|c| *c == "kind")?;
     let mut out = Vec::new();
-    for line in manifest.lines().skip(1) {
-        let fields: Vec<&str> = line.split('\t').collect();
-        if fields.get(kind_column) != Some(&"capture") {
-            continue;
-        }
-        let Some(local) = fields.get(path_column) else {
-            continue;
+    for capture in common::corpus_captures()? {
+        let Some(streams) = capture.tshark["tcp_streams"].as_u64() else {
+            panic!(
+                "{}: no tcp_streams in the stored tshark decode",
+                capture.local
+            );
         };
-        let streams = decode.lines().find_map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).ok()?;
-            (v.get("file")?.as_str()? == *local).then(|| v["tcp_streams"].as_u64())?
-        });
-        let Some(streams) = streams else {
-            panic!("{local}: no tcp_streams in the stored tshark decode");
-        };
-        out.push((corpus.join(local), streams));
+        out.push((capture.path, streams));
     }
     Some(out)
 }

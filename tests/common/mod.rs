@@ -64,3 +64,50 @@ pub fn connections_by_stream(doc: &Value) -> std::collections::BTreeMap<u64, Val
         })
         .unwrap_or_default()
 }
+
+/// One capture of the public corpus: its path, its manifest row's SHA-256 and tshark 4.0.17's
+/// stored decode of it (a line of `tshark-4.0.17.jsonl`).
+pub struct CorpusCapture {
+    pub path: PathBuf,
+    /// The path as the manifest lists it (`zeek/mqtt.pcap`).
+    pub local: String,
+    pub sha256: String,
+    pub tshark: Value,
+}
+
+/// Every capture `MANIFEST.tsv` lists (kind `capture`), in manifest order, with its stored
+/// decode; `None` (after a notice) when the corpus is not beside this checkout. A listed capture
+/// without a stored decode is a broken corpus and fails the test.
+pub fn corpus_captures() -> Option<Vec<CorpusCapture>> {
+    let corpus = corpus_dir()?;
+    let manifest = std::fs::read_to_string(corpus.join("MANIFEST.tsv")).ok()?;
+    let decode = std::fs::read_to_string(corpus.join("tshark-4.0.17.jsonl")).ok()?;
+    let decodes: Vec<Value> = decode
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let header: Vec<&str> = manifest.lines().next()?.split('\t').collect();
+    let column = |name: &str| header.iter().position(|c| *c == name);
+    let (path_column, kind_column, sha_column) =
+        (column("local_path")?, column("kind")?, column("sha256")?);
+    let mut out = Vec::new();
+    for line in manifest.lines().skip(1) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        if fields.get(kind_column) != Some(&"capture") {
+            continue;
+        }
+        let Some(local) = fields.get(path_column) else {
+            continue;
+        };
+        let Some(tshark) = decodes.iter().find(|v| v["file"].as_str() == Some(*local)) else {
+            panic!("{local}: no tshark decode stored");
+        };
+        out.push(CorpusCapture {
+            path: corpus.join(local),
+            local: local.to_string(),
+            sha256: fields.get(sha_column).unwrap_or(&"").to_string(),
+            tshark: tshark.clone(),
+        });
+    }
+    Some(out)
+}
