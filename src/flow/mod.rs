@@ -12,6 +12,7 @@
 //! ([`fuzz_segments`]) feeds arbitrary synthetic segments through the whole table.
 
 mod direction;
+pub mod directory;
 pub mod reassembly;
 mod table;
 pub mod tcp_state;
@@ -43,6 +44,25 @@ impl Default for FlowLimits {
             max_holes: 64,
         }
     }
+}
+
+impl FlowLimits {
+    pub(crate) fn reassembly(self) -> reassembly::ReassemblyLimits {
+        reassembly::ReassemblyLimits {
+            max_buffered: self.max_buffered_per_side,
+            max_holes: self.max_holes,
+        }
+    }
+}
+
+/// Who is `Side::Orig` of a stream first seen with `seg`: its sender, or its receiver when
+/// `seg` is a SYN-ACK (the SYN was missed). Returns (orig, resp, handshake seen).
+pub fn orientation(seg: &crate::wire::TcpSegment<'_>) -> (SocketAddr, SocketAddr, bool) {
+    let src = SocketAddr::new(seg.src, seg.src_port);
+    let dst = SocketAddr::new(seg.dst, seg.dst_port);
+    let synack = seg.flags.syn() && seg.flags.ack();
+    let (orig, resp) = if synack { (dst, src) } else { (src, dst) };
+    (orig, resp, seg.flags.syn())
 }
 
 /// Index of a connection in the order flows were first seen; equals Wireshark's `tcp.stream`.
@@ -136,8 +156,8 @@ pub trait FlowSink {
     /// `len` bytes of `side`'s stream are missing from the capture; data after them follows.
     fn gap(&mut self, id: FlowId, side: Side, len: u64, at: At);
     fn tcp_event(&mut self, id: FlowId, side: Side, event: TcpEvent, at: At);
-    /// Called exactly once per flow: when its tuple is reused by a new connection, or at
-    /// [`crate::flow::FlowTable::finish`].
+    /// Called exactly once per flow: when its record ends (tuple reused by a new connection, a
+    /// timeout or cap in the streaming engine), or at [`crate::flow::FlowTable::finish`].
     fn closed(&mut self, id: FlowId, summary: TcpSummary);
 }
 

@@ -12,12 +12,10 @@ use super::tcp_state::ZeekTracker;
 use super::{Close, CloseHow, FlowId, FlowOpen, FlowSink, TcpEvent, TcpSummary};
 use crate::common::{At, Side};
 use crate::wire::TcpSegment;
-use std::net::SocketAddr;
 
 #[derive(Debug, Clone)]
 pub struct FlowTracker {
     id: FlowId,
-    orig: SocketAddr,
     syn_seen: bool,
     first: At,
     last: At,
@@ -33,25 +31,13 @@ pub struct FlowTracker {
 }
 
 impl FlowTracker {
-    /// A flow starting with `seg`. `Side::Orig` is the SYN sender: the sender of `seg`, or its
-    /// receiver when `seg` is a SYN-ACK (the SYN was missed); else the sender of `seg`.
-    pub fn new(
-        id: FlowId,
-        at: At,
-        seg: &TcpSegment<'_>,
-        limits: ReassemblyLimits,
-    ) -> (Self, FlowOpen) {
-        let src = SocketAddr::new(seg.src, seg.src_port);
-        let dst = SocketAddr::new(seg.dst, seg.dst_port);
-        let synack = seg.flags.syn() && seg.flags.ack();
-        let (orig, resp) = if synack { (dst, src) } else { (src, dst) };
-        let syn_seen = seg.flags.syn();
-        let tracker = Self {
-            id,
-            orig,
-            syn_seen,
-            first: at,
-            last: at,
+    /// A flow opened by the stream directory (`open` says which side is `Side::Orig`).
+    pub fn new(open: &FlowOpen, limits: ReassemblyLimits) -> Self {
+        Self {
+            id: open.id,
+            syn_seen: open.syn_seen,
+            first: open.at,
+            last: open.at,
             dirs: Default::default(),
             zeek: ZeekTracker::new(),
             last_syn_ns: None,
@@ -59,39 +45,11 @@ impl FlowTracker {
             first_fin: None,
             first_rst: None,
             limits,
-        };
-        let open = FlowOpen {
-            id,
-            orig,
-            resp,
-            syn_seen,
-            at,
-        };
-        (tracker, open)
+        }
     }
 
     pub fn id(&self) -> FlowId {
         self.id
-    }
-
-    /// Which side sent a segment from `src`.
-    pub fn side_of(&self, src: SocketAddr) -> Side {
-        if src == self.orig {
-            Side::Orig
-        } else {
-            Side::Resp
-        }
-    }
-
-    /// Wireshark 4.0's port-reuse rule (`packet-tcp.c`, `dissect_tcp`): a SYN without ACK
-    /// whose sequence number differs from its direction's `base_seq` starts a new conversation
-    /// (a new `tcp.stream`); a SYN with the same number is a retransmission.
-    pub fn starts_new_connection(&self, side: Side, seg: &TcpSegment<'_>) -> bool {
-        seg.flags.syn()
-            && !seg.flags.ack()
-            && self.dirs[side.index()]
-                .ws_base_seq
-                .is_some_and(|base| base != seg.seq)
     }
 
     pub fn on_segment<S: FlowSink>(
@@ -108,18 +66,6 @@ impl FlowTracker {
         let stats = &mut self.dirs[me].stats;
         stats.packets = stats.packets.saturating_add(1);
         stats.last = Some(at);
-
-        // Wireshark's base_seq: set from the first segment of a direction, or from the first
-        // acknowledgment of it.
-        let syn_adjust = if flags.syn() { 0 } else { 1 };
-        let mine = &mut self.dirs[me];
-        mine.ws_base_seq
-            .get_or_insert(seg.seq.wrapping_sub(syn_adjust));
-        if flags.ack() {
-            self.dirs[peer]
-                .ws_base_seq
-                .get_or_insert(seg.ack.wrapping_sub(1));
-        }
 
         let captured = u32::try_from(seg.payload.len()).unwrap_or(u32::MAX);
         let payload_len = captured.saturating_add(seg.missing_payload);

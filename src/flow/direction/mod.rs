@@ -69,10 +69,6 @@ struct FinMark {
 
 #[derive(Debug, Clone, Default)]
 pub struct Direction {
-    /// Wireshark's `base_seq` for this direction, used by the `tcp.stream` port-reuse rule:
-    /// the SYN's sequence number, else one below the first segment's, else one below the
-    /// first acknowledgment number the peer sent.
-    pub ws_base_seq: Option<u32>,
     /// Sequence number of stream offset 0: one after the SYN, else the first segment's.
     origin: Option<u32>,
     reassembler: Reassembler,

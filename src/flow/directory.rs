@@ -1,0 +1,579 @@
+//! The stream directory: which connection record a segment belongs to, and when a record ends.
+//!
+//! It is the one place that numbers connections as Wireshark 4.0 numbers `tcp.stream` (a stream
+//! per address/port pair in order of first frame; a SYN without ACK whose sequence number
+//! differs from its direction's `base_seq` starts the next stream on the same pair,
+//! `packet-tcp.c`, `dissect_tcp`), and the one place that decides when a record ends:
+//! - after its close (FIN both ways, or a RST) plus a linger for late segments,
+//! - after an idle time in capture time (shorter while only SYNs were seen),
+//! - when the live-record cap or the reorder cap is reached (the least recently active record,
+//!   or the oldest open one), which the caller reports as `limit_reached`,
+//! - when its pair starts a new stream, or at the end of input.
+//!
+//! A record is not a stream: a stream whose record ended early (idle or a cap) and whose pair
+//! sends again without a new SYN continues as a new record with the same `tcp.stream`, so
+//! Wireshark's numbering of every later stream is kept. Records are numbered in order of first
+//! frame, which is the report order.
+//!
+//! Each pair keeps a small entry (about a hundred bytes) while its record is live and, as a
+//! tombstone, after it ended, so that late segments and retransmitted SYNs keep their stream
+//! number; tombstones are dropped after the idle time or, oldest first, when the directory
+//! reaches its entry cap. All decisions depend only on the segments in capture order, never on
+//! hash order or threads, so every consumer sees the same records.
+
+use super::orientation;
+use crate::common::{At, Side};
+use crate::wire::TcpSegment;
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::SocketAddr;
+
+/// Index of a connection record in the order records start (per capture).
+pub type RecordId = u32;
+
+/// The caps and times of a directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirectoryLimits {
+    /// Live records at once; more end the least recently active ones (`flow_limit`).
+    pub max_live: usize,
+    /// Entries (live and tombstones); more drop the oldest tombstones.
+    pub max_entries: usize,
+    /// Ended records that wait for an older, still open record before they can be reported
+    /// in order; more end the oldest open record (`reorder_limit`).
+    pub max_pending: usize,
+    /// Capture time after a completed close before the record ends.
+    pub linger_ns: i64,
+    /// Capture time without a segment before a record ends.
+    pub idle_ns: i64,
+    /// The same while only one side has sent (unanswered SYNs): Linux gives up a connect
+    /// after about 127 s of SYN retries (`tcp_syn_retries` = 6).
+    pub one_sided_idle_ns: i64,
+}
+
+impl Default for DirectoryLimits {
+    fn default() -> Self {
+        const S: i64 = 1_000_000_000;
+        DirectoryLimits {
+            max_live: 32_768,
+            max_entries: 262_144,
+            max_pending: 8_192,
+            linger_ns: 5 * S,
+            idle_ns: 1_800 * S,
+            one_sided_idle_ns: 180 * S,
+        }
+    }
+}
+
+impl DirectoryLimits {
+    /// No cap and no timeout: every record lasts to its stream's end (tests, small captures).
+    pub fn unbounded() -> Self {
+        DirectoryLimits {
+            max_live: usize::MAX,
+            max_entries: usize::MAX,
+            max_pending: usize::MAX,
+            linger_ns: i64::MAX,
+            idle_ns: i64::MAX,
+            one_sided_idle_ns: i64::MAX,
+        }
+    }
+}
+
+/// Why a record ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// Closed (FIN both ways, or RST) and quiet for the linger time.
+    Close,
+    /// No segment for the idle time.
+    IdleTimeout,
+    /// Its pair started a new stream (a new SYN).
+    PortReuse,
+    /// The end of the capture.
+    EndOfCapture,
+    /// Ended early by the live-record cap.
+    FlowLimit,
+    /// Ended early by the reorder cap.
+    ReorderLimit,
+}
+
+impl EndReason {
+    /// True for the reasons that cut a record short because of a memory cap.
+    pub fn is_limit(self) -> bool {
+        matches!(self, EndReason::FlowLimit | EndReason::ReorderLimit)
+    }
+}
+
+/// The opening facts of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordOpen {
+    pub record: RecordId,
+    /// Wireshark's `tcp.stream`.
+    pub stream: u32,
+    /// `Side::Orig`'s endpoint: the SYN sender, else the first sender.
+    pub orig: SocketAddr,
+    pub resp: SocketAddr,
+    /// The record starts with the stream's SYN or SYN-ACK.
+    pub syn_seen: bool,
+    /// The record continues a stream whose earlier record ended early.
+    pub continues: Option<RecordId>,
+    pub at: At,
+}
+
+/// Where a segment goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub record: RecordId,
+    pub side: Side,
+    /// Set when this segment opens the record.
+    pub opened: Option<RecordOpen>,
+    /// A hash of the address pair, the same in both directions (for sharding).
+    pub pair_hash: u64,
+}
+
+/// A record that ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ended {
+    pub record: RecordId,
+    pub reason: EndReason,
+    pub pair_hash: u64,
+    /// The capture position when the end was decided: how long the record was watched.
+    pub observed_until: At,
+}
+
+/// Counts of records cut short by each cap (for `limit_reached` warnings).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LimitCounts {
+    pub flow_limit: u64,
+    pub reorder_limit: u64,
+    pub first_flow_limit: Option<At>,
+    pub first_reorder_limit: Option<At>,
+    /// Tombstones dropped for room (affects numbering only if their pair sends again without
+    /// a SYN).
+    pub tombstones_dropped: u64,
+}
+
+/// An address/port pair in a canonical order, so both directions find the same entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct PairKey(SocketAddr, SocketAddr);
+
+impl PairKey {
+    fn new(a: SocketAddr, b: SocketAddr) -> Self {
+        if a <= b { PairKey(a, b) } else { PairKey(b, a) }
+    }
+}
+
+/// A fixed-seed hasher: the same pair hashes the same in every run (sharding must not vary).
+#[derive(Debug, Clone, Copy, Default)]
+struct FixedState;
+
+impl BuildHasher for FixedState {
+    type Hasher = std::collections::hash_map::DefaultHasher;
+    fn build_hasher(&self) -> Self::Hasher {
+        std::collections::hash_map::DefaultHasher::new()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    stream: u32,
+    orig: SocketAddr,
+    /// Wireshark's `base_seq` per side: from the side's first segment, or the first
+    /// acknowledgment of it.
+    base_seq: [Option<u32>; 2],
+    /// The live record, or `None` for a tombstone.
+    live: Option<RecordId>,
+    /// The last record of this pair (what a continuation continues).
+    last_record: RecordId,
+    last_ns: i64,
+    sent: [bool; 2],
+    fin: [bool; 2],
+    rst: bool,
+    hash: u64,
+}
+
+impl Entry {
+    fn closed(&self) -> bool {
+        self.rst || (self.fin[0] && self.fin[1])
+    }
+}
+
+/// The stream directory of one capture. See the module documentation.
+#[derive(Debug)]
+pub struct StreamDirectory {
+    limits: DirectoryLimits,
+    entries: HashMap<PairKey, Entry, FixedState>,
+    next_stream: u32,
+    next_record: RecordId,
+    live: usize,
+    /// Open records, and ended records not yet reportable because an older one is open.
+    open: BTreeSet<RecordId>,
+    pending: BTreeSet<RecordId>,
+    /// Which pair holds each open record (to end it for the reorder cap).
+    open_pairs: HashMap<RecordId, PairKey, FixedState>,
+    last_sweep_ns: Option<i64>,
+    segments_since_sweep: usize,
+    now: At,
+    counts: LimitCounts,
+}
+
+impl StreamDirectory {
+    pub fn new(limits: DirectoryLimits) -> Self {
+        StreamDirectory {
+            limits,
+            entries: HashMap::with_hasher(FixedState),
+            next_stream: 0,
+            next_record: 0,
+            live: 0,
+            open: BTreeSet::new(),
+            pending: BTreeSet::new(),
+            open_pairs: HashMap::with_hasher(FixedState),
+            last_sweep_ns: None,
+            segments_since_sweep: 0,
+            now: At::default(),
+            counts: LimitCounts::default(),
+        }
+    }
+
+    /// Streams numbered so far (`tcp.stream` values are `0..streams()`).
+    pub fn streams(&self) -> u32 {
+        self.next_stream
+    }
+
+    /// Records opened so far.
+    pub fn records(&self) -> RecordId {
+        self.next_record
+    }
+
+    pub fn limit_counts(&self) -> LimitCounts {
+        self.counts
+    }
+
+    /// Routes one segment of frame `at`. Records ended on the way (port reuse, timeouts and
+    /// caps, checked every so often) are appended to `ended`, before this segment's record
+    /// opens.
+    pub fn route(&mut self, at: At, seg: &TcpSegment<'_>, ended: &mut Vec<Ended>) -> Route {
+        self.now = at;
+        self.maybe_sweep(ended);
+        let src = SocketAddr::new(seg.src, seg.src_port);
+        let dst = SocketAddr::new(seg.dst, seg.dst_port);
+        let key = PairKey::new(src, dst);
+        let mut opened = None;
+        let existing = self.entries.get(&key).map(|e| {
+            let side = side_of(e.orig, src);
+            (e.live, starts_new_stream(e, side, seg))
+        });
+        match existing {
+            None => {
+                self.make_room(ended);
+                let (orig, resp, syn_seen) = orientation(seg);
+                let stream = self.next_stream;
+                self.next_stream = self.next_stream.saturating_add(1);
+                let hash = pair_hash(&key);
+                let record = self.open_record(key, hash);
+                self.entries.insert(
+                    key,
+                    Entry {
+                        stream,
+                        orig,
+                        base_seq: [None, None],
+                        live: Some(record),
+                        last_record: record,
+                        last_ns: at.time_ns,
+                        sent: [false, false],
+                        fin: [false, false],
+                        rst: false,
+                        hash,
+                    },
+                );
+                opened = Some(RecordOpen {
+                    record,
+                    stream,
+                    orig,
+                    resp,
+                    syn_seen,
+                    continues: None,
+                    at,
+                });
+            }
+            Some((live, true)) => {
+                // A new connection on the pair: Wireshark's next stream.
+                if let Some(record) = live {
+                    self.end_record(key, record, EndReason::PortReuse, ended);
+                } else {
+                    self.make_room(ended);
+                }
+                let (orig, resp, syn_seen) = orientation(seg);
+                let stream = self.next_stream;
+                self.next_stream = self.next_stream.saturating_add(1);
+                let hash = pair_hash(&key);
+                let record = self.open_record(key, hash);
+                if let Some(e) = self.entries.get_mut(&key) {
+                    *e = Entry {
+                        stream,
+                        orig,
+                        base_seq: [None, None],
+                        live: Some(record),
+                        last_record: record,
+                        last_ns: at.time_ns,
+                        sent: [false, false],
+                        fin: [false, false],
+                        rst: false,
+                        hash,
+                    };
+                }
+                opened = Some(RecordOpen {
+                    record,
+                    stream,
+                    orig,
+                    resp,
+                    syn_seen,
+                    continues: None,
+                    at,
+                });
+            }
+            Some((None, false)) => {
+                // The stream's record ended; this segment continues the stream in a new one.
+                self.make_room(ended);
+                let hash = pair_hash(&key);
+                let record = self.open_record(key, hash);
+                if let Some(e) = self.entries.get_mut(&key) {
+                    let previous = e.last_record;
+                    e.live = Some(record);
+                    e.last_record = record;
+                    e.sent = [false, false];
+                    e.fin = [false, false];
+                    e.rst = false;
+                    let resp = if e.orig == src { dst } else { src };
+                    opened = Some(RecordOpen {
+                        record,
+                        stream: e.stream,
+                        orig: e.orig,
+                        resp,
+                        syn_seen: false,
+                        continues: Some(previous),
+                        at,
+                    });
+                }
+            }
+            Some((Some(_), false)) => {}
+        }
+        let Some(e) = self.entries.get_mut(&key) else {
+            // Unreachable: the entry was found or inserted above.
+            return Route {
+                record: 0,
+                side: Side::Orig,
+                opened,
+                pair_hash: 0,
+            };
+        };
+        let side = side_of(e.orig, src);
+        note_segment(e, side, seg, at);
+        let record = e.live.unwrap_or(e.last_record);
+        let route = Route {
+            record,
+            side,
+            opened,
+            pair_hash: e.hash,
+        };
+        if opened.is_some() {
+            self.enforce_reorder_cap(ended);
+        }
+        route
+    }
+
+    /// End of input: every live record ends, in record order.
+    pub fn finish(&mut self, at: At, ended: &mut Vec<Ended>) {
+        self.now = at;
+        let mut live: Vec<(RecordId, PairKey)> = self
+            .entries
+            .iter()
+            .filter_map(|(k, e)| e.live.map(|r| (r, *k)))
+            .collect();
+        live.sort_unstable_by_key(|(r, _)| *r);
+        for (record, key) in live {
+            self.end_record(key, record, EndReason::EndOfCapture, ended);
+        }
+        self.entries.clear();
+        self.open_pairs.clear();
+        self.pending.clear();
+    }
+
+    fn open_record(&mut self, key: PairKey, _hash: u64) -> RecordId {
+        let record = self.next_record;
+        self.next_record = self.next_record.saturating_add(1);
+        self.live += 1;
+        self.open.insert(record);
+        self.open_pairs.insert(record, key);
+        record
+    }
+
+    fn end_record(
+        &mut self,
+        key: PairKey,
+        record: RecordId,
+        reason: EndReason,
+        ended: &mut Vec<Ended>,
+    ) {
+        let Some(e) = self.entries.get_mut(&key) else {
+            return;
+        };
+        if e.live != Some(record) {
+            return;
+        }
+        e.live = None;
+        let hash = e.hash;
+        self.live = self.live.saturating_sub(1);
+        self.open.remove(&record);
+        self.open_pairs.remove(&record);
+        self.pending.insert(record);
+        // Records older than every open one can be reported: they no longer wait.
+        let oldest_open = self.open.first().copied().unwrap_or(RecordId::MAX);
+        while let Some(&first) = self.pending.first() {
+            if first < oldest_open {
+                self.pending.pop_first();
+            } else {
+                break;
+            }
+        }
+        match reason {
+            EndReason::FlowLimit => {
+                self.counts.flow_limit += 1;
+                self.counts.first_flow_limit.get_or_insert(self.now);
+            }
+            EndReason::ReorderLimit => {
+                self.counts.reorder_limit += 1;
+                self.counts.first_reorder_limit.get_or_insert(self.now);
+            }
+            _ => {}
+        }
+        ended.push(Ended {
+            record,
+            reason,
+            pair_hash: hash,
+            observed_until: self.now,
+        });
+    }
+
+    /// Too many ended records wait for an old open one: end the oldest open records.
+    fn enforce_reorder_cap(&mut self, ended: &mut Vec<Ended>) {
+        while self.pending.len() > self.limits.max_pending {
+            let Some(&oldest) = self.open.first() else {
+                break;
+            };
+            let Some(&key) = self.open_pairs.get(&oldest) else {
+                break;
+            };
+            self.end_record(key, oldest, EndReason::ReorderLimit, ended);
+        }
+    }
+
+    /// Before a record opens: at the live cap, end the least recently active sixteenth of the
+    /// live records; at the entry cap, drop the oldest sixteenth of the tombstones. Batches
+    /// keep the cost per new record constant.
+    fn make_room(&mut self, ended: &mut Vec<Ended>) {
+        if self.live >= self.limits.max_live {
+            let mut live: Vec<(i64, RecordId, PairKey)> = self
+                .entries
+                .iter()
+                .filter_map(|(k, e)| e.live.map(|r| (e.last_ns, r, *k)))
+                .collect();
+            let n = (self.limits.max_live / 16).max(1).min(live.len());
+            if n > 0 && n < live.len() {
+                live.select_nth_unstable(n - 1);
+            }
+            live.truncate(n);
+            live.sort_unstable();
+            for (_, record, key) in live {
+                self.end_record(key, record, EndReason::FlowLimit, ended);
+            }
+        }
+        if self.entries.len() >= self.limits.max_entries {
+            let mut dead: Vec<(i64, u32, PairKey)> = self
+                .entries
+                .iter()
+                .filter(|(_, e)| e.live.is_none())
+                .map(|(k, e)| (e.last_ns, e.stream, *k))
+                .collect();
+            let n = (self.limits.max_entries / 16).max(1).min(dead.len());
+            if n > 0 && n < dead.len() {
+                dead.select_nth_unstable(n - 1);
+            }
+            for (_, _, key) in dead.into_iter().take(n) {
+                self.entries.remove(&key);
+                self.counts.tombstones_dropped += 1;
+            }
+        }
+    }
+
+    /// Every second of capture time (and no more often than once per entry/4 segments, so the
+    /// cost per segment stays constant): ends closed records after the linger and idle ones,
+    /// and drops old tombstones.
+    fn maybe_sweep(&mut self, ended: &mut Vec<Ended>) {
+        self.segments_since_sweep += 1;
+        let now = self.now.time_ns;
+        let last = *self.last_sweep_ns.get_or_insert(now);
+        if now.saturating_sub(last) < 1_000_000_000
+            || self.segments_since_sweep < self.entries.len() / 4
+        {
+            return;
+        }
+        self.last_sweep_ns = Some(now);
+        self.segments_since_sweep = 0;
+        let limits = self.limits;
+        let mut ending: Vec<(RecordId, PairKey, EndReason)> = Vec::new();
+        self.entries.retain(|key, e| {
+            let quiet = now.saturating_sub(e.last_ns);
+            match e.live {
+                Some(record) => {
+                    let one_sided = !(e.sent[0] && e.sent[1]);
+                    if e.closed() && quiet >= limits.linger_ns {
+                        ending.push((record, *key, EndReason::Close));
+                    } else if quiet >= limits.idle_ns
+                        || (one_sided && quiet >= limits.one_sided_idle_ns)
+                    {
+                        ending.push((record, *key, EndReason::IdleTimeout));
+                    }
+                    true
+                }
+                None => quiet < limits.idle_ns,
+            }
+        });
+        ending.sort_unstable_by_key(|(r, _, _)| *r);
+        for (record, key, reason) in ending {
+            self.end_record(key, record, reason, ended);
+        }
+    }
+}
+
+fn side_of(orig: SocketAddr, src: SocketAddr) -> Side {
+    if src == orig { Side::Orig } else { Side::Resp }
+}
+
+/// Wireshark 4.0's port-reuse rule: a SYN without ACK whose sequence number differs from its
+/// direction's `base_seq` starts a new stream; a SYN with the same number is a retransmission.
+fn starts_new_stream(e: &Entry, side: Side, seg: &TcpSegment<'_>) -> bool {
+    seg.flags.syn()
+        && !seg.flags.ack()
+        && e.base_seq[side.index()].is_some_and(|base| base != seg.seq)
+}
+
+/// Wireshark's `base_seq`: set from a direction's first segment (its SYN's number, else one
+/// before the first byte), or from the first acknowledgment of it; then the liveness facts.
+fn note_segment(e: &mut Entry, side: Side, seg: &TcpSegment<'_>, at: At) {
+    let (me, peer) = (side.index(), side.other().index());
+    let syn_adjust = if seg.flags.syn() { 0 } else { 1 };
+    e.base_seq[me].get_or_insert(seg.seq.wrapping_sub(syn_adjust));
+    if seg.flags.ack() {
+        e.base_seq[peer].get_or_insert(seg.ack.wrapping_sub(1));
+    }
+    e.last_ns = e.last_ns.max(at.time_ns);
+    e.sent[me] = true;
+    e.fin[me] |= seg.flags.fin();
+    e.rst |= seg.flags.rst();
+}
+
+fn pair_hash(key: &PairKey) -> u64 {
+    let mut h = FixedState.build_hasher();
+    key.hash(&mut h);
+    h.finish()
+}
