@@ -1,11 +1,14 @@
 //! Command-line flags (clap derive) and their translation into a run. The binary stays thin:
 //! `main.rs` only maps the outcome to an exit code (CONTRACT.md: 0, 1, 2).
 
-use crate::analyze::{CaptureAnalysis, analyze_path_with_keys};
+use crate::capture::CaptureReader;
 use crate::detect::RuleBook;
+use crate::engine::{self, Input, RunOptions};
 use crate::error::Error;
 use crate::proto::tls::decrypt::KeyLog;
-use crate::report::{self, Format, model};
+use crate::report::model::{EventsPolicy, ReportOptions, Summary};
+use crate::report::sink::{HumanSink, JsonDocumentSink, JsonLinesSink};
+use crate::report::{self, HumanFormat, model};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -96,6 +99,20 @@ pub struct AnalyzeArgs {
     /// embedded in pcapng files are used without it.
     #[arg(long = "keylog", value_name = "FILE")]
     pub keylogs: Vec<PathBuf>,
+    /// Worker threads (default: all cores). The output is the same for every value.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Which connections carry their event timeline in JSON and JSON Lines: those with a
+    /// warning or error finding, all, or none.
+    #[arg(long, value_enum, default_value_t = EventsArg::Failures)]
+    pub events: EventsArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventsArg {
+    Failures,
+    All,
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -157,31 +174,56 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     // Rules first: a bad rule file or profile is exit 2 before any capture is read.
     let book = rule_book(args.rules.as_deref(), &args.profile)?;
     let keys = read_keylogs(&args.keylogs)?;
-    let mut analyses: Vec<CaptureAnalysis> = Vec::new();
-    for path in expand_inputs(&args.files)? {
-        analyses.push(analyze_path_with_keys(&path, analyses.len(), &keys)?);
-    }
-    let report = model::build_with_rules(
-        &analyses,
-        model::ReportOptions {
+    let inputs = open_inputs(&args.files)?;
+    let options = RunOptions {
+        jobs: args
+            .jobs
+            .map(usize::from)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        report: ReportOptions {
             reveal: args.reveal,
+            events: match args.events {
+                EventsArg::Failures => EventsPolicy::Failures,
+                EventsArg::All => EventsPolicy::All,
+                EventsArg::None => EventsPolicy::None,
+            },
         },
-        &book,
-    );
-    let format = match args.format {
-        FormatArg::Table => Format::Table,
-        FormatArg::Json => Format::Json,
-        FormatArg::Jsonl => Format::Jsonl,
-        FormatArg::Markdown => Format::Markdown,
-        FormatArg::Html => Format::Html,
+        progress: true,
+        ..RunOptions::default()
     };
+    let human = match args.format {
+        FormatArg::Json => {
+            let summary = engine::run(
+                inputs,
+                keys,
+                book,
+                &options,
+                &mut JsonDocumentSink::new(out),
+            )?;
+            return finish(out, &summary, args.fail_on);
+        }
+        FormatArg::Jsonl => {
+            let summary = engine::run(inputs, keys, book, &options, &mut JsonLinesSink::new(out))?;
+            return finish(out, &summary, args.fail_on);
+        }
+        FormatArg::Table => HumanFormat::Table,
+        FormatArg::Markdown => HumanFormat::Markdown,
+        FormatArg::Html => HumanFormat::Html,
+    };
+    let mut sink = HumanSink::new();
+    let summary = engine::run(inputs, keys, book, &options, &mut sink)?;
+    let report = sink.into_report();
     let table_options = report::table::TableOptions {
         only_failures: args.only_failures,
     };
-    report::render_with(&report, format, out, table_options).map_err(Error::Output)?;
+    report::render(&report, human, out, table_options).map_err(Error::Output)?;
+    finish(out, &summary, args.fail_on)
+}
+
+/// Flushes the output and turns the counts into the exit outcome.
+fn finish(out: &mut dyn Write, s: &Summary, fail_on: FailOn) -> Result<Outcome, Error> {
     out.flush().map_err(Error::Output)?;
-    let s = &report.summary;
-    let failing = match args.fail_on {
+    let failing = match fail_on {
         FailOn::Error => s.errors,
         FailOn::Warning => s.errors + s.warnings,
         FailOn::Info => s.errors + s.warnings + s.infos,
@@ -194,18 +236,46 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     })
 }
 
+/// The inputs, each checked to open as a capture before anything is written (a bad one is
+/// exit 2 with nothing on stdout). Files are opened again when their turn comes, so a
+/// directory of thousands holds one open at a time; stdin stays open.
+fn open_inputs(files: &[PathBuf]) -> Result<Vec<Input>, Error> {
+    let mut inputs = Vec::new();
+    for path in expand_inputs(files)? {
+        let reader = CaptureReader::open(&path)?;
+        if path.as_os_str() == "-" {
+            inputs.push(Input::Open(Box::new(reader)));
+        } else {
+            inputs.push(Input::Path(path));
+        }
+    }
+    Ok(inputs)
+}
+
+/// Analyses one capture for `compare`: every connection kept, with its timeline.
+fn compare_report(
+    path: &Path,
+    keys: &Arc<KeyLog>,
+    book: &RuleBook,
+) -> Result<model::Report, Error> {
+    let mut sink = HumanSink::new();
+    let options = RunOptions {
+        report: ReportOptions {
+            reveal: false,
+            events: EventsPolicy::All,
+        },
+        ..RunOptions::default()
+    };
+    let inputs = open_inputs(std::slice::from_ref(&path.to_path_buf()))?;
+    engine::run(inputs, keys.clone(), book.clone(), &options, &mut sink)?;
+    Ok(sink.into_report())
+}
+
 fn compare(args: &CompareArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     use crate::report::compare::{self, Pick};
     let book = rule_book(args.rules.as_deref(), &args.profile)?;
     let keys = read_keylogs(&args.keylogs)?;
-    let report_of = |path: &PathBuf| -> Result<model::Report, Error> {
-        let analysis = analyze_path_with_keys(path, 0, &keys)?;
-        Ok(model::build_with_rules(
-            &[analysis],
-            model::ReportOptions::default(),
-            &book,
-        ))
-    };
+    let report_of = |path: &PathBuf| compare_report(path, &keys, &book);
     let good_report = report_of(&args.files[0])?;
     // With one capture, both connections come from the same report.
     let other_report = args.files.get(1).map(report_of).transpose()?;

@@ -5,6 +5,7 @@
 //! which of them is the client, decided once the whole connection has been seen.
 
 use crate::common::{At, Side};
+use crate::flow::directory::EndReason;
 use crate::flow::{TcpEvent, TcpSummary};
 use crate::proto::mqtt::MqttEvent;
 use crate::proto::mqtt::message::MqttSummary;
@@ -67,8 +68,13 @@ pub struct Connection {
     pub mqtt: Option<MqttSummary>,
     /// Ordered by frame; capped (see `events_dropped`).
     pub events: Vec<Event>,
-    /// Events not kept because the timeline reached its cap.
+    /// Events not kept because the timeline reached its cap (the first and the last ones are
+    /// kept, those in between counted here).
     pub events_dropped: u64,
+    /// Why the record ended.
+    pub ended_by: EndReason,
+    /// Report id of the earlier record of the same stream, when this one continues it.
+    pub continues: Option<usize>,
 }
 
 impl Connection {

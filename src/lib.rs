@@ -5,13 +5,14 @@
 //! `proto` (TLS and MQTT messages and events) -> `conn` (per-connection record) -> `report`.
 //! Only [`analyze`] wires the stages together.
 
-pub mod analyze;
 pub mod capture;
 pub mod cli;
 pub mod common;
 pub mod conn;
 pub mod detect;
+pub mod engine;
 pub mod error;
+pub mod finding;
 pub mod flow;
 pub mod proto;
 pub mod report;

@@ -195,7 +195,9 @@ fn every_lab_capture_agrees_with_the_facts_tshark_gave() {
     let mut unexplained = Vec::new();
     for (file, entry) in &files {
         let keylogs = keylog_args(entry);
-        let extra: Vec<&str> = keylogs.iter().map(String::as_str).collect();
+        // The facts include timelines of healthy connections: ask for every timeline.
+        let mut extra: Vec<&str> = vec!["--events", "all"];
+        extra.extend(keylogs.iter().map(String::as_str));
         let doc = analyze_json(&captures_dir().join(file), &extra);
         assert_eq!(
             doc["captures"][0]["frames"], entry["frames"],

@@ -167,7 +167,7 @@ fn a_directory_means_every_capture_in_it() {
 }
 
 #[test]
-fn jsonl_writes_one_connection_object_a_line() {
+fn jsonl_writes_one_typed_record_a_line() {
     let p = healthy().to_string_lossy().to_string();
     let out = mqpcap(&["analyze", "--format", "jsonl", &p]);
     assert_eq!(out.status.code(), Some(0));
@@ -177,8 +177,35 @@ fn jsonl_writes_one_connection_object_a_line() {
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
-    assert_eq!(text.lines().count(), lines.len());
-    assert_eq!(serde_json::Value::Array(lines), doc["connections"]);
+    assert_eq!(text.lines().count(), lines.len(), "a line that is not JSON");
+    let of_kind = |kind: &str| -> Vec<serde_json::Value> {
+        lines
+            .iter()
+            .filter(|l| l["record"] == kind)
+            .map(|l| {
+                let mut l = l.clone();
+                if let Some(o) = l.as_object_mut() {
+                    o.remove("record");
+                    if kind == "capture" {
+                        o.remove("capture");
+                    }
+                }
+                l
+            })
+            .collect()
+    };
+    let connections = of_kind("connection");
+    assert!(!connections.is_empty(), "no connection record");
+    assert_eq!(serde_json::Value::Array(connections), doc["connections"]);
+    assert_eq!(
+        serde_json::Value::Array(of_kind("capture")),
+        doc["captures"]
+    );
+    // Connections first, then the capture record.
+    assert_eq!(
+        lines.last().map(|l| l["record"].clone()),
+        Some("capture".into())
+    );
 }
 
 /// The lab's bad-password capture was made with `-u lab-user -P wrong`: neither value may

@@ -207,7 +207,8 @@ fn a_key_log_for_another_capture_changes_nothing_and_wrong_secrets_fail_once() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let wrong_path = dir.path().join("wrong.keys");
     std::fs::write(&wrong_path, wrong).unwrap_or_else(|e| panic!("write: {e}"));
-    let doc = analyze_json(&path, &["--keylog", &wrong_path.to_string_lossy()]);
+    let wrong_arg = wrong_path.to_string_lossy();
+    let doc = analyze_json(&path, &["--events", "all", "--keylog", &wrong_arg]);
     let conn = only_connection(&doc);
     assert_eq!(decryption_failures(conn), 2);
     assert_eq!(conn["tls"]["decrypted"], false);

@@ -355,7 +355,7 @@ fn rules_never_panic_on_truncated_captures() {
     for path in names {
         let bytes = std::fs::read(&path).unwrap_or_default();
         for cut in (0..bytes.len()).step_by(199) {
-            mqpcap::analyze::fuzz_analyze(&bytes[..cut]);
+            mqpcap::engine::fuzz_analyze(&bytes[..cut]);
             runs += 1;
         }
     }

@@ -5,5 +5,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    mqpcap::analyze::fuzz_analyze(data);
+    mqpcap::engine::fuzz_analyze(data);
 });

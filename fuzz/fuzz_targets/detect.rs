@@ -5,5 +5,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    mqpcap::detect::fuzz_detect(data);
+    mqpcap::engine::fuzz_detect(data);
 });

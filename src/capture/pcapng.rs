@@ -50,6 +50,14 @@ impl TsResolution {
     /// The default when `if_tsresol` is absent (pcapng §4.2: 10^-6).
     pub(crate) const MICROSECONDS: TsResolution = TsResolution::PowerOf10(6);
 
+    /// True for units below a microsecond (10^-7 s and finer, 2^-20 s and finer).
+    pub(crate) fn finer_than_micros(self) -> bool {
+        match self {
+            TsResolution::PowerOf10(e) => e > 6,
+            TsResolution::PowerOf2(e) => e >= 20,
+        }
+    }
+
     /// Converts a count of units to nanoseconds.
     pub(crate) fn to_nanos(self, units: u64) -> i128 {
         let units = i128::from(units);

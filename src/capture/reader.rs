@@ -117,6 +117,22 @@ impl CaptureReader {
         &self.warnings
     }
 
+    /// True when the timestamps are finer than microseconds: a nanosecond pcap, or a pcapng
+    /// interface seen so far with `if_tsresol` finer than 10^-6 s.
+    pub fn sub_microsecond_times(&self) -> bool {
+        match &self.layout {
+            Layout::Pcap { nanoseconds, .. } => *nanoseconds,
+            Layout::PcapNg { interfaces, .. } => {
+                interfaces.iter().any(|i| i.resolution.finer_than_micros())
+            }
+        }
+    }
+
+    /// Bytes of the input consumed so far (compressed bytes for gzip), for progress.
+    pub fn bytes_read(&self) -> u64 {
+        self.raw.bytes_read()
+    }
+
     /// Frames counted so far, as Wireshark counts them.
     pub fn frames_read(&self) -> u64 {
         self.frames_read

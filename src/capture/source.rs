@@ -20,6 +20,8 @@ struct RawState {
     input: Box<dyn Read + Send>,
     hasher: Sha256,
     at_end: bool,
+    /// Bytes read from the input so far.
+    read: u64,
     /// The first I/O error met at any level (raw or gzip), for the warning text.
     last_error: Option<String>,
 }
@@ -31,6 +33,7 @@ impl RawInput {
                 input,
                 hasher: Sha256::new(),
                 at_end: false,
+                read: 0,
                 last_error: None,
             })),
         }
@@ -50,6 +53,11 @@ impl RawInput {
 
     pub(crate) fn last_error(&self) -> Option<String> {
         self.state().last_error.clone()
+    }
+
+    /// Bytes read from the input so far.
+    pub(crate) fn bytes_read(&self) -> u64 {
+        self.state().read
     }
 
     /// Reads the rest of the raw input into the hash and returns the hex digest.
@@ -87,6 +95,7 @@ impl Read for RawInput {
         if n == 0 {
             state.at_end = true;
         } else {
+            state.read = state.read.saturating_add(n as u64);
             let read = buf.get(..n).unwrap_or_default();
             state.hasher.update(read);
         }

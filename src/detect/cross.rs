@@ -2,39 +2,26 @@
 //! (the broker drops the older, MQTT 3.1.1 §3.1.4 step 2 / 5.0 §3.1.4-3), identical attempts
 //! that are sometimes reset, and reconnect storms (many attempts, intervals not growing).
 
-use super::facts::{self, duration_text, first_close, mqtt_packets, secs_between, text_of};
-use super::{CrossCtx, Hit, Indexed};
+use super::facts::{duration_text, secs_between, text_of};
+use super::summary::ConnSummary;
+use super::{CrossCtx, Hit};
 use crate::common::At;
 use crate::flow::CloseHow;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
-fn connect_at(c: &Indexed) -> Option<At> {
-    c.conn.mqtt.as_ref()?.connect.as_ref().map(|x| x.at)
-}
-
-/// When the server dropped the connection: its DISCONNECT (5.0, e.g. 0x8E session taken over)
-/// or its first FIN/RST.
-fn server_drop(c: &Indexed) -> Option<At> {
-    let server = facts::server(c.conn);
-    let disconnect = mqtt_packets(c.conn)
-        .find(|(_, side, p)| *side == server && p.packet_type == "DISCONNECT")
-        .map(|(at, _, _)| at);
-    disconnect.or_else(|| first_close(c.conn, server).map(|(at, _)| at))
-}
-
 pub fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
     let max_delay = ctx.threshold("max_takeover_delay_s", 2.0);
-    let mut groups: BTreeMap<(usize, SocketAddr, Vec<u8>), Vec<&Indexed>> = BTreeMap::new();
+    let mut groups: BTreeMap<(usize, SocketAddr, Vec<u8>), Vec<&ConnSummary>> = BTreeMap::new();
     for c in ctx.connections {
-        let Some(connect) = c.conn.mqtt.as_ref().and_then(|m| m.connect.as_ref()) else {
+        if c.connect_at.is_none() {
             continue;
-        };
-        let Some(client_id) = connect.client_id.as_ref().filter(|id| !id.is_empty()) else {
+        }
+        let Some(client_id) = c.client_id.as_ref().filter(|id| !id.is_empty()) else {
             continue;
         };
         groups
-            .entry((c.conn.capture, c.conn.server_addr(), client_id.clone()))
+            .entry((c.capture, c.server, client_id.to_vec()))
             .or_default()
             .push(c);
     }
@@ -43,21 +30,22 @@ pub fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
         if members.len() < 2 {
             continue;
         }
-        members.sort_by_key(|c| connect_at(c).map(|a| a.frame));
-        let mut takeovers: Vec<(&Indexed, &Indexed, At, At)> = Vec::new();
+        members.sort_by_key(|c| c.connect_at.map(|a| a.frame));
+        let mut takeovers: Vec<(&ConnSummary, &ConnSummary, At, At)> = Vec::new();
         for (i, newer) in members.iter().enumerate() {
-            let Some(newer_connect) = connect_at(newer) else {
+            let Some(newer_connect) = newer.connect_at else {
                 continue;
             };
             // A takeover drops a connection that was open when the newer one came: only the
             // few before it can be, which also keeps long captures linear.
             let window = ctx.threshold("max_overlapping", 8.0) as usize;
             for older in &members[i.saturating_sub(window)..i] {
-                let Some(dropped) = server_drop(older) else {
+                let Some(dropped) = older.server_drop else {
                     continue;
                 };
-                let client_closed_first = first_close(older.conn, facts::client(older.conn))
-                    .is_some_and(|(at, _)| at.frame < newer_connect.frame);
+                let client_closed_first = older
+                    .client_close
+                    .is_some_and(|at| at.frame < newer_connect.frame);
                 if dropped.frame > newer_connect.frame
                     && secs_between(newer_connect, dropped) <= max_delay
                     && !client_closed_first
@@ -77,7 +65,7 @@ pub fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
         ids.dedup();
         let clients: std::collections::BTreeSet<IpAddr> = takeovers
             .iter()
-            .flat_map(|(o, n, _, _)| [o.conn.client_addr().ip(), n.conn.client_addr().ip()])
+            .flat_map(|(o, n, _, _)| [o.client.ip(), n.client.ip()])
             .collect();
         let fight = takeovers.len() as f64 >= ctx.threshold("fight_min_takeovers", 3.0);
         let mut hit = Hit::new()
@@ -120,57 +108,33 @@ fn drop_delay(connect: At, dropped: At) -> String {
 }
 
 /// Whether an attempt failed with a reset before the session was up.
-fn reset_failure(c: &Indexed) -> Option<At> {
-    let conn = c.conn;
-    if conn.tcp.close.how != CloseHow::Rst {
+fn reset_failure(c: &ConnSummary) -> Option<At> {
+    if c.close_how != CloseHow::Rst || c.session_up() {
         return None;
     }
-    let up = match (&conn.tls, &conn.mqtt) {
-        (Some(t), _) => t.established,
-        (None, Some(m)) => m.connack.is_some(),
-        (None, None) => false,
-    };
-    if up { None } else { conn.tcp.close.at }
+    c.close_at
 }
 
-fn succeeded(c: &Indexed) -> bool {
-    match (&c.conn.tls, &c.conn.mqtt) {
-        (Some(t), _) => t.established,
-        (None, Some(m)) => m.connack.is_some_and(|a| a.code == 0),
-        _ => false,
-    }
-}
-
-fn attempt_key(c: &Indexed) -> (usize, IpAddr, SocketAddr, String) {
-    let sni = c
-        .conn
-        .tls
-        .as_ref()
-        .and_then(|t| t.client_hello.as_ref())
-        .and_then(|h| h.sni.clone())
-        .unwrap_or_default();
-    (
-        c.conn.capture,
-        c.conn.client_addr().ip(),
-        c.conn.server_addr(),
-        sni,
-    )
+fn attempt_key(c: &ConnSummary) -> (usize, IpAddr, SocketAddr, String) {
+    let sni = c.sni.as_deref().unwrap_or_default().to_string();
+    (c.capture, c.client.ip(), c.server, sni)
 }
 
 pub fn rst_intermittent(ctx: &CrossCtx) -> Vec<Hit> {
-    let mut groups: BTreeMap<(usize, IpAddr, SocketAddr, String), Vec<&Indexed>> = BTreeMap::new();
+    let mut groups: BTreeMap<(usize, IpAddr, SocketAddr, String), Vec<&ConnSummary>> =
+        BTreeMap::new();
     for c in ctx.connections {
-        if c.conn.tcp.syn_seen && (c.conn.tls.is_some() || c.conn.mqtt.is_some()) {
+        if c.syn_seen && (c.tls_established.is_some() || c.mqtt) {
             groups.entry(attempt_key(c)).or_default().push(c);
         }
     }
     let mut hits = Vec::new();
     for ((_, _, server, sni), members) in groups {
-        let resets: Vec<(&Indexed, At)> = members
+        let resets: Vec<(&ConnSummary, At)> = members
             .iter()
             .filter_map(|c| reset_failure(c).map(|at| (*c, at)))
             .collect();
-        let ok = members.iter().filter(|c| succeeded(c)).count();
+        let ok = members.iter().filter(|c| c.succeeded()).count();
         if resets.is_empty()
             || ok == 0
             || (members.len() as f64) < ctx.threshold("min_attempts", 3.0)
@@ -186,10 +150,7 @@ pub fn rst_intermittent(ctx: &CrossCtx) -> Vec<Hit> {
         for (c, at) in resets.iter().take(4) {
             hit = hit.at(
                 *at,
-                format!(
-                    "RST ends attempt {} (connection {})",
-                    c.conn.tcp_stream, c.id
-                ),
+                format!("RST ends attempt {} (connection {})", c.tcp_stream, c.id),
             );
         }
         hit.connections = members.iter().map(|c| c.id).collect();
@@ -201,25 +162,15 @@ pub fn rst_intermittent(ctx: &CrossCtx) -> Vec<Hit> {
 /// Many attempts from one client to one server, by client id (or by address when hidden in
 /// TLS), too fast and without growing backoff.
 pub fn reconnect_storm(ctx: &CrossCtx) -> Vec<Hit> {
-    let mut groups: BTreeMap<(usize, IpAddr, SocketAddr, Vec<u8>), Vec<&Indexed>> = BTreeMap::new();
+    let mut groups: BTreeMap<(usize, IpAddr, SocketAddr, Vec<u8>), Vec<&ConnSummary>> =
+        BTreeMap::new();
     for c in ctx.connections {
-        if !c.conn.tcp.syn_seen || ctx.explained.contains(&c.id) {
+        if !c.syn_seen || ctx.explained.contains(&c.id) {
             continue;
         }
-        let id = c
-            .conn
-            .mqtt
-            .as_ref()
-            .and_then(|m| m.connect.as_ref())
-            .and_then(|x| x.client_id.clone())
-            .unwrap_or_default();
+        let id = c.client_id.as_deref().unwrap_or_default().to_vec();
         groups
-            .entry((
-                c.conn.capture,
-                c.conn.client_addr().ip(),
-                c.conn.server_addr(),
-                id,
-            ))
+            .entry((c.capture, c.client.ip(), c.server, id))
             .or_default()
             .push(c);
     }
@@ -232,8 +183,8 @@ pub fn reconnect_storm(ctx: &CrossCtx) -> Vec<Hit> {
         if members.len() < min_attempts {
             continue;
         }
-        members.sort_by_key(|c| c.conn.tcp.first.frame);
-        let starts: Vec<At> = members.iter().map(|c| c.conn.tcp.first).collect();
+        members.sort_by_key(|c| c.first.frame);
+        let starts: Vec<At> = members.iter().map(|c| c.first).collect();
         let intervals: Vec<f64> = starts
             .windows(2)
             .map(|w| secs_between(w[0], w[1]))
@@ -251,7 +202,7 @@ pub fn reconnect_storm(ctx: &CrossCtx) -> Vec<Hit> {
         if growing as f64 / pairs as f64 >= share {
             continue;
         }
-        let failed = members.iter().filter(|c| !succeeded(c)).count();
+        let failed = members.iter().filter(|c| !c.succeeded()).count();
         let shown: Vec<String> = intervals
             .iter()
             .take(8)
@@ -285,7 +236,7 @@ pub fn reconnect_storm(ctx: &CrossCtx) -> Vec<Hit> {
             )
             .var("failed", failed);
         for c in members.iter().take(3) {
-            hit = hit.at(c.conn.tcp.first, format!("attempt (connection {})", c.id));
+            hit = hit.at(c.first, format!("attempt (connection {})", c.id));
         }
         hit.connections = members.iter().map(|c| c.id).collect();
         hits.push(hit);

@@ -115,14 +115,6 @@ pub fn text_of(bytes: &[u8]) -> String {
     }
 }
 
-/// The record time the capture ends (last frame), if any.
-pub fn capture_end(capture: &crate::analyze::CaptureFacts) -> Option<At> {
-    capture.last_time_ns.map(|t| At {
-        frame: capture.frames,
-        time_ns: t,
-    })
-}
-
 /// Well-known MQTT ports (IANA: 1883 mqtt, 8883 secure-mqtt).
 pub fn is_mqtt_port(port: u16) -> bool {
     matches!(port, 1883 | 8883)

@@ -19,6 +19,7 @@ mod facts;
 mod jwt;
 mod mqtt;
 mod profile;
+mod summary;
 mod tcp;
 mod tls;
 mod tls_hello;
@@ -26,60 +27,11 @@ mod tls_hello;
 #[cfg(test)]
 mod test_support;
 
-use crate::analyze::{CaptureAnalysis, CaptureFacts};
 use crate::common::At;
 use crate::conn::Connection;
+pub use crate::finding::{Evidence, Finding, Severity};
 pub use book::{BookError, Profile, RuleBook, RuleDef};
-use serde::Serialize;
-
-/// How bad a finding is. A connection with no `Warning` or `Error` finding is healthy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-impl Severity {
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-    pub fn parse(text: &str) -> Option<Severity> {
-        match text {
-            "info" => Some(Severity::Info),
-            "warning" => Some(Severity::Warning),
-            "error" => Some(Severity::Error),
-            _ => None,
-        }
-    }
-}
-
-/// One frame that supports a finding.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Evidence {
-    pub at: At,
-    pub note: String,
-}
-
-/// A rendered diagnosis (CONTRACT.md `FINDING`, times still as [`At`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    pub rule: &'static str,
-    pub severity: Severity,
-    pub title: String,
-    pub detail: String,
-    pub remedy: String,
-    /// `Some` only on `tls_alert` and `encrypted_alert`: the alert name, `None` when unknown.
-    pub alert: Option<Option<String>>,
-    /// Report ids of the connections concerned.
-    pub connections: Vec<usize>,
-    pub evidence: Vec<Evidence>,
-}
+pub use summary::{ConnSummary, summarize};
 
 /// Findings of a run: per connection (indexed by report id) and across connections.
 #[derive(Debug, Clone, Default)]
@@ -131,7 +83,9 @@ impl Hit {
 /// What a per-connection rule sees.
 pub(crate) struct ConnCtx<'a> {
     pub conn: &'a Connection,
-    pub capture: &'a CaptureFacts,
+    /// How far the capture watched this connection: the end of the capture, or where the
+    /// engine ended the record (an idle timeout). Rules about silence measure up to here.
+    pub observed_until: At,
     pub rule: &'a RuleDef,
     pub profile: &'a Profile,
     /// Rules that already fired on this connection (rules run in registry order).
@@ -147,14 +101,8 @@ impl ConnCtx<'_> {
     }
 }
 
-/// A connection in a run, with its report id, for cross-connection rules.
-pub(crate) struct Indexed<'a> {
-    pub id: usize,
-    pub conn: &'a Connection,
-}
-
 pub(crate) struct CrossCtx<'a> {
-    pub connections: &'a [Indexed<'a>],
+    pub connections: &'a [ConnSummary],
     pub rule: &'a RuleDef,
     /// Connection ids already explained by earlier cross rules (e.g. a duplicate-id fight is
     /// not also a reconnect storm).
@@ -224,28 +172,34 @@ pub fn rule_ids() -> Vec<&'static str> {
         .collect()
 }
 
-/// Runs every rule over the analyses. Connection report ids are assigned in the same order as
-/// [`crate::report::model::build`]: captures in order, connections in their stored order.
-pub fn detect(analyses: &[CaptureAnalysis], book: &RuleBook) -> Detection {
-    let mut per_connection = Vec::new();
-    for analysis in analyses {
-        for conn in &analysis.connections {
-            let id = per_connection.len();
-            per_connection.push(detect_connection(id, conn, &analysis.facts, book));
-        }
-    }
-    let indexed: Vec<Indexed> = analyses
+/// Runs every rule over `connections` (report ids = their positions), all watched until
+/// `observed_until`: the whole of detection for tests and small tools. The engine calls
+/// [`connection_findings`] as each connection ends and [`cross_findings`] at the end.
+pub fn detect(connections: &[Connection], observed_until: At, book: &RuleBook) -> Detection {
+    let per_connection = connections
         .iter()
-        .flat_map(|a| a.connections.iter())
         .enumerate()
-        .map(|(id, conn)| Indexed { id, conn })
+        .map(|(id, conn)| connection_findings(id, conn, observed_until, book))
         .collect();
+    let summaries: Vec<ConnSummary> = connections
+        .iter()
+        .enumerate()
+        .map(|(id, conn)| summarize(id, conn))
+        .collect();
+    Detection {
+        per_connection,
+        cross: cross_findings(&summaries, book),
+    }
+}
+
+/// Runs the cross-connection rules over the summaries of a run (in report-id order).
+pub fn cross_findings(summaries: &[ConnSummary], book: &RuleBook) -> Vec<Finding> {
     let mut cross = Vec::new();
     let mut explained: Vec<usize> = Vec::new();
     for (id, rule_fn) in CROSS_RULES {
         let Some(rule) = book.rule(id) else { continue };
         let ctx = CrossCtx {
-            connections: &indexed,
+            connections: summaries,
             rule,
             explained: &explained,
         };
@@ -258,38 +212,32 @@ pub fn detect(analyses: &[CaptureAnalysis], book: &RuleBook) -> Detection {
             cross.push(render(id, rule, hit, connections, &Vec::new()));
         }
     }
-    Detection {
-        per_connection,
-        cross,
-    }
+    cross
 }
 
-/// Fuzz entry: the whole pipeline on arbitrary capture bytes, then every rule under every
-/// built-in profile; and the same bytes as a rule file and a profile file. Must never panic.
-pub fn fuzz_detect(data: &[u8]) {
+/// Fuzz entry (called by `engine::fuzz_detect` with the connections the pipeline made of the
+/// same bytes): `data` as a rule file and a profile file, then every rule under every built-in
+/// profile over `connections`. Must never panic.
+pub fn fuzz_rules(data: &[u8], connections: &[Connection], observed_until: At) {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = book::parse_rules("fuzz.toml", text);
         let _ = book::parse_profile("fuzz.toml", text);
     }
-    let input: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
-    let Ok(reader) = crate::capture::CaptureReader::from_read("fuzz", input) else {
-        return;
-    };
-    let analysis = crate::analyze::analyze_reader(reader, "fuzz", 0);
     let base = RuleBook::builtin();
     let names: Vec<String> = base.profiles().map(|p| p.name.clone()).collect();
     for name in names {
         if let Ok(book) = base.clone().with_profile(&name) {
-            let _ = detect(std::slice::from_ref(&analysis), &book);
+            let _ = detect(connections, observed_until, &book);
         }
     }
 }
 
-/// Runs the per-connection rules on one connection.
-fn detect_connection(
+/// Runs the per-connection rules on one connection, which has report id `id` and was watched
+/// until `observed_until`.
+pub fn connection_findings(
     id: usize,
     conn: &Connection,
-    capture: &CaptureFacts,
+    observed_until: At,
     book: &RuleBook,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
@@ -300,7 +248,7 @@ fn detect_connection(
         };
         let ctx = ConnCtx {
             conn,
-            capture,
+            observed_until,
             rule,
             profile: book.profile(),
             found: &found,
@@ -419,10 +367,14 @@ mod tests {
 
     #[test]
     fn fuzz_entry_survives_odd_inputs() {
-        fuzz_detect(b"");
-        fuzz_detect(b"[tls_alert]\nseverity = 1\n");
-        fuzz_detect(b"name = \"x\"\ntitle = \"y\"\n[limits]\nmax_qos = 300\n");
-        fuzz_detect(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0]);
+        let until = At::default();
+        fuzz_rules(b"", &[], until);
+        fuzz_rules(b"[tls_alert]\nseverity = 1\n", &[], until);
+        fuzz_rules(
+            b"name = \"x\"\ntitle = \"y\"\n[limits]\nmax_qos = 300\n",
+            &[test_support::established_plain()],
+            until,
+        );
     }
 
     #[test]

@@ -46,7 +46,11 @@ pub fn syn_unanswered(ctx: &ConnCtx) -> Vec<Hit> {
         .filter(|(_, t)| matches!(t, TcpEvent::Retransmission { .. }))
         .count();
     let last = conn.tcp.last;
-    let end = facts::capture_end(ctx.capture).unwrap_or(last);
+    let end = if ctx.observed_until.frame >= last.frame {
+        ctx.observed_until
+    } else {
+        last
+    };
     let waited = facts::secs_between(first, end);
     if waited < ctx.threshold("min_wait_s", 1.0) {
         return vec![];

@@ -2,7 +2,6 @@
 //! fixed start, frames given explicitly).
 
 use super::{Finding, RuleBook, detect};
-use crate::analyze::{CaptureAnalysis, CaptureFacts};
 use crate::common::{At, Side};
 use crate::conn::{AppProtocol, ClientBasis, Connection, Event, EventKind};
 use crate::flow::{Close, CloseHow, SideStats, TcpEvent, TcpSummary};
@@ -61,6 +60,8 @@ pub fn conn_between(client: SocketAddr, server: SocketAddr) -> Connection {
         mqtt: None,
         events: Vec::new(),
         events_dropped: 0,
+        ended_by: crate::flow::directory::EndReason::EndOfCapture,
+        continues: None,
     }
 }
 
@@ -175,21 +176,6 @@ pub fn normal_end(c: &mut Connection, frame: u64, ms: i64) {
     tcp(c, frame + 2, ms + 2, Side::Resp, TcpEvent::Fin);
 }
 
-pub fn facts_until(end: At) -> CaptureFacts {
-    CaptureFacts {
-        path: "test.pcap".into(),
-        sha256: String::new(),
-        format: "pcap",
-        link_types: vec![],
-        frames: end.frame,
-        first_time_ns: Some(T0_NS),
-        last_time_ns: Some(end.time_ns),
-        microsecond_times: true,
-        warnings: vec![],
-        embedded_secrets: vec![],
-    }
-}
-
 pub fn findings_with(
     connections: Vec<Connection>,
     end_ms: i64,
@@ -200,11 +186,7 @@ pub fn findings_with(
         .map(|c| c.tcp.last.frame)
         .max()
         .unwrap_or(1);
-    let analysis = CaptureAnalysis {
-        facts: facts_until(at(last_frame, end_ms)),
-        connections,
-    };
-    detect(&[analysis], book)
+    detect(&connections, at(last_frame, end_ms), book)
 }
 
 pub fn findings(c: &Connection) -> Vec<Finding> {

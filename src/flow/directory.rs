@@ -25,7 +25,7 @@ use super::orientation;
 use crate::common::{At, Side};
 use crate::wire::TcpSegment;
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::net::SocketAddr;
 
 /// Index of a connection record in the order records start (per capture).
@@ -573,7 +573,5 @@ fn note_segment(e: &mut Entry, side: Side, seg: &TcpSegment<'_>, at: At) {
 }
 
 fn pair_hash(key: &PairKey) -> u64 {
-    let mut h = FixedState.build_hasher();
-    key.hash(&mut h);
-    h.finish()
+    FixedState.hash_one(key)
 }

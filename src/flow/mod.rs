@@ -16,7 +16,7 @@ pub mod directory;
 pub mod reassembly;
 mod table;
 pub mod tcp_state;
-mod tracker;
+pub mod tracker;
 
 #[cfg(test)]
 mod tests;
@@ -70,7 +70,7 @@ pub fn orientation(seg: &crate::wire::TcpSegment<'_>) -> (SocketAddr, SocketAddr
 pub struct FlowId(pub u32);
 
 /// What is known when a flow is first seen.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowOpen {
     pub id: FlowId,
     /// `Side::Orig`'s endpoint: the SYN sender, else the first segment's sender.

@@ -1,41 +1,34 @@
-//! Rendering of the report model: table (default), JSON, JSON Lines, Markdown and HTML. Renderers only
-//! format [`model::Report`]; they decide nothing.
+//! Rendering of the report model: table (default), Markdown and HTML from a gathered
+//! [`model::Report`]; JSON and JSON Lines streamed by the sinks in [`sink`]. Renderers only
+//! format what they are given; they decide nothing and never run a rule.
 
 pub mod compare;
 pub mod html;
-pub mod json;
 pub mod markdown;
 pub mod model;
+pub mod sink;
 pub mod table;
 
 use std::io::{self, Write};
 
+/// The human formats, rendered from a gathered report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub enum HumanFormat {
     Table,
-    Json,
-    Jsonl,
     Markdown,
     Html,
 }
 
 /// Writes `report` to `out` in `format`.
-pub fn render(report: &model::Report, format: Format, out: &mut dyn Write) -> io::Result<()> {
-    render_with(report, format, out, table::TableOptions::default())
-}
-
-/// As [`render`], with options for the human table.
-pub fn render_with(
+pub fn render(
     report: &model::Report,
-    format: Format,
+    format: HumanFormat,
     out: &mut dyn Write,
     table_options: table::TableOptions,
 ) -> io::Result<()> {
     match format {
-        Format::Table => table::write_with(report, out, table_options),
-        Format::Json => json::write_document(report, out),
-        Format::Jsonl => json::write_lines(report, out),
-        Format::Markdown => markdown::write(report, out),
-        Format::Html => html::write(report, out),
+        HumanFormat::Table => table::write_with(report, out, table_options),
+        HumanFormat::Markdown => markdown::write(report, out),
+        HumanFormat::Html => html::write(report, out),
     }
 }

@@ -1,21 +1,24 @@
-//! The one serialisable report model (CONTRACT.md, schema `mqpcap/1`). Table, JSON, JSON Lines
-//! and Markdown only render it. Built from connection records; never reaches below `conn`
-//! except for code-point names.
+//! The one serialisable report model (docs/contract.md, schema `mqpcap/1`). Table, JSON, JSON
+//! Lines, Markdown and HTML only render it. Built from connection records and the findings the
+//! rules already made (the report never runs a rule); never reaches below `conn` except for
+//! code-point names.
 //!
 //! Field order is fixed by the struct definitions and maps are `BTreeMap`s, so the same input
 //! always gives byte-identical output.
 
-use crate::analyze::{CaptureAnalysis, CaptureFacts};
+use crate::capture::CaptureFacts;
 use crate::common::{At, Side};
 use crate::conn::{AppProtocol, ClientBasis, Connection, EventKind};
-use crate::detect::{self, RuleBook};
+use crate::finding;
 use crate::flow::CloseHow;
+use crate::flow::directory::EndReason;
 use crate::proto::mqtt::Version;
 use crate::proto::mqtt::message::MqttSummary;
 use crate::proto::mqtt::reason::{code_label, connack_code_name};
 use crate::proto::tls::message::{CertInfo, TlsSummary};
 use crate::proto::tls::names::{alert_description_name, cipher_suite_name, version_name};
-use crate::timefmt::{Precision, rfc3339, rfc3339_seconds};
+pub use crate::timefmt::Precision;
+use crate::timefmt::{rfc3339, rfc3339_seconds};
 use base64::Engine;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -23,10 +26,21 @@ use std::net::SocketAddr;
 
 pub const SCHEMA: &str = "mqpcap/1";
 
+/// Which connection timelines the report carries (`--events`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EventsPolicy {
+    /// Connections with a warning or error finding of their own.
+    #[default]
+    Failures,
+    All,
+    None,
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReportOptions {
     /// Show passwords (`--reveal`); they are redacted by default.
     pub reveal: bool,
+    pub events: EventsPolicy,
 }
 
 #[derive(Debug, Serialize)]
@@ -36,7 +50,42 @@ pub struct Report {
     pub captures: Vec<CaptureReport>,
     pub connections: Vec<ConnectionReport>,
     pub findings: Vec<Finding>,
+    pub overview: Overview,
     pub summary: Summary,
+    /// Connections a human format does not list one by one (a fleet capture), with their
+    /// findings merged per rule and title.
+    #[serde(skip)]
+    pub omitted: Omitted,
+}
+
+/// What a human report leaves out of its connection list.
+#[derive(Debug, Default)]
+pub struct Omitted {
+    pub connections: usize,
+    /// One finding per (rule, severity, title), listing every omitted connection it concerns;
+    /// `repeats` says how many findings it stands for.
+    pub findings: Vec<(Finding, usize)>,
+}
+
+/// The run at a glance: what a fleet capture's reader wants before any connection.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overview {
+    pub connections: usize,
+    /// Connections with a warning or error finding, their own or across connections.
+    pub failing: usize,
+    /// Rule id -> connections with a warning or error finding of that rule.
+    pub failures_by_rule: BTreeMap<String, usize>,
+    /// Clients (IP addresses) with the most failing connections, most first.
+    pub top_clients: Vec<ClientFailures>,
+    /// True when more distinct clients were seen than the overview counts separately.
+    pub clients_truncated: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientFailures {
+    pub client: String,
+    pub connections: usize,
+    pub failing: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -343,9 +392,16 @@ pub struct ConnectionReport {
     pub findings: Vec<Finding>,
     pub events: Vec<TimelineEvent>,
     pub events_dropped: u64,
+    /// True when `--events` left this connection's timeline out.
+    pub events_omitted: bool,
+    /// Why the record ended: close, idle_timeout, port_reuse, end_of_capture, flow_limit,
+    /// reorder_limit.
+    pub ended_by: EndReason,
+    /// The record of the same stream that ended early (idle or a cap) before this one.
+    pub continues: Option<usize>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub connections: usize,
     pub errors: usize,
@@ -353,71 +409,8 @@ pub struct Summary {
     pub infos: usize,
 }
 
-/// Builds the report for a run over one or more captures, with the built-in rules and the
-/// generic profile.
-pub fn build(analyses: &[CaptureAnalysis], options: ReportOptions) -> Report {
-    build_with_rules(analyses, options, &RuleBook::builtin())
-}
-
-/// Builds the report with findings from `book`'s rules and profile.
-pub fn build_with_rules(
-    analyses: &[CaptureAnalysis],
-    options: ReportOptions,
-    book: &RuleBook,
-) -> Report {
-    let mut detection = detect::detect(analyses, book);
-    let mut connections = Vec::new();
-    for analysis in analyses {
-        let precision = precision_of(&analysis.facts);
-        for conn in &analysis.connections {
-            let id = connections.len();
-            let mut report = connection_report(id, conn, precision, options);
-            if let Some(found) = detection.per_connection.get_mut(id) {
-                report.findings = std::mem::take(found)
-                    .into_iter()
-                    .map(|f| finding_report(f, precision))
-                    .collect();
-            }
-            connections.push(report);
-        }
-    }
-    let run_precision = if analyses.iter().all(|a| a.facts.microsecond_times) {
-        Precision::Micros
-    } else {
-        Precision::Nanos
-    };
-    let findings: Vec<Finding> = std::mem::take(&mut detection.cross)
-        .into_iter()
-        .map(|f| finding_report(f, run_precision))
-        .collect();
-    let count = |sev: &str| {
-        connections
-            .iter()
-            .flat_map(|c| c.findings.iter())
-            .chain(findings.iter())
-            .filter(|f| f.severity == sev)
-            .count()
-    };
-    let summary = Summary {
-        connections: connections.len(),
-        errors: count("error"),
-        warnings: count("warning"),
-        infos: count("info"),
-    };
-    Report {
-        schema: SCHEMA,
-        tool: Tool {
-            name: "mqpcap",
-            version: env!("CARGO_PKG_VERSION"),
-        },
-        captures: analyses.iter().map(|a| capture_report(&a.facts)).collect(),
-        connections,
-        findings,
-        summary,
-    }
-}
-
-fn finding_report(f: detect::Finding, precision: Precision) -> Finding {
+/// The serialisable form of a rule's finding, times written with `precision`.
+pub fn finding_report(f: finding::Finding, precision: Precision) -> Finding {
     Finding {
         rule: f.rule.to_string(),
         severity: f.severity.name().to_string(),
@@ -438,7 +431,8 @@ fn finding_report(f: detect::Finding, precision: Precision) -> Finding {
     }
 }
 
-fn precision_of(facts: &CaptureFacts) -> Precision {
+/// Timestamps are written with the capture's own precision.
+pub fn precision_of(facts: &CaptureFacts) -> Precision {
     if facts.microsecond_times {
         Precision::Micros
     } else {
@@ -446,7 +440,7 @@ fn precision_of(facts: &CaptureFacts) -> Precision {
     }
 }
 
-fn capture_report(facts: &CaptureFacts) -> CaptureReport {
+pub fn capture_report(facts: &CaptureFacts) -> CaptureReport {
     let precision = precision_of(facts);
     CaptureReport {
         path: facts.path.clone(),
@@ -469,12 +463,22 @@ fn capture_report(facts: &CaptureFacts) -> CaptureReport {
     }
 }
 
-fn connection_report(
+/// The report of one connection, with its findings. The timeline is kept as `options.events`
+/// says: for `Failures`, only when a finding is a warning or an error.
+pub fn connection_report(
     id: usize,
     conn: &Connection,
+    findings: Vec<finding::Finding>,
     precision: Precision,
     options: ReportOptions,
 ) -> ConnectionReport {
+    let keep_events = match options.events {
+        EventsPolicy::All => true,
+        EventsPolicy::None => false,
+        EventsPolicy::Failures => findings
+            .iter()
+            .any(|f| f.severity >= finding::Severity::Warning),
+    };
     let role = |side: Side| conn.role(side);
     let tcp = &conn.tcp;
     let client = conn.client.index();
@@ -514,18 +518,27 @@ fn connection_report(
             .mqtt
             .as_ref()
             .map(|m| mqtt_report(m, conn, precision, options)),
-        findings: Vec::new(),
-        events: conn
-            .events
-            .iter()
-            .map(|e| TimelineEvent {
-                frame: e.at.frame,
-                time: rfc3339(e.at.time_ns, precision),
-                from: role(e.side),
-                kind: e.kind.clone(),
-            })
+        findings: findings
+            .into_iter()
+            .map(|f| finding_report(f, precision))
             .collect(),
-        events_dropped: conn.events_dropped,
+        events: if keep_events {
+            conn.events
+                .iter()
+                .map(|e| TimelineEvent {
+                    frame: e.at.frame,
+                    time: rfc3339(e.at.time_ns, precision),
+                    from: role(e.side),
+                    kind: e.kind.clone(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        events_dropped: if keep_events { conn.events_dropped } else { 0 },
+        events_omitted: !keep_events,
+        ended_by: conn.ended_by,
+        continues: conn.continues,
     }
 }
 

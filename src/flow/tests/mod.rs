@@ -83,7 +83,7 @@ struct Recorder(Vec<Rec>);
 
 impl FlowSink for Recorder {
     fn open(&mut self, flow: &FlowOpen) {
-        self.0.push(Rec::Open(flow.clone()));
+        self.0.push(Rec::Open(*flow));
     }
     fn data(&mut self, id: FlowId, side: Side, data: &[u8], at: At) {
         self.0.push(Rec::Data(id.0, side, data.to_vec(), at.frame));
@@ -120,7 +120,7 @@ impl Recorder {
         self.0
             .iter()
             .filter_map(|r| match r {
-                Rec::Open(o) => Some(o.clone()),
+                Rec::Open(o) => Some(*o),
                 _ => None,
             })
             .collect()

@@ -1,17 +1,28 @@
 //! One connection being assembled: protocol recognition from the first bytes of each
 //! direction (TLS or MQTT on any port), the TLS or MQTT session it then feeds, MQTT inside
 //! decrypted TLS, and the capped event timeline. Sniffing buffers at most `SNIFF_LIMIT` bytes
-//! per direction.
+//! per direction; the timeline keeps its first `TIMELINE_HEAD` and last `TIMELINE_TAIL`
+//! events (what rules about the start and the end of a long connection need) and counts the
+//! rest.
 
-use super::{MAX_EVENTS_PER_CONNECTION, SNIFF_LIMIT};
 use crate::common::{At, Side, Timed};
 use crate::conn::{AppProtocol, Connection, Event, EventKind, infer_client};
-use crate::flow::{FlowOpen, TcpEvent, TcpSummary};
+use crate::flow::directory::EndReason;
+use crate::flow::{FlowId, FlowOpen, FlowSink, TcpEvent, TcpSummary};
 use crate::proto::Sniffed;
 use crate::proto::mqtt::{self, MqttEvent, MqttSession};
 use crate::proto::tls::decrypt::KeyLog;
 use crate::proto::tls::{self, TlsEvent, TlsSession};
+use std::collections::VecDeque;
 use std::sync::Arc;
+
+/// Events kept from the start of a connection's timeline.
+pub const TIMELINE_HEAD: usize = 1_000;
+/// Events kept from the end of a connection's timeline.
+pub const TIMELINE_TAIL: usize = 1_000;
+
+/// Bytes buffered per direction while the protocol is not yet recognised.
+const SNIFF_LIMIT: usize = 4096;
 
 /// Protocol recognition state of one connection.
 enum Sessions {
@@ -43,6 +54,8 @@ pub(super) struct Building {
     open: FlowOpen,
     sessions: Sessions,
     events: Vec<Event>,
+    /// The latest events once `events` holds `TIMELINE_HEAD`.
+    tail: VecDeque<Event>,
     events_dropped: u64,
     any_payload: bool,
     tls_events: Vec<Timed<TlsEvent>>,
@@ -63,6 +76,7 @@ impl Building {
                 verdict: [Sniffed::NeedMore, Sniffed::NeedMore],
             },
             events: Vec::new(),
+            tail: VecDeque::new(),
             events_dropped: 0,
             any_payload: false,
             tls_events: Vec::new(),
@@ -110,11 +124,16 @@ impl Building {
     }
 
     fn push(&mut self, at: At, side: Side, kind: EventKind) {
-        if self.events.len() < MAX_EVENTS_PER_CONNECTION {
-            self.events.push(Event { at, side, kind });
-        } else {
+        let event = Event { at, side, kind };
+        if self.events.len() < TIMELINE_HEAD {
+            self.events.push(event);
+            return;
+        }
+        if self.tail.len() >= TIMELINE_TAIL {
+            self.tail.pop_front();
             self.events_dropped += 1;
         }
+        self.tail.push_back(event);
     }
 
     fn drain_protocol_events(&mut self) {
@@ -303,7 +322,14 @@ impl Building {
         self.drain_protocol_events();
     }
 
-    pub(super) fn into_connection(mut self, capture: usize, tcp: TcpSummary) -> Connection {
+    /// The finished record. `ended_by` and `continues` (a report id) come from the engine.
+    pub(super) fn into_connection(
+        mut self,
+        capture: usize,
+        tcp: TcpSummary,
+        ended_by: EndReason,
+        continues: Option<usize>,
+    ) -> Connection {
         self.decide(true);
         self.decide_inner([Sniffed::NeedMore; 2], true);
         self.drain_protocol_events();
@@ -325,6 +351,7 @@ impl Building {
             &endpoints,
         );
         // Protocol events were produced as bytes became contiguous; keep one frame order.
+        self.events.extend(self.tail);
         self.events.sort_by_key(|e| e.at.frame);
         Connection {
             capture,
@@ -338,8 +365,34 @@ impl Building {
             mqtt,
             events: self.events,
             events_dropped: self.events_dropped,
+            ended_by,
+            continues,
         }
     }
+}
+
+/// A flow's [`FlowSink`] calls, delivered to its one [`Building`] (the flow id is implied).
+pub(super) struct BuildingSink<'a> {
+    pub building: &'a mut Building,
+    /// Key-logged secrets to offer before data, when there are any.
+    pub keys: Option<&'a Arc<KeyLog>>,
+}
+
+impl FlowSink for BuildingSink<'_> {
+    fn open(&mut self, _flow: &FlowOpen) {}
+    fn data(&mut self, _id: FlowId, side: Side, data: &[u8], at: At) {
+        if let Some(keys) = self.keys {
+            self.building.offer_keys(keys.clone());
+        }
+        self.building.data(side, data, at);
+    }
+    fn gap(&mut self, _id: FlowId, side: Side, len: u64, at: At) {
+        self.building.gap(side, len, at);
+    }
+    fn tcp_event(&mut self, _id: FlowId, side: Side, event: TcpEvent, at: At) {
+        self.building.tcp_event(side, event, at);
+    }
+    fn closed(&mut self, _id: FlowId, _summary: TcpSummary) {}
 }
 
 /// All bytes buffered so far for one side, in order.

@@ -1,0 +1,244 @@
+//! The merge: finished connections arrive in any order (from any worker); they leave for the
+//! sink in id order, each capture's record after its last connection. It keeps the compact
+//! summaries for the cross-connection rules (up to a cap), the counts and the overview, and at
+//! the end runs the cross-connection rules and hands the sink the findings across connections.
+//!
+//! How many finished connections can wait here is bounded by the reader's reorder cap (see
+//! `flow::directory`), not by timing; what is written depends only on the input.
+
+use super::worker::Finished;
+use crate::capture::{CaptureFacts, CaptureWarning};
+use crate::detect::{self, ConnSummary, RuleBook};
+use crate::finding::Severity;
+use crate::report::model::{self, ClientFailures, Overview, Precision, Summary};
+use crate::report::sink::{ReportSink, RunEnd};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io;
+use std::net::IpAddr;
+
+/// Summaries kept for the cross-connection rules (about 200 bytes each).
+pub const MAX_SUMMARIES: usize = 300_000;
+/// Distinct clients counted separately in the overview.
+const MAX_CLIENTS: usize = 100_000;
+/// Clients listed in the overview.
+const TOP_CLIENTS: usize = 10;
+
+/// A capture whose reading ended: its record waits until its connections are out.
+#[derive(Debug)]
+pub(super) struct CaptureDone {
+    pub index: usize,
+    pub facts: CaptureFacts,
+    /// One past the last connection id of this capture.
+    pub end_id: usize,
+}
+
+pub(super) struct Merge<'a> {
+    sink: &'a mut dyn ReportSink,
+    next: usize,
+    waiting: BTreeMap<usize, Finished>,
+    captures: VecDeque<CaptureDone>,
+    captures_emitted: usize,
+    summaries: Vec<ConnSummary>,
+    summaries_dropped: u64,
+    /// Per capture index: the first id whose summary was dropped.
+    summary_cap_hit: BTreeMap<usize, usize>,
+    counts: [usize; 3],
+    failing: Vec<bool>,
+    failing_count: usize,
+    by_rule: BTreeMap<String, usize>,
+    clients: HashMap<IpAddr, (usize, usize)>,
+    clients_truncated: bool,
+    all_micros: bool,
+}
+
+impl<'a> Merge<'a> {
+    pub(super) fn new(sink: &'a mut dyn ReportSink) -> Self {
+        Merge {
+            sink,
+            next: 0,
+            waiting: BTreeMap::new(),
+            captures: VecDeque::new(),
+            captures_emitted: 0,
+            summaries: Vec::new(),
+            summaries_dropped: 0,
+            summary_cap_hit: BTreeMap::new(),
+            counts: [0; 3],
+            failing: Vec::new(),
+            failing_count: 0,
+            by_rule: BTreeMap::new(),
+            clients: HashMap::new(),
+            clients_truncated: false,
+            all_micros: true,
+        }
+    }
+
+    pub(super) fn finished(&mut self, f: Finished) -> io::Result<()> {
+        self.waiting.insert(f.id, f);
+        self.drain()
+    }
+
+    pub(super) fn capture_done(&mut self, done: CaptureDone) -> io::Result<()> {
+        self.all_micros &= done.facts.microsecond_times;
+        self.captures.push_back(done);
+        self.drain()
+    }
+
+    /// Writes what is ready: a capture's record once its connections are out, a connection
+    /// once every earlier connection and every earlier capture's record are out.
+    fn drain(&mut self) -> io::Result<()> {
+        loop {
+            if self.captures.front().is_some_and(|c| c.end_id <= self.next) {
+                if let Some(done) = self.captures.pop_front() {
+                    self.emit_capture(done)?;
+                    self.captures_emitted += 1;
+                }
+                continue;
+            }
+            let ready = self
+                .waiting
+                .get(&self.next)
+                .is_some_and(|f| f.summary.capture <= self.captures_emitted);
+            if !ready {
+                return Ok(());
+            }
+            if let Some(f) = self.waiting.remove(&self.next) {
+                self.emit(f)?;
+                self.next += 1;
+            }
+        }
+    }
+
+    fn emit(&mut self, f: Finished) -> io::Result<()> {
+        let Finished {
+            id,
+            out,
+            summary,
+            client_ip,
+            failing_rules,
+            counts,
+        } = f;
+        for (total, n) in self.counts.iter_mut().zip(counts) {
+            *total += n;
+        }
+        let failing = !failing_rules.is_empty();
+        for rule in failing_rules {
+            *self.by_rule.entry(rule.to_string()).or_default() += 1;
+        }
+        self.failing.push(failing);
+        self.failing_count += usize::from(failing);
+        self.count_client(client_ip, 1, usize::from(failing));
+        if self.summaries.len() < MAX_SUMMARIES {
+            self.summaries.push(summary);
+        } else {
+            self.summaries_dropped += 1;
+            self.summary_cap_hit.entry(summary.capture).or_insert(id);
+        }
+        self.sink.connection(out)
+    }
+
+    fn count_client(&mut self, ip: IpAddr, connections: usize, failing: usize) {
+        if let Some(entry) = self.clients.get_mut(&ip) {
+            entry.0 += connections;
+            entry.1 += failing;
+        } else if self.clients.len() < MAX_CLIENTS {
+            self.clients.insert(ip, (connections, failing));
+        } else {
+            self.clients_truncated = true;
+        }
+    }
+
+    fn emit_capture(&mut self, done: CaptureDone) -> io::Result<()> {
+        let CaptureDone {
+            index, mut facts, ..
+        } = done;
+        if let Some(first) = self.summary_cap_hit.get(&index) {
+            facts.warnings.push(CaptureWarning {
+                kind: "limit_reached",
+                frame: None,
+                message: format!(
+                    "connection summaries: the cross-connection rules (duplicate client id, \
+                     reconnect storm, intermittent resets) see only the first {MAX_SUMMARIES} \
+                     connections of the run; connection {first} and later are judged on their \
+                     own only"
+                ),
+            });
+        }
+        self.sink.capture(index, model::capture_report(&facts))
+    }
+
+    /// Runs the cross-connection rules and ends the report. Returns the counts.
+    pub(super) fn finish(mut self, book: &RuleBook) -> io::Result<Summary> {
+        self.drain()?;
+        // Every capture record is out once every connection is; flush any left (none expected).
+        while let Some(done) = self.captures.pop_front() {
+            self.emit_capture(done)?;
+        }
+        let precision = if self.all_micros {
+            Precision::Micros
+        } else {
+            Precision::Nanos
+        };
+        let cross = detect::cross_findings(&self.summaries, book);
+        for f in &cross {
+            let slot = match f.severity {
+                Severity::Error => 0,
+                Severity::Warning => 1,
+                Severity::Info => 2,
+            };
+            self.counts[slot] += 1;
+            if f.severity < Severity::Warning {
+                continue;
+            }
+            *self.by_rule.entry(f.rule.to_string()).or_default() += f.connections.len();
+            for &id in &f.connections {
+                if let Some(flag) = self.failing.get_mut(id)
+                    && !*flag
+                {
+                    *flag = true;
+                    self.failing_count += 1;
+                    if let Some(ip) = self.summaries.get(id).map(|s| s.client.ip()) {
+                        self.count_client(ip, 0, 1);
+                    }
+                }
+            }
+        }
+        let mut top: Vec<(IpAddr, usize, usize)> = self
+            .clients
+            .iter()
+            .filter(|(_, (_, failing))| *failing > 0)
+            .map(|(ip, (conns, failing))| (*ip, *conns, *failing))
+            .collect();
+        top.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+        top.truncate(TOP_CLIENTS);
+        let overview = Overview {
+            connections: self.failing.len(),
+            failing: self.failing_count,
+            failures_by_rule: self.by_rule,
+            top_clients: top
+                .into_iter()
+                .map(|(ip, connections, failing)| ClientFailures {
+                    client: ip.to_string(),
+                    connections,
+                    failing,
+                })
+                .collect(),
+            clients_truncated: self.clients_truncated,
+        };
+        let summary = Summary {
+            connections: self.failing.len(),
+            errors: self.counts[0],
+            warnings: self.counts[1],
+            infos: self.counts[2],
+        };
+        let findings = cross
+            .into_iter()
+            .map(|f| model::finding_report(f, precision))
+            .collect();
+        self.sink.finish(RunEnd {
+            findings,
+            overview,
+            summary: summary.clone(),
+        })?;
+        Ok(summary)
+    }
+}

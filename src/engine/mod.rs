@@ -1,0 +1,430 @@
+//! The streaming engine, the one place where the stages meet (see docs/design.md):
+//!
+//! ```text
+//! reader ─► shard by pair hash ─► N workers: flow ─► proto ─► record ─► rules ─► report
+//!  (1 thread: frames, headers,                                          │
+//!   stream directory, ends)                     merge (id order) ◄──────┘ ─► sink
+//!                                                cross-connection rules on summaries
+//! ```
+//! The reader reads every capture in order, decodes headers, and asks the stream directory
+//! which record each segment belongs to and which records end (close plus linger, idle,
+//! caps, end of input). Segments go, in batches, to the worker owning their pair; a worker
+//! finishes a record when told and sends its outcome to the merge, which writes connections in
+//! id order and runs the cross-connection rules at the end.
+//!
+//! Guarantees: output is byte-identical for every `--jobs` (all decisions are the reader's, in
+//! capture order; workers only execute them); memory is bounded by the directory's caps, the
+//! reassembly limits, the timeline caps, the bounded channels and the merge's summary cap, and
+//! each cap that is reached becomes a `limit_reached` capture warning.
+
+mod building;
+mod merge;
+mod progress;
+mod reader;
+mod worker;
+
+use crate::capture::CaptureReader;
+use crate::common::{At, Side};
+use crate::detect::RuleBook;
+use crate::error::Error;
+use crate::flow::FlowLimits;
+use crate::flow::directory::{DirectoryLimits, EndReason};
+use crate::flow::reassembly::ReassemblyLimits;
+use crate::proto::tls::decrypt::KeyLog;
+use crate::report::model::{Precision, ReportOptions, Summary};
+use crate::report::sink::ReportSink;
+use crate::wire::{TcpFlags, TcpSegment};
+use merge::Merge;
+use reader::Dispatch;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use worker::{Finished, Opening, Worker};
+
+pub use merge::MAX_SUMMARIES;
+
+/// One input of a run.
+pub enum Input {
+    /// A file, opened when its turn comes.
+    Path(PathBuf),
+    /// Already open (stdin).
+    Open(Box<CaptureReader>),
+}
+
+/// How a run is carried out.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Worker threads; 1 runs everything on the calling thread.
+    pub jobs: usize,
+    pub report: ReportOptions,
+    pub directory: DirectoryLimits,
+    pub flow: FlowLimits,
+    /// Show a progress bar on stderr (when it is a terminal and the run takes a while).
+    pub progress: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            jobs: 1,
+            report: ReportOptions::default(),
+            directory: DirectoryLimits::default(),
+            flow: FlowLimits::default(),
+            progress: false,
+        }
+    }
+}
+
+/// What every worker reads.
+pub(crate) struct Shared {
+    pub book: RuleBook,
+    pub keys: Arc<KeyLog>,
+    pub report: ReportOptions,
+    pub reassembly: ReassemblyLimits,
+}
+
+/// Analyses `inputs` in order and writes the report to `sink`. Returns the finding counts
+/// (for the exit code). Capture damage becomes warnings; `Err` is for a file that cannot be
+/// opened any more or an output that cannot be written.
+pub fn run(
+    inputs: Vec<Input>,
+    keys: Arc<KeyLog>,
+    book: RuleBook,
+    options: &RunOptions,
+    sink: &mut dyn ReportSink,
+) -> Result<Summary, Error> {
+    let shared = Arc::new(Shared {
+        book,
+        keys,
+        report: options.report,
+        reassembly: options.flow.reassembly(),
+    });
+    let json = sink.wants_json();
+    let mut merge = Merge::new(sink);
+    if options.jobs <= 1 {
+        let mut inline = Inline {
+            worker: Worker::new(shared.clone()),
+            merge: &mut merge,
+            json,
+            failed: None,
+        };
+        let result = reader::read_all(inputs, &shared, options, &mut inline);
+        if let Some(e) = inline.failed {
+            return Err(Error::Output(e));
+        }
+        result?;
+    } else {
+        run_threaded(inputs, &shared, options, json, &mut merge)?;
+    }
+    merge.finish(&shared.book).map_err(Error::Output)
+}
+
+/// `--jobs 1`: the reader calls the worker and the merge directly.
+struct Inline<'m, 's> {
+    worker: Worker,
+    merge: &'m mut Merge<'s>,
+    json: bool,
+    failed: Option<std::io::Error>,
+}
+
+impl Dispatch for Inline<'_, '_> {
+    fn open(&mut self, _hash: u64, id: usize, opening: Opening) {
+        self.worker.open(id, opening);
+    }
+    fn segment(&mut self, _hash: u64, id: usize, side: Side, at: At, seg: &TcpSegment<'_>) {
+        self.worker.segment(id, side, at, seg);
+    }
+    fn end(&mut self, _hash: u64, id: usize, reason: EndReason, until: At, precision: Precision) {
+        if let Some(f) = self.worker.end(id, reason, until, precision, self.json)
+            && self.failed.is_none()
+            && let Err(e) = self.merge.finished(f)
+        {
+            self.failed = Some(e);
+        }
+    }
+    fn keys(&mut self, keys: Arc<KeyLog>) {
+        self.worker.set_keys(keys);
+    }
+    fn capture_done(&mut self, done: merge::CaptureDone) {
+        if self.failed.is_none()
+            && let Err(e) = self.merge.capture_done(done)
+        {
+            self.failed = Some(e);
+        }
+    }
+    fn stopped(&self) -> bool {
+        self.failed.is_some()
+    }
+}
+
+/// A segment in a batch: the header fields, and where its payload sits in the batch bytes.
+#[derive(Debug, Clone, Copy)]
+struct SegmentItem {
+    id: usize,
+    side: Side,
+    at: At,
+    src: IpAddr,
+    dst: IpAddr,
+    src_port: u16,
+    dst_port: u16,
+    seq: u32,
+    ack: u32,
+    flags: TcpFlags,
+    window: u16,
+    missing: u32,
+    start: u32,
+    len: u32,
+}
+
+enum Item {
+    Open(usize, Opening),
+    Segment(SegmentItem),
+    End(usize, EndReason, At, Precision),
+    Keys(Arc<KeyLog>),
+}
+
+#[derive(Default)]
+struct Batch {
+    items: Vec<Item>,
+    bytes: Vec<u8>,
+}
+
+/// Items per batch and payload bytes per batch before it is sent.
+const BATCH_ITEMS: usize = 1024;
+const BATCH_BYTES: usize = 256 * 1024;
+/// Batches in flight per worker.
+const WORKER_QUEUE: usize = 4;
+/// Finished connections in flight to the merge.
+const MERGE_QUEUE: usize = 1024;
+
+enum ToMerge {
+    Finished(Box<Finished>),
+    Capture(merge::CaptureDone),
+}
+
+/// The reader's side of `--jobs N`: fills a batch per worker and sends it when full.
+struct Threaded {
+    batches: Vec<Batch>,
+    workers: Vec<SyncSender<Batch>>,
+    merge: SyncSender<ToMerge>,
+    stopped: bool,
+}
+
+impl Threaded {
+    fn shard(&self, hash: u64) -> usize {
+        (hash % self.workers.len().max(1) as u64) as usize
+    }
+
+    fn push(&mut self, shard: usize, item: Item) {
+        let Some(batch) = self.batches.get_mut(shard) else {
+            return;
+        };
+        batch.items.push(item);
+        if batch.items.len() >= BATCH_ITEMS || batch.bytes.len() >= BATCH_BYTES {
+            self.flush(shard);
+        }
+    }
+
+    fn flush(&mut self, shard: usize) {
+        let (Some(batch), Some(tx)) = (self.batches.get_mut(shard), self.workers.get(shard)) else {
+            return;
+        };
+        if batch.items.is_empty() {
+            return;
+        }
+        let full = std::mem::take(batch);
+        if tx.send(full).is_err() {
+            // The worker is gone: the merge stopped (output closed).
+            self.stopped = true;
+        }
+    }
+
+    fn flush_all(&mut self) {
+        for shard in 0..self.batches.len() {
+            self.flush(shard);
+        }
+    }
+}
+
+impl Dispatch for Threaded {
+    fn open(&mut self, hash: u64, id: usize, opening: Opening) {
+        let shard = self.shard(hash);
+        self.push(shard, Item::Open(id, opening));
+    }
+    fn segment(&mut self, hash: u64, id: usize, side: Side, at: At, seg: &TcpSegment<'_>) {
+        let shard = self.shard(hash);
+        let Some(batch) = self.batches.get_mut(shard) else {
+            return;
+        };
+        let start = u32::try_from(batch.bytes.len()).unwrap_or(u32::MAX);
+        batch.bytes.extend_from_slice(seg.payload);
+        let item = SegmentItem {
+            id,
+            side,
+            at,
+            src: seg.src,
+            dst: seg.dst,
+            src_port: seg.src_port,
+            dst_port: seg.dst_port,
+            seq: seg.seq,
+            ack: seg.ack,
+            flags: seg.flags,
+            window: seg.window,
+            missing: seg.missing_payload,
+            start,
+            len: u32::try_from(seg.payload.len()).unwrap_or(u32::MAX),
+        };
+        self.push(shard, Item::Segment(item));
+    }
+    fn end(&mut self, hash: u64, id: usize, reason: EndReason, until: At, precision: Precision) {
+        let shard = self.shard(hash);
+        self.push(shard, Item::End(id, reason, until, precision));
+    }
+    fn keys(&mut self, keys: Arc<KeyLog>) {
+        for shard in 0..self.batches.len() {
+            self.push(shard, Item::Keys(keys.clone()));
+        }
+    }
+    fn capture_done(&mut self, done: merge::CaptureDone) {
+        // The capture's last items must reach the workers before the merge waits for them.
+        self.flush_all();
+        if self.merge.send(ToMerge::Capture(done)).is_err() {
+            self.stopped = true;
+        }
+    }
+    fn stopped(&self) -> bool {
+        self.stopped
+    }
+}
+
+fn work(shared: Arc<Shared>, rx: Receiver<Batch>, tx: SyncSender<ToMerge>, json: bool) {
+    let mut worker = Worker::new(shared);
+    for batch in rx {
+        for item in batch.items {
+            match item {
+                Item::Open(id, opening) => worker.open(id, opening),
+                Item::Segment(s) => {
+                    let start = s.start as usize;
+                    let payload = batch
+                        .bytes
+                        .get(start..start.saturating_add(s.len as usize))
+                        .unwrap_or_default();
+                    let seg = TcpSegment {
+                        src: s.src,
+                        dst: s.dst,
+                        src_port: s.src_port,
+                        dst_port: s.dst_port,
+                        seq: s.seq,
+                        ack: s.ack,
+                        flags: s.flags,
+                        window: s.window,
+                        payload,
+                        missing_payload: s.missing,
+                    };
+                    worker.segment(s.id, s.side, s.at, &seg);
+                }
+                Item::End(id, reason, until, precision) => {
+                    if let Some(f) = worker.end(id, reason, until, precision, json)
+                        && tx.send(ToMerge::Finished(Box::new(f))).is_err()
+                    {
+                        return;
+                    }
+                }
+                Item::Keys(keys) => worker.set_keys(keys),
+            }
+        }
+    }
+}
+
+fn run_threaded(
+    inputs: Vec<Input>,
+    shared: &Arc<Shared>,
+    options: &RunOptions,
+    json: bool,
+    merge: &mut Merge<'_>,
+) -> Result<(), Error> {
+    let (merge_tx, merge_rx) = sync_channel::<ToMerge>(MERGE_QUEUE);
+    let mut worker_txs = Vec::new();
+    let mut handles = Vec::new();
+    for _ in 0..options.jobs {
+        let (tx, rx) = sync_channel::<Batch>(WORKER_QUEUE);
+        worker_txs.push(tx);
+        let shared = shared.clone();
+        let merge_tx = merge_tx.clone();
+        handles.push(std::thread::spawn(move || work(shared, rx, merge_tx, json)));
+    }
+    let reader_shared = shared.clone();
+    let reader_options = options.clone();
+    let reader_handle = std::thread::spawn(move || {
+        let mut dispatch = Threaded {
+            batches: (0..worker_txs.len()).map(|_| Batch::default()).collect(),
+            workers: worker_txs,
+            merge: merge_tx,
+            stopped: false,
+        };
+        let result = reader::read_all(inputs, &reader_shared, &reader_options, &mut dispatch);
+        dispatch.flush_all();
+        result
+    });
+    let mut output: Result<(), std::io::Error> = Ok(());
+    for message in merge_rx.iter() {
+        let step = match message {
+            ToMerge::Finished(f) => merge.finished(*f),
+            ToMerge::Capture(done) => merge.capture_done(done),
+        };
+        if let Err(e) = step {
+            // Dropping the receiver stops the workers, which stops the reader.
+            output = Err(e);
+            break;
+        }
+    }
+    drop(merge_rx);
+    let read = reader_handle.join().unwrap_or(Ok(()));
+    for handle in handles {
+        let _ = handle.join();
+    }
+    output.map_err(Error::Output)?;
+    read
+}
+
+/// Analyses arbitrary bytes as a capture with default options into a gathered report (fuzz
+/// targets: the whole pipeline, rules and report model included).
+pub fn fuzz_analyze(data: &[u8]) {
+    let input: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
+    if let Ok(reader) = CaptureReader::from_read("fuzz", input) {
+        let mut sink = crate::report::sink::HumanSink::new();
+        let _ = run(
+            vec![Input::Open(Box::new(reader))],
+            Arc::new(KeyLog::new()),
+            RuleBook::builtin(),
+            &RunOptions {
+                directory: DirectoryLimits {
+                    max_live: 64,
+                    max_entries: 256,
+                    max_pending: 32,
+                    ..DirectoryLimits::default()
+                },
+                ..RunOptions::default()
+            },
+            &mut sink,
+        );
+        let _ = sink.into_report();
+    }
+}
+
+/// Fuzz entry for the rules: the pipeline on `data`, then every rule under every profile on
+/// the connections it made, and `data` as a rule file and a profile file.
+pub fn fuzz_detect(data: &[u8]) {
+    let input: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
+    let connections = match CaptureReader::from_read("fuzz", input) {
+        Ok(reader) => reader::connections_of(reader),
+        Err(_) => Vec::new(),
+    };
+    let until = connections
+        .iter()
+        .map(|c| c.tcp.last)
+        .max_by_key(|a| a.frame)
+        .unwrap_or_default();
+    crate::detect::fuzz_rules(data, &connections, until);
+}

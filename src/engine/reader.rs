@@ -1,0 +1,325 @@
+//! The reader: every capture in order, frame by frame; headers decoded, each TCP segment routed
+//! by the capture's stream directory, and the directory's decisions (opens, segments, ends,
+//! new key material) handed to a [`Dispatch`] in capture order. At the end of a capture it
+//! collects the capture's facts and warnings, including the caps the directory reached.
+
+use super::building::{Building, BuildingSink};
+use super::merge::CaptureDone;
+use super::worker::{Opening, flow_open};
+use super::{Input, RunOptions, Shared};
+use crate::capture::{CaptureFacts, CaptureReader, CaptureWarning, link_type_name};
+use crate::common::{At, Side};
+use crate::conn::Connection;
+use crate::error::Error;
+use crate::flow::directory::{EndReason, Ended, LimitCounts, StreamDirectory};
+use crate::flow::{FlowId, FlowOpen, FlowSink, FlowTable, TcpEvent, TcpSummary};
+use crate::proto::tls::decrypt::KeyLog;
+use crate::report::model::Precision;
+use crate::wire::{Decoded, TcpSegment, WireDecoder};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Where the reader's decisions go: straight to a worker and the merge (`--jobs 1`), or into
+/// per-worker batches.
+pub(super) trait Dispatch {
+    fn open(&mut self, hash: u64, id: usize, opening: Opening);
+    fn segment(&mut self, hash: u64, id: usize, side: Side, at: At, seg: &TcpSegment<'_>);
+    fn end(&mut self, hash: u64, id: usize, reason: EndReason, until: At, precision: Precision);
+    fn keys(&mut self, keys: Arc<KeyLog>);
+    fn capture_done(&mut self, done: CaptureDone);
+    /// True once the output is gone: reading stops.
+    fn stopped(&self) -> bool;
+}
+
+/// Reads every input in order. Connection ids run on across captures.
+pub(super) fn read_all(
+    inputs: Vec<Input>,
+    shared: &Shared,
+    options: &RunOptions,
+    dispatch: &mut dyn Dispatch,
+) -> Result<(), Error> {
+    let total: u64 = inputs
+        .iter()
+        .map(|i| match i {
+            Input::Path(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+            Input::Open(_) => 0,
+        })
+        .sum();
+    let progress = super::progress::Progress::new(options.progress, total);
+    let mut next_id = 0usize;
+    for (index, input) in inputs.into_iter().enumerate() {
+        let reader = match input {
+            Input::Path(path) => CaptureReader::open(&path)?,
+            Input::Open(reader) => *reader,
+        };
+        next_id = read_capture(index, reader, next_id, shared, options, dispatch, &progress);
+        if dispatch.stopped() {
+            break;
+        }
+    }
+    progress.finish();
+    Ok(())
+}
+
+/// Frames that did not decode to TCP, summarised into one warning.
+#[derive(Default)]
+struct FrameTrouble {
+    unsupported: Vec<u32>,
+    warnings: Vec<CaptureWarning>,
+    malformed: Option<(u64, String)>,
+    malformed_count: u64,
+}
+
+fn read_capture(
+    index: usize,
+    mut reader: CaptureReader,
+    base: usize,
+    shared: &Shared,
+    options: &RunOptions,
+    dispatch: &mut dyn Dispatch,
+    progress: &super::progress::Progress,
+) -> usize {
+    let name = reader.name().to_string();
+    let mut decoder = WireDecoder::new();
+    let mut directory = StreamDirectory::new(options.directory);
+    let mut ended: Vec<Ended> = Vec::new();
+    let mut keys = shared.keys.clone();
+    let mut secrets_seen = 0;
+    let mut first_time_ns = None;
+    let mut last_time_ns = None;
+    let mut last_frame = 0u64;
+    let mut trouble = FrameTrouble::default();
+    let mut progress_mark = 0u64;
+    let precision_of = |reader: &CaptureReader| {
+        if reader.sub_microsecond_times() {
+            Precision::Nanos
+        } else {
+            Precision::Micros
+        }
+    };
+    loop {
+        // A Decryption Secrets Block read before this frame applies to it already; a TLS
+        // session takes new secrets until its ServerHello.
+        let secrets = reader.decryption_secrets();
+        if secrets.len() > secrets_seen {
+            let mut more = KeyLog::clone(&keys);
+            for text in secrets.get(secrets_seen..).unwrap_or_default() {
+                more.add_text(text);
+            }
+            secrets_seen = secrets.len();
+            keys = Arc::new(more);
+            dispatch.keys(keys.clone());
+        }
+        let precision = precision_of(&reader);
+        let bytes = reader.bytes_read();
+        let Some(frame) = reader.next_frame() else {
+            break;
+        };
+        first_time_ns.get_or_insert(frame.time_ns);
+        last_time_ns = Some(frame.time_ns);
+        last_frame = frame.number;
+        let at = At {
+            frame: frame.number,
+            time_ns: frame.time_ns,
+        };
+        match decoder.decode(frame.number, frame.link_type, frame.data, frame.orig_len) {
+            Decoded::Tcp(seg) => {
+                let route = directory.route(at, &seg, &mut ended);
+                send_ends(&mut ended, base, precision, dispatch);
+                let id = base + route.record as usize;
+                if let Some(open) = route.opened {
+                    let opening = Opening {
+                        capture: index,
+                        flow: flow_open(open.stream, open.orig, open.resp, open.syn_seen, at),
+                        continues: open.continues.map(|r| base + r as usize),
+                    };
+                    dispatch.open(route.pair_hash, id, opening);
+                }
+                dispatch.segment(route.pair_hash, id, route.side, at, &seg);
+            }
+            Decoded::UnsupportedLinkType(link) if !trouble.unsupported.contains(&link) => {
+                trouble.unsupported.push(link);
+                trouble.warnings.push(CaptureWarning {
+                    kind: "unsupported_link_type",
+                    frame: Some(frame.number),
+                    message: format!(
+                        "link type {} ({link}) is not supported; its frames are skipped",
+                        link_type_name(link)
+                    ),
+                });
+            }
+            Decoded::Malformed(why) => {
+                trouble.malformed_count += 1;
+                trouble.malformed.get_or_insert((frame.number, why));
+            }
+            Decoded::NotTcp | Decoded::FragmentHeld | Decoded::UnsupportedLinkType(_) => {}
+        }
+        if frame_is_milestone(last_frame) {
+            progress.advance(bytes.saturating_sub(progress_mark));
+            progress_mark = bytes;
+            if dispatch.stopped() {
+                break;
+            }
+        }
+    }
+    let precision = precision_of(&reader);
+    let end = At {
+        frame: last_frame,
+        time_ns: last_time_ns.unwrap_or_default(),
+    };
+    directory.finish(end, &mut ended);
+    send_ends(&mut ended, base, precision, dispatch);
+    progress.advance(reader.bytes_read().saturating_sub(progress_mark));
+
+    let mut warnings = reader.warnings().to_vec();
+    warnings.extend(trouble.warnings);
+    if let Some((frame, why)) = trouble.malformed {
+        // One warning for all of them: a damaged capture can have thousands.
+        warnings.push(CaptureWarning {
+            kind: "malformed_frame",
+            frame: Some(frame),
+            message: format!(
+                "{} frame(s) could not be decoded down to TCP; the first: {why}",
+                trouble.malformed_count
+            ),
+        });
+    }
+    warnings.extend(limit_warnings(directory.limit_counts(), options));
+    let facts = CaptureFacts {
+        path: name,
+        sha256: reader.sha256_hex(),
+        format: reader.format().name(),
+        link_types: reader
+            .link_types()
+            .iter()
+            .map(|&l| link_type_name(l))
+            .collect(),
+        frames: reader.frames_read(),
+        first_time_ns,
+        last_time_ns,
+        microsecond_times: precision == Precision::Micros,
+        warnings,
+        embedded_secrets: reader.decryption_secrets().to_vec(),
+    };
+    let end_id = base + directory.records() as usize;
+    dispatch.capture_done(CaptureDone {
+        index,
+        facts,
+        end_id,
+    });
+    end_id
+}
+
+/// Every 16,384th frame: progress and a check that the output is still there.
+fn frame_is_milestone(frame: u64) -> bool {
+    frame & 0x3fff == 0
+}
+
+fn send_ends(
+    ended: &mut Vec<Ended>,
+    base: usize,
+    precision: Precision,
+    dispatch: &mut dyn Dispatch,
+) {
+    for e in ended.drain(..) {
+        dispatch.end(
+            e.pair_hash,
+            base + e.record as usize,
+            e.reason,
+            e.observed_until,
+            precision,
+        );
+    }
+}
+
+/// `limit_reached` warnings for the caps the directory reached.
+fn limit_warnings(counts: LimitCounts, options: &RunOptions) -> Vec<CaptureWarning> {
+    let mut warnings = Vec::new();
+    if counts.flow_limit > 0 {
+        warnings.push(CaptureWarning {
+            kind: "limit_reached",
+            frame: counts.first_flow_limit.map(|a| a.frame),
+            message: format!(
+                "tracked flows: more than {} connections were open at once, so {} were ended \
+                 early, the least recently active first (ended_by flow_limit); a connection \
+                 whose packets went on continues in a new record with the same tcp_stream",
+                options.directory.max_live, counts.flow_limit
+            ),
+        });
+    }
+    if counts.reorder_limit > 0 {
+        warnings.push(CaptureWarning {
+            kind: "limit_reached",
+            frame: counts.first_reorder_limit.map(|a| a.frame),
+            message: format!(
+                "reorder buffer: more than {} finished connections waited for an older one \
+                 still open, so {} long connections were ended early to report them in order \
+                 (ended_by reorder_limit); each continues in a new record with the same \
+                 tcp_stream",
+                options.directory.max_pending, counts.reorder_limit
+            ),
+        });
+    }
+    warnings
+}
+
+/// Every connection record of one capture, whole (no caps or timeouts): for the rules' fuzz
+/// entry and tests.
+pub(super) fn connections_of(mut reader: CaptureReader) -> Vec<Connection> {
+    let mut decoder = WireDecoder::new();
+    let mut flows = FlowTable::default();
+    let mut collect = Collect::default();
+    while let Some(frame) = reader.next_frame() {
+        let at = At {
+            frame: frame.number,
+            time_ns: frame.time_ns,
+        };
+        if let Decoded::Tcp(seg) =
+            decoder.decode(frame.number, frame.link_type, frame.data, frame.orig_len)
+        {
+            flows.on_segment(at, &seg, &mut collect);
+        }
+    }
+    flows.finish(&mut collect);
+    collect
+        .finished
+        .sort_by_key(|c| (c.tcp.first.frame, c.tcp_stream));
+    collect.finished
+}
+
+#[derive(Default)]
+struct Collect {
+    live: HashMap<FlowId, Building>,
+    finished: Vec<Connection>,
+}
+
+impl FlowSink for Collect {
+    fn open(&mut self, flow: &FlowOpen) {
+        self.live.insert(flow.id, Building::new(*flow));
+    }
+    fn data(&mut self, id: FlowId, side: Side, data: &[u8], at: At) {
+        if let Some(building) = self.live.get_mut(&id) {
+            BuildingSink {
+                building,
+                keys: None,
+            }
+            .data(id, side, data, at);
+        }
+    }
+    fn gap(&mut self, id: FlowId, side: Side, len: u64, at: At) {
+        if let Some(building) = self.live.get_mut(&id) {
+            building.gap(side, len, at);
+        }
+    }
+    fn tcp_event(&mut self, id: FlowId, side: Side, event: TcpEvent, at: At) {
+        if let Some(building) = self.live.get_mut(&id) {
+            building.tcp_event(side, event, at);
+        }
+    }
+    fn closed(&mut self, id: FlowId, summary: TcpSummary) {
+        if let Some(building) = self.live.remove(&id) {
+            let conn = building.into_connection(0, summary, EndReason::EndOfCapture, None);
+            self.finished.push(conn);
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! A worker: owns the live connections of its shard (a TCP tracker and a protocol
+//! [`Building`] each), feeds them their segments, and when the reader ends one, finishes it:
+//! per-connection rules, the report with or without its timeline, the compact summary for the
+//! cross-connection rules, and (for JSON sinks) the serialised line. Everything heavy is freed
+//! there; only the outcome leaves.
+//!
+//! The worker decides nothing about numbering or ends (the reader's stream directory does), so
+//! its outcome for a connection is the same whatever shard or thread it runs on.
+
+use super::Shared;
+use super::building::{Building, BuildingSink};
+use crate::common::{At, Side};
+use crate::detect::{self, ConnSummary};
+use crate::finding::Severity;
+use crate::flow::directory::EndReason;
+use crate::flow::tracker::FlowTracker;
+use crate::flow::{FlowId, FlowOpen};
+use crate::proto::tls::decrypt::KeyLog;
+use crate::report::model::{self, Precision};
+use crate::report::sink::ConnectionOut;
+use crate::wire::TcpSegment;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// What a finished connection leaves: its output for the sink and its facts for the merge.
+#[derive(Debug)]
+pub(super) struct Finished {
+    pub id: usize,
+    pub out: ConnectionOut,
+    pub summary: ConnSummary,
+    pub client_ip: IpAddr,
+    /// Rules with a warning or error finding on this connection (deduplicated).
+    pub failing_rules: Vec<&'static str>,
+    /// Findings by severity: error, warning, info.
+    pub counts: [usize; 3],
+}
+
+/// How a record opens, in run ids.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Opening {
+    pub capture: usize,
+    pub flow: FlowOpen,
+    pub continues: Option<usize>,
+}
+
+struct Live {
+    capture: usize,
+    continues: Option<usize>,
+    tracker: FlowTracker,
+    building: Building,
+}
+
+/// The live connections of one shard.
+pub(super) struct Worker {
+    shared: Arc<Shared>,
+    live: HashMap<usize, Box<Live>>,
+    keys: Option<Arc<KeyLog>>,
+}
+
+impl Worker {
+    pub(super) fn new(shared: Arc<Shared>) -> Self {
+        let keys = (!shared.keys.is_empty()).then(|| shared.keys.clone());
+        Worker {
+            shared,
+            live: HashMap::new(),
+            keys,
+        }
+    }
+
+    /// New key material (pcapng Decryption Secrets Blocks read so far, with the run's).
+    pub(super) fn set_keys(&mut self, keys: Arc<KeyLog>) {
+        self.keys = (!keys.is_empty()).then_some(keys);
+    }
+
+    pub(super) fn open(&mut self, id: usize, opening: Opening) {
+        let tracker = FlowTracker::new(&opening.flow, self.shared.reassembly);
+        let building = Building::new(opening.flow);
+        self.live.insert(
+            id,
+            Box::new(Live {
+                capture: opening.capture,
+                continues: opening.continues,
+                tracker,
+                building,
+            }),
+        );
+    }
+
+    pub(super) fn segment(&mut self, id: usize, side: Side, at: At, seg: &TcpSegment<'_>) {
+        if let Some(live) = self.live.get_mut(&id) {
+            let mut sink = BuildingSink {
+                building: &mut live.building,
+                keys: self.keys.as_ref(),
+            };
+            live.tracker.on_segment(at, side, seg, &mut sink);
+        }
+    }
+
+    /// Ends connection `id`: finishes its record and judges it. `None` if it is not here.
+    pub(super) fn end(
+        &mut self,
+        id: usize,
+        reason: EndReason,
+        observed_until: At,
+        precision: Precision,
+        json: bool,
+    ) -> Option<Finished> {
+        let live = *self.live.remove(&id)?;
+        let Live {
+            capture,
+            continues,
+            mut tracker,
+            mut building,
+        } = live;
+        {
+            let mut sink = BuildingSink {
+                building: &mut building,
+                keys: self.keys.as_ref(),
+            };
+            tracker.finish(&mut sink);
+        }
+        let conn = building.into_connection(capture, tracker.summary(), reason, continues);
+        let book = &self.shared.book;
+        let findings = detect::connection_findings(id, &conn, observed_until, book);
+        let summary = detect::summarize(id, &conn);
+        let mut failing_rules: Vec<&'static str> = Vec::new();
+        let mut counts = [0usize; 3];
+        for f in &findings {
+            let slot = match f.severity {
+                Severity::Error => 0,
+                Severity::Warning => 1,
+                Severity::Info => 2,
+            };
+            counts[slot] += 1;
+            if f.severity >= Severity::Warning && !failing_rules.contains(&f.rule) {
+                failing_rules.push(f.rule);
+            }
+        }
+        let report = model::connection_report(id, &conn, findings, precision, self.shared.report);
+        let json = if json {
+            // Serialising our own structs cannot fail; an empty line would show if it did.
+            Some(serde_json::to_string(&report).unwrap_or_default())
+        } else {
+            None
+        };
+        Some(Finished {
+            id,
+            out: ConnectionOut { report, json },
+            summary,
+            client_ip: conn.client_addr().ip(),
+            failing_rules,
+            counts,
+        })
+    }
+}
+
+/// The [`FlowOpen`] of a record, as the tracker and the building want it.
+pub(super) fn flow_open(
+    stream: u32,
+    orig: std::net::SocketAddr,
+    resp: std::net::SocketAddr,
+    syn_seen: bool,
+    at: At,
+) -> FlowOpen {
+    FlowOpen {
+        id: FlowId(stream),
+        orig,
+        resp,
+        syn_seen,
+        at,
+    }
+}

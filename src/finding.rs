@@ -1,0 +1,55 @@
+//! The finding: what a rule concluded about one or more connections, with the frames that
+//! prove it. Defined below `detect` (which makes findings) and `report` (which renders them),
+//! so neither needs the other.
+
+use crate::common::At;
+use serde::Serialize;
+
+/// How bad a finding is. A connection with no `Warning` or `Error` finding is healthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+    pub fn parse(text: &str) -> Option<Severity> {
+        match text {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+}
+
+/// One frame that supports a finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub at: At,
+    pub note: String,
+}
+
+/// A rendered diagnosis (CONTRACT.md `FINDING`, times still as [`At`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub title: String,
+    pub detail: String,
+    pub remedy: String,
+    /// `Some` only on `tls_alert` and `encrypted_alert`: the alert name, `None` when unknown.
+    pub alert: Option<Option<String>>,
+    /// Report ids of the connections concerned.
+    pub connections: Vec<usize>,
+    pub evidence: Vec<Evidence>,
+}

@@ -1,0 +1,282 @@
+//! Where a run's report goes as it is made: connections arrive in id order as they end, each
+//! capture's record after its connections, and the findings across connections, the overview
+//! and the counts at the end.
+//!
+//! - [`JsonDocumentSink`] writes the JSON document as it goes (`--format json`): the
+//!   connections array first, one connection a line, then captures, findings, overview and
+//!   summary; nothing is held but the capture records.
+//! - [`JsonLinesSink`] writes one typed record a line (`--format jsonl`): `connection`,
+//!   `capture`, `finding`.
+//! - [`HumanSink`] gathers a [`Report`] for the table, Markdown and HTML, keeping every
+//!   connection of a small run but, past [`HUMAN_ROWS`], only failing ones (up to the same
+//!   cap) with the findings of the others merged per rule: memory stays bounded.
+
+use super::model::{
+    CaptureReport, ConnectionReport, Finding, Omitted, Overview, Report, SCHEMA, Summary, Tool,
+};
+use std::io::{self, Write};
+
+/// Connections a human report lists one by one.
+pub const HUMAN_ROWS: usize = 1_000;
+
+/// A connection as it leaves the engine: its report, and its compact JSON when the sink
+/// writes JSON (serialised by the worker that built it, in parallel).
+#[derive(Debug)]
+pub struct ConnectionOut {
+    pub report: ConnectionReport,
+    /// The connection object as compact JSON (no trailing newline), when asked for.
+    pub json: Option<String>,
+}
+
+/// What comes at the end of a run.
+#[derive(Debug)]
+pub struct RunEnd {
+    pub findings: Vec<Finding>,
+    pub overview: Overview,
+    pub summary: Summary,
+}
+
+/// Receives a run's report in order (see the module documentation).
+pub trait ReportSink {
+    /// True when connections should come with their compact JSON.
+    fn wants_json(&self) -> bool;
+    fn connection(&mut self, connection: ConnectionOut) -> io::Result<()>;
+    fn capture(&mut self, index: usize, capture: CaptureReport) -> io::Result<()>;
+    fn finish(&mut self, end: RunEnd) -> io::Result<()>;
+}
+
+fn tool() -> Tool {
+    Tool {
+        name: "mqpcap",
+        version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+/// `--format json`, streamed.
+pub struct JsonDocumentSink<'a> {
+    out: &'a mut dyn Write,
+    started: bool,
+    connections: usize,
+    captures: Vec<CaptureReport>,
+}
+
+impl<'a> JsonDocumentSink<'a> {
+    pub fn new(out: &'a mut dyn Write) -> Self {
+        JsonDocumentSink {
+            out,
+            started: false,
+            connections: 0,
+            captures: Vec::new(),
+        }
+    }
+
+    fn start(&mut self) -> io::Result<()> {
+        if !self.started {
+            self.started = true;
+            write!(self.out, "{{\n  \"schema\": ")?;
+            serde_json::to_writer(&mut *self.out, SCHEMA)?;
+            write!(self.out, ",\n  \"tool\": ")?;
+            serde_json::to_writer(&mut *self.out, &tool())?;
+            write!(self.out, ",\n  \"connections\": [")?;
+        }
+        Ok(())
+    }
+
+    /// Writes `"name": value` with the value pretty-printed at the document's second level.
+    fn field(&mut self, name: &str, value: &impl serde::Serialize, last: bool) -> io::Result<()> {
+        let text = serde_json::to_string_pretty(value)?;
+        write!(self.out, "  \"{name}\": {}", text.replace('\n', "\n  "))?;
+        writeln!(self.out, "{}", if last { "" } else { "," })
+    }
+}
+
+impl ReportSink for JsonDocumentSink<'_> {
+    fn wants_json(&self) -> bool {
+        true
+    }
+
+    fn connection(&mut self, connection: ConnectionOut) -> io::Result<()> {
+        self.start()?;
+        let json = match connection.json {
+            Some(json) => json,
+            None => serde_json::to_string(&connection.report)?,
+        };
+        let separator = if self.connections == 0 { "" } else { "," };
+        write!(self.out, "{separator}\n    {json}")?;
+        self.connections += 1;
+        Ok(())
+    }
+
+    fn capture(&mut self, _index: usize, capture: CaptureReport) -> io::Result<()> {
+        self.captures.push(capture);
+        Ok(())
+    }
+
+    fn finish(&mut self, end: RunEnd) -> io::Result<()> {
+        self.start()?;
+        if self.connections > 0 {
+            write!(self.out, "\n  ")?;
+        }
+        writeln!(self.out, "],")?;
+        let captures = std::mem::take(&mut self.captures);
+        self.field("captures", &captures, false)?;
+        self.field("findings", &end.findings, false)?;
+        self.field("overview", &end.overview, false)?;
+        self.field("summary", &end.summary, true)?;
+        writeln!(self.out, "}}")
+    }
+}
+
+/// `--format jsonl`: every line one record that stands alone.
+pub struct JsonLinesSink<'a> {
+    out: &'a mut dyn Write,
+}
+
+impl<'a> JsonLinesSink<'a> {
+    pub fn new(out: &'a mut dyn Write) -> Self {
+        JsonLinesSink { out }
+    }
+
+    /// Writes `{"record":KIND,` then the object `json` without its opening brace.
+    fn record(&mut self, kind: &str, extra: &str, json: &str) -> io::Result<()> {
+        let body = json.strip_prefix('{').unwrap_or(json);
+        let comma = if body.starts_with('}') { "" } else { "," };
+        writeln!(self.out, "{{\"record\":\"{kind}\"{extra}{comma}{body}")
+    }
+}
+
+impl ReportSink for JsonLinesSink<'_> {
+    fn wants_json(&self) -> bool {
+        true
+    }
+
+    fn connection(&mut self, connection: ConnectionOut) -> io::Result<()> {
+        let json = match connection.json {
+            Some(json) => json,
+            None => serde_json::to_string(&connection.report)?,
+        };
+        self.record("connection", "", &json)
+    }
+
+    fn capture(&mut self, index: usize, capture: CaptureReport) -> io::Result<()> {
+        let json = serde_json::to_string(&capture)?;
+        self.record("capture", &format!(",\"capture\":{index}"), &json)
+    }
+
+    fn finish(&mut self, end: RunEnd) -> io::Result<()> {
+        for finding in &end.findings {
+            let json = serde_json::to_string(finding)?;
+            self.record("finding", "", &json)?;
+        }
+        Ok(())
+    }
+}
+
+/// Gathers a bounded [`Report`] for the human formats.
+#[derive(Debug, Default)]
+pub struct HumanSink {
+    connections: Vec<ConnectionReport>,
+    captures: Vec<CaptureReport>,
+    omitted: Omitted,
+    /// Index into `omitted.findings` by (rule, severity, title).
+    groups: std::collections::HashMap<(String, String, String), usize>,
+    /// Healthy connections among those kept.
+    healthy_kept: usize,
+    end: Option<RunEnd>,
+}
+
+impl HumanSink {
+    pub fn new() -> Self {
+        HumanSink::default()
+    }
+
+    /// The report gathered; call after [`ReportSink::finish`].
+    pub fn into_report(self) -> Report {
+        let end = self.end.unwrap_or(RunEnd {
+            findings: Vec::new(),
+            overview: Overview::default(),
+            summary: Summary {
+                connections: 0,
+                errors: 0,
+                warnings: 0,
+                infos: 0,
+            },
+        });
+        Report {
+            schema: SCHEMA,
+            tool: tool(),
+            captures: self.captures,
+            connections: self.connections,
+            findings: end.findings,
+            overview: end.overview,
+            summary: end.summary,
+            omitted: self.omitted,
+        }
+    }
+
+    fn omit(&mut self, report: ConnectionReport) {
+        self.omitted.connections += 1;
+        for f in report.findings {
+            let key = (f.rule.clone(), f.severity.clone(), f.title.clone());
+            match self
+                .groups
+                .get(&key)
+                .and_then(|&i| self.omitted.findings.get_mut(i))
+            {
+                Some((group, repeats)) => {
+                    group.connections.extend(f.connections.iter().copied());
+                    *repeats += 1;
+                }
+                None => {
+                    self.groups.insert(key, self.omitted.findings.len());
+                    self.omitted.findings.push((f, 1));
+                }
+            }
+        }
+    }
+}
+
+fn failing(report: &ConnectionReport) -> bool {
+    report
+        .findings
+        .iter()
+        .any(|f| f.severity == "error" || f.severity == "warning")
+}
+
+impl ReportSink for HumanSink {
+    fn wants_json(&self) -> bool {
+        false
+    }
+
+    fn connection(&mut self, connection: ConnectionOut) -> io::Result<()> {
+        let report = connection.report;
+        if self.connections.len() < HUMAN_ROWS {
+            self.healthy_kept += usize::from(!failing(&report));
+            self.connections.push(report);
+            return Ok(());
+        }
+        // Past the cap: a failing connection takes the place of the first healthy one kept.
+        if failing(&report)
+            && self.healthy_kept > 0
+            && let Some(pos) = self.connections.iter().position(|c| !failing(c))
+        {
+            let healthy = self.connections.remove(pos);
+            self.healthy_kept -= 1;
+            self.omit(healthy);
+            self.connections.push(report);
+        } else {
+            self.omit(report);
+        }
+        Ok(())
+    }
+
+    fn capture(&mut self, _index: usize, capture: CaptureReport) -> io::Result<()> {
+        self.captures.push(capture);
+        Ok(())
+    }
+
+    fn finish(&mut self, end: RunEnd) -> io::Result<()> {
+        self.end = Some(end);
+        Ok(())
+    }
+}
