@@ -257,6 +257,9 @@ pub fn connection_findings(
         if !hits.is_empty() {
             found.push(rule_id);
         }
+        if hits.is_empty() {
+            continue;
+        }
         let base = base_vars(conn);
         for hit in hits {
             let mut connections = vec![id];

@@ -4,20 +4,28 @@
 //! the end runs the cross-connection rules and hands the sink the findings across connections.
 //!
 //! How many finished connections can wait here is bounded by the reader's reorder cap (see
-//! `flow::directory`), not by timing; what is written depends only on the input.
+//! `flow::directory`), not by timing; what is written depends only on the input. Past
+//! [`SPILL_AT`] bytes, the JSON of waiting connections goes to an anonymous temporary file
+//! (deleted by the system when closed) and is read back in order, so a long connection that
+//! holds up the order costs a few hundred bytes per waiting connection, not their JSON.
 
 use super::worker::Finished;
 use crate::capture::{CaptureFacts, CaptureWarning};
 use crate::detect::{self, ConnSummary, RuleBook};
 use crate::finding::Severity;
 use crate::report::model::{self, ClientFailures, Overview, Precision, Summary};
+use crate::report::sink::ConnectionOut;
 use crate::report::sink::{ReportSink, RunEnd};
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::io;
+use std::fs::File;
+use std::io::{self, Seek, SeekFrom, Write};
 use std::net::IpAddr;
+use std::os::unix::fs::FileExt;
 
 /// Summaries kept for the cross-connection rules (about 200 bytes each).
-pub const MAX_SUMMARIES: usize = 300_000;
+pub const MAX_SUMMARIES: usize = 200_000;
+/// JSON held in memory for waiting connections before it is spilled to a temporary file.
+pub const SPILL_AT: usize = 4 << 20;
 /// Distinct clients counted separately in the overview.
 const MAX_CLIENTS: usize = 100_000;
 /// Clients listed in the overview.
@@ -32,10 +40,21 @@ pub(super) struct CaptureDone {
     pub end_id: usize,
 }
 
+/// A finished connection's JSON written to the spill file.
+#[derive(Debug)]
+struct Spilled {
+    offset: u64,
+    len: usize,
+}
+
 pub(super) struct Merge<'a> {
     sink: &'a mut dyn ReportSink,
     next: usize,
-    waiting: BTreeMap<usize, Finished>,
+    waiting: BTreeMap<usize, (Box<Finished>, Option<Spilled>)>,
+    /// Bytes of JSON held by `waiting`.
+    waiting_bytes: usize,
+    spill: Option<File>,
+    spill_len: u64,
     captures: VecDeque<CaptureDone>,
     captures_emitted: usize,
     summaries: Vec<ConnSummary>,
@@ -57,6 +76,9 @@ impl<'a> Merge<'a> {
             sink,
             next: 0,
             waiting: BTreeMap::new(),
+            waiting_bytes: 0,
+            spill: None,
+            spill_len: 0,
             captures: VecDeque::new(),
             captures_emitted: 0,
             summaries: Vec::new(),
@@ -72,9 +94,50 @@ impl<'a> Merge<'a> {
         }
     }
 
-    pub(super) fn finished(&mut self, f: Finished) -> io::Result<()> {
-        self.waiting.insert(f.id, f);
+    pub(super) fn finished(&mut self, mut f: Finished) -> io::Result<()> {
+        let id = f.id;
+        let json_len = f.out.json.as_ref().map_or(0, String::len);
+        let spilled = if id != self.next && json_len > 0 && self.waiting_bytes + json_len > SPILL_AT
+        {
+            self.spill_json(&mut f.out)?
+        } else {
+            if let Some(json) = f.out.json.as_mut() {
+                // Serialised into a roomy buffer; a waiting one keeps only its bytes.
+                json.shrink_to_fit();
+            }
+            self.waiting_bytes += json_len;
+            None
+        };
+        self.waiting.insert(id, (Box::new(f), spilled));
         self.drain()
+    }
+
+    /// Moves a waiting connection's JSON to the spill file.
+    fn spill_json(&mut self, out: &mut ConnectionOut) -> io::Result<Option<Spilled>> {
+        let Some(json) = out.json.take() else {
+            return Ok(None);
+        };
+        let file = match &mut self.spill {
+            Some(file) => file,
+            None => self.spill.insert(tempfile::tempfile()?),
+        };
+        file.seek(SeekFrom::Start(self.spill_len))?;
+        file.write_all(json.as_bytes())?;
+        let spilled = Spilled {
+            offset: self.spill_len,
+            len: json.len(),
+        };
+        self.spill_len += json.len() as u64;
+        Ok(Some(spilled))
+    }
+
+    /// Reads a spilled connection's JSON back.
+    fn unspill(&self, spilled: &Spilled) -> io::Result<String> {
+        let mut bytes = vec![0u8; spilled.len];
+        if let Some(file) = &self.spill {
+            file.read_exact_at(&mut bytes, spilled.offset)?;
+        }
+        String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
     pub(super) fn capture_done(&mut self, done: CaptureDone) -> io::Result<()> {
@@ -97,13 +160,27 @@ impl<'a> Merge<'a> {
             let ready = self
                 .waiting
                 .get(&self.next)
-                .is_some_and(|f| f.summary.capture <= self.captures_emitted);
+                .is_some_and(|(f, _)| f.summary.capture <= self.captures_emitted);
             if !ready {
                 return Ok(());
             }
-            if let Some(f) = self.waiting.remove(&self.next) {
-                self.emit(f)?;
+            if let Some((mut f, spilled)) = self.waiting.remove(&self.next) {
+                match spilled {
+                    Some(spilled) => f.out.json = Some(self.unspill(&spilled)?),
+                    None => {
+                        let len = f.out.json.as_ref().map_or(0, String::len);
+                        self.waiting_bytes = self.waiting_bytes.saturating_sub(len);
+                    }
+                }
+                self.emit(*f)?;
                 self.next += 1;
+                if self.waiting.is_empty() && self.spill.is_some() {
+                    // Nothing waits: the file can start over.
+                    self.spill_len = 0;
+                    if let Some(file) = &self.spill {
+                        file.set_len(0)?;
+                    }
+                }
             }
         }
     }

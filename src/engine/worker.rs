@@ -138,15 +138,24 @@ impl Worker {
             }
         }
         let report = model::connection_report(id, &conn, findings, precision, self.shared.report);
-        let json = if json {
-            // Serialising our own structs cannot fail; an empty line would show if it did.
-            Some(serde_json::to_string(&report).unwrap_or_default())
+        let out = if json {
+            // Serialising our own structs cannot fail; an empty object would show if it did.
+            let mut bytes = Vec::with_capacity(4096);
+            let ok = serde_json::to_writer(&mut bytes, &report).is_ok();
+            let text = String::from_utf8(bytes).ok().filter(|_| ok);
+            ConnectionOut {
+                report: None,
+                json: Some(text.unwrap_or_else(|| "{}".into())),
+            }
         } else {
-            None
+            ConnectionOut {
+                report: Some(Box::new(report)),
+                json: None,
+            }
         };
         Some(Finished {
             id,
-            out: ConnectionOut { report, json },
+            out,
             summary,
             client_ip: conn.client_addr().ip(),
             failing_rules,

@@ -54,9 +54,9 @@ impl Default for DirectoryLimits {
     fn default() -> Self {
         const S: i64 = 1_000_000_000;
         DirectoryLimits {
-            max_live: 32_768,
-            max_entries: 262_144,
-            max_pending: 8_192,
+            max_live: 16_384,
+            max_entries: 131_072,
+            max_pending: 32_768,
             linger_ns: 5 * S,
             idle_ns: 1_800 * S,
             one_sided_idle_ns: 180 * S,
@@ -176,7 +176,8 @@ impl BuildHasher for FixedState {
 #[derive(Debug, Clone)]
 struct Entry {
     stream: u32,
-    orig: SocketAddr,
+    /// `Side::Orig` is the key's first address (else its second).
+    orig_first: bool,
     /// Wireshark's `base_seq` per side: from the side's first segment, or the first
     /// acknowledgment of it.
     base_seq: [Option<u32>; 2],
@@ -194,6 +195,10 @@ struct Entry {
 impl Entry {
     fn closed(&self) -> bool {
         self.rst || (self.fin[0] && self.fin[1])
+    }
+
+    fn orig(&self, key: &PairKey) -> SocketAddr {
+        if self.orig_first { key.0 } else { key.1 }
     }
 }
 
@@ -259,7 +264,7 @@ impl StreamDirectory {
         let key = PairKey::new(src, dst);
         let mut opened = None;
         let existing = self.entries.get(&key).map(|e| {
-            let side = side_of(e.orig, src);
+            let side = side_of(e.orig(&key), src);
             (e.live, starts_new_stream(e, side, seg))
         });
         match existing {
@@ -274,7 +279,7 @@ impl StreamDirectory {
                     key,
                     Entry {
                         stream,
-                        orig,
+                        orig_first: orig == key.0,
                         base_seq: [None, None],
                         live: Some(record),
                         last_record: record,
@@ -310,7 +315,7 @@ impl StreamDirectory {
                 if let Some(e) = self.entries.get_mut(&key) {
                     *e = Entry {
                         stream,
-                        orig,
+                        orig_first: orig == key.0,
                         base_seq: [None, None],
                         live: Some(record),
                         last_record: record,
@@ -343,11 +348,12 @@ impl StreamDirectory {
                     e.sent = [false, false];
                     e.fin = [false, false];
                     e.rst = false;
-                    let resp = if e.orig == src { dst } else { src };
+                    let orig = e.orig(&key);
+                    let resp = if orig == src { dst } else { src };
                     opened = Some(RecordOpen {
                         record,
                         stream: e.stream,
-                        orig: e.orig,
+                        orig,
                         resp,
                         syn_seen: false,
                         continues: Some(previous),
@@ -366,7 +372,7 @@ impl StreamDirectory {
                 pair_hash: 0,
             };
         };
-        let side = side_of(e.orig, src);
+        let side = side_of(e.orig(&key), src);
         note_segment(e, side, seg, at);
         let record = e.live.unwrap_or(e.last_record);
         let route = Route {

@@ -23,7 +23,8 @@ pub const HUMAN_ROWS: usize = 1_000;
 /// writes JSON (serialised by the worker that built it, in parallel).
 #[derive(Debug)]
 pub struct ConnectionOut {
-    pub report: ConnectionReport,
+    /// The report, when the sink gathers reports (human formats).
+    pub report: Option<Box<ConnectionReport>>,
     /// The connection object as compact JSON (no trailing newline), when asked for.
     pub json: Option<String>,
 }
@@ -97,9 +98,9 @@ impl ReportSink for JsonDocumentSink<'_> {
 
     fn connection(&mut self, connection: ConnectionOut) -> io::Result<()> {
         self.start()?;
-        let json = match connection.json {
-            Some(json) => json,
-            None => serde_json::to_string(&connection.report)?,
+        let json = match (connection.json, &connection.report) {
+            (Some(json), _) => json,
+            (None, report) => serde_json::to_string(report)?,
         };
         let separator = if self.connections == 0 { "" } else { "," };
         write!(self.out, "{separator}\n    {json}")?;
@@ -151,9 +152,9 @@ impl ReportSink for JsonLinesSink<'_> {
     }
 
     fn connection(&mut self, connection: ConnectionOut) -> io::Result<()> {
-        let json = match connection.json {
-            Some(json) => json,
-            None => serde_json::to_string(&connection.report)?,
+        let json = match (connection.json, &connection.report) {
+            (Some(json), _) => json,
+            (None, report) => serde_json::to_string(report)?,
         };
         self.record("connection", "", &json)
     }
@@ -249,7 +250,9 @@ impl ReportSink for HumanSink {
     }
 
     fn connection(&mut self, connection: ConnectionOut) -> io::Result<()> {
-        let report = connection.report;
+        let Some(report) = connection.report.map(|r| *r) else {
+            return Ok(());
+        };
         if self.connections.len() < HUMAN_ROWS {
             self.healthy_kept += usize::from(!failing(&report));
             self.connections.push(report);
