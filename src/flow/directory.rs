@@ -36,7 +36,8 @@ pub type RecordId = u32;
 pub struct DirectoryLimits {
     /// Live records at once; more end the least recently active ones (`flow_limit`).
     pub max_live: usize,
-    /// Entries (live and tombstones); more drop the oldest tombstones.
+    /// Entries (live and tombstones); more drop the oldest tombstones. Half of the hash table's
+    /// buckets, so that churn rehashes in place instead of doubling the table.
     pub max_entries: usize,
     /// Ended records that wait for an older, still open record before they can be reported
     /// in order; more end the oldest open record (`reorder_limit`).
@@ -55,7 +56,7 @@ impl Default for DirectoryLimits {
         const S: i64 = 1_000_000_000;
         DirectoryLimits {
             max_live: 16_384,
-            max_entries: 131_072,
+            max_entries: 65_536,
             max_pending: 32_768,
             linger_ns: 5 * S,
             idle_ns: 1_800 * S,
