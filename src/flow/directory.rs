@@ -582,3 +582,117 @@ fn note_segment(e: &mut Entry, side: Side, seg: &TcpSegment<'_>, at: At) {
 fn pair_hash(key: &PairKey) -> u64 {
     FixedState.hash_one(key)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::TcpFlags;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    const SYN: u8 = 0x02;
+    const ACK: u8 = 0x10;
+    const FIN_ACK: u8 = 0x11;
+    const S: i64 = 1_000_000_000;
+
+    fn seg(port: u16, from_client: bool, flags: u8, seq: u32) -> TcpSegment<'static> {
+        let client = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+        let server = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        let (src, dst, src_port, dst_port) = if from_client {
+            (client, server, port, 1883)
+        } else {
+            (server, client, 1883, port)
+        };
+        TcpSegment {
+            src,
+            dst,
+            src_port,
+            dst_port,
+            seq,
+            ack: 1,
+            flags: TcpFlags(flags),
+            window: 100,
+            payload: &[],
+            missing_payload: 0,
+        }
+    }
+
+    fn at(frame: u64, secs: i64) -> At {
+        At {
+            frame,
+            time_ns: secs * S,
+        }
+    }
+
+    #[test]
+    fn a_closed_record_ends_after_the_linger_and_late_segments_keep_the_stream() {
+        let mut d = StreamDirectory::new(DirectoryLimits::default());
+        let mut ended = Vec::new();
+        let first = d.route(at(1, 0), &seg(40000, true, SYN, 100), &mut ended);
+        assert_eq!(first.opened.map(|o| (o.record, o.stream)), Some((0, 0)));
+        d.route(at(2, 0), &seg(40000, true, FIN_ACK, 101), &mut ended);
+        d.route(at(3, 0), &seg(40000, false, FIN_ACK, 500), &mut ended);
+        // Another pair keeps capture time moving past the linger.
+        d.route(at(4, 10), &seg(40001, true, SYN, 7), &mut ended);
+        assert_eq!(ended.len(), 1, "{ended:?}");
+        assert_eq!(ended[0].reason, EndReason::Close);
+        // A late ACK on the closed pair: a new record continuing stream 0, not stream 2.
+        let late = d.route(at(5, 11), &seg(40000, true, ACK, 102), &mut ended);
+        let open = late.opened.unwrap_or_else(|| panic!("no record opened"));
+        assert_eq!((open.record, open.stream, open.continues), (2, 0, Some(0)));
+        assert!(!open.syn_seen);
+        // A new SYN with another sequence number is Wireshark's next stream.
+        let reuse = d.route(at(6, 12), &seg(40000, true, SYN, 9_999), &mut ended);
+        assert_eq!(reuse.opened.map(|o| o.stream), Some(2));
+        assert_eq!(d.streams(), 3);
+    }
+
+    #[test]
+    fn the_live_cap_ends_the_least_recently_active_and_counts_it() {
+        let limits = DirectoryLimits {
+            max_live: 16,
+            ..DirectoryLimits::default()
+        };
+        let mut d = StreamDirectory::new(limits);
+        let mut ended = Vec::new();
+        for i in 0..40u16 {
+            d.route(
+                at(u64::from(i) + 1, 0),
+                &seg(40000 + i, true, SYN, 1),
+                &mut ended,
+            );
+        }
+        let counts = d.limit_counts();
+        assert!(counts.flow_limit >= 24, "{counts:?}");
+        assert!(ended.iter().all(|e| e.reason == EndReason::FlowLimit));
+        // The oldest went first.
+        assert_eq!(ended.first().map(|e| e.record), Some(0));
+        let mut finished = Vec::new();
+        d.finish(at(100, 1), &mut finished);
+        assert!(finished.len() <= 16);
+        assert_eq!(ended.len() + finished.len(), 40);
+    }
+
+    #[test]
+    fn the_reorder_cap_ends_the_oldest_open_record() {
+        let limits = DirectoryLimits {
+            max_pending: 4,
+            ..DirectoryLimits::default()
+        };
+        let mut d = StreamDirectory::new(limits);
+        let mut ended = Vec::new();
+        // Record 0 stays open; each later one opens and resets at once.
+        d.route(at(1, 0), &seg(1000, true, SYN, 1), &mut ended);
+        for i in 1..10u16 {
+            let frame = u64::from(i) * 2;
+            d.route(at(frame, 0), &seg(1000 + i, true, SYN, 1), &mut ended);
+            d.route(at(frame + 1, 0), &seg(1000 + i, false, 0x14, 0), &mut ended);
+        }
+        d.route(at(100, 10), &seg(5000, true, SYN, 1), &mut ended);
+        assert_eq!(d.limit_counts().reorder_limit, 1);
+        assert!(
+            ended
+                .iter()
+                .any(|e| e.record == 0 && e.reason == EndReason::ReorderLimit)
+        );
+    }
+}
