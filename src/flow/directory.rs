@@ -271,35 +271,7 @@ impl StreamDirectory {
         match existing {
             None => {
                 self.make_room(ended);
-                let (orig, resp, syn_seen) = orientation(seg);
-                let stream = self.next_stream;
-                self.next_stream = self.next_stream.saturating_add(1);
-                let hash = pair_hash(&key);
-                let record = self.open_record(key, hash);
-                self.entries.insert(
-                    key,
-                    Entry {
-                        stream,
-                        orig_first: orig == key.0,
-                        base_seq: [None, None],
-                        live: Some(record),
-                        last_record: record,
-                        last_ns: at.time_ns,
-                        sent: [false, false],
-                        fin: [false, false],
-                        rst: false,
-                        hash,
-                    },
-                );
-                opened = Some(RecordOpen {
-                    record,
-                    stream,
-                    orig,
-                    resp,
-                    syn_seen,
-                    continues: None,
-                    at,
-                });
+                opened = Some(self.open_stream(key, at, seg));
             }
             Some((live, true)) => {
                 // A new connection on the pair: Wireshark's next stream.
@@ -308,34 +280,7 @@ impl StreamDirectory {
                 } else {
                     self.make_room(ended);
                 }
-                let (orig, resp, syn_seen) = orientation(seg);
-                let stream = self.next_stream;
-                self.next_stream = self.next_stream.saturating_add(1);
-                let hash = pair_hash(&key);
-                let record = self.open_record(key, hash);
-                if let Some(e) = self.entries.get_mut(&key) {
-                    *e = Entry {
-                        stream,
-                        orig_first: orig == key.0,
-                        base_seq: [None, None],
-                        live: Some(record),
-                        last_record: record,
-                        last_ns: at.time_ns,
-                        sent: [false, false],
-                        fin: [false, false],
-                        rst: false,
-                        hash,
-                    };
-                }
-                opened = Some(RecordOpen {
-                    record,
-                    stream,
-                    orig,
-                    resp,
-                    syn_seen,
-                    continues: None,
-                    at,
-                });
+                opened = Some(self.open_stream(key, at, seg));
             }
             Some((None, false)) => {
                 // The stream's record ended; this segment continues the stream in a new one.
@@ -386,6 +331,39 @@ impl StreamDirectory {
             self.enforce_reorder_cap(ended);
         }
         route
+    }
+
+    /// Numbers a new stream on `key`, first seen with `seg`, and opens its first record.
+    fn open_stream(&mut self, key: PairKey, at: At, seg: &TcpSegment<'_>) -> RecordOpen {
+        let (orig, resp, syn_seen) = orientation(seg);
+        let stream = self.next_stream;
+        self.next_stream = self.next_stream.saturating_add(1);
+        let hash = pair_hash(&key);
+        let record = self.open_record(key, hash);
+        self.entries.insert(
+            key,
+            Entry {
+                stream,
+                orig_first: orig == key.0,
+                base_seq: [None, None],
+                live: Some(record),
+                last_record: record,
+                last_ns: at.time_ns,
+                sent: [false, false],
+                fin: [false, false],
+                rst: false,
+                hash,
+            },
+        );
+        RecordOpen {
+            record,
+            stream,
+            orig,
+            resp,
+            syn_seen,
+            continues: None,
+            at,
+        }
     }
 
     /// End of input: every live record ends, in record order.
