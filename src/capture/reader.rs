@@ -58,6 +58,9 @@ pub struct CaptureReader {
     secrets_bytes: usize,
     snaplen_warned: bool,
     hash: Option<String>,
+    /// Some timestamp unit so far is finer than a microsecond (kept up to date as interfaces
+    /// appear, so asking costs nothing per frame).
+    sub_microsecond: bool,
 }
 
 /// Where a frame's bytes sit in the parser's buffer, and what it says about them.
@@ -81,6 +84,12 @@ impl CaptureReader {
             Layout::Pcap { .. } => CaptureFormat::Pcap,
             Layout::PcapNg { .. } => CaptureFormat::PcapNg,
         };
+        let sub_microsecond = match &layout {
+            Layout::Pcap { nanoseconds, .. } => *nanoseconds,
+            Layout::PcapNg { interfaces, .. } => {
+                interfaces.iter().any(|i| i.resolution.finer_than_micros())
+            }
+        };
         CaptureReader {
             name: name.to_string(),
             format,
@@ -96,6 +105,7 @@ impl CaptureReader {
             secrets_bytes: 0,
             snaplen_warned: false,
             hash: None,
+            sub_microsecond,
         }
     }
 
@@ -120,12 +130,7 @@ impl CaptureReader {
     /// True when the timestamps are finer than microseconds: a nanosecond pcap, or a pcapng
     /// interface seen so far with `if_tsresol` finer than 10^-6 s.
     pub fn sub_microsecond_times(&self) -> bool {
-        match &self.layout {
-            Layout::Pcap { nanoseconds, .. } => *nanoseconds,
-            Layout::PcapNg { interfaces, .. } => {
-                interfaces.iter().any(|i| i.resolution.finer_than_micros())
-            }
-        }
+        self.sub_microsecond
     }
 
     /// Bytes of the input consumed so far (compressed bytes for gzip), for progress.
@@ -245,6 +250,7 @@ impl CaptureReader {
                     return None;
                 }
                 self.note_link_type(interface.link_type);
+                self.sub_microsecond |= interface.resolution.finer_than_micros();
                 if let Layout::PcapNg { interfaces, .. } = &mut self.layout {
                     interfaces.push(interface);
                 }

@@ -163,13 +163,8 @@ impl Building {
                 buffered,
                 verdict,
             } => {
-                let i = side.index();
-                if buffered[i] < SNIFF_LIMIT {
-                    let take = data.len().min(SNIFF_LIMIT - buffered[i]);
-                    chunks.push((side, at, data[..take].to_vec()));
-                    buffered[i] += take;
-                }
-                verdict[i] = sniff(&side_bytes(chunks, side));
+                keep_prefix(chunks, buffered, side, at, data);
+                verdict[side.index()] = sniff(&side_bytes(chunks, side));
                 self.decide(false);
             }
         }
@@ -233,12 +228,7 @@ impl Building {
             Inner::Mqtt(s) => s.on_data(side, data, at, &mut self.mqtt_events),
             Inner::Other => {}
             Inner::Sniffing { chunks, buffered } => {
-                let i = side.index();
-                if buffered[i] < SNIFF_LIMIT {
-                    let take = data.len().min(SNIFF_LIMIT - buffered[i]);
-                    chunks.push((side, at, data.get(..take).unwrap_or_default().to_vec()));
-                    buffered[i] += take;
-                }
+                keep_prefix(chunks, buffered, side, at, data);
                 let verdicts = [Side::Orig, Side::Resp].map(|s| {
                     let bytes = side_bytes(chunks, s);
                     if bytes.is_empty() {
@@ -393,6 +383,22 @@ impl FlowSink for BuildingSink<'_> {
         self.building.tcp_event(side, event, at);
     }
     fn closed(&mut self, _id: FlowId, _summary: TcpSummary) {}
+}
+
+/// Keeps `data` for replay once the protocol is decided, up to `SNIFF_LIMIT` bytes per side.
+fn keep_prefix(
+    chunks: &mut Vec<(Side, At, Vec<u8>)>,
+    buffered: &mut [usize; 2],
+    side: Side,
+    at: At,
+    data: &[u8],
+) {
+    let i = side.index();
+    if buffered[i] < SNIFF_LIMIT {
+        let take = data.len().min(SNIFF_LIMIT - buffered[i]);
+        chunks.push((side, at, data.get(..take).unwrap_or_default().to_vec()));
+        buffered[i] += take;
+    }
 }
 
 /// All bytes buffered so far for one side, in order.

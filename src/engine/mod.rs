@@ -42,8 +42,6 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use worker::{Finished, Opening, Worker};
 
-pub use merge::MAX_SUMMARIES;
-
 /// One input of a run.
 pub enum Input {
     /// A file, opened when its turn comes.

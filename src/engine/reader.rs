@@ -5,7 +5,7 @@
 
 use super::building::{Building, BuildingSink};
 use super::merge::CaptureDone;
-use super::worker::{Opening, flow_open};
+use super::worker::Opening;
 use super::{Input, RunOptions, Shared};
 use crate::capture::{CaptureFacts, CaptureReader, CaptureWarning, link_type_name};
 use crate::common::{At, Side};
@@ -111,7 +111,6 @@ fn read_capture(
             dispatch.keys(keys.clone());
         }
         let precision = precision_of(&reader);
-        let bytes = reader.bytes_read();
         let Some(frame) = reader.next_frame() else {
             break;
         };
@@ -130,7 +129,13 @@ fn read_capture(
                 if let Some(open) = route.opened {
                     let opening = Opening {
                         capture: index,
-                        flow: flow_open(open.stream, open.orig, open.resp, open.syn_seen, at),
+                        flow: FlowOpen {
+                            id: FlowId(open.stream),
+                            orig: open.orig,
+                            resp: open.resp,
+                            syn_seen: open.syn_seen,
+                            at,
+                        },
                         continues: open.continues.map(|r| base + r as usize),
                     };
                     dispatch.open(route.pair_hash, id, opening);
@@ -155,6 +160,8 @@ fn read_capture(
             Decoded::NotTcp | Decoded::FragmentHeld | Decoded::UnsupportedLinkType(_) => {}
         }
         if frame_is_milestone(last_frame) {
+            // The byte count sits behind a lock: read it every so often, not per frame.
+            let bytes = reader.bytes_read();
             progress.advance(bytes.saturating_sub(progress_mark));
             progress_mark = bytes;
             if dispatch.stopped() {
@@ -293,27 +300,32 @@ struct Collect {
     finished: Vec<Connection>,
 }
 
+impl Collect {
+    fn sink(&mut self, id: FlowId) -> Option<BuildingSink<'_>> {
+        self.live.get_mut(&id).map(|building| BuildingSink {
+            building,
+            keys: None,
+        })
+    }
+}
+
 impl FlowSink for Collect {
     fn open(&mut self, flow: &FlowOpen) {
         self.live.insert(flow.id, Building::new(*flow));
     }
     fn data(&mut self, id: FlowId, side: Side, data: &[u8], at: At) {
-        if let Some(building) = self.live.get_mut(&id) {
-            BuildingSink {
-                building,
-                keys: None,
-            }
-            .data(id, side, data, at);
+        if let Some(mut sink) = self.sink(id) {
+            sink.data(id, side, data, at);
         }
     }
     fn gap(&mut self, id: FlowId, side: Side, len: u64, at: At) {
-        if let Some(building) = self.live.get_mut(&id) {
-            building.gap(side, len, at);
+        if let Some(mut sink) = self.sink(id) {
+            sink.gap(id, side, len, at);
         }
     }
     fn tcp_event(&mut self, id: FlowId, side: Side, event: TcpEvent, at: At) {
-        if let Some(building) = self.live.get_mut(&id) {
-            building.tcp_event(side, event, at);
+        if let Some(mut sink) = self.sink(id) {
+            sink.tcp_event(id, side, event, at);
         }
     }
     fn closed(&mut self, id: FlowId, summary: TcpSummary) {

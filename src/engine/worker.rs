@@ -12,9 +12,9 @@ use super::building::{Building, BuildingSink};
 use crate::common::{At, Side};
 use crate::detect::{self, ConnSummary};
 use crate::finding::Severity;
+use crate::flow::FlowOpen;
 use crate::flow::directory::EndReason;
 use crate::flow::tracker::FlowTracker;
-use crate::flow::{FlowId, FlowOpen};
 use crate::proto::tls::decrypt::KeyLog;
 use crate::report::model::{self, Precision};
 use crate::report::sink::ConnectionOut;
@@ -161,22 +161,5 @@ impl Worker {
             failing_rules,
             counts,
         })
-    }
-}
-
-/// The [`FlowOpen`] of a record, as the tracker and the building want it.
-pub(super) fn flow_open(
-    stream: u32,
-    orig: std::net::SocketAddr,
-    resp: std::net::SocketAddr,
-    syn_seen: bool,
-    at: At,
-) -> FlowOpen {
-    FlowOpen {
-        id: FlowId(stream),
-        orig,
-        resp,
-        syn_seen,
-        at,
     }
 }

@@ -24,7 +24,7 @@
 use super::orientation;
 use crate::common::{At, Side};
 use crate::wire::TcpSegment;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::BuildHasher;
 use std::net::SocketAddr;
 
@@ -210,12 +210,10 @@ pub struct StreamDirectory {
     entries: HashMap<PairKey, Entry, FixedState>,
     next_stream: u32,
     next_record: RecordId,
-    live: usize,
-    /// Open records, and ended records not yet reportable because an older one is open.
-    open: BTreeSet<RecordId>,
+    /// Open (live) records and the pair of each (to end the oldest for the reorder cap).
+    open: BTreeMap<RecordId, PairKey>,
+    /// Ended records not yet reportable because an older one is open.
     pending: BTreeSet<RecordId>,
-    /// Which pair holds each open record (to end it for the reorder cap).
-    open_pairs: HashMap<RecordId, PairKey, FixedState>,
     last_sweep_ns: Option<i64>,
     segments_since_sweep: usize,
     now: At,
@@ -229,10 +227,8 @@ impl StreamDirectory {
             entries: HashMap::with_hasher(FixedState),
             next_stream: 0,
             next_record: 0,
-            live: 0,
-            open: BTreeSet::new(),
+            open: BTreeMap::new(),
             pending: BTreeSet::new(),
-            open_pairs: HashMap::with_hasher(FixedState),
             last_sweep_ns: None,
             segments_since_sweep: 0,
             now: At::default(),
@@ -263,6 +259,21 @@ impl StreamDirectory {
         let src = SocketAddr::new(seg.src, seg.src_port);
         let dst = SocketAddr::new(seg.dst, seg.dst_port);
         let key = PairKey::new(src, dst);
+        // The common case, a segment of a live record: one lookup.
+        if let Some(e) = self.entries.get_mut(&key) {
+            let side = side_of(e.orig(&key), src);
+            if let Some(record) = e.live
+                && !starts_new_stream(e, side, seg)
+            {
+                note_segment(e, side, seg, at);
+                return Route {
+                    record,
+                    side,
+                    opened: None,
+                    pair_hash: e.hash,
+                };
+            }
+        }
         let mut opened = None;
         let existing = self.entries.get(&key).map(|e| {
             let side = side_of(e.orig(&key), src);
@@ -285,8 +296,7 @@ impl StreamDirectory {
             Some((None, false)) => {
                 // The stream's record ended; this segment continues the stream in a new one.
                 self.make_room(ended);
-                let hash = pair_hash(&key);
-                let record = self.open_record(key, hash);
+                let record = self.open_record(key);
                 if let Some(e) = self.entries.get_mut(&key) {
                     let previous = e.last_record;
                     e.live = Some(record);
@@ -307,6 +317,7 @@ impl StreamDirectory {
                     });
                 }
             }
+            // Handled by the common case above.
             Some((Some(_), false)) => {}
         }
         let Some(e) = self.entries.get_mut(&key) else {
@@ -339,7 +350,7 @@ impl StreamDirectory {
         let stream = self.next_stream;
         self.next_stream = self.next_stream.saturating_add(1);
         let hash = pair_hash(&key);
-        let record = self.open_record(key, hash);
+        let record = self.open_record(key);
         self.entries.insert(
             key,
             Entry {
@@ -379,16 +390,13 @@ impl StreamDirectory {
             self.end_record(key, record, EndReason::EndOfCapture, ended);
         }
         self.entries.clear();
-        self.open_pairs.clear();
         self.pending.clear();
     }
 
-    fn open_record(&mut self, key: PairKey, _hash: u64) -> RecordId {
+    fn open_record(&mut self, key: PairKey) -> RecordId {
         let record = self.next_record;
         self.next_record = self.next_record.saturating_add(1);
-        self.live += 1;
-        self.open.insert(record);
-        self.open_pairs.insert(record, key);
+        self.open.insert(record, key);
         record
     }
 
@@ -407,12 +415,10 @@ impl StreamDirectory {
         }
         e.live = None;
         let hash = e.hash;
-        self.live = self.live.saturating_sub(1);
         self.open.remove(&record);
-        self.open_pairs.remove(&record);
         self.pending.insert(record);
         // Records older than every open one can be reported: they no longer wait.
-        let oldest_open = self.open.first().copied().unwrap_or(RecordId::MAX);
+        let oldest_open = self.open.keys().next().copied().unwrap_or(RecordId::MAX);
         while let Some(&first) = self.pending.first() {
             if first < oldest_open {
                 self.pending.pop_first();
@@ -442,10 +448,7 @@ impl StreamDirectory {
     /// Too many ended records wait for an old open one: end the oldest open records.
     fn enforce_reorder_cap(&mut self, ended: &mut Vec<Ended>) {
         while self.pending.len() > self.limits.max_pending {
-            let Some(&oldest) = self.open.first() else {
-                break;
-            };
-            let Some(&key) = self.open_pairs.get(&oldest) else {
+            let Some((&oldest, &key)) = self.open.first_key_value() else {
                 break;
             };
             self.end_record(key, oldest, EndReason::ReorderLimit, ended);
@@ -456,7 +459,7 @@ impl StreamDirectory {
     /// live records; at the entry cap, drop the oldest sixteenth of the tombstones. Batches
     /// keep the cost per new record constant.
     fn make_room(&mut self, ended: &mut Vec<Ended>) {
-        if self.live >= self.limits.max_live {
+        if self.open.len() >= self.limits.max_live {
             let mut live: Vec<(i64, RecordId, PairKey)> = self
                 .entries
                 .iter()

@@ -29,6 +29,16 @@ pub struct ConnectionOut {
     pub json: Option<String>,
 }
 
+impl ConnectionOut {
+    /// The compact JSON: as serialised by the worker, else made from the report.
+    pub fn into_json(self) -> io::Result<String> {
+        match self.json {
+            Some(json) => Ok(json),
+            None => Ok(serde_json::to_string(&self.report)?),
+        }
+    }
+}
+
 /// What comes at the end of a run.
 #[derive(Debug)]
 pub struct RunEnd {
@@ -98,10 +108,7 @@ impl ReportSink for JsonDocumentSink<'_> {
 
     fn connection(&mut self, connection: ConnectionOut) -> io::Result<()> {
         self.start()?;
-        let json = match (connection.json, &connection.report) {
-            (Some(json), _) => json,
-            (None, report) => serde_json::to_string(report)?,
-        };
+        let json = connection.into_json()?;
         let separator = if self.connections == 0 { "" } else { "," };
         write!(self.out, "{separator}\n    {json}")?;
         self.connections += 1;
@@ -152,10 +159,7 @@ impl ReportSink for JsonLinesSink<'_> {
     }
 
     fn connection(&mut self, connection: ConnectionOut) -> io::Result<()> {
-        let json = match (connection.json, &connection.report) {
-            (Some(json), _) => json,
-            (None, report) => serde_json::to_string(report)?,
-        };
+        let json = connection.into_json()?;
         self.record("connection", "", &json)
     }
 
