@@ -14,14 +14,14 @@ pub fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
     let max_delay = ctx.threshold("max_takeover_delay_s", 2.0);
     let mut groups: BTreeMap<(usize, SocketAddr, Vec<u8>), Vec<&ConnSummary>> = BTreeMap::new();
     for c in ctx.connections {
-        if c.connect_at.is_none() {
+        if c.connect_at().is_none() {
             continue;
         }
         let Some(client_id) = c.client_id.as_ref().filter(|id| !id.is_empty()) else {
             continue;
         };
         groups
-            .entry((c.capture, c.server, client_id.to_vec()))
+            .entry((c.capture, c.server(), client_id.to_vec()))
             .or_default()
             .push(c);
     }
@@ -30,21 +30,21 @@ pub fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
         if members.len() < 2 {
             continue;
         }
-        members.sort_by_key(|c| c.connect_at.map(|a| a.frame));
+        members.sort_by_key(|c| c.connect_at().map(|a| a.frame));
         let mut takeovers: Vec<(&ConnSummary, &ConnSummary, At, At)> = Vec::new();
         for (i, newer) in members.iter().enumerate() {
-            let Some(newer_connect) = newer.connect_at else {
+            let Some(newer_connect) = newer.connect_at() else {
                 continue;
             };
             // A takeover drops a connection that was open when the newer one came: only the
             // few before it can be, which also keeps long captures linear.
             let window = ctx.threshold("max_overlapping", 8.0) as usize;
             for older in &members[i.saturating_sub(window)..i] {
-                let Some(dropped) = older.server_drop else {
+                let Some(dropped) = older.server_drop() else {
                     continue;
                 };
                 let client_closed_first = older
-                    .client_close
+                    .client_close()
                     .is_some_and(|at| at.frame < newer_connect.frame);
                 if dropped.frame > newer_connect.frame
                     && secs_between(newer_connect, dropped) <= max_delay
@@ -65,7 +65,7 @@ pub fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
         ids.dedup();
         let clients: std::collections::BTreeSet<IpAddr> = takeovers
             .iter()
-            .flat_map(|(o, n, _, _)| [o.client.ip(), n.client.ip()])
+            .flat_map(|(o, n, _, _)| [o.client().ip(), n.client().ip()])
             .collect();
         let fight = takeovers.len() as f64 >= ctx.threshold("fight_min_takeovers", 3.0);
         let mut hit = Hit::new()
@@ -112,12 +112,12 @@ fn reset_failure(c: &ConnSummary) -> Option<At> {
     if c.close_how != CloseHow::Rst || c.session_up() {
         return None;
     }
-    c.close_at
+    c.close_at()
 }
 
 fn attempt_key(c: &ConnSummary) -> (usize, IpAddr, SocketAddr, String) {
     let sni = c.sni.as_deref().unwrap_or_default().to_string();
-    (c.capture, c.client.ip(), c.server, sni)
+    (c.capture, c.client().ip(), c.server(), sni)
 }
 
 pub fn rst_intermittent(ctx: &CrossCtx) -> Vec<Hit> {
@@ -170,7 +170,7 @@ pub fn reconnect_storm(ctx: &CrossCtx) -> Vec<Hit> {
         }
         let id = c.client_id.as_deref().unwrap_or_default().to_vec();
         groups
-            .entry((c.capture, c.client.ip(), c.server, id))
+            .entry((c.capture, c.client().ip(), c.server(), id))
             .or_default()
             .push(c);
     }

@@ -73,7 +73,7 @@ pub fn tls_events(conn: &Connection) -> impl Iterator<Item = (At, Side, &TlsEven
 /// MQTT packets with their side.
 pub fn mqtt_packets(conn: &Connection) -> impl Iterator<Item = (At, Side, &PacketSummary)> {
     conn.events.iter().filter_map(|e| match &e.kind {
-        EventKind::Mqtt(MqttEvent::Packet(p)) => Some((e.at, e.side, p)),
+        EventKind::Mqtt(MqttEvent::Packet(p)) => Some((e.at, e.side, &**p)),
         _ => None,
     })
 }

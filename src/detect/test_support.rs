@@ -103,7 +103,12 @@ pub fn mqtt(c: &mut Connection, frame: u64, ms: i64, side: Side, p: PacketSummar
         *m.packets.entry(p.packet_type).or_insert(0) += 1;
         m.last_activity[side.index()] = Some(when);
     }
-    push(c, when, side, EventKind::Mqtt(MqttEvent::Packet(p)));
+    push(
+        c,
+        when,
+        side,
+        EventKind::Mqtt(MqttEvent::Packet(Box::new(p))),
+    );
 }
 
 pub fn mqtt_violation(c: &mut Connection, frame: u64, ms: i64, side: Side) {

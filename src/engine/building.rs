@@ -125,6 +125,10 @@ impl Building {
 
     fn push(&mut self, at: At, side: Side, kind: EventKind) {
         let event = Event { at, side, kind };
+        if self.events.capacity() == 0 {
+            // Most records of a flood or a scan hold one event: room for one, not Vec's four.
+            self.events.reserve_exact(1);
+        }
         if self.events.len() < TIMELINE_HEAD {
             self.events.push(event);
             return;

@@ -4,10 +4,12 @@
 //! the end runs the cross-connection rules and hands the sink the findings across connections.
 //!
 //! How many finished connections can wait here is bounded by the reader's reorder cap (see
-//! `flow::directory`), not by timing; what is written depends only on the input. Past
-//! [`SPILL_AT`] bytes, the JSON of waiting connections goes to an anonymous temporary file
-//! (deleted by the system when closed) and is read back in order, so a long connection that
-//! holds up the order costs a few hundred bytes per waiting connection, not their JSON.
+//! `flow::directory`), not by timing; what is written depends only on the input. What does not
+//! depend on order (counts, failing rules, the summary) is taken when a connection arrives;
+//! a waiting connection keeps only its output, client address and capture. Past [`SPILL_AT`]
+//! bytes, the JSON of waiting connections goes to an anonymous temporary file (deleted by the
+//! system when closed) and is read back in order, so a long connection that holds up the order
+//! costs under a hundred bytes per waiting connection, not their JSON.
 
 use super::worker::Finished;
 use crate::capture::{CaptureFacts, CaptureWarning};
@@ -47,25 +49,36 @@ struct Spilled {
     len: usize,
 }
 
+/// What a finished connection keeps while it waits for earlier ones: what is written in order.
+#[derive(Debug)]
+struct Waiting {
+    out: ConnectionOut,
+    spilled: Option<Spilled>,
+    capture: usize,
+    client_ip: IpAddr,
+    failing: bool,
+}
+
 pub(super) struct Merge<'a> {
     sink: &'a mut dyn ReportSink,
     next: usize,
-    waiting: BTreeMap<usize, (Box<Finished>, Option<Spilled>)>,
+    waiting: BTreeMap<usize, Waiting>,
     /// Bytes of JSON held by `waiting`.
     waiting_bytes: usize,
     spill: Option<File>,
     spill_len: u64,
     captures: VecDeque<CaptureDone>,
     captures_emitted: usize,
+    /// In arrival order until the end; the lowest ids when the cap is reached.
     summaries: Vec<ConnSummary>,
-    summaries_dropped: u64,
     /// Per capture index: the first id whose summary was dropped.
     summary_cap_hit: BTreeMap<usize, usize>,
     counts: [usize; 3],
     failing: Vec<bool>,
     failing_count: usize,
     by_rule: BTreeMap<String, usize>,
-    clients: HashMap<IpAddr, (usize, usize)>,
+    /// Connections and failing connections per client address (u32: 28 bytes an entry).
+    clients: HashMap<IpAddr, (u32, u32)>,
     clients_truncated: bool,
     all_micros: bool,
 }
@@ -82,7 +95,6 @@ impl<'a> Merge<'a> {
             captures: VecDeque::new(),
             captures_emitted: 0,
             summaries: Vec::new(),
-            summaries_dropped: 0,
             summary_cap_hit: BTreeMap::new(),
             counts: [0; 3],
             failing: Vec::new(),
@@ -94,22 +106,78 @@ impl<'a> Merge<'a> {
         }
     }
 
-    pub(super) fn finished(&mut self, mut f: Finished) -> io::Result<()> {
-        let id = f.id;
-        let json_len = f.out.json.as_ref().map_or(0, String::len);
+    pub(super) fn finished(&mut self, f: Finished) -> io::Result<()> {
+        let Finished {
+            id,
+            mut out,
+            summary,
+            client_ip,
+            failing_rules,
+            counts,
+        } = f;
+        for (total, n) in self.counts.iter_mut().zip(counts) {
+            *total += n;
+        }
+        let failing = !failing_rules.is_empty();
+        for rule in failing_rules {
+            *self.by_rule.entry(rule.to_string()).or_default() += 1;
+        }
+        if self.failing.len() <= id {
+            self.failing.resize(id + 1, false);
+        }
+        self.failing[id] = failing;
+        self.failing_count += usize::from(failing);
+        let capture = summary.capture;
+        self.keep_summary(summary);
+        let json_len = out.json.as_ref().map_or(0, String::len);
         let spilled = if id != self.next && json_len > 0 && self.waiting_bytes + json_len > SPILL_AT
         {
-            self.spill_json(&mut f.out)?
+            self.spill_json(&mut out)?
         } else {
-            if let Some(json) = f.out.json.as_mut() {
+            if let Some(json) = out.json.as_mut() {
                 // Serialised into a roomy buffer; a waiting one keeps only its bytes.
                 json.shrink_to_fit();
             }
             self.waiting_bytes += json_len;
             None
         };
-        self.waiting.insert(id, (Box::new(f), spilled));
+        let waiting = Waiting {
+            out,
+            spilled,
+            capture,
+            client_ip,
+            failing,
+        };
+        self.waiting.insert(id, waiting);
         self.drain()
+    }
+
+    /// Keeps a summary for the cross-connection rules. Past [`MAX_SUMMARIES`], the lowest ids
+    /// are kept (the same set whatever the arrival order): the list grows by a sixteenth, then
+    /// the highest ids are dropped, so the cost per connection stays constant.
+    fn keep_summary(&mut self, summary: ConnSummary) {
+        if self.summaries.len() == MAX_SUMMARIES {
+            self.summaries.reserve_exact(MAX_SUMMARIES / 16);
+        }
+        self.summaries.push(summary);
+        if self.summaries.len() >= MAX_SUMMARIES + MAX_SUMMARIES / 16 {
+            self.trim_summaries();
+        }
+    }
+
+    fn trim_summaries(&mut self) {
+        if self.summaries.len() <= MAX_SUMMARIES {
+            return;
+        }
+        self.summaries
+            .select_nth_unstable_by_key(MAX_SUMMARIES, |s| s.id);
+        for dropped in self.summaries.drain(MAX_SUMMARIES..) {
+            let first = self
+                .summary_cap_hit
+                .entry(dropped.capture)
+                .or_insert(dropped.id);
+            *first = (*first).min(dropped.id);
+        }
     }
 
     /// Moves a waiting connection's JSON to the spill file.
@@ -160,19 +228,20 @@ impl<'a> Merge<'a> {
             let ready = self
                 .waiting
                 .get(&self.next)
-                .is_some_and(|(f, _)| f.summary.capture <= self.captures_emitted);
+                .is_some_and(|w| w.capture <= self.captures_emitted);
             if !ready {
                 return Ok(());
             }
-            if let Some((mut f, spilled)) = self.waiting.remove(&self.next) {
-                match spilled {
-                    Some(spilled) => f.out.json = Some(self.unspill(&spilled)?),
+            if let Some(mut w) = self.waiting.remove(&self.next) {
+                match &w.spilled {
+                    Some(spilled) => w.out.json = Some(self.unspill(spilled)?),
                     None => {
-                        let len = f.out.json.as_ref().map_or(0, String::len);
+                        let len = w.out.json.as_ref().map_or(0, String::len);
                         self.waiting_bytes = self.waiting_bytes.saturating_sub(len);
                     }
                 }
-                self.emit(*f)?;
+                self.count_client(w.client_ip, 1, w.failing);
+                self.sink.connection(w.out)?;
                 self.next += 1;
                 if self.waiting.is_empty() && self.spill.is_some() {
                     // Nothing waits: the file can start over.
@@ -185,38 +254,11 @@ impl<'a> Merge<'a> {
         }
     }
 
-    fn emit(&mut self, f: Finished) -> io::Result<()> {
-        let Finished {
-            id,
-            out,
-            summary,
-            client_ip,
-            failing_rules,
-            counts,
-        } = f;
-        for (total, n) in self.counts.iter_mut().zip(counts) {
-            *total += n;
-        }
-        let failing = !failing_rules.is_empty();
-        for rule in failing_rules {
-            *self.by_rule.entry(rule.to_string()).or_default() += 1;
-        }
-        self.failing.push(failing);
-        self.failing_count += usize::from(failing);
-        self.count_client(client_ip, 1, usize::from(failing));
-        if self.summaries.len() < MAX_SUMMARIES {
-            self.summaries.push(summary);
-        } else {
-            self.summaries_dropped += 1;
-            self.summary_cap_hit.entry(summary.capture).or_insert(id);
-        }
-        self.sink.connection(out)
-    }
-
-    fn count_client(&mut self, ip: IpAddr, connections: usize, failing: usize) {
+    fn count_client(&mut self, ip: IpAddr, connections: u32, failing: bool) {
+        let failing = u32::from(failing);
         if let Some(entry) = self.clients.get_mut(&ip) {
-            entry.0 += connections;
-            entry.1 += failing;
+            entry.0 = entry.0.saturating_add(connections);
+            entry.1 = entry.1.saturating_add(failing);
         } else if self.clients.len() < MAX_CLIENTS {
             self.clients.insert(ip, (connections, failing));
         } else {
@@ -228,6 +270,8 @@ impl<'a> Merge<'a> {
         let CaptureDone {
             index, mut facts, ..
         } = done;
+        // Every connection up to this capture's last has arrived: settle which summaries stay.
+        self.trim_summaries();
         if let Some(first) = self.summary_cap_hit.get(&index) {
             facts.warnings.push(CaptureWarning {
                 kind: "limit_reached",
@@ -255,6 +299,10 @@ impl<'a> Merge<'a> {
         } else {
             Precision::Nanos
         };
+        // The cap keeps ids 0..MAX_SUMMARIES (ids are dense), so in id order a summary's
+        // index is its id.
+        self.trim_summaries();
+        self.summaries.sort_unstable_by_key(|s| s.id);
         let cross = detect::cross_findings(&self.summaries, book);
         for f in &cross {
             let slot = match f.severity {
@@ -273,8 +321,8 @@ impl<'a> Merge<'a> {
                 {
                     *flag = true;
                     self.failing_count += 1;
-                    if let Some(ip) = self.summaries.get(id).map(|s| s.client.ip()) {
-                        self.count_client(ip, 0, 1);
+                    if let Some(ip) = self.summaries.get(id).map(|s| s.client().ip()) {
+                        self.count_client(ip, 0, true);
                     }
                 }
             }
@@ -283,7 +331,7 @@ impl<'a> Merge<'a> {
             .clients
             .iter()
             .filter(|(_, (_, failing))| *failing > 0)
-            .map(|(ip, (conns, failing))| (*ip, *conns, *failing))
+            .map(|(ip, (conns, failing))| (*ip, *conns as usize, *failing as usize))
             .collect();
         top.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
         top.truncate(TOP_CLIENTS);

@@ -205,6 +205,10 @@ enum ToMerge {
 struct Threaded {
     batches: Vec<Batch>,
     workers: Vec<SyncSender<Batch>>,
+    /// Emptied batches the workers hand back. Reusing them keeps the big buffers in the
+    /// reader instead of freeing them on another thread, where glibc's per-thread arenas
+    /// fragmented them into tens of megabytes of resident memory (and it saves the malloc).
+    spare: Receiver<Batch>,
     merge: SyncSender<ToMerge>,
     stopped: bool,
 }
@@ -231,7 +235,8 @@ impl Threaded {
         if batch.items.is_empty() {
             return;
         }
-        let full = std::mem::take(batch);
+        let empty = self.spare.try_recv().unwrap_or_default();
+        let full = std::mem::replace(batch, empty);
         if tx.send(full).is_err() {
             // The worker is gone: the merge stopped (output closed).
             self.stopped = true;
@@ -296,10 +301,16 @@ impl Dispatch for Threaded {
     }
 }
 
-fn work(shared: Arc<Shared>, rx: Receiver<Batch>, tx: SyncSender<ToMerge>, json: bool) {
+fn work(
+    shared: Arc<Shared>,
+    rx: Receiver<Batch>,
+    tx: SyncSender<ToMerge>,
+    spare: SyncSender<Batch>,
+    json: bool,
+) {
     let mut worker = Worker::new(shared);
-    for batch in rx {
-        for item in batch.items {
+    for mut batch in rx {
+        for item in batch.items.drain(..) {
             match item {
                 Item::Open(id, opening) => worker.open(id, opening),
                 Item::Segment(s) => {
@@ -332,6 +343,9 @@ fn work(shared: Arc<Shared>, rx: Receiver<Batch>, tx: SyncSender<ToMerge>, json:
                 Item::Keys(keys) => worker.set_keys(keys),
             }
         }
+        batch.bytes.clear();
+        // Full (the reader has enough spares) or gone: this one is simply freed.
+        let _ = spare.try_send(batch);
     }
 }
 
@@ -343,6 +357,7 @@ fn run_threaded(
     merge: &mut Merge<'_>,
 ) -> Result<(), Error> {
     let (merge_tx, merge_rx) = sync_channel::<ToMerge>(MERGE_QUEUE);
+    let (spare_tx, spare_rx) = sync_channel::<Batch>(options.jobs * (WORKER_QUEUE + 1));
     let mut worker_txs = Vec::new();
     let mut handles = Vec::new();
     for _ in 0..options.jobs {
@@ -350,7 +365,10 @@ fn run_threaded(
         worker_txs.push(tx);
         let shared = shared.clone();
         let merge_tx = merge_tx.clone();
-        handles.push(std::thread::spawn(move || work(shared, rx, merge_tx, json)));
+        let spare_tx = spare_tx.clone();
+        handles.push(std::thread::spawn(move || {
+            work(shared, rx, merge_tx, spare_tx, json)
+        }));
     }
     let reader_shared = shared.clone();
     let reader_options = options.clone();
@@ -358,6 +376,7 @@ fn run_threaded(
         let mut dispatch = Threaded {
             batches: (0..worker_txs.len()).map(|_| Batch::default()).collect(),
             workers: worker_txs,
+            spare: spare_rx,
             merge: merge_tx,
             stopped: false,
         };

@@ -40,7 +40,9 @@ pub const MAX_LISTED: usize = 64;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum MqttEvent {
     /// One complete packet (or one whose body was skipped unstored because it was large).
-    Packet(PacketSummary),
+    /// Boxed: a summary is four times the size of any other event, and events are most of a
+    /// live connection's memory.
+    Packet(Box<PacketSummary>),
     /// The packet breaks the specification; `what` cites the section.
     Violation {
         packet_type: Option<&'static str>,

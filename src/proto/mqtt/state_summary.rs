@@ -196,7 +196,7 @@ impl MqttSession {
         out.push(Timed {
             at,
             side,
-            event: MqttEvent::Packet(summary),
+            event: MqttEvent::Packet(Box::new(summary)),
         });
     }
 }
