@@ -134,10 +134,6 @@ impl<'a> Merge<'a> {
         {
             self.spill_json(&mut out)?
         } else {
-            if let Some(json) = out.json.as_mut() {
-                // Serialised into a roomy buffer; a waiting one keeps only its bytes.
-                json.shrink_to_fit();
-            }
             self.waiting_bytes += json_len;
             None
         };
@@ -243,12 +239,10 @@ impl<'a> Merge<'a> {
                 self.count_client(w.client_ip, 1, w.failing);
                 self.sink.connection(w.out)?;
                 self.next += 1;
-                if self.waiting.is_empty() && self.spill.is_some() {
-                    // Nothing waits: the file can start over.
+                if self.waiting.is_empty() {
+                    // Nothing waits: the file is overwritten from the start (not truncated:
+                    // that was a system call per gap in the order).
                     self.spill_len = 0;
-                    if let Some(file) = &self.spill {
-                        file.set_len(0)?;
-                    }
                 }
             }
         }

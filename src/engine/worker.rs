@@ -56,7 +56,12 @@ pub(super) struct Worker {
     shared: Arc<Shared>,
     live: HashMap<usize, Box<Live>>,
     keys: Option<Arc<KeyLog>>,
+    /// Where connections are serialised (kept between connections, unless one was huge).
+    json_buffer: Vec<u8>,
 }
+
+/// A serialisation buffer larger than this is freed after use rather than kept.
+const MAX_KEPT_BUFFER: usize = 1 << 20;
 
 impl Worker {
     pub(super) fn new(shared: Arc<Shared>) -> Self {
@@ -65,6 +70,7 @@ impl Worker {
             shared,
             live: HashMap::new(),
             keys,
+            json_buffer: Vec::new(),
         }
     }
 
@@ -139,10 +145,18 @@ impl Worker {
         }
         let report = model::connection_report(id, &conn, findings, precision, self.shared.report);
         let out = if json {
+            // Serialised into the worker's buffer, then copied once at its exact size: a fresh
+            // buffer per connection grew by doubling and made malloc half of a worker's time.
             // Serialising our own structs cannot fail; an empty object would show if it did.
-            let mut bytes = Vec::with_capacity(4096);
-            let ok = serde_json::to_writer(&mut bytes, &report).is_ok();
-            let text = String::from_utf8(bytes).ok().filter(|_| ok);
+            self.json_buffer.clear();
+            let ok = serde_json::to_writer(&mut self.json_buffer, &report).is_ok();
+            let text = std::str::from_utf8(&self.json_buffer)
+                .ok()
+                .filter(|_| ok)
+                .map(str::to_owned);
+            if self.json_buffer.capacity() > MAX_KEPT_BUFFER {
+                self.json_buffer = Vec::new();
+            }
             ConnectionOut {
                 report: None,
                 json: Some(text.unwrap_or_else(|| "{}".into())),
