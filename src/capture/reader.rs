@@ -133,6 +133,12 @@ impl CaptureReader {
         self.sub_microsecond
     }
 
+    /// Hashes the input on a thread of its own from now on (worth it when other threads do
+    /// the rest of the work; see `source`).
+    pub fn hash_in_background(&self) {
+        self.raw.hash_in_background();
+    }
+
     /// Bytes of the input consumed so far (compressed bytes for gzip), for progress.
     pub fn bytes_read(&self) -> u64 {
         self.raw.bytes_read()

@@ -519,6 +519,27 @@ fn hash_reads_the_unread_rest() {
 }
 
 #[test]
+fn a_background_hash_is_the_same_hash() {
+    for file in [
+        two_frame_pcap(false, false),
+        gzip(&two_frame_pcap(true, false)),
+    ] {
+        let mut reader = open_ok(&file);
+        reader.hash_in_background();
+        assert_eq!(read_all(&mut reader).len(), 2);
+        assert_eq!(reader.sha256_hex(), sha256(&file));
+        // Asked again (and after the end), the same.
+        assert_eq!(reader.sha256_hex(), sha256(&file));
+    }
+    // Started after some frames, with the rest left unread.
+    let file = two_frame_pcap(false, false);
+    let mut reader = open_ok(&file);
+    assert!(reader.next_frame().is_some());
+    reader.hash_in_background();
+    assert_eq!(reader.sha256_hex(), sha256(&file));
+}
+
+#[test]
 fn every_prefix_never_panics() {
     let mut files = vec![two_frame_pcap(false, false), two_section_pcapng()];
     files.push(gzip(&two_frame_pcap(true, false)));

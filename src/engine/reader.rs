@@ -52,6 +52,9 @@ pub(super) fn read_all(
             Input::Path(path) => CaptureReader::open(&path)?,
             Input::Open(reader) => *reader,
         };
+        if options.jobs > 1 {
+            reader.hash_in_background();
+        }
         next_id = read_capture(index, reader, next_id, shared, options, dispatch, &progress);
         if dispatch.stopped() {
             break;
