@@ -46,6 +46,7 @@ mod reader;
 mod source;
 
 pub use reader::{CaptureReader, MAX_PACKET_BYTES, MAX_RECORD_BYTES};
+use std::collections::BTreeMap;
 
 /// Why a capture could not be opened at all (`Err` is for our environment, not for traffic).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +110,8 @@ pub struct CaptureFacts {
     pub warnings: Vec<CaptureWarning>,
     /// TLS key log text found in pcapng Decryption Secrets Blocks.
     pub embedded_secrets: Vec<Vec<u8>>,
+    /// Frames that carried no TCP we analyse, by kind (`dns`, `icmp`, `arp`, ...).
+    pub frames_not_analyzed: BTreeMap<&'static str, u64>,
 }
 
 /// Fuzz entry point: reads `data` as a capture, every frame; must never panic.

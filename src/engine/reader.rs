@@ -15,8 +15,8 @@ use crate::flow::directory::{EndReason, Ended, LimitCounts, StreamDirectory};
 use crate::flow::{FlowId, FlowOpen, FlowSink, FlowTable, TcpEvent, TcpSummary};
 use crate::proto::tls::decrypt::KeyLog;
 use crate::report::model::Precision;
-use crate::wire::{Decoded, TcpSegment, WireDecoder};
-use std::collections::HashMap;
+use crate::wire::{Decoded, OtherTraffic, TcpSegment, WireDecoder};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Where the reader's decisions go: straight to a worker and the merge (`--jobs 1`), or into
@@ -68,6 +68,8 @@ pub(super) fn read_all(
 #[derive(Default)]
 struct FrameTrouble {
     unsupported: Vec<u32>,
+    /// Frames that are not TCP, by kind: count and first frame.
+    not_analyzed: BTreeMap<OtherTraffic, (u64, u64)>,
     warnings: Vec<CaptureWarning>,
     malformed: Option<(u64, String)>,
     malformed_count: u64,
@@ -160,7 +162,11 @@ fn read_capture(
                 trouble.malformed_count += 1;
                 trouble.malformed.get_or_insert((frame.number, why));
             }
-            Decoded::NotTcp | Decoded::FragmentHeld | Decoded::UnsupportedLinkType(_) => {}
+            Decoded::NotTcp(kind) => {
+                let entry = trouble.not_analyzed.entry(kind).or_insert((0, frame.number));
+                entry.0 += 1;
+            }
+            Decoded::FragmentHeld | Decoded::UnsupportedLinkType(_) => {}
         }
         if frame_is_milestone(last_frame) {
             // The byte count sits behind a lock: read it every so often, not per frame.
@@ -194,6 +200,7 @@ fn read_capture(
             ),
         });
     }
+    warnings.extend(not_analyzed_warning(&trouble.not_analyzed));
     warnings.extend(limit_warnings(directory.limit_counts(), options));
     let facts = CaptureFacts {
         path: name,
@@ -210,6 +217,11 @@ fn read_capture(
         microsecond_times: precision == Precision::Micros,
         warnings,
         embedded_secrets: reader.decryption_secrets().to_vec(),
+        frames_not_analyzed: trouble
+            .not_analyzed
+            .iter()
+            .map(|(kind, (count, _))| (kind.name(), *count))
+            .collect(),
     };
     let end_id = base + directory.records() as usize;
     dispatch.capture_done(CaptureDone {
@@ -240,6 +252,26 @@ fn send_ends(
             precision,
         );
     }
+}
+
+/// One warning for every frame that was not TCP: how many of each kind, and the first.
+fn not_analyzed_warning(counts: &BTreeMap<OtherTraffic, (u64, u64)>) -> Option<CaptureWarning> {
+    let total: u64 = counts.values().map(|(n, _)| n).sum();
+    let first = counts.values().map(|(_, frame)| *frame).min()?;
+    let mut by_count: Vec<(&OtherTraffic, &(u64, u64))> = counts.iter().collect();
+    by_count.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+    let kinds: Vec<String> = by_count
+        .iter()
+        .map(|(kind, (n, _))| format!("{n} {}", kind.describe()))
+        .collect();
+    Some(CaptureWarning {
+        kind: "traffic_not_analyzed",
+        frame: Some(first),
+        message: format!(
+            "{total} frame(s) carry no TCP that mqpcap analyses and were only counted: {}",
+            kinds.join(", ")
+        ),
+    })
 }
 
 /// `limit_reached` warnings for the caps the directory reached.

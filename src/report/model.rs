@@ -113,6 +113,8 @@ pub struct CaptureReport {
     pub warnings: Vec<Warning>,
     /// pcapng Decryption Secrets Blocks present (their contents are never printed).
     pub embedded_secrets: usize,
+    /// Frames that carried no TCP we analyse, by kind (empty when every frame was TCP).
+    pub frames_not_analyzed: BTreeMap<&'static str, u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -460,6 +462,7 @@ pub fn capture_report(facts: &CaptureFacts) -> CaptureReport {
             })
             .collect(),
         embedded_secrets: facts.embedded_secrets.len(),
+        frames_not_analyzed: facts.frames_not_analyzed.clone(),
     }
 }
 

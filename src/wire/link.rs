@@ -9,7 +9,9 @@
 pub(crate) enum Network<'a> {
     /// An IP packet (version from its first nibble).
     Ip(&'a [u8]),
-    /// Anything that is not IP (ARP, LLDP, 802.3/LLC, ...).
+    /// ARP (EtherType 0x0806).
+    Arp,
+    /// Anything else that is not IP (LLDP, 802.3/LLC, ...).
     Other,
 }
 
@@ -37,6 +39,7 @@ pub(crate) mod link_type {
 
 const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_IPV6: u16 = 0x86dd;
+const ETHERTYPE_ARP: u16 = 0x0806;
 const ETHERTYPE_VLAN: u16 = 0x8100;
 const ETHERTYPE_QINQ: u16 = 0x88a8;
 /// Pre-standard QinQ outer tags still seen on some switches.
@@ -137,7 +140,10 @@ fn cooked(hardware: u16, protocol: u16, payload: &[u8]) -> Result<Network<'_>, L
 }
 
 /// Dispatches on an EtherType, looking through VLAN tags, PPPoE and MPLS.
-fn by_ether_type(mut ether_type: u16, mut payload: &[u8]) -> Result<Network<'_>, LinkError> {
+pub(crate) fn by_ether_type(
+    mut ether_type: u16,
+    mut payload: &[u8],
+) -> Result<Network<'_>, LinkError> {
     for _ in 0..MAX_STACKED {
         match ether_type {
             ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => return Ok(Network::Ip(payload)),
@@ -162,6 +168,7 @@ fn by_ether_type(mut ether_type: u16, mut payload: &[u8]) -> Result<Network<'_>,
                 });
             }
             ETHERTYPE_MPLS_UNICAST | ETHERTYPE_MPLS_MULTICAST => return mpls(payload),
+            ETHERTYPE_ARP => return Ok(Network::Arp),
             _ => return Ok(Network::Other),
         }
     }
@@ -207,8 +214,10 @@ mod tests {
     }
 
     #[test]
-    fn ethernet_arp_is_other() {
+    fn ethernet_arp_and_lldp() {
         let frame = ethernet(0x0806, &[0; 28]);
+        assert_eq!(network_layer(1, &frame), Ok(Network::Arp));
+        let frame = ethernet(0x88cc, &[0; 28]);
         assert_eq!(network_layer(1, &frame), Ok(Network::Other));
     }
 

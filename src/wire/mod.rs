@@ -1,7 +1,10 @@
-//! Link, IP and TCP header decoding of one captured frame (through etherparse, lax slicing).
+//! Link, IP and TCP header decoding of one captured frame (through etherparse, lax slicing),
+//! through the tunnels that carry device traffic (`tunnel`: VXLAN, GTP-U, GRE, IP in IP; PPPoE
+//! and MPLS in `link`).
 //!
 //! Guarantees: never panics on any bytes; a frame that cannot be decoded is a [`Decoded`] value
-//! describing why, never an `Err`. IPv4 fragments are held and reassembled across frames.
+//! describing why, never an `Err`; a frame that is not TCP says what it is ([`OtherTraffic`]),
+//! so nothing is dropped uncounted. IPv4 fragments are held and reassembled across frames.
 
 use std::net::IpAddr;
 
@@ -56,17 +59,23 @@ pub struct TcpSegment<'a> {
 mod defrag;
 mod link;
 mod tcp;
+mod tunnel;
 
 use defrag::{DefragPool, FragmentKey, FragmentOutcome};
 use etherparse::{IpNumber, Ipv6ExtensionSlice, LaxNetSlice, LaxSlicedPacket};
 use link::{LinkError, Network};
+use tunnel::Inner;
+pub use tunnel::OtherTraffic;
+
+/// Tunnels followed inside one another before a frame is counted as `tunnel_too_deep`.
+const MAX_TUNNEL_DEPTH: usize = 4;
 
 /// What one frame holds, as far as TCP is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decoded<'a> {
     Tcp(TcpSegment<'a>),
-    /// UDP, ICMP, ARP, non-IP: ignored.
-    NotTcp,
+    /// Not TCP (after any tunnel): counted by kind, not analysed.
+    NotTcp(OtherTraffic),
     /// An IP fragment stored until its datagram is complete.
     FragmentHeld,
     UnsupportedLinkType(u32),
@@ -96,93 +105,37 @@ impl WireDecoder {
         data: &'a [u8],
         orig_len: u32,
     ) -> Decoded<'a> {
-        let ip = match link::network_layer(link_type, data) {
-            Ok(Network::Ip(ip)) => ip,
-            Ok(Network::Other) => return Decoded::NotTcp,
-            Err(LinkError::Unsupported) => return Decoded::UnsupportedLinkType(link_type),
-            Err(LinkError::Malformed(reason)) => return Decoded::Malformed(reason),
-        };
-        let packet = match LaxSlicedPacket::from_ip(ip) {
-            Ok(packet) => packet,
-            Err(_) => return Decoded::Malformed(ip_header_problem(ip)),
-        };
-        // Bytes of the frame after this IP packet's start that the capture lacks.
-        let frame_missing = (orig_len as usize).saturating_sub(data.len());
-        match packet.net {
-            Some(LaxNetSlice::Ipv4(v4)) => {
-                let header = v4.header();
-                let header_len = header.slice().len();
-                let total = usize::from(header.total_len());
-                if total != 0 && total < header_len {
-                    // Wireshark: "Bogus IP length", the dissection stops there.
-                    return Decoded::Malformed(format!(
-                        "IPv4 total length {total} is shorter than its {header_len}-byte header"
-                    ));
+        let mut network = link::network_layer(link_type, data);
+        for _ in 0..=MAX_TUNNEL_DEPTH {
+            let ip = match network {
+                Ok(Network::Ip(ip)) => ip,
+                Ok(Network::Arp) => return Decoded::NotTcp(OtherTraffic::Arp),
+                Ok(Network::Other) => return Decoded::NotTcp(OtherTraffic::NotIp),
+                Err(LinkError::Unsupported) => return Decoded::UnsupportedLinkType(link_type),
+                Err(LinkError::Malformed(reason)) => return Decoded::Malformed(reason),
+            };
+            match ip_layer(ip, data.len(), orig_len) {
+                IpLayer::Done(decoded) => return decoded,
+                IpLayer::Tunnel(Inner::Ip(ip)) => network = Ok(Network::Ip(ip)),
+                IpLayer::Tunnel(Inner::Ethernet(frame)) => {
+                    network = link::network_layer(link::link_type::ETHERNET, frame);
                 }
-                let payload = v4.payload();
-                if payload.ip_number != IpNumber::TCP {
-                    return Decoded::NotTcp;
+                IpLayer::Tunnel(Inner::EtherType(ether_type, payload)) => {
+                    network = link::by_ether_type(ether_type, payload);
                 }
-                let missing_ip = if total == 0 {
-                    frame_missing
-                } else {
-                    total.saturating_sub(ip.len())
-                };
-                let src = IpAddr::V4(header.source_addr());
-                let dst = IpAddr::V4(header.destination_addr());
-                if !payload.fragmented {
-                    return tcp::segment(src, dst, payload.payload, missing_ip);
+                IpLayer::Fragment(f) => {
+                    return self.fragment(
+                        f.key,
+                        frame_number,
+                        f.offset,
+                        f.more,
+                        f.payload,
+                        f.missing,
+                    );
                 }
-                let key = FragmentKey {
-                    src,
-                    dst,
-                    identification: u32::from(header.identification()),
-                    protocol: 6,
-                };
-                let offset = u32::from(header.fragments_offset().byte_offset());
-                let more = header.more_fragments();
-                self.fragment(key, frame_number, offset, more, payload.payload, missing_ip)
             }
-            Some(LaxNetSlice::Ipv6(v6)) => {
-                let header = v6.header();
-                let payload = v6.payload();
-                if payload.ip_number != IpNumber::TCP {
-                    return Decoded::NotTcp;
-                }
-                let announced = usize::from(header.payload_length());
-                let missing_ip = if announced == 0 {
-                    frame_missing
-                } else {
-                    (40 + announced).saturating_sub(ip.len())
-                };
-                let src = IpAddr::V6(header.source_addr());
-                let dst = IpAddr::V6(header.destination_addr());
-                if !payload.fragmented {
-                    return tcp::segment(src, dst, payload.payload, missing_ip);
-                }
-                let fragment = v6
-                    .extensions()
-                    .clone()
-                    .into_iter()
-                    .find_map(|ext| match ext {
-                        Ipv6ExtensionSlice::Fragment(f) => Some(f),
-                        _ => None,
-                    });
-                let Some(fragment) = fragment else {
-                    return Decoded::Malformed("IPv6 fragment without fragment header".into());
-                };
-                let key = FragmentKey {
-                    src,
-                    dst,
-                    identification: fragment.identification(),
-                    protocol: 6,
-                };
-                let offset = u32::from(fragment.fragment_offset().byte_offset());
-                let more = fragment.more_fragments();
-                self.fragment(key, frame_number, offset, more, payload.payload, missing_ip)
-            }
-            _ => Decoded::NotTcp,
         }
+        Decoded::NotTcp(OtherTraffic::TunnelTooDeep)
     }
 
     fn fragment<'a>(
@@ -212,6 +165,133 @@ impl WireDecoder {
             FragmentOutcome::Invalid(reason) => Decoded::Malformed(reason),
             FragmentOutcome::Complete => tcp::segment(key.src, key.dst, &self.reassembled, 0),
         }
+    }
+}
+
+/// One IP packet (`ip`, inside a frame of `frame_len` captured bytes): its TCP segment, the
+/// tunnel it carries, a fragment to reassemble, or what else it is.
+fn ip_layer(ip: &[u8], frame_len: usize, orig_len: u32) -> IpLayer<'_> {
+    let packet = match LaxSlicedPacket::from_ip(ip) {
+        Ok(packet) => packet,
+        Err(_) => return IpLayer::Done(Decoded::Malformed(ip_header_problem(ip))),
+    };
+    // Bytes of the frame after this IP packet's start that the capture lacks.
+    let frame_missing = (orig_len as usize).saturating_sub(frame_len);
+    let done = IpLayer::Done;
+    match packet.net {
+        Some(LaxNetSlice::Ipv4(v4)) => {
+            let header = v4.header();
+            let header_len = header.slice().len();
+            let total = usize::from(header.total_len());
+            if total != 0 && total < header_len {
+                // Wireshark: "Bogus IP length", the dissection stops there.
+                return done(Decoded::Malformed(format!(
+                    "IPv4 total length {total} is shorter than its {header_len}-byte header"
+                )));
+            }
+            let payload = v4.payload();
+            if payload.ip_number != IpNumber::TCP {
+                return not_tcp(payload.ip_number.0, payload.payload, payload.fragmented);
+            }
+            let missing_ip = if total == 0 {
+                frame_missing
+            } else {
+                total.saturating_sub(ip.len())
+            };
+            let src = IpAddr::V4(header.source_addr());
+            let dst = IpAddr::V4(header.destination_addr());
+            if !payload.fragmented {
+                return done(tcp::segment(src, dst, payload.payload, missing_ip));
+            }
+            let key = FragmentKey {
+                src,
+                dst,
+                identification: u32::from(header.identification()),
+                protocol: 6,
+            };
+            let offset = u32::from(header.fragments_offset().byte_offset());
+            let more = header.more_fragments();
+            IpLayer::Fragment(FragmentArgs {
+                key,
+                offset,
+                more,
+                payload: payload.payload,
+                missing: missing_ip,
+            })
+        }
+        Some(LaxNetSlice::Ipv6(v6)) => {
+            let header = v6.header();
+            let payload = v6.payload();
+            if payload.ip_number != IpNumber::TCP {
+                return not_tcp(payload.ip_number.0, payload.payload, payload.fragmented);
+            }
+            let announced = usize::from(header.payload_length());
+            let missing_ip = if announced == 0 {
+                frame_missing
+            } else {
+                (40 + announced).saturating_sub(ip.len())
+            };
+            let src = IpAddr::V6(header.source_addr());
+            let dst = IpAddr::V6(header.destination_addr());
+            if !payload.fragmented {
+                return done(tcp::segment(src, dst, payload.payload, missing_ip));
+            }
+            let fragment = v6
+                .extensions()
+                .clone()
+                .into_iter()
+                .find_map(|ext| match ext {
+                    Ipv6ExtensionSlice::Fragment(f) => Some(f),
+                    _ => None,
+                });
+            let Some(fragment) = fragment else {
+                return done(Decoded::Malformed(
+                    "IPv6 fragment without fragment header".into(),
+                ));
+            };
+            let key = FragmentKey {
+                src,
+                dst,
+                identification: fragment.identification(),
+                protocol: 6,
+            };
+            let offset = u32::from(fragment.fragment_offset().byte_offset());
+            let more = fragment.more_fragments();
+            IpLayer::Fragment(FragmentArgs {
+                key,
+                offset,
+                more,
+                payload: payload.payload,
+                missing: missing_ip,
+            })
+        }
+        _ => done(Decoded::NotTcp(OtherTraffic::NotIp)),
+    }
+}
+
+/// What an IP layer leads to.
+enum IpLayer<'a> {
+    Done(Decoded<'a>),
+    Tunnel(Inner<'a>),
+    Fragment(FragmentArgs<'a>),
+}
+
+/// A TCP fragment for the reassembly pool.
+struct FragmentArgs<'a> {
+    key: FragmentKey,
+    offset: u32,
+    more: bool,
+    payload: &'a [u8],
+    missing: usize,
+}
+
+/// An IP payload that is not TCP: a tunnel to follow, or a kind to count. Fragments of other
+/// protocols are not reassembled (tunnels are sized not to fragment), only counted.
+fn not_tcp(protocol: u8, payload: &[u8], fragmented: bool) -> IpLayer<'_> {
+    match tunnel::open_ip_payload(protocol, payload) {
+        Ok(inner) if !fragmented => IpLayer::Tunnel(inner),
+        Ok(_) => IpLayer::Done(Decoded::NotTcp(OtherTraffic::OtherIp)),
+        Err(kind) => IpLayer::Done(Decoded::NotTcp(kind)),
     }
 }
 

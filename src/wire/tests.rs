@@ -1,6 +1,6 @@
 //! Wire decoding tests over hand-made and etherparse-built frames: every link type, VLAN tags,
-//! IPv6 extension headers, fragment reassembly, Ethernet padding, snaplen cuts, and every
-//! prefix of a fixture frame.
+//! IPv6 extension headers, fragment reassembly, Ethernet padding, snaplen cuts, tunnels, and
+//! every prefix of a fixture frame. (Real tunnel captures: `tests/tunnels.rs`.)
 
 use super::*;
 use etherparse::PacketBuilder;
@@ -271,11 +271,11 @@ fn non_tcp_and_unsupported_and_malformed() {
         .ipv4(CLIENT, SERVER, 64)
         .udp(53, 53)
         .write(&mut udp, b"dns");
-    assert_eq!(decode_one(1, &udp), Decoded::NotTcp);
+    assert_eq!(decode_one(1, &udp), Decoded::NotTcp(OtherTraffic::Dns));
     let mut arp = vec![0u8; 12];
     arp.extend_from_slice(&[0x08, 0x06]);
     arp.extend_from_slice(&[0; 28]);
-    assert_eq!(decode_one(1, &arp), Decoded::NotTcp);
+    assert_eq!(decode_one(1, &arp), Decoded::NotTcp(OtherTraffic::Arp));
     assert_eq!(decode_one(147, &udp), Decoded::UnsupportedLinkType(147));
     let ip = ipv4_tcp(b"");
     assert_eq!(
@@ -295,9 +295,64 @@ fn non_tcp_and_unsupported_and_malformed() {
     );
 }
 
+/// `inner` wrapped in outer Ethernet/IPv4/UDP to `port` behind `header`.
+fn over_udp(port: u16, header: &[u8], inner: &[u8]) -> Vec<u8> {
+    let mut payload = header.to_vec();
+    payload.extend_from_slice(inner);
+    let mut out = Vec::new();
+    let _ = PacketBuilder::ethernet2([3; 6], [4; 6])
+        .ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+        .udp(40000, port)
+        .write(&mut out, &payload);
+    out
+}
+
+fn vxlan(inner_frame: &[u8]) -> Vec<u8> {
+    over_udp(4789, &[0x08, 0, 0, 0, 0, 0, 42, 0], inner_frame)
+}
+
+#[test]
+fn tunnels_lead_to_the_inner_segment() {
+    let frame = vxlan(&ethernet_tcp(b"hi"));
+    let segment = expect_tcp(decode_one(1, &frame));
+    assert_eq!(segment.src, IpAddr::V4(Ipv4Addr::from(CLIENT)));
+    assert_eq!((segment.src_port, segment.dst_port), (54810, 8883));
+    assert_eq!(segment.payload, b"hi");
+
+    let gtp = over_udp(2152, &[0x30, 0xff, 0, 0, 0, 0, 0, 7], &ipv4_tcp(b"gtp"));
+    assert_eq!(expect_tcp(decode_one(1, &gtp)).payload, b"gtp");
+
+    let mut gre = Vec::new();
+    let mut gre_payload = vec![0, 0, 0x08, 0x00];
+    gre_payload.extend_from_slice(&ipv4_tcp(b"gre"));
+    let _ = PacketBuilder::ethernet2([3; 6], [4; 6])
+        .ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+        .write(&mut gre, etherparse::IpNumber(47), &gre_payload);
+    assert_eq!(expect_tcp(decode_one(1, &gre)).payload, b"gre");
+}
+
+#[test]
+fn tunnels_nest_only_so_deep() {
+    let mut frame = ethernet_tcp(b"deep");
+    for _ in 0..MAX_TUNNEL_DEPTH {
+        frame = vxlan(&frame);
+    }
+    assert_eq!(expect_tcp(decode_one(1, &frame)).payload, b"deep");
+    let deeper = vxlan(&frame);
+    assert_eq!(
+        decode_one(1, &deeper),
+        Decoded::NotTcp(OtherTraffic::TunnelTooDeep)
+    );
+}
+
 #[test]
 fn every_prefix_of_fixture_frames_never_panics() {
     let mut fixtures = vec![(1u32, ethernet_tcp(b"payload bytes"))];
+    fixtures.push((1, vxlan(&ethernet_tcp(b"inner"))));
+    fixtures.push((
+        1,
+        over_udp(2152, &[0x30, 0xff, 0, 0, 0, 0, 0, 7], &ipv4_tcp(b"x")),
+    ));
     fixtures.push((101, ipv6_hop_by_hop_tcp(&tcp_header(b"x"))));
     fixtures.push((101, ipv4_fragment(3, 8, true, &[0; 16])));
     for (link_type, frame) in fixtures {
