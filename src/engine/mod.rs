@@ -198,7 +198,7 @@ const MERGE_QUEUE: usize = 1024;
 
 enum ToMerge {
     Finished(Box<Finished>),
-    Capture(merge::CaptureDone),
+    Capture(Box<merge::CaptureDone>),
 }
 
 /// The reader's side of `--jobs N`: fills a batch per worker and sends it when full.
@@ -292,7 +292,7 @@ impl Dispatch for Threaded {
     fn capture_done(&mut self, done: merge::CaptureDone) {
         // The capture's last items must reach the workers before the merge waits for them.
         self.flush_all();
-        if self.merge.send(ToMerge::Capture(done)).is_err() {
+        if self.merge.send(ToMerge::Capture(Box::new(done))).is_err() {
             self.stopped = true;
         }
     }
@@ -388,7 +388,7 @@ fn run_threaded(
     for message in merge_rx.iter() {
         let step = match message {
             ToMerge::Finished(f) => merge.finished(*f),
-            ToMerge::Capture(done) => merge.capture_done(done),
+            ToMerge::Capture(done) => merge.capture_done(*done),
         };
         if let Err(e) = step {
             // Dropping the receiver stops the workers, which stops the reader.

@@ -163,7 +163,10 @@ fn read_capture(
                 trouble.malformed.get_or_insert((frame.number, why));
             }
             Decoded::NotTcp(kind) => {
-                let entry = trouble.not_analyzed.entry(kind).or_insert((0, frame.number));
+                let entry = trouble
+                    .not_analyzed
+                    .entry(kind)
+                    .or_insert((0, frame.number));
                 entry.0 += 1;
             }
             Decoded::FragmentHeld | Decoded::UnsupportedLinkType(_) => {}
