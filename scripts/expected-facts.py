@@ -7,7 +7,8 @@ options, how it was made, what it shows), runs tshark on each file and writes on
   {"generator": ..., "tshark": "4.0.17", "files": {FILE: {"file", "frames", "format",
    "tshark_options", "healthy", "expected_rules", "streams": {"0": {...}}}}}
 
-Per tcp.stream: client/server ("ip:port", the SYN sender is the client), sni, ch_max, sh_version,
+Per tcp.stream: client/server ("ip:port" of the innermost IP header, the one carrying the TCP, when
+the frame is tunnelled; the SYN sender is the client), sni, ch_max, sh_version,
 cipher (ServerHello), alerts [{description, from}] (readable alerts only; RFC 8446 §6 names),
 encrypted_alerts [{from}] (TLS <= 1.2 alert records tshark could not decrypt), client_id, mqtt
 version, connack (3.1.1 return code / 5.0 reason code), suback_codes (3.1.1 return codes / 5.0
@@ -29,7 +30,7 @@ FIELDS = [
     "tls.handshake.extensions_server_name", "tls.handshake.ciphersuite", "tls.record.content_type",
     "tls.alert_message.desc", "mqtt.msgtype", "mqtt.clientid", "mqtt.conack.val", "mqtt.connack.reason_code", "mqtt.ver",
     "mqtt.disconnect.reason_code", "mqtt.suback.qos", "mqtt.suback.reason_code", "mqtt.puback.reason_code",
-    "mqtt.pubrec.reason_code",
+    "mqtt.pubrec.reason_code", "frame.protocols",
 ]
 
 VERSIONS = {0x0300: "SSL 3.0", 0x0301: "TLS 1.0", 0x0302: "TLS 1.1", 0x0303: "TLS 1.2", 0x0304: "TLS 1.3"}
@@ -89,6 +90,21 @@ def endpoint(ip: str, port: str) -> str:
     return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
+def inner_address(r: dict, which: str) -> str:
+    """The address of the IP header that carries the TCP segment: the innermost one.
+
+    In a tunnelled frame (VXLAN, GTP-U, GRE, ...) tshark gives every ip.src occurrence, outer
+    first ("10.78.0.2|10.79.0.2"). Whether the innermost header is IPv4 or IPv6 (6in4, 4in6) is
+    told by the last "ip"/"ipv6" layer in frame.protocols. Frames with a single IP layer are
+    unchanged.
+    """
+    v4, v6 = strs(r["ip." + which]), strs(r["ipv6." + which])
+    layers = [p for p in r["frame.protocols"].split(":") if p in ("ip", "ipv6")]
+    if v4 and v6 and layers:
+        return v6[-1] if layers[-1] == "ipv6" else v4[-1]
+    return (v4 or v6 or [""])[-1]
+
+
 def stream_facts(rows: list) -> dict:
     streams = {}
     for r in rows:
@@ -101,10 +117,10 @@ def stream_facts(rows: list) -> dict:
         rows = s["rows"]
 
         def src(r):
-            return endpoint(r["ip.src"] or r["ipv6.src"], r["tcp.srcport"])
+            return endpoint(inner_address(r, "src"), r["tcp.srcport"])
 
         def dst(r):
-            return endpoint(r["ip.dst"] or r["ipv6.dst"], r["tcp.dstport"])
+            return endpoint(inner_address(r, "dst"), r["tcp.dstport"])
 
         syn = next((r for r in rows if r["tcp.flags.syn"] in ("1", "True") and
                     r["tcp.flags.ack"] in ("0", "False")), None)

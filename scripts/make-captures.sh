@@ -57,6 +57,7 @@ install_deps() {
     command -v ethtool >/dev/null || need+=(ethtool)
     command -v tshark >/dev/null || need+=(tshark)
     command -v editcap >/dev/null || need+=(tshark)
+    command -v ping >/dev/null || need+=(iputils-ping)
     if [ ${#need[@]} -gt 0 ]; then
         log "installing ${need[*]}"
         DEBIAN_FRONTEND=noninteractive timeout 300 apt-get update -qq
@@ -259,13 +260,17 @@ EOF
 # ---------------------------------------------------------------- capture helpers
 declare -a CAP_PIDS=() CAP_LOGS=()
 # cap_start FILE [tcpdump options...]: capture TCP on the broker's veth (Ethernet link type).
+# CAP_FILTER overrides the capture filter `tcp` (tunnels: `udp port 4789`...); CAP_FILTER="" records
+# everything.
 cap_start() {
     local file=$1
     shift
-    local iface=${CAP_IF:-mqb0} ns=${CAP_NS:-$BRK}
+    local iface=${CAP_IF:-mqb0} ns=${CAP_NS:-$BRK} filter=${CAP_FILTER-tcp}
     local logf=$WORK/$(basename "$file").tcpdump
+    local -a expr=()
+    [ -n "$filter" ] && expr=("$filter")
     ip netns exec $ns tcpdump -i "$iface" -n -Z root --immediate-mode -U -B 131072 -s 262144 \
-        "$@" -w "$OUT/$file" tcp >"$logf" 2>&1 &
+        "$@" -w "$OUT/$file" "${expr[@]}" >"$logf" 2>&1 &
     local pid=$!
     BG_PIDS+=("$pid")
     CAP_PIDS+=("$pid")
@@ -898,6 +903,155 @@ group6() {
     kill -TERM "$abroker" 2>/dev/null || true
 }
 
+# ================================================================ group 7: tunnels and other traffic
+# A healthy MQTT 3.1.1 session (mosquitto_sub -C 1 + mosquitto_pub -q 1) carried inside a tunnel
+# between the two namespaces: the files hold only the outer packets (capture filter on the tunnel's
+# port/protocol), the TCP in them is the inner one. VXLAN is the kernel's own; this kernel has no
+# gtp/ip_gre modules, so GTP-U and GRE come from scripts/lab/tunnel.py (a TUN device in each
+# namespace). Overlay 10.79.N.0/24 (.2 client, .1 broker) on the underlay 10.78.0.2 <-> 10.78.0.1;
+# overlay MTU 1400 so an encapsulated packet (+50 bytes VXLAN, +36 GTP-U, +24 GRE) fits the veth's 1500.
+OVL_MTU=1400
+declare -a TUN_PIDS=()
+
+wait_file() { # FILE PATTERN SECONDS
+    local i
+    for i in $(seq $(($3 * 10))); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+    return 1
+}
+
+# overlay_broker ADDR TAG: a mosquitto of its own on the broker's overlay address (the main broker
+# started before the overlay existed, so it could not listen there). Sets OVL_BROKER.
+overlay_broker() {
+    local addr=$1 tag=$2
+    printf '%s\n' "user root" "persistence false" "log_dest file $WORK/ovl-$tag.log" "log_type all" \
+        "listener 1883 $addr" "allow_anonymous true" >"$WORK/ovl-$tag.conf"
+    in_brk mosquitto -c "$WORK/ovl-$tag.conf" >"$WORK/ovl-$tag.out" 2>&1 &
+    OVL_BROKER=$!
+    BG_PIDS+=("$OVL_BROKER")
+    wait_file "$WORK/ovl-$tag.log" "Opening ip" 5 || die "overlay mosquitto ($tag) did not start: $(cat "$WORK/ovl-$tag.out")"
+    sleep 0.2
+}
+
+# overlay_session ADDR TAG: subscriber first (so the PUBLISH is delivered to it), then one QoS 1
+# publisher; two TCP connections through the tunnel.
+overlay_session() {
+    local addr=$1 tag=$2
+    in_cli timeout 10 mosquitto_sub -h "$addr" -i "lab-$tag-sub" -t "lab/$tag" -q 1 -C 1 >/dev/null 2>&1 &
+    local sub=$!
+    BG_PIDS+=("$sub")
+    wait_file "$WORK/ovl-$tag.log" "Sending SUBACK to lab-$tag-sub" 5 || die "$tag subscriber did not subscribe"
+    pub -h "$addr" -i "lab-$tag-pub" -t "lab/$tag" -m "hello through $tag" -q 1
+    wait "$sub" || true
+}
+
+tunnel_vxlan() {
+    local f=tunnel-vxlan.pcap
+    want $f || return 0
+    # Point-to-point VXLAN (remote = the peer's underlay address, no multicast), VNI 42, on the
+    # IANA port 4789: Linux's default 8472 is not what Wireshark decodes as VXLAN.
+    local spec ns dev lo re under ov
+    for spec in "$CLI mqvxc0 10.78.0.2 10.78.0.1 mqc0 10.79.0.2" "$BRK mqvxb0 10.78.0.1 10.78.0.2 mqb0 10.79.0.1"; do
+        read -r ns dev lo re under ov <<<"$spec"
+        ip netns exec "$ns" ip link add "$dev" type vxlan id 42 local "$lo" remote "$re" dstport 4789 dev "$under"
+        ip netns exec "$ns" ip link set "$dev" mtu $OVL_MTU
+        # No IPv6 router solicitations / MLD inside the tunnel: the overlay is IPv4 (ARP stays).
+        ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1"
+        ip netns exec "$ns" ethtool -K "$dev" tso off gso off gro off tx off >/dev/null 2>&1 || true
+        ip netns exec "$ns" ip addr add "$ov/24" dev "$dev"
+        ip netns exec "$ns" ip link set "$dev" up
+    done
+    overlay_broker 10.79.0.1 vxlan
+    CAP_FILTER="udp port 4789" cap_start $f
+    overlay_session 10.79.0.1 vxlan
+    cap_stop
+    kill -TERM "$OVL_BROKER" 2>/dev/null || true
+    wait "$OVL_BROKER" 2>/dev/null || true
+    in_cli ip link del mqvxc0
+    in_brk ip link del mqvxb0
+    record $f true "" "" \
+        "ip link add type vxlan id 42 dstport 4789 (kernel VXLAN, overlay 10.79.0.0/24, MTU 1400) in both namespaces; own mosquitto on 10.79.0.1; mosquitto_sub -C 1 + mosquitto_pub -q 1; tcpdump 'udp port 4789' on the underlay veth" \
+        "healthy MQTT 3.1.1 session inside VXLAN (UDP 4789, VNI 42): the TCP is inner (10.79.0.2 -> 10.79.0.1:1883), outer UDP 10.78.0.2 <-> 10.78.0.1"
+}
+
+# tunnel_end MODE NS SIDE LOCAL REMOTE OVERLAY [tunnel.py options...]: one tunnel.py endpoint,
+# bounded (--seconds 30, timeout 40); its pid is appended to TUN_PIDS.
+tunnel_end() {
+    local mode=$1 ns=$2 side=$3 lo=$4 re=$5 ov=$6
+    shift 6
+    ip netns exec "$ns" timeout 40 "$PY" "$LAB/tunnel.py" "$mode" --dev "mq$mode${side}0" --addr "$ov/24" \
+        --local "$lo" --remote "$re" --mtu $OVL_MTU --seconds 30 "$@" >"$WORK/tunnel-$mode-$side.out" 2>&1 &
+    BG_PIDS+=("$!")
+    TUN_PIDS+=("$!")
+    wait_file "$WORK/tunnel-$mode-$side.out" forwarding 5 ||
+        die "tunnel.py $mode ($side) did not start: $(cat "$WORK/tunnel-$mode-$side.out")"
+}
+
+# user_tunnel FILE MODE NET FILTER SHOWS: tunnel.py in each namespace (overlay 10.79.NET.0/24), its
+# own mosquitto on 10.79.NET.1, capture filter FILTER on the underlay.
+user_tunnel() {
+    local f=$1 mode=$2 net=$3 filter=$4 shows=$5
+    want "$f" || return 0
+    local -a copt=() bopt=()
+    # GTP-U: the TEID in a packet names the receiving end's tunnel, so each direction has its own:
+    # 0x1001 on the uplink (client -> broker), 0x2002 on the downlink.
+    [ "$mode" = gtpu ] && copt=(--teid-tx 0x1001 --teid-rx 0x2002) && bopt=(--teid-tx 0x2002 --teid-rx 0x1001)
+    TUN_PIDS=()
+    tunnel_end "$mode" $CLI c 10.78.0.2 10.78.0.1 "10.79.$net.2" "${copt[@]}"
+    tunnel_end "$mode" $BRK b 10.78.0.1 10.78.0.2 "10.79.$net.1" "${bopt[@]}"
+    overlay_broker "10.79.$net.1" "$mode"
+    CAP_FILTER=$filter cap_start "$f"
+    overlay_session "10.79.$net.1" "$mode"
+    cap_stop
+    kill -TERM "$OVL_BROKER" "${TUN_PIDS[@]}" 2>/dev/null || true
+    wait "$OVL_BROKER" "${TUN_PIDS[@]}" 2>/dev/null || true
+    log "tunnel.py $mode: client $(tail -1 "$WORK/tunnel-$mode-c.out"), broker $(tail -1 "$WORK/tunnel-$mode-b.out")"
+    record "$f" true "" "" \
+        "scripts/lab/tunnel.py $mode (TUN device, overlay 10.79.$net.0/24, MTU 1400) in both namespaces; own mosquitto on 10.79.$net.1; mosquitto_sub -C 1 + mosquitto_pub -q 1; tcpdump '$filter' on the underlay veth" \
+        "$shows"
+}
+
+# dns_query SERVER NAME: one real DNS query (A, IN, recursion desired) over UDP from the client
+# namespace. Nothing listens on port 53 there, so the broker's kernel answers ICMP port unreachable.
+dns_query() {
+    in_cli timeout 5 "$PY" - "$1" "$2" >>"$WORK/clients.log" 2>&1 <<'EOF' || true
+import socket, struct, sys
+server, name = sys.argv[1], sys.argv[2]
+# RFC 1035 §4.1: header (id, flags = RD, 1 question), QNAME as length-prefixed labels, QTYPE A, QCLASS IN.
+query = struct.pack("!HHHHHH", 0x4D51, 0x0100, 1, 0, 0, 0)
+query += b"".join(bytes([len(label)]) + label.encode() for label in name.split(".")) + b"\0"
+query += struct.pack("!HH", 1, 1)
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.connect((server, 53))  # connected, so the ICMP port unreachable surfaces as ECONNREFUSED
+sock.settimeout(2)
+sock.send(query)
+try:
+    print("dns answer", sock.recv(512))
+except ConnectionRefusedError:
+    print("dns: ICMP port unreachable")
+except socket.timeout:
+    print("dns: no answer")
+EOF
+}
+
+group7() {
+    tunnel_vxlan
+    user_tunnel tunnel-gtpu.pcap gtpu 1 "udp port 2152" \
+        "healthy MQTT 3.1.1 session inside GTPv1-U (UDP 2152, G-PDU, TEID 0x1001 up / 0x2002 down): the TCP is inner (10.79.1.2 -> 10.79.1.1:1883)"
+    user_tunnel tunnel-gre.pcap gre 2 "ip proto 47" \
+        "healthy MQTT 3.1.1 session inside GRE (IP protocol 47, RFC 2784 header, no key/checksum): the TCP is inner (10.79.2.2 -> 10.79.2.1:1883)"
+    local f=other-traffic.pcap
+    if want $f; then
+        CAP_FILTER="" cap_start $f
+        in_cli ping -c 2 10.78.0.1 >>"$WORK/clients.log" 2>&1 || true
+        dns_query 10.78.0.1 broker.test
+        pub -h broker.test -i lab-other -t lab/other -m "among other traffic" -q 1
+        cap_stop
+        record $f true "" "" \
+            "tcpdump with no filter on the broker veth around: ping -c 2 10.78.0.1; a DNS A query (python, struct) to 10.78.0.1:53 where nothing listens; mosquitto_pub -h broker.test -q 1" \
+            "one healthy MQTT 3.1.1 QoS 1 session among non-TCP traffic: ICMP echo, a DNS query over UDP answered by ICMP port unreachable, perhaps ARP"
+    fi
+}
+
 # ================================================================ main
 main() {
     install_deps
@@ -906,7 +1060,9 @@ main() {
     fi
     mkdir -p "$OUT" "$OUT/keys"
     touch "$OUT/scenarios.tsv"
-    make_pki
+    # A partial run keeps the PKI it finds: the TLS captures and key logs already in captures/ were
+    # made with it, and a new one would no longer match them.
+    if [ -z "$ONLY" ] || [ ! -s "$PKI/server-chain.pem" ]; then make_pki; fi
     make_topology
     start_broker
     group1
@@ -915,6 +1071,7 @@ main() {
     group4
     group5
     group6
+    group7
     kill -TERM "$BROKER_PID" 2>/dev/null || true
     cp "$WORK/mosquitto.log" /tmp/mqlab-last-mosquitto.log 2>/dev/null || true
     "$PY" "$ROOT/scripts/expected-facts.py" "$OUT"
