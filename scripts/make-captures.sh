@@ -907,9 +907,11 @@ group6() {
 # A healthy MQTT 3.1.1 session (mosquitto_sub -C 1 + mosquitto_pub -q 1) carried inside a tunnel
 # between the two namespaces: the files hold only the outer packets (capture filter on the tunnel's
 # port/protocol), the TCP in them is the inner one. VXLAN is the kernel's own; this kernel has no
-# gtp/ip_gre modules, so GTP-U and GRE come from scripts/lab/tunnel.py (a TUN device in each
-# namespace). Overlay 10.79.N.0/24 (.2 client, .1 broker) on the underlay 10.78.0.2 <-> 10.78.0.1;
-# overlay MTU 1400 so an encapsulated packet (+50 bytes VXLAN, +36 GTP-U, +24 GRE) fits the veth's 1500.
+# gtp/ip_gre/mpls_router/pppoe modules, so GTP-U, GRE, MPLS and PPPoE come from
+# scripts/lab/tunnel.py (a TUN device in each namespace). Overlay 10.79.N.0/24 (.2 client, .1
+# broker) on the underlay 10.78.0.2 <-> 10.78.0.1 (MPLS, PPPoE: Ethernet frames on a veth pair of
+# their own, mqlc0 <-> mqlb0, without addresses); overlay MTU 1400 so an encapsulated packet (+50
+# bytes VXLAN, +36 GTP-U, +24 GRE, +4 MPLS, +8 PPPoE) fits the veth's 1500.
 OVL_MTU=1400
 declare -a TUN_PIDS=()
 
@@ -973,40 +975,76 @@ tunnel_vxlan() {
         "healthy MQTT 3.1.1 session inside VXLAN (UDP 4789, VNI 42): the TCP is inner (10.79.0.2 -> 10.79.0.1:1883), outer UDP 10.78.0.2 <-> 10.78.0.1"
 }
 
-# tunnel_end MODE NS SIDE LOCAL REMOTE OVERLAY [tunnel.py options...]: one tunnel.py endpoint,
-# bounded (--seconds 30, timeout 40); its pid is appended to TUN_PIDS.
+# tunnel_end MODE NS SIDE OVERLAY [tunnel.py options...]: one tunnel.py endpoint, bounded
+# (--seconds 30, timeout 40); its pid is appended to TUN_PIDS.
 tunnel_end() {
-    local mode=$1 ns=$2 side=$3 lo=$4 re=$5 ov=$6
-    shift 6
+    local mode=$1 ns=$2 side=$3 ov=$4
+    shift 4
     ip netns exec "$ns" timeout 40 "$PY" "$LAB/tunnel.py" "$mode" --dev "mq$mode${side}0" --addr "$ov/24" \
-        --local "$lo" --remote "$re" --mtu $OVL_MTU --seconds 30 "$@" >"$WORK/tunnel-$mode-$side.out" 2>&1 &
+        --mtu $OVL_MTU --seconds 30 "$@" >"$WORK/tunnel-$mode-$side.out" 2>&1 &
     BG_PIDS+=("$!")
     TUN_PIDS+=("$!")
     wait_file "$WORK/tunnel-$mode-$side.out" forwarding 5 ||
         die "tunnel.py $mode ($side) did not start: $(cat "$WORK/tunnel-$mode-$side.out")"
 }
 
+# link_veth: a second veth pair between the namespaces (mqlc0 client, mqlb0 broker) for the
+# Ethernet-level tunnels. No IPv4 address and IPv6 off before the link goes up, so the kernel sends
+# nothing on it (no ARP, router solicitation, MLD) and answers nothing; offloads off as on mqc0/mqb0.
+link_veth() {
+    ip link add mqlc0 netns $CLI type veth peer name mqlb0 netns $BRK
+    local spec ns dev
+    for spec in "$CLI mqlc0" "$BRK mqlb0"; do
+        read -r ns dev <<<"$spec"
+        ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1"
+        ip netns exec "$ns" ethtool -K "$dev" tso off gso off gro off tx off >/dev/null 2>&1 || true
+        ip netns exec "$ns" ip link set "$dev" up
+    done
+}
+
 # user_tunnel FILE MODE NET FILTER SHOWS: tunnel.py in each namespace (overlay 10.79.NET.0/24), its
-# own mosquitto on 10.79.NET.1, capture filter FILTER on the underlay.
+# own mosquitto on 10.79.NET.1, capture filter FILTER on the underlay (gtpu, gre: the main veth;
+# mpls, pppoe: the link_veth pair, captured on mqlb0).
 user_tunnel() {
     local f=$1 mode=$2 net=$3 filter=$4 shows=$5
     want "$f" || return 0
     local -a copt=() bopt=()
+    local cap_if=mqb0 where="the underlay veth" under="in both namespaces"
+    case $mode in
+    gtpu | gre)
+        copt=(--local 10.78.0.2 --remote 10.78.0.1)
+        bopt=(--local 10.78.0.1 --remote 10.78.0.2)
+        ;;
+    mpls | pppoe)
+        link_veth
+        cap_if=mqlb0
+        where="mqlb0"
+        under="in both namespaces, Ethernet frames through an AF_PACKET socket on a veth pair without addresses (mqlc0 <-> mqlb0)"
+        copt=(--iface mqlc0 --peer-mac "$(in_brk cat /sys/class/net/mqlb0/address)")
+        bopt=(--iface mqlb0 --peer-mac "$(in_cli cat /sys/class/net/mqlc0/address)")
+        ;;
+    esac
     # GTP-U: the TEID in a packet names the receiving end's tunnel, so each direction has its own:
-    # 0x1001 on the uplink (client -> broker), 0x2002 on the downlink.
-    [ "$mode" = gtpu ] && copt=(--teid-tx 0x1001 --teid-rx 0x2002) && bopt=(--teid-tx 0x2002 --teid-rx 0x1001)
+    # 0x1001 on the uplink (client -> broker), 0x2002 on the downlink. MPLS likewise: label 16
+    # towards the broker, 17 back. PPPoE: one session id, 0x0042, both ways.
+    case $mode in
+    gtpu) copt+=(--teid-tx 0x1001 --teid-rx 0x2002) && bopt+=(--teid-tx 0x2002 --teid-rx 0x1001) ;;
+    mpls) copt+=(--label-tx 16 --label-rx 17) && bopt+=(--label-tx 17 --label-rx 16) ;;
+    pppoe) copt+=(--session 0x0042) && bopt+=(--session 0x0042) ;;
+    esac
     TUN_PIDS=()
-    tunnel_end "$mode" $CLI c 10.78.0.2 10.78.0.1 "10.79.$net.2" "${copt[@]}"
-    tunnel_end "$mode" $BRK b 10.78.0.1 10.78.0.2 "10.79.$net.1" "${bopt[@]}"
+    tunnel_end "$mode" $CLI c "10.79.$net.2" "${copt[@]}"
+    tunnel_end "$mode" $BRK b "10.79.$net.1" "${bopt[@]}"
     overlay_broker "10.79.$net.1" "$mode"
-    CAP_FILTER=$filter cap_start "$f"
+    CAP_IF=$cap_if CAP_FILTER=$filter cap_start "$f"
     overlay_session "10.79.$net.1" "$mode"
     cap_stop
     kill -TERM "$OVL_BROKER" "${TUN_PIDS[@]}" 2>/dev/null || true
     wait "$OVL_BROKER" "${TUN_PIDS[@]}" 2>/dev/null || true
+    if [ "$cap_if" = mqlb0 ]; then in_cli ip link del mqlc0; fi # takes mqlb0 with it
     log "tunnel.py $mode: client $(tail -1 "$WORK/tunnel-$mode-c.out"), broker $(tail -1 "$WORK/tunnel-$mode-b.out")"
     record "$f" true "" "" \
-        "scripts/lab/tunnel.py $mode (TUN device, overlay 10.79.$net.0/24, MTU 1400) in both namespaces; own mosquitto on 10.79.$net.1; mosquitto_sub -C 1 + mosquitto_pub -q 1; tcpdump '$filter' on the underlay veth" \
+        "scripts/lab/tunnel.py $mode (TUN device, overlay 10.79.$net.0/24, MTU 1400) $under; own mosquitto on 10.79.$net.1; mosquitto_sub -C 1 + mosquitto_pub -q 1; tcpdump '$filter' on $where" \
         "$shows"
 }
 
@@ -1039,6 +1077,10 @@ group7() {
         "healthy MQTT 3.1.1 session inside GTPv1-U (UDP 2152, G-PDU, TEID 0x1001 up / 0x2002 down): the TCP is inner (10.79.1.2 -> 10.79.1.1:1883)"
     user_tunnel tunnel-gre.pcap gre 2 "ip proto 47" \
         "healthy MQTT 3.1.1 session inside GRE (IP protocol 47, RFC 2784 header, no key/checksum): the TCP is inner (10.79.2.2 -> 10.79.2.1:1883)"
+    user_tunnel tunnel-mpls.pcap mpls 3 mpls \
+        "healthy MQTT 3.1.1 session inside MPLS over Ethernet (EtherType 0x8847, one label, 16 towards the broker / 17 back, S=1, TTL 64): the TCP is inner (10.79.3.2 -> 10.79.3.1:1883)"
+    user_tunnel tunnel-pppoe.pcap pppoe 4 pppoes \
+        "healthy MQTT 3.1.1 session inside PPPoE session frames (EtherType 0x8864, session 0x0042, PPP protocol 0x0021; no discovery stage, the session is pre-agreed): the TCP is inner (10.79.4.2 -> 10.79.4.1:1883)"
     local f=other-traffic.pcap
     if want $f; then
         CAP_FILTER="" cap_start $f

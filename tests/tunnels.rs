@@ -1,6 +1,6 @@
 //! Traffic inside tunnels and traffic that is not TCP, on lab captures made by real software
-//! (captures/README.md: kernel VXLAN, `scripts/lab/tunnel.py` for GTP-U and GRE, mosquitto
-//! sessions through them; ping and a DNS query beside an MQTT session). The inner TCP is
+//! (captures/README.md: kernel VXLAN, `scripts/lab/tunnel.py` for GTP-U, GRE, MPLS and PPPoE,
+//! mosquitto sessions through them; ping and a DNS query beside an MQTT session). The inner TCP is
 //! analysed as if captured directly; every other frame is counted by kind.
 
 mod common;
@@ -43,7 +43,7 @@ fn healthy_inner_sessions(file: &str, overlay: &str) -> Value {
 }
 
 #[test]
-fn mqtt_inside_vxlan_gtpu_and_gre_is_analysed_as_inner_tcp() {
+fn mqtt_inside_vxlan_gtpu_gre_mpls_and_pppoe_is_analysed_as_inner_tcp() {
     let vxlan = healthy_inner_sessions("tunnel-vxlan.pcap", "10.79.0");
     // The ARP inside the VXLAN is counted, not analysed.
     assert_eq!(
@@ -53,6 +53,8 @@ fn mqtt_inside_vxlan_gtpu_and_gre_is_analysed_as_inner_tcp() {
     for (file, overlay) in [
         ("tunnel-gtpu.pcap", "10.79.1"),
         ("tunnel-gre.pcap", "10.79.2"),
+        ("tunnel-mpls.pcap", "10.79.3"),
+        ("tunnel-pppoe.pcap", "10.79.4"),
     ] {
         let doc = healthy_inner_sessions(file, overlay);
         let capture = &doc["captures"][0];
