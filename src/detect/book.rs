@@ -97,6 +97,10 @@ struct RawRule {
     thresholds: BTreeMap<String, f64>,
     #[serde(default)]
     variants: BTreeMap<String, RawText>,
+    /// The rule concludes from what one side did NOT send: withheld when the capture holds
+    /// one direction only (`capture_one_sided`).
+    #[serde(default)]
+    needs_both_sides: bool,
 }
 
 /// The text of one finding: severity, title, detail, remedy (templates with `{name}`).
@@ -116,6 +120,8 @@ pub struct RuleDef {
     pub base: RuleText,
     pub thresholds: BTreeMap<String, f64>,
     pub variants: BTreeMap<String, RuleText>,
+    /// Withheld on a one-sided view (see `capture_one_sided`).
+    pub needs_both_sides: bool,
     /// The file it came from.
     pub source: String,
 }
@@ -384,6 +390,7 @@ pub fn parse_rules(path: &str, text: &str) -> Result<Vec<RuleDef>, BookError> {
             base,
             thresholds: r.thresholds,
             variants,
+            needs_both_sides: r.needs_both_sides,
             source: path.to_string(),
         });
     }

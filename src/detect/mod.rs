@@ -120,6 +120,7 @@ pub(crate) type CrossRule = fn(&CrossCtx) -> Vec<Hit>;
 
 /// Per-connection rules in the order they run; later rules may look at `found`.
 pub(crate) const CONNECTION_RULES: &[(&str, ConnRule)] = &[
+    ("capture_one_sided", tcp::capture_one_sided),
     ("connection_refused", tcp::connection_refused),
     ("syn_unanswered", tcp::syn_unanswered),
     ("capture_gap", tcp::capture_gap),
@@ -242,6 +243,7 @@ pub fn connection_findings(
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut found: Vec<&'static str> = Vec::new();
+    let mut one_sided = None;
     for (rule_id, rule_fn) in CONNECTION_RULES {
         let Some(rule) = book.rule(rule_id) else {
             continue;
@@ -266,20 +268,61 @@ pub fn connection_findings(
             connections.extend(hit.connections.iter().copied());
             connections.sort_unstable();
             connections.dedup();
+            if rule_id == &"capture_one_sided" {
+                // Rendered last: its text names the rules it held back.
+                one_sided = Some((rule, hit, connections));
+                continue;
+            }
             let mut finding = render(rule_id, rule, hit, connections, &base);
-            if let Some(note) = confidence_note(rule_id, conn) {
+            if let Some(note) = confidence_note(rule_id, conn, &found) {
                 finding.detail.push(' ');
                 finding.detail.push_str(&note);
             }
             findings.push(finding);
         }
     }
+    if let Some((rule, hit, connections)) = one_sided {
+        findings = hold_back(findings, rule, hit, connections, conn, book);
+    }
     findings
+}
+
+/// A one-sided view: the findings of rules that need both directions (`needs_both_sides` in
+/// `rules/`) are withheld, since the missing direction's silence is the capture's, not the
+/// peer's; the `capture_one_sided` finding comes first and names what it held back.
+fn hold_back(
+    findings: Vec<Finding>,
+    rule: &RuleDef,
+    hit: Hit,
+    connections: Vec<usize>,
+    conn: &Connection,
+    book: &RuleBook,
+) -> Vec<Finding> {
+    let (held, kept): (Vec<Finding>, Vec<Finding>) = findings
+        .into_iter()
+        .partition(|f| book.rule(f.rule).is_some_and(|r| r.needs_both_sides));
+    let mut held_ids: Vec<&str> = held.iter().map(|f| f.rule).collect();
+    held_ids.dedup();
+    let held_text = match held_ids.as_slice() {
+        [] => "none of them would have fired here".to_string(),
+        [one] => format!("{one} would have fired"),
+        many => format!("{} would have fired", many.join(", ")),
+    };
+    let hit = hit.var("held_back", held_text);
+    let mut out = vec![render(
+        "capture_one_sided",
+        rule,
+        hit,
+        connections,
+        &base_vars(conn),
+    )];
+    out.extend(kept);
+    out
 }
 
 /// Capture artifacts lower the confidence of what is said about a connection (DESIGN.md:
 /// a gap or a mid-stream start is never itself a protocol finding, but findings say so).
-fn confidence_note(rule_id: &str, conn: &Connection) -> Option<String> {
+fn confidence_note(rule_id: &str, conn: &Connection, found: &[&str]) -> Option<String> {
     let mut notes = Vec::new();
     if !conn.tcp.syn_seen && rule_id != "capture_gap" {
         notes.push(
@@ -288,8 +331,14 @@ fn confidence_note(rule_id: &str, conn: &Connection) -> Option<String> {
         );
     }
     if conn.tcp.missing_bytes > 0 && rule_id != "capture_gap" {
+        // Only point at a finding that is in the output.
+        let see = if found.contains(&"capture_gap") {
+            " (see capture_gap)"
+        } else {
+            ""
+        };
         notes.push(format!(
-            "the capture lacks {} bytes of this connection (see capture_gap)",
+            "the capture lacks {} bytes of this connection{see}",
             conn.tcp.missing_bytes
         ));
     }

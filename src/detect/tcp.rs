@@ -1,9 +1,53 @@
-//! TCP rules: refused and unanswered connections, retransmissions, and bytes missing from the
-//! capture (a capture artifact: it lowers confidence, it is never a protocol finding).
+//! TCP rules: refused and unanswered connections, retransmissions, and what the capture lacks:
+//! bytes (`capture_gap`) or a whole direction (`capture_one_sided`). Those are capture
+//! artifacts: they lower confidence or hold rules back, they are never protocol findings.
 
 use super::facts::{self, count_tcp, duration_text, first_tcp, is_rst, is_syn, is_syn_ack};
 use super::{ConnCtx, Hit};
 use crate::flow::TcpEvent;
+
+/// Packets from one side only, while that side acknowledged sequence space of the other
+/// (RFC 9293 §3.4: an acknowledgment number says what was received): the other side's packets
+/// existed and the capture missed them. A side that only sends SYNs acknowledges nothing, so an
+/// unanswered SYN is never mistaken for this.
+pub fn capture_one_sided(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    let sides = &conn.tcp.sides;
+    let (present, missing) = match (sides[0].packets, sides[1].packets) {
+        (p, 0) if p > 0 => (crate::common::Side::Orig, crate::common::Side::Resp),
+        (0, p) if p > 0 => (crate::common::Side::Resp, crate::common::Side::Orig),
+        _ => return vec![],
+    };
+    let stats = sides[present.index()];
+    if stats.peer_seq_acked == 0 {
+        return vec![];
+    }
+    let role = |side| {
+        if side == facts::client(conn) {
+            "client"
+        } else {
+            "server"
+        }
+    };
+    let addr = |side: crate::common::Side| conn.endpoints[side.index()].to_string();
+    vec![
+        Hit::new()
+            .var("present", role(present))
+            .var("present_addr", addr(present))
+            .var("missing", role(missing))
+            .var("missing_addr", addr(missing))
+            .var("packets", stats.packets)
+            .var("acked", stats.peer_seq_acked)
+            .at(
+                conn.tcp.first,
+                format!("first packet, from the {}", role(present)),
+            )
+            .at(
+                conn.tcp.last,
+                format!("last packet, from the {}", role(present)),
+            ),
+    ]
+}
 
 /// RFC 9293 §3.10.7.2: a SYN to a closed port is answered by RST (with ACK).
 pub fn connection_refused(ctx: &ConnCtx) -> Vec<Hit> {
@@ -187,5 +231,47 @@ mod tests {
         let fired = rules_fired(&c);
         assert!(fired.contains(&"capture_gap"));
         assert!(!fired.contains(&"malformed_mqtt"));
+    }
+
+    /// The client's side only: a SYN, then ACKs that move forward over the server's bytes.
+    fn client_side_only(acked: u64) -> crate::conn::Connection {
+        let mut c = conn();
+        tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+        tcp(&mut c, 5, 3_000, Side::Orig, TcpEvent::Fin);
+        c.tcp.sides[0].packets = 4;
+        c.tcp.sides[0].peer_seq_acked = acked;
+        c.tcp.sides[1].packets = 0;
+        c
+    }
+
+    #[test]
+    fn one_direction_acknowledging_the_other_is_one_sided_and_holds_rules_back() {
+        let c = client_side_only(81);
+        let f = findings(&c);
+        assert_eq!(f.first().map(|f| f.rule), Some("capture_one_sided"));
+        assert_eq!(severity_of(&f, "capture_one_sided"), Some("warning"));
+        // The server's silence is the capture's: no "no answer" error.
+        assert!(!f.iter().any(|f| f.rule == "syn_unanswered"), "{f:?}");
+        let detail = &f[0].detail;
+        assert!(detail.contains("acknowledged 81 bytes"), "{detail}");
+        assert!(
+            detail.contains("syn_unanswered would have fired"),
+            "{detail}"
+        );
+    }
+
+    #[test]
+    fn unanswered_syns_acknowledge_nothing_and_stay_unanswered() {
+        let c = client_side_only(0);
+        let fired = rules_fired(&c);
+        assert!(fired.contains(&"syn_unanswered"), "{fired:?}");
+        assert!(!fired.contains(&"capture_one_sided"), "{fired:?}");
+    }
+
+    #[test]
+    fn both_directions_present_is_never_one_sided() {
+        let mut c = client_side_only(81);
+        c.tcp.sides[1].packets = 3;
+        assert!(!rules_fired(&c).contains(&"capture_one_sided"));
     }
 }

@@ -33,6 +33,7 @@ pub fn conn_between(client: SocketAddr, server: SocketAddr) -> Connection {
         packets: 1,
         bytes: 0,
         last: None,
+        peer_seq_acked: 0,
     };
     Connection {
         capture: 0,

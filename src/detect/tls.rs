@@ -318,13 +318,16 @@ pub fn client_cert_rejected(ctx: &ConnCtx) -> Vec<Hit> {
 
 /// An alert record that could not be read ended the handshake (TLS 1.2 after CCS, TLS 1.3
 /// after ServerHello). After an established session a lone encrypted alert is the normal
-/// close_notify and is not reported.
+/// close_notify and is not reported. Nor is one on a connection whose handshake is not in the
+/// capture (it started mid-stream): no handshake is there to end, and a 2-byte alert under
+/// any suite (26 bytes with AES-GCM in TLS 1.2) at the end of a session is its close_notify.
 pub fn encrypted_alert(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let Some(tls) = tls_of(conn) else {
         return vec![];
     };
-    if handshake_done(conn) || ctx.found("tls_alert") {
+    let handshake_unseen = tls.client_hello.is_none() && tls.server_hello.is_none();
+    if handshake_done(conn) || handshake_unseen || ctx.found("tls_alert") {
         return vec![];
     }
     let Some(a) = tls.alerts.iter().find(|a| a.encrypted) else {

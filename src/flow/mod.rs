@@ -128,6 +128,10 @@ pub struct SideStats {
     /// Payload bytes in sequence space (each byte counted once, retransmissions excluded).
     pub bytes: u64,
     pub last: Option<At>,
+    /// How far this side's acknowledgment number moved forward over the flow: sequence space
+    /// of the peer (its bytes, SYN and FIN) that this side received. More than the capture
+    /// holds of the peer means the capture missed the peer's packets.
+    pub peer_seq_acked: u64,
 }
 
 /// Final TCP facts of one flow, given to [`FlowSink::closed`].

@@ -27,6 +27,8 @@ pub struct FlowTracker {
     first_rtt_ns: Option<i64>,
     first_fin: Option<(Side, At)>,
     first_rst: Option<(Side, At)>,
+    /// Per side: the first and the furthest acknowledgment number it sent.
+    ack_span: [Option<(u32, u32)>; 2],
     limits: ReassemblyLimits,
 }
 
@@ -44,6 +46,7 @@ impl FlowTracker {
             first_rtt_ns: None,
             first_fin: None,
             first_rst: None,
+            ack_span: [None, None],
             limits,
         }
     }
@@ -66,6 +69,13 @@ impl FlowTracker {
         let stats = &mut self.dirs[me].stats;
         stats.packets = stats.packets.saturating_add(1);
         stats.last = Some(at);
+        if flags.ack() && !flags.rst() {
+            let span = self.ack_span[me].get_or_insert((seg.ack, seg.ack));
+            // Forward in sequence space (RFC 9293 §3.4: comparisons modulo 2^32).
+            if (seg.ack.wrapping_sub(span.1) as i32) > 0 {
+                span.1 = seg.ack;
+            }
+        }
 
         let captured = u32::try_from(seg.payload.len()).unwrap_or(u32::MAX);
         let payload_len = captured.saturating_add(seg.missing_payload);
@@ -226,7 +236,12 @@ impl FlowTracker {
             close: self.close(),
             first: self.first,
             last: self.last,
-            sides: [o.stats, r.stats],
+            sides: [0, 1].map(|i| {
+                let mut stats = self.dirs[i].stats;
+                stats.peer_seq_acked =
+                    self.ack_span[i].map_or(0, |(first, high)| u64::from(high.wrapping_sub(first)));
+                stats
+            }),
         }
     }
 }

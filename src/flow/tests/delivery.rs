@@ -309,6 +309,26 @@ fn summary_counts_packets_bytes_and_times() {
 }
 
 #[test]
+fn acknowledged_peer_sequence_space_is_summed_per_side() {
+    // Client: first ACK acknowledges the SYN-ACK (si + 1), last the server's FIN (si + 2).
+    let (_, rec) = run(&full_connection(100, 900));
+    let summary = rec.summary(0);
+    assert_eq!(summary.sides[0].peer_seq_acked, 1);
+    // Server: from the SYN (ci + 1) to the FIN (ci + 6): 4 bytes and the FIN.
+    assert_eq!(summary.sides[1].peer_seq_acked, 5);
+    // The client's packets alone (a one-sided capture) still show what the server sent,
+    // across sequence wrap-around.
+    let client_only: Vec<Pkt> = full_connection(100, u32::MAX - 1)
+        .into_iter()
+        .filter(|p| p.from_client)
+        .collect();
+    let (_, rec) = run(&client_only);
+    let summary = rec.summary(0);
+    assert_eq!(summary.sides[1].packets, 0);
+    assert_eq!(summary.sides[0].peer_seq_acked, 1);
+}
+
+#[test]
 fn syn_with_data_delivers_the_data() {
     let pkts = [c(100, 0, S, "tfo"), s(900, 104, S | A, "")];
     let (_, rec) = run(&pkts);
