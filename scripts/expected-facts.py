@@ -8,7 +8,7 @@ options, how it was made, what it shows), runs tshark on each file and writes on
    "tshark_options", "healthy", "expected_rules", "streams": {"0": {...}}}}}
 
 Per tcp.stream: client/server ("ip:port" of the innermost IP header, the one carrying the TCP, when
-the frame is tunnelled; the SYN sender is the client), sni, ch_max, sh_version,
+the frame is tunnelled; the SYN sender is the client, else the SYN-ACK's receiver), sni, ch_max, sh_version,
 cipher (ServerHello), alerts [{description, from}] (readable alerts only; RFC 8446 §6 names),
 encrypted_alerts [{from}] (TLS <= 1.2 alert records tshark could not decrypt), client_id, mqtt
 version, connack (3.1.1 return code / 5.0 reason code), suback_codes (3.1.1 return codes / 5.0
@@ -122,10 +122,19 @@ def stream_facts(rows: list) -> dict:
         def dst(r):
             return endpoint(inner_address(r, "dst"), r["tcp.dstport"])
 
-        syn = next((r for r in rows if r["tcp.flags.syn"] in ("1", "True") and
-                    r["tcp.flags.ack"] in ("0", "False")), None)
-        first = syn or rows[0]
-        client, server = src(first), dst(first)
+        def flagged(r, flag):
+            return r[flag] in ("1", "True")
+
+        syn = next((r for r in rows if flagged(r, "tcp.flags.syn") and
+                    not flagged(r, "tcp.flags.ack")), None)
+        # Without the SYN (a capture of the server's direction only), the SYN-ACK's receiver.
+        syn_ack = next((r for r in rows if flagged(r, "tcp.flags.syn") and
+                        flagged(r, "tcp.flags.ack")), None)
+        if syn is not None or syn_ack is None:
+            first = syn or rows[0]
+            client, server = src(first), dst(first)
+        else:
+            client, server = dst(syn_ack), src(syn_ack)
 
         def side(r):
             return "client" if src(r) == client else "server"
@@ -133,7 +142,7 @@ def stream_facts(rows: list) -> dict:
         facts = {"client": client, "server": server}
         mqtt_counts = {}
         alerts, encrypted_alerts, resets, disconnects = [], [], set(), []
-        close = {"how": "none", "by": None}
+        close = {"how": "none", "by": None, "frame": None}
         for r in rows:
             types = ints(r["tls.handshake.type"])
             versions = ints(r["tls.handshake.version"])

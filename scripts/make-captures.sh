@@ -1094,6 +1094,44 @@ group7() {
     fi
 }
 
+# ================================================================ group 8: views a capture can give
+# Not new recordings: cuts of the healthy captures above, as a mirror port that copies one
+# direction or a capture started late would give them. tshark keeps one direction (display filter
+# on the source address); editcap keeps a range of frames. Frame numbers restart at 1.
+cut_capture() { # FILE SOURCE HEALTHY RULES HOW SHOWS -- command ({in} and {out} replaced)
+    local f=$1 src=$2 healthy=$3 rules=$4 how=$5 shows=$6
+    shift 7
+    want "$f" || return 0
+    [ -s "$OUT/$src" ] || die "$f needs $src"
+    local -a cmd=()
+    local a
+    for a in "$@"; do
+        a=${a//\{in\}/$OUT/$src}
+        cmd+=("${a//\{out\}/$OUT/$f}")
+    done
+    "${cmd[@]}" >>"$WORK/cuts.log" 2>&1 || die "cutting $f failed: $(tail -3 "$WORK/cuts.log")"
+    record "$f" "$healthy" "$rules" "" "$how" "$shows"
+}
+
+group8() {
+    cut_capture one-sided-client-mqtt311.pcap mqtt311-healthy.pcap false capture_one_sided \
+        "tshark -r mqtt311-healthy.pcap -Y 'ip.src==10.78.0.2' -F pcap -w (the client's packets only)" \
+        "four healthy MQTT 3.1.1 connections of which only the client's direction was captured: its ACKs prove the broker answered" \
+        -- tshark -r {in} -Y "ip.src==10.78.0.2" -F pcap -w {out}
+    cut_capture one-sided-server-tls12.pcap tls12-healthy.pcap false capture_one_sided \
+        "tshark -r tls12-healthy.pcap -Y 'ip.src==10.78.0.1' -F pcap -w (the broker's packets only)" \
+        "a healthy TLS 1.2 session of which only the broker's direction was captured, ending with its encrypted close_notify" \
+        -- tshark -r {in} -Y "ip.src==10.78.0.1" -F pcap -w {out}
+    cut_capture one-sided-client-tls13.pcap tls13-healthy.pcap false capture_one_sided \
+        "tshark -r tls13-healthy.pcap -Y 'ip.src==10.78.0.2' -F pcap -w (the client's packets only)" \
+        "a healthy TLS 1.3 session of which only the client's direction was captured: the server's flight is missing, not absent" \
+        -- tshark -r {in} -Y "ip.src==10.78.0.2" -F pcap -w {out}
+    cut_capture mid-stream-tls12-close.pcap tls12-healthy.pcap true "" \
+        "editcap -F pcap -r tls12-healthy.pcap frames 16-20 (the capture starts after the handshake)" \
+        "the end of a healthy TLS 1.2 session, seen mid-stream: the last application data, both encrypted close_notify alerts (26 bytes under AES-GCM), FIN and RST" \
+        -- editcap -F pcap -r {in} {out} 16-20
+}
+
 # ================================================================ main
 main() {
     install_deps
@@ -1114,6 +1152,7 @@ main() {
     group5
     group6
     group7
+    group8
     kill -TERM "$BROKER_PID" 2>/dev/null || true
     cp "$WORK/mosquitto.log" /tmp/mqlab-last-mosquitto.log 2>/dev/null || true
     "$PY" "$ROOT/scripts/expected-facts.py" "$OUT"
