@@ -3,6 +3,7 @@
 
 use crate::capture::CaptureReader;
 use crate::detect::RuleBook;
+use crate::detect::ports::{BrokerPorts, BrokerTransport};
 use crate::engine::{self, Input, RunOptions};
 use crate::error::Error;
 use crate::proto::tls::decrypt::KeyLog;
@@ -54,6 +55,10 @@ pub struct CompareArgs {
     /// NSS key log (SSLKEYLOGFILE) to decrypt TLS with; may be given several times.
     #[arg(long = "keylog", value_name = "FILE")]
     pub keylogs: Vec<PathBuf>,
+    /// A server port where an MQTT broker listens, besides 1883 and 8883 (like tshark's `-d`):
+    /// PORT, PORT/plain or PORT/tls; may be given several times.
+    #[arg(long = "broker-port", value_name = "PORT[/plain|/tls]", value_parser = parse_broker_port)]
+    pub broker_ports: Vec<(u16, BrokerTransport)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -99,6 +104,11 @@ pub struct AnalyzeArgs {
     /// embedded in pcapng files are used without it.
     #[arg(long = "keylog", value_name = "FILE")]
     pub keylogs: Vec<PathBuf>,
+    /// A server port where an MQTT broker listens, besides 1883 and 8883 (like tshark's `-d`):
+    /// PORT, PORT/plain or PORT/tls; may be given several times. Silences and wrong protocols
+    /// on it are judged as on 1883 (plain) or 8883 (TLS).
+    #[arg(long = "broker-port", value_name = "PORT[/plain|/tls]", value_parser = parse_broker_port)]
+    pub broker_ports: Vec<(u16, BrokerTransport)>,
     /// Worker threads (default: all cores). The output is the same for every value.
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
@@ -147,7 +157,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
         Command::Analyze(args) => analyze(&args, out),
         Command::Compare(args) => compare(&args, out),
         Command::Rules(args) => {
-            let book = rule_book(args.rules.as_deref(), "generic")?;
+            let book = rule_book(args.rules.as_deref(), "generic", &[])?;
             crate::detect::explain::write(&book, args.id.as_deref(), out)
                 .map_err(Error::Output)?
                 .then_some(Outcome::Clean)
@@ -161,18 +171,27 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
     }
 }
 
-/// The built-in rules, overlaid with `dir`, with `profile` selected.
-fn rule_book(dir: Option<&Path>, profile: &str) -> Result<RuleBook, Error> {
+/// The built-in rules, overlaid with `dir`, with `profile` selected and the broker ports.
+fn rule_book(
+    dir: Option<&Path>,
+    profile: &str,
+    broker_ports: &[(u16, BrokerTransport)],
+) -> Result<RuleBook, Error> {
     let mut book = RuleBook::builtin();
     if let Some(dir) = dir {
         book = book.with_dir(dir).map_err(Error::Rules)?;
     }
-    book.with_profile(profile).map_err(Error::Rules)
+    let book = book.with_profile(profile).map_err(Error::Rules)?;
+    Ok(book.with_broker_ports(broker_ports))
+}
+
+fn parse_broker_port(text: &str) -> Result<(u16, BrokerTransport), String> {
+    BrokerPorts::parse_declaration(text)
 }
 
 fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     // Rules first: a bad rule file or profile is exit 2 before any capture is read.
-    let book = rule_book(args.rules.as_deref(), &args.profile)?;
+    let book = rule_book(args.rules.as_deref(), &args.profile, &args.broker_ports)?;
     let keys = read_keylogs(&args.keylogs)?;
     let inputs = open_inputs(&args.files)?;
     let options = RunOptions {
@@ -273,7 +292,7 @@ fn compare_report(
 
 fn compare(args: &CompareArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     use crate::report::compare::{self, Pick};
-    let book = rule_book(args.rules.as_deref(), &args.profile)?;
+    let book = rule_book(args.rules.as_deref(), &args.profile, &args.broker_ports)?;
     let keys = read_keylogs(&args.keylogs)?;
     let report_of = |path: &PathBuf| compare_report(path, &keys, &book);
     let good_report = report_of(&args.files[0])?;

@@ -17,6 +17,7 @@
 //! the line and the reason.
 
 use super::Severity;
+use super::ports::{BrokerPorts, BrokerTransport};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -148,6 +149,13 @@ pub struct Limits {
     pub keep_alive_max_s: Option<u32>,
     /// A keep-alive of 0 (disabled) is refused or replaced by the platform.
     pub keep_alive_zero_allowed: Option<bool>,
+    /// The platform does not refuse a non-zero keep-alive outside
+    /// `keep_alive_min_s`..`keep_alive_max_s`: it uses the nearest bound instead (AWS IoT Core:
+    /// below 30 s it uses 30 s, above 1200 s it uses 1200 s).
+    pub keep_alive_clamped: Option<bool>,
+    /// Seconds past 1.5x the keep-alive (MQTT 3.1.1 §3.1.2.10) the platform may take to close a
+    /// silent client, because it checks on a timer (Alibaba Cloud: every 30 s).
+    pub keep_alive_grace_s: Option<u32>,
     pub max_qos: Option<u8>,
     pub max_packet_bytes: Option<u64>,
     pub max_publish_payload_bytes: Option<u64>,
@@ -196,6 +204,8 @@ pub struct RuleBook {
     rules: BTreeMap<String, RuleDef>,
     profiles: BTreeMap<String, Profile>,
     selected: String,
+    /// The broker ports of the run (IANA ones and `--broker-port`).
+    broker_ports: BrokerPorts,
 }
 
 impl RuleBook {
@@ -205,6 +215,7 @@ impl RuleBook {
             rules: BTreeMap::new(),
             profiles: BTreeMap::new(),
             selected: "generic".to_string(),
+            broker_ports: BrokerPorts::default(),
         };
         // The built-in files are checked by tests; a failure here would be a build mistake,
         // so it degrades to a book without that file rather than a panic.
@@ -277,6 +288,18 @@ impl RuleBook {
     pub fn profiles(&self) -> impl Iterator<Item = &Profile> {
         self.profiles.values()
     }
+    /// Adds broker ports (`--broker-port`) to the IANA ones.
+    pub fn with_broker_ports(mut self, declared: &[(u16, BrokerTransport)]) -> RuleBook {
+        for &(port, transport) in declared {
+            self.broker_ports.declare(port, transport);
+        }
+        self
+    }
+
+    pub fn broker_ports(&self) -> &BrokerPorts {
+        &self.broker_ports
+    }
+
     /// The selected profile (an empty generic one if the data lacks it).
     pub fn profile(&self) -> &Profile {
         static EMPTY: std::sync::OnceLock<Profile> = std::sync::OnceLock::new();

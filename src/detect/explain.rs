@@ -96,6 +96,14 @@ fn explain_profile(p: &Profile, out: &mut dyn Write) -> io::Result<()> {
         "keep_alive_zero_allowed",
         l.keep_alive_zero_allowed.map(|v| v.to_string()),
     );
+    add(
+        "keep_alive_clamped",
+        l.keep_alive_clamped.map(|v| v.to_string()),
+    );
+    add(
+        "keep_alive_grace_s",
+        l.keep_alive_grace_s.map(|v| v.to_string()),
+    );
     add("idle_timeout_s", l.idle_timeout_s.map(|v| v.to_string()));
     add("max_qos", l.max_qos.map(|v| v.to_string()));
     add(

@@ -114,8 +114,3 @@ pub fn text_of(bytes: &[u8]) -> String {
         Err(_) => format!("{} bytes (not UTF-8)", bytes.len()),
     }
 }
-
-/// Well-known MQTT ports (IANA: 1883 mqtt, 8883 secure-mqtt).
-pub fn is_mqtt_port(port: u16) -> bool {
-    matches!(port, 1883 | 8883)
-}

@@ -18,6 +18,8 @@ pub mod explain;
 mod facts;
 mod jwt;
 mod mqtt;
+mod mqtt_sequence;
+pub mod ports;
 mod profile;
 mod summary;
 mod tcp;
@@ -88,6 +90,7 @@ pub(crate) struct ConnCtx<'a> {
     pub observed_until: At,
     pub rule: &'a RuleDef,
     pub profile: &'a Profile,
+    pub broker_ports: &'a ports::BrokerPorts,
     /// Rules that already fired on this connection (rules run in registry order).
     pub found: &'a [&'static str],
 }
@@ -98,6 +101,10 @@ impl ConnCtx<'_> {
     }
     pub fn found(&self, rule: &str) -> bool {
         self.found.contains(&rule)
+    }
+    /// How the connection's server port is spoken to, when it is a broker port.
+    pub fn broker_port(&self) -> Option<ports::BrokerTransport> {
+        self.broker_ports.get(self.conn.server_addr().port())
     }
 }
 
@@ -150,6 +157,10 @@ pub(crate) const CONNECTION_RULES: &[(&str, ConnRule)] = &[
     ("subscribe_refused", mqtt::subscribe_refused),
     ("publish_refused", mqtt::publish_refused),
     ("malformed_mqtt", mqtt::malformed_mqtt),
+    (
+        "mqtt_sequence_violation",
+        mqtt_sequence::mqtt_sequence_violation,
+    ),
     ("qos_unsupported", profile::qos_unsupported),
     ("keepalive_out_of_range", profile::keepalive_out_of_range),
     ("client_id_invalid", profile::client_id_invalid),
@@ -253,6 +264,7 @@ pub fn connection_findings(
             observed_until,
             rule,
             profile: book.profile(),
+            broker_ports: book.broker_ports(),
             found: &found,
         };
         let hits = rule_fn(&ctx);

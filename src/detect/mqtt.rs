@@ -4,8 +4,8 @@
 //! that break the specification.
 
 use super::facts::{
-    self, duration_text, first_close, is_mqtt_port, mqtt_events, mqtt_packets, secs_between,
-    text_of, transport_up,
+    self, duration_text, first_close, mqtt_events, mqtt_packets, secs_between, text_of,
+    transport_up,
 };
 use super::{ConnCtx, Hit};
 use crate::common::{At, Side};
@@ -111,7 +111,7 @@ fn connack_refused_inferred(ctx: &ConnCtx) -> Vec<Hit> {
         .server_hello
         .as_ref()
         .is_some_and(|sh| sh.alpn.as_deref() == Some("mqtt"));
-    if !alpn_mqtt && !is_mqtt_port(conn.server_addr().port()) {
+    if !alpn_mqtt && ctx.broker_port().is_none() {
         return vec![];
     }
     let (client, server) = (facts::client(conn), facts::server(conn));
@@ -158,12 +158,11 @@ pub fn no_connect_sent(ctx: &ConnCtx) -> Vec<Hit> {
     let min_wait = ctx.threshold("min_wait_s", 1.0);
     match conn.protocol {
         AppProtocol::None | AppProtocol::Mqtt => {
-            let port = conn.server_addr().port();
             let mqtt_connect = conn.mqtt.as_ref().is_some_and(|m| m.connect.is_some());
             if mqtt_connect || conn.tcp.sides[client.index()].bytes > 0 {
                 return vec![];
             }
-            if conn.protocol == AppProtocol::None && !is_mqtt_port(port) {
+            if conn.protocol == AppProtocol::None && ctx.broker_port().is_none() {
                 return vec![];
             }
             let up = facts::first_tcp(conn, facts::server(conn), facts::is_syn_ack)
@@ -180,7 +179,7 @@ pub fn no_connect_sent(ctx: &ConnCtx) -> Vec<Hit> {
             if !super::tls::handshake_done(conn)
                 || tls.decrypted
                 || conn.mqtt.is_some()
-                || !is_mqtt_port(conn.server_addr().port())
+                || ctx.broker_port().is_none()
             {
                 return vec![];
             }
@@ -271,7 +270,14 @@ pub fn keepalive_lapse(ctx: &ConnCtx) -> Vec<Hit> {
         let Some(connect) = &m.connect else {
             return vec![];
         };
-        if connect.keep_alive == 0 || m.disconnect.is_some_and(|d| d.side == client) {
+        // The keep-alive the platform really uses (AWS IoT Core raises a short one to 30 s)
+        // and when it closes (Alibaba Cloud checks every 30 s): `--profile` data.
+        let Some(window) =
+            super::profile::keepalive_window(&ctx.profile.limits, connect.keep_alive, factor)
+        else {
+            return vec![];
+        };
+        if m.disconnect.is_some_and(|d| d.side == client) {
             return vec![];
         }
         // A DISCONNECT 0x8D (keep alive timeout) from the server is its reaction too.
@@ -286,20 +292,27 @@ pub fn keepalive_lapse(ctx: &ConnCtx) -> Vec<Hit> {
         let Some((last, last_type)) = last_client_packet(ctx, reaction.frame) else {
             return vec![];
         };
-        let keep_alive = f64::from(connect.keep_alive);
         let silence = secs_between(last, reaction);
-        if silence + ctx.threshold("tolerance_s", 0.5) < factor * keep_alive {
+        if silence + ctx.threshold("tolerance_s", 0.5) < window.earliest_s {
             return vec![];
         }
+        let used = if window.used_s == u32::from(connect.keep_alive) {
+            format!("{} s", connect.keep_alive)
+        } else {
+            format!(
+                "{} s (the platform uses {} s)",
+                connect.keep_alive, window.used_s
+            )
+        };
         return vec![
             Hit::new()
                 .variant("observed")
-                .var("keep_alive", connect.keep_alive)
-                .var("limit", duration_text(factor * keep_alive))
+                .var("keep_alive", used)
+                .var("limit", window.text())
                 .var("silence", duration_text(silence))
                 .var(
                     "late",
-                    duration_text((silence - factor * keep_alive).max(0.0)),
+                    duration_text((silence - window.earliest_s).max(0.0)),
                 )
                 .var("last_packet", last_type)
                 .at(

@@ -75,6 +75,30 @@ fn silence_past_one_and_a_half_keepalives_then_server_close_is_a_lapse() {
 }
 
 #[test]
+fn a_lapse_is_counted_from_the_keep_alive_the_platform_uses() {
+    // Keep-alive 10 s, silent for 20 s, then the server closes.
+    let mut c = established_plain();
+    if let Some(connect) = c.mqtt.as_mut().and_then(|m| m.connect.as_mut()) {
+        connect.keep_alive = 10;
+    }
+    tcp(&mut c, 9, 20_003, Side::Resp, TcpEvent::Fin);
+    let lapse = |profile: &str| {
+        let book = crate::detect::RuleBook::builtin()
+            .with_profile(profile)
+            .unwrap_or_else(|e| panic!("{e}"));
+        findings_with(vec![c.clone()], 20_003, &book)
+            .per_connection
+            .into_iter()
+            .flatten()
+            .find(|f| f.rule == "keepalive_lapse")
+    };
+    // MQTT's 1.5 x 10 s = 15 s: a lapse.
+    assert!(lapse("generic").is_some());
+    // AWS IoT Core uses 30 s for a keep-alive under 30 s: 45 s not reached, no lapse.
+    assert!(lapse("aws-iot").is_none());
+}
+
+#[test]
 fn a_close_before_one_and_a_half_keepalives_is_no_lapse() {
     let mut c = established_plain();
     tcp(&mut c, 9, 30_000, Side::Resp, TcpEvent::Fin);
@@ -178,6 +202,30 @@ fn a_client_that_never_sends_connect() {
     tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
     tcp(&mut c, 2, 1, Side::Resp, TcpEvent::SynAck);
     assert!(!rules_fired(&c).contains(&"no_connect_sent"));
+}
+
+#[test]
+fn silence_on_a_declared_broker_port_is_no_connect_sent() {
+    let mut c = conn_between(
+        std::net::SocketAddr::from(([10, 0, 0, 2], 50000)),
+        std::net::SocketAddr::from(([10, 0, 0, 1], 1884)),
+    );
+    tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+    tcp(&mut c, 2, 1, Side::Resp, TcpEvent::SynAck);
+    tcp(&mut c, 4, 12_000, Side::Orig, TcpEvent::Fin);
+    let fired_with = |ports: &[(u16, crate::detect::ports::BrokerTransport)]| -> Vec<&str> {
+        let book = crate::detect::RuleBook::builtin().with_broker_ports(ports);
+        findings_with(vec![c.clone()], 12_000, &book)
+            .per_connection
+            .into_iter()
+            .flatten()
+            .map(|f| f.rule)
+            .collect()
+    };
+    // Port 1884 means nothing by itself: an idle connection to anything is not a fault.
+    assert!(!fired_with(&[]).contains(&"no_connect_sent"));
+    let declared = [(1884, crate::detect::ports::BrokerTransport::Either)];
+    assert!(fired_with(&declared).contains(&"no_connect_sent"));
 }
 
 #[test]

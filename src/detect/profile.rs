@@ -3,7 +3,8 @@
 //! not set is not checked; `jwt_invalid` checks expiry, `iat` and encoding on every profile
 //! because they are wrong everywhere.
 
-use super::facts::{mqtt_packets, text_of, unix_secs};
+use super::book::Limits;
+use super::facts::{duration_text, mqtt_packets, text_of, unix_secs};
 use super::jwt;
 use super::{ConnCtx, Hit};
 use crate::timefmt::rfc3339_seconds;
@@ -47,6 +48,73 @@ pub fn qos_unsupported(ctx: &ConnCtx) -> Vec<Hit> {
     hits
 }
 
+/// MQTT 3.1.1 §3.1.2.10 / 5.0 §3.1.2.10: a server may close a client silent for one and a half
+/// times its keep-alive.
+pub(crate) const MQTT_KEEPALIVE_FACTOR: f64 = 1.5;
+
+/// How long a platform lets a client stay silent before it closes the connection.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct KeepAliveWindow {
+    /// The keep-alive the platform uses: the client's, or the nearest bound of the platform's
+    /// range when the platform clamps (`keep_alive_clamped`).
+    pub used_s: u32,
+    /// `factor` x `used_s`: from here the server may close (§3.1.2.10).
+    pub earliest_s: f64,
+    /// The latest the platform closes when it documents a check timer (`keep_alive_grace_s`).
+    pub latest_s: Option<f64>,
+}
+
+/// The keep-alive the platform uses for a client that asked for `keep_alive` seconds, and when
+/// it closes a silent client (`factor` is 1.5 by §3.1.2.10; `keepalive_lapse` passes its own
+/// threshold). `None` for a keep-alive of 0, which turns the mechanism off (§3.1.2.10).
+/// AWS IoT Core uses 30 s for a smaller keep-alive and 1200 s for a larger one (AWS IoT Core
+/// quotas, message broker); Alibaba Cloud checks every 30 s, so it closes between 1.5x the
+/// keep-alive and 30 s later (IoT Platform, "Connect and disconnect devices", MQTT keep-alive).
+pub(crate) fn keepalive_window(
+    limits: &Limits,
+    keep_alive: u16,
+    factor: f64,
+) -> Option<KeepAliveWindow> {
+    let asked = u32::from(keep_alive);
+    if asked == 0 {
+        return None;
+    }
+    let mut used = asked;
+    if limits.keep_alive_clamped == Some(true) {
+        if let Some(min) = limits.keep_alive_min_s {
+            used = used.max(min);
+        }
+        if let Some(max) = limits.keep_alive_max_s {
+            used = used.min(max);
+        }
+    }
+    let earliest = factor * f64::from(used);
+    Some(KeepAliveWindow {
+        used_s: used,
+        earliest_s: earliest,
+        latest_s: limits.keep_alive_grace_s.map(|g| earliest + f64::from(g)),
+    })
+}
+
+impl KeepAliveWindow {
+    /// "45.0 s", or "90.0 s to 120.0 s" for a platform that checks on a timer.
+    pub fn text(&self) -> String {
+        match self.latest_s {
+            Some(latest) if latest > self.earliest_s => format!(
+                "{} to {}",
+                duration_text(self.earliest_s),
+                duration_text(latest)
+            ),
+            _ => duration_text(self.earliest_s),
+        }
+    }
+}
+
+/// A keep-alive outside the platform's range: refused (the base text), or, on a platform that
+/// clamps it (AWS IoT Core), replaced by the nearest bound: `raised` (info: the platform waits
+/// longer than the client needs) or `lowered` (warning: the platform gives up on an idle client
+/// before the client's own PINGREQ is due). Variant `idle_timeout` when the keep-alive (or none)
+/// exceeds an idle timeout the platform applies whatever the keep-alive (ClearBlade).
 pub fn keepalive_out_of_range(ctx: &ConnCtx) -> Vec<Hit> {
     let limits = &ctx.profile.limits;
     let Some(c) = ctx.conn.mqtt.as_ref().and_then(|m| m.connect.as_ref()) else {
@@ -54,13 +122,15 @@ pub fn keepalive_out_of_range(ctx: &ConnCtx) -> Vec<Hit> {
     };
     let ka = u32::from(c.keep_alive);
     let (min, max) = (limits.keep_alive_min_s, limits.keep_alive_max_s);
-    let bad = if ka == 0 {
+    let outside = if ka == 0 {
         limits.keep_alive_zero_allowed == Some(false)
     } else {
         min.is_some_and(|m| ka < m) || max.is_some_and(|m| ka > m)
     };
-    let idle = limits.idle_timeout_s.filter(|t| ka == 0 || ka > *t);
-    if !bad && idle.is_none() {
+    let window = keepalive_window(limits, c.keep_alive, MQTT_KEEPALIVE_FACTOR);
+    let used = window.map_or(ka, |w| w.used_s);
+    let idle = limits.idle_timeout_s.filter(|t| used == 0 || used > *t);
+    if !outside && idle.is_none() {
         return vec![];
     }
     let range = match (min, max) {
@@ -74,8 +144,19 @@ pub fn keepalive_out_of_range(ctx: &ConnCtx) -> Vec<Hit> {
         .var("range", range)
         .var("platform", platform(ctx))
         .at(c.at, format!("CONNECT with keep-alive {ka} s"));
-    if let (false, Some(t)) = (bad, idle) {
-        hit = hit.variant("idle_timeout").var("idle", t);
+    match (outside, window) {
+        (true, Some(w)) if w.used_s != ka => {
+            hit = hit
+                .variant(if w.used_s > ka { "raised" } else { "lowered" })
+                .var("used", w.used_s)
+                .var("limit", w.text());
+        }
+        (true, _) => {}
+        (false, _) => {
+            if let Some(t) = idle {
+                hit = hit.variant("idle_timeout").var("idle", t);
+            }
+        }
     }
     vec![hit]
 }

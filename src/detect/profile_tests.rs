@@ -147,3 +147,194 @@ fn payload_over_the_platform_limit_is_too_large() {
     assert!(!fired(&with_profile(&c, "aliyun")).contains(&"packet_too_large"));
     assert!(with_profile(&c, "generic").is_empty());
 }
+
+fn with_keep_alive(keep_alive: u16) -> crate::conn::Connection {
+    let mut c = established_plain();
+    if let Some(x) = c.mqtt.as_mut().and_then(|m| m.connect.as_mut()) {
+        x.keep_alive = keep_alive;
+    }
+    c
+}
+
+fn keepalive_finding(keep_alive: u16, profile: &str) -> Option<Finding> {
+    with_profile(&with_keep_alive(keep_alive), profile)
+        .into_iter()
+        .find(|f| f.rule == "keepalive_out_of_range")
+}
+
+/// AWS IoT Core quotas (message broker): a keep-alive under 30 s is used as 30 s. Not a
+/// refusal, so info, saying what the broker will use and when it closes (1.5 x 30 s).
+#[test]
+fn aws_iot_raises_a_short_keep_alive_to_30_s_at_info() {
+    let f = keepalive_finding(10, "aws-iot");
+    let Some(f) = f else {
+        panic!("no keepalive_out_of_range")
+    };
+    assert_eq!(f.severity.name(), "info", "{f:#?}");
+    assert!(f.title.contains("will use a keep-alive of 30 s"), "{f:#?}");
+    assert!(
+        f.detail.contains("not a refusal") && f.detail.contains("45.0 s"),
+        "{f:#?}"
+    );
+    // Nothing else: the connection is healthy.
+    let all = with_profile(&with_keep_alive(10), "aws-iot");
+    assert!(all.iter().all(|f| f.severity.name() == "info"), "{all:#?}");
+}
+
+/// Above 1200 s AWS IoT Core uses 1200 s (the supported value closest to the request): a client
+/// pinging every hour is dropped after 1800 s of silence, so this one is a warning.
+#[test]
+fn aws_iot_lowers_a_long_keep_alive_to_1200_s_as_a_warning() {
+    let f = keepalive_finding(3600, "aws-iot");
+    let Some(f) = f else {
+        panic!("no keepalive_out_of_range")
+    };
+    assert_eq!(f.severity.name(), "warning", "{f:#?}");
+    assert!(
+        f.title.contains("1200 s") && f.detail.contains("1800.0 s"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn aws_iot_keep_alive_bounds_are_inside_the_range() {
+    for ka in [30, 60, 1200] {
+        assert!(keepalive_finding(ka, "aws-iot").is_none(), "{ka}");
+    }
+    // 0 turns keep-alive off (MQTT 3.1.1 §3.1.2.10); the profile does not judge it.
+    assert!(keepalive_finding(0, "aws-iot").is_none());
+}
+
+/// Alibaba Cloud IoT Platform refuses a keep-alive outside 30-1200 s: the base text (warning),
+/// never the "will use" variants of a clamping platform. 600 s (outside the Link SDK's own
+/// 60-300 s parameter range) is accepted by the platform.
+#[test]
+fn aliyun_refuses_a_keep_alive_outside_30_to_1200_s() {
+    for ka in [10, 1300] {
+        let f = keepalive_finding(ka, "aliyun");
+        let Some(f) = f else {
+            panic!("no keepalive_out_of_range for {ka}")
+        };
+        assert_eq!(f.severity.name(), "warning", "{f:#?}");
+        assert!(
+            f.title.contains("outside") && f.title.contains("30-1200 s"),
+            "{f:#?}"
+        );
+        assert!(!f.title.contains("will use"), "{f:#?}");
+    }
+    for ka in [30, 60, 600, 1200] {
+        assert!(keepalive_finding(ka, "aliyun").is_none(), "{ka}");
+    }
+}
+
+/// The window a keep-alive lapse is measured against: MQTT's 1.5x by default, from the clamped
+/// keep-alive on AWS IoT Core, and with Alibaba's 30-s check timer on top.
+#[test]
+fn keepalive_window_follows_the_profile() {
+    use crate::detect::profile::{MQTT_KEEPALIVE_FACTOR, keepalive_window};
+    let limits = |name: &str| {
+        let book = RuleBook::builtin().with_profile(name);
+        let Ok(book) = book else { panic!("{book:?}") };
+        book.profile().limits.clone()
+    };
+    let generic = keepalive_window(&limits("generic"), 10, MQTT_KEEPALIVE_FACTOR);
+    assert_eq!(
+        generic.map(|w| (w.used_s, w.earliest_s, w.latest_s)),
+        Some((10, 15.0, None))
+    );
+    let aws = keepalive_window(&limits("aws-iot"), 10, MQTT_KEEPALIVE_FACTOR);
+    assert_eq!(aws.map(|w| (w.used_s, w.earliest_s)), Some((30, 45.0)));
+    let aws = keepalive_window(&limits("aws-iot"), 3600, MQTT_KEEPALIVE_FACTOR);
+    assert_eq!(aws.map(|w| w.used_s), Some(1200));
+    // Alibaba refuses rather than clamps: the keep-alive stays as asked.
+    let ali = keepalive_window(&limits("aliyun"), 60, MQTT_KEEPALIVE_FACTOR);
+    assert_eq!(
+        ali.map(|w| (w.used_s, w.earliest_s, w.latest_s)),
+        Some((60, 90.0, Some(120.0)))
+    );
+    assert_eq!(ali.map(|w| w.text()).as_deref(), Some("90.0 s to 120.0 s"));
+    assert!(keepalive_window(&limits("aws-iot"), 0, MQTT_KEEPALIVE_FACTOR).is_none());
+}
+
+/// Alibaba Cloud IoT Platform (MQTT protocol page): QoS 0 and 1, no QoS 2; 256 KB packets.
+#[test]
+fn aliyun_qos_and_packet_size() {
+    let mut c = established_plain();
+    let mut p = packet("PUBLISH");
+    p.qos = Some(1);
+    p.remaining_len = Some(262_144);
+    mqtt(&mut c, 8, 5, Side::Orig, p);
+    assert!(with_profile(&c, "aliyun").is_empty());
+    let mut p = packet("PUBLISH");
+    p.qos = Some(2);
+    p.remaining_len = Some(262_145);
+    mqtt(&mut c, 9, 6, Side::Orig, p);
+    let f = fired(&with_profile(&c, "aliyun"));
+    assert!(
+        f.contains(&"qos_unsupported") && f.contains(&"packet_too_large"),
+        "{f:?}"
+    );
+}
+
+/// AWS IoT Core quotas: client id up to 128 bytes.
+#[test]
+fn aws_iot_client_id_limit_is_128_bytes() {
+    let mut c = established_plain();
+    let set = |c: &mut crate::conn::Connection, n: usize| {
+        if let Some(x) = c.mqtt.as_mut().and_then(|m| m.connect.as_mut()) {
+            x.client_id = Some(vec![b'a'; n]);
+        }
+    };
+    set(&mut c, 128);
+    assert!(!fired(&with_profile(&c, "aws-iot")).contains(&"client_id_invalid"));
+    set(&mut c, 129);
+    assert!(fired(&with_profile(&c, "aws-iot")).contains(&"client_id_invalid"));
+}
+
+/// Limits set before sources were checked limit by limit, still without a public page that
+/// names them. Remove an entry when its profile cites one; add none.
+const KNOWN_UNCITED: &[(&str, &str)] = &[
+    ("azure-event-grid", "sni_required"),
+    ("clearblade", "min_tls_version"),
+    ("clearblade", "client_id_required"),
+];
+
+/// Every limit a built-in profile sets is named by one of its sources, and no source rests on
+/// an issue brief instead of public documentation.
+#[test]
+fn every_profile_limit_is_named_by_a_source() {
+    for p in RuleBook::builtin().profiles() {
+        if p.name == "generic" {
+            continue;
+        }
+        let path = format!(
+            "{}/rules/profiles/{}.toml",
+            env!("CARGO_MANIFEST_DIR"),
+            p.name
+        );
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let value: toml::Value = toml::from_str(&text).unwrap_or(toml::Value::Boolean(false));
+        let keys: Vec<String> = value
+            .get("limits")
+            .and_then(|l| l.as_table())
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default();
+        assert!(!keys.is_empty(), "{path}");
+        for key in keys {
+            let cited = p
+                .sources
+                .iter()
+                .any(|s| s.limit.split([',', ' ']).any(|name| name == key));
+            let known = KNOWN_UNCITED.contains(&(p.name.as_str(), key.as_str()));
+            assert!(
+                cited != known,
+                "{}: {key} cited {cited}, listed {known}",
+                p.name
+            );
+        }
+        for s in &p.sources {
+            let note = s.note.as_deref().unwrap_or("").to_lowercase();
+            assert!(!note.contains("issue brief"), "{}: {}", p.name, s.url);
+        }
+    }
+}

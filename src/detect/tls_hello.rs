@@ -1,7 +1,8 @@
 //! TLS rules about what the hellos show: the wrong protocol on a port, old versions, and SNI
 //! (RFC 6066 §3, RFC 8996).
 
-use super::facts::{self, is_mqtt_port, tls_events};
+use super::facts::{self, tls_events};
+use super::ports::BrokerTransport;
 use super::tls::{handshake_done, tls_of};
 use super::{ConnCtx, Hit};
 use crate::conn::AppProtocol;
@@ -10,10 +11,14 @@ use crate::proto::tls::handshake::max_offered_version;
 use crate::proto::tls::names::version_name;
 
 /// TLS spoken to a plain MQTT listener, plain MQTT to a TLS listener, or neither protocol on
-/// an MQTT port.
+/// a broker port (1883, 8883, `--broker-port`). On a plain port, a ClientHello answered by a
+/// close and no TLS is a plain listener that read it as a bad packet. On a declared port of
+/// either kind, only a FIN within `max_plain_close_s` counts: a TLS server that refuses sends an
+/// alert, and a RST right after the ClientHello is the middlebox story (`rst_without_alert`).
 pub fn protocol_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let port = conn.server_addr().port();
+    let transport = ctx.broker_port();
     let server = facts::server(conn);
     let server_close = facts::first_close(conn, server);
     match conn.protocol {
@@ -27,13 +32,24 @@ pub fn protocol_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
             });
             let server_invalid = tls_events(conn)
                 .any(|(_, side, e)| side == server && matches!(e, TlsEvent::Invalid { .. }));
+            let quick_fin = |hello_at| {
+                server_close.is_some_and(|(at, rst)| {
+                    !rst && facts::secs_between(hello_at, at)
+                        <= ctx.threshold("max_plain_close_s", 1.0)
+                })
+            };
+            let plain_listener = |hello_at| match transport {
+                Some(BrokerTransport::Plain) => server_invalid || server_close.is_some(),
+                Some(BrokerTransport::Either) => server_invalid || quick_fin(hello_at),
+                Some(BrokerTransport::Tls) | None => false,
+            };
+            let tls_port = transport == Some(BrokerTransport::Tls) || matches!(port, 443 | 8443);
             if let Some(hello) = &tls.client_hello
                 && !server_tls
-                && (port == 1883 && (server_invalid || server_close.is_some())
-                    || server_invalid && !matches!(port, 443 | 8443 | 8883))
+                && (plain_listener(hello.at) || server_invalid && !tls_port)
             {
                 let mut hit = Hit::new()
-                    .variant(if port == 1883 {
+                    .variant(if transport.is_some() {
                         "tls_to_plain"
                     } else {
                         "tls_to_other"
@@ -66,7 +82,11 @@ pub fn protocol_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
                 return vec![];
             };
             let server_spoke = facts::mqtt_packets(conn).any(|(_, side, _)| side == server);
-            if port == 8883 && !server_spoke && m.connack.is_none() && server_close.is_some() {
+            if transport == Some(BrokerTransport::Tls)
+                && !server_spoke
+                && m.connack.is_none()
+                && server_close.is_some()
+            {
                 let mut hit = Hit::new()
                     .variant("plain_to_tls")
                     .var("port", port)
@@ -78,7 +98,7 @@ pub fn protocol_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
             }
             vec![]
         }
-        AppProtocol::Unknown if is_mqtt_port(port) => {
+        AppProtocol::Unknown if transport.is_some() => {
             vec![
                 Hit::new()
                     .variant("neither")

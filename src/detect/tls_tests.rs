@@ -319,6 +319,51 @@ fn client_hello_to_a_plain_listener_is_a_protocol_mismatch() {
     assert!(!fired.contains(&"handshake_incomplete"));
 }
 
+/// Rules fired on `c` with `--broker-port` declarations.
+fn fired_with_ports(
+    c: &Connection,
+    ports: &[(u16, crate::detect::ports::BrokerTransport)],
+) -> Vec<&'static str> {
+    let book = crate::detect::RuleBook::builtin().with_broker_ports(ports);
+    let end_ms = (c.tcp.last.time_ns - T0_NS) / 1_000_000;
+    findings_with(vec![c.clone()], end_ms, &book)
+        .per_connection
+        .into_iter()
+        .flatten()
+        .map(|f| f.rule)
+        .collect()
+}
+
+#[test]
+fn a_declared_broker_port_is_judged_like_the_iana_ones() {
+    use crate::detect::ports::BrokerTransport::{Either, Plain, Tls};
+    let mut c = tls_conn(Some("b.test"), 0x0304);
+    c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], 1884));
+    tcp(&mut c, 6, 5, Side::Resp, TcpEvent::Fin);
+    // Unknown port: nothing says what should listen there.
+    assert!(!fired_with_ports(&c, &[]).contains(&"protocol_mismatch"));
+    // Declared plain, or declared without a kind and closed by a quick FIN: a plain listener.
+    assert!(fired_with_ports(&c, &[(1884, Plain)]).contains(&"protocol_mismatch"));
+    assert!(fired_with_ports(&c, &[(1884, Either)]).contains(&"protocol_mismatch"));
+    // Declared TLS: a TLS listener that closes is another story, not a mismatch.
+    assert!(!fired_with_ports(&c, &[(1884, Tls)]).contains(&"protocol_mismatch"));
+}
+
+#[test]
+fn on_a_declared_port_a_reset_or_a_slow_close_is_not_called_a_plain_listener() {
+    use crate::detect::ports::BrokerTransport::Either;
+    let mut rst = tls_conn(Some("b.test"), 0x0304);
+    rst.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], 1884));
+    tcp(&mut rst, 6, 5, Side::Resp, TcpEvent::Rst);
+    let fired = fired_with_ports(&rst, &[(1884, Either)]);
+    assert!(!fired.contains(&"protocol_mismatch"), "{fired:?}");
+    assert!(fired.contains(&"rst_without_alert"), "{fired:?}");
+    let mut slow = tls_conn(Some("b.test"), 0x0304);
+    slow.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], 1884));
+    tcp(&mut slow, 6, 5_000, Side::Resp, TcpEvent::Fin);
+    assert!(!fired_with_ports(&slow, &[(1884, Either)]).contains(&"protocol_mismatch"));
+}
+
 #[test]
 fn tls13_client_closing_after_its_finished_is_not_an_encrypted_alert() {
     // zeek hrr.pcap: client flight, server tickets, then the client's close_notify.

@@ -318,10 +318,13 @@ fn acknowledged_peer_sequence_space_is_summed_per_side() {
     assert_eq!(summary.sides[1].peer_seq_acked, 5);
     // The client's packets alone (a one-sided capture) still show what the server sent,
     // across sequence wrap-around.
-    let client_only: Vec<Pkt> = full_connection(100, u32::MAX - 1)
-        .into_iter()
-        .filter(|p| p.from_client)
-        .collect();
+    let si = u32::MAX - 1;
+    let client_only = [
+        c(100, 0, S, ""),
+        c(101, si.wrapping_add(1), A, ""),
+        c(101, si.wrapping_add(1), P | A, "abcd"),
+        c(105, si.wrapping_add(2), F | A, ""),
+    ];
     let (_, rec) = run(&client_only);
     let summary = rec.summary(0);
     assert_eq!(summary.sides[1].packets, 0);
