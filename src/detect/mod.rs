@@ -25,6 +25,7 @@ mod summary;
 mod tcp;
 mod tls;
 mod tls_hello;
+mod tls_keys;
 
 #[cfg(test)]
 mod test_support;
@@ -134,6 +135,7 @@ pub(crate) const CONNECTION_RULES: &[(&str, ConnRule)] = &[
     ("tcp_retransmissions", tcp::tcp_retransmissions),
     ("protocol_mismatch", tls_hello::protocol_mismatch),
     ("low_tls_version", tls_hello::low_tls_version),
+    ("weak_cipher_suite", tls_keys::weak_cipher_suite),
     ("sni_missing", tls_hello::sni_missing),
     ("sni_ip_literal", tls_hello::sni_ip_literal),
     ("cert_expired", certs::cert_expired),
@@ -146,6 +148,7 @@ pub(crate) const CONNECTION_RULES: &[(&str, ConnRule)] = &[
     ("encrypted_alert", tls::encrypted_alert),
     ("rst_without_alert", tls::rst_without_alert),
     ("handshake_incomplete", tls::handshake_incomplete),
+    ("keys_not_applied", tls_keys::keys_not_applied),
     ("connack_refused", mqtt::connack_refused),
     ("no_connect_sent", mqtt::no_connect_sent),
     ("server_disconnect", mqtt::server_disconnect),

@@ -15,7 +15,7 @@ use crate::flow::directory::EndReason;
 use crate::proto::mqtt::Version;
 use crate::proto::mqtt::message::MqttSummary;
 use crate::proto::mqtt::reason::{code_label, connack_code_name};
-use crate::proto::tls::message::{CertInfo, TlsSummary};
+use crate::proto::tls::message::{CertInfo, KeysNotApplied, TlsSummary};
 use crate::proto::tls::names::{alert_description_name, cipher_suite_name, version_name};
 pub use crate::timefmt::Precision;
 use crate::timefmt::{rfc3339, rfc3339_seconds};
@@ -261,6 +261,9 @@ pub struct TlsReport {
     pub decrypted: bool,
     /// The cipher suite name of the decrypted records (null when not decrypted).
     pub decryption_suite: Option<String>,
+    /// The key log matched this session but could not be used: `unsupported_suite`,
+    /// `unsupported_version` or `missing_master_secret` (null otherwise).
+    pub keys_not_applied: Option<KeysNotApplied>,
 }
 
 impl TlsReport {
@@ -646,6 +649,7 @@ fn tls_report(t: &TlsSummary, conn: &Connection, precision: Precision) -> TlsRep
         established: t.established,
         decrypted: t.decrypted,
         decryption_suite: t.decryption_suite.map(cipher_suite_name),
+        keys_not_applied: t.keys_not_applied,
     }
 }
 

@@ -104,4 +104,19 @@ pub struct TlsSummary {
     pub decrypted: bool,
     /// The cipher suite the decrypted records used (the ServerHello's).
     pub decryption_suite: Option<u16>,
+    /// The key log had this session's secrets, but they could not be used: why.
+    pub keys_not_applied: Option<KeysNotApplied>,
+}
+
+/// Why key-logged secrets that match a session were not used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeysNotApplied {
+    /// The chosen cipher suite is not one we decrypt (RC4, 3DES, NULL, export, CAMELLIA, ...).
+    UnsupportedSuite,
+    /// SSL 3.0, TLS 1.0 or 1.1: their key derivation (RFC 2246 §6.3 PRF of MD5 and SHA-1) and
+    /// CBC with chained IVs are not implemented.
+    UnsupportedVersion,
+    /// TLS <= 1.2 needs the `CLIENT_RANDOM` master secret; the log has only TLS 1.3 secrets.
+    MissingMasterSecret,
 }

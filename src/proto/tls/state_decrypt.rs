@@ -39,6 +39,7 @@ use crate::proto::tls::decrypt::{
 };
 use crate::proto::tls::events::TlsEvent;
 use crate::proto::tls::handshake as hs;
+use crate::proto::tls::message::KeysNotApplied;
 use std::fmt;
 use std::sync::Arc;
 
@@ -260,9 +261,21 @@ impl TlsSession {
             return;
         };
         let suite = server_hello.cipher_suite;
-        let Some(info) = suite_info(suite) else {
+        // RFC 5246 §6.3's PRF and explicit IVs are what `tls12_decryptors` implements; TLS 1.0
+        // and 1.1 (RFC 2246, 4346) derive keys differently.
+        let old_version = server_hello.version < 0x0303;
+        let Some(info) = suite_info(suite).filter(|_| !old_version) else {
+            self.summary.keys_not_applied = Some(if old_version {
+                KeysNotApplied::UnsupportedVersion
+            } else {
+                KeysNotApplied::UnsupportedSuite
+            });
             return;
         };
+        if info.version == SuiteVersion::Tls12 && secrets.master_secret.is_none() {
+            self.summary.keys_not_applied = Some(KeysNotApplied::MissingMasterSecret);
+            return;
+        }
         let (client, server) = (client_side.index(), client_side.other().index());
         d.set_up = true;
         d.suite = suite;

@@ -1,0 +1,95 @@
+//! TLS rules about the session's protection itself: a cipher suite that protects nothing or
+//! too little (NULL, export, anonymous, RC4, DES and 3DES), and key-logged secrets that match
+//! the session but cannot be used, so a run with `--keylog` says why its output shows no
+//! decrypted MQTT.
+
+use super::tls::tls_of;
+use super::{ConnCtx, Hit};
+use crate::proto::tls::message::KeysNotApplied;
+use crate::proto::tls::names::{cipher_suite_name, version_name};
+use tls_parser::{TlsCipherAu, TlsCipherEnc, TlsCipherKx, TlsCipherSuite};
+
+/// What makes a suite weak, by its registry entry: no encryption, anonymous key exchange (no
+/// server authentication), export-grade keys (RFC 5246 Appendix A.5 forbids them), RC4
+/// (RFC 7465 prohibits it), single DES and 3DES (RFC 8429 deprecates them; Sweet32).
+fn weakness(suite: &TlsCipherSuite) -> Option<&'static str> {
+    if suite.enc == TlsCipherEnc::Null {
+        Some("null")
+    } else if suite.name.contains("EXPORT") {
+        Some("export")
+    } else if suite.au == TlsCipherAu::Null && suite.kx != TlsCipherKx::Tls13 {
+        Some("anonymous")
+    } else if suite.enc == TlsCipherEnc::Rc4 {
+        Some("rc4")
+    } else if matches!(suite.enc, TlsCipherEnc::Des | TlsCipherEnc::TripleDes) {
+        Some("des")
+    } else {
+        None
+    }
+}
+
+/// The ServerHello chose a weak suite.
+pub fn weak_cipher_suite(ctx: &ConnCtx) -> Vec<Hit> {
+    let Some(tls) = tls_of(ctx.conn) else {
+        return vec![];
+    };
+    let Some(hello) = &tls.server_hello else {
+        return vec![];
+    };
+    let Some(suite) = TlsCipherSuite::from_id(hello.cipher_suite) else {
+        return vec![];
+    };
+    let Some(kind) = weakness(suite) else {
+        return vec![];
+    };
+    vec![
+        Hit::new()
+            .variant(kind)
+            .var("suite", cipher_suite_name(hello.cipher_suite))
+            .var("version", version_name(hello.version))
+            .at(hello.at, "ServerHello choosing the suite"),
+    ]
+}
+
+/// The key log matched the session (by its ClientHello random) but its secrets were not used.
+pub fn keys_not_applied(ctx: &ConnCtx) -> Vec<Hit> {
+    let Some(tls) = tls_of(ctx.conn) else {
+        return vec![];
+    };
+    let (Some(reason), Some(hello)) = (tls.keys_not_applied, &tls.server_hello) else {
+        return vec![];
+    };
+    let variant = match reason {
+        KeysNotApplied::UnsupportedSuite => "unsupported_suite",
+        KeysNotApplied::UnsupportedVersion => "unsupported_version",
+        KeysNotApplied::MissingMasterSecret => "missing_master_secret",
+    };
+    vec![
+        Hit::new()
+            .variant(variant)
+            .var("suite", cipher_suite_name(hello.cipher_suite))
+            .var("version", version_name(hello.version))
+            .at(
+                hello.at,
+                "ServerHello (the suite and version the keys would be used with)",
+            ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weak_suites_by_registry_entry() {
+        let kind = |id: u16| TlsCipherSuite::from_id(id).and_then(weakness);
+        assert_eq!(kind(0x0002), Some("null")); // TLS_RSA_WITH_NULL_SHA
+        assert_eq!(kind(0x0003), Some("export")); // TLS_RSA_EXPORT_WITH_RC4_40_MD5
+        assert_eq!(kind(0x0034), Some("anonymous")); // TLS_DH_anon_WITH_AES_128_CBC_SHA
+        assert_eq!(kind(0x0005), Some("rc4")); // TLS_RSA_WITH_RC4_128_SHA
+        assert_eq!(kind(0x000a), Some("des")); // TLS_RSA_WITH_3DES_EDE_CBC_SHA
+        assert_eq!(kind(0xc030), None); // TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+        assert_eq!(kind(0x1301), None); // TLS_AES_128_GCM_SHA256
+        assert_eq!(kind(0xc013), None); // TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA
+    }
+}
