@@ -1132,6 +1132,102 @@ group8() {
         -- editcap -F pcap -r {in} {out} 16-20
 }
 
+# ================================================================ group 9: rules no other capture exercises
+# One capture per rule: SYNs a firewall drops (nftables in the broker namespace), the wrong
+# protocol on a port (both ways), an MQTT packet that breaks the specification, a TLS handshake
+# that stops without an alert or a reset, and bytes missing from a capture (a cut, as in group 8).
+group9() {
+    local f n
+    f=syn-dropped-by-firewall.pcap
+    if want $f; then
+        command -v nft >/dev/null ||
+            DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq nftables >/dev/null
+        in_brk ip addr add 10.78.0.22/24 dev mqb0 2>/dev/null || true
+        grep -q firewalled.broker.test /etc/netns/$CLI/hosts ||
+            echo "10.78.0.22 firewalled.broker.test" >>/etc/netns/$CLI/hosts
+        # The address is the broker host's own (it answers ARP), but its firewall drops every
+        # packet to port 1883 there without a word (no RST, no ICMP).
+        in_brk nft add table inet mqlab
+        in_brk nft add chain inet mqlab input '{ type filter hook input priority 0; policy accept; }'
+        in_brk nft add rule inet mqlab input ip daddr 10.78.0.22 tcp dport 1883 drop
+        cap_start $f
+        # The kernel retries the SYN (every second at first on Linux 6.x: tcp_syn_linear_timeouts);
+        # the client gives up at 5 s (timeout).
+        in_cli timeout 5 mosquitto_pub -h firewalled.broker.test -i lab-dropped -t lab/x -m x \
+            >>"$WORK/clients.log" 2>&1 || true
+        cap_stop
+        in_brk nft delete table inet mqlab
+        record $f false syn_unanswered "" \
+            "nft rule in the broker namespace: ip daddr 10.78.0.22 tcp dport 1883 drop; timeout 5 mosquitto_pub -h firewalled.broker.test (10.78.0.22)" \
+            "a firewall silently drops the SYNs to port 1883: the client's SYN and its retransmissions, no answer at all; the client gives up after 5 s"
+    fi
+
+    f=tls-to-plain-port.pcap
+    if want $f; then
+        cap_start $f
+        pub -h broker.test -p 1883 "${TLS_CA[@]}" -i lab-tls-to-plain -t lab/x -m x
+        cap_stop
+        # tshark decodes port 1883 as MQTT (the ClientHello as a malformed CONNECT): the facts
+        # need it told that these bytes are TLS.
+        record $f false protocol_mismatch "-d tcp.port==1883,tls" \
+            "mosquitto_pub -h broker.test -p 1883 --cafile root.pem (TLS client, plain MQTT listener)" \
+            "a TLS ClientHello sent to mosquitto's plain MQTT port 1883: the broker closes without any TLS answer"
+    fi
+    # Not mosquitto_pub: given -p 8883 and no TLS option it uses TLS with the system CAs anyway.
+    one_capture plain-to-tls-port.pcap false protocol_mismatch \
+        "scripts/lab/mqtt_client.py (paho-mqtt) --host broker.test --port 8883 without --cafile (plain MQTT client, TLS listener)" \
+        "a plain MQTT CONNECT sent to mosquitto's TLS port 8883: no CONNACK, no TLS answer, the broker closes" \
+        -- paho --host broker.test --port 8883 --id lab-plain-to-tls --publish lab/x x 1
+
+    one_capture mqtt311-malformed-subscribe.pcap false malformed_mqtt \
+        "scripts/lab/malformed_client.py broker.test 1883 lab-malformed 5 (python socket: a valid CONNECT, then a SUBSCRIBE built with first byte 0x80)" \
+        "MQTT 3.1.1 SUBSCRIBE with fixed-header flags 0000 instead of 0010 (§3.8.1), after a valid CONNECT and CONNACK 0: mosquitto closes the connection without a SUBACK" \
+        -- in_cli timeout 15 "$PY" "$LAB/malformed_client.py" broker.test 1883 lab-malformed 5
+
+    f=tls-hung-broker.pcap
+    if want $f; then
+        # A mosquitto of its own on 10.78.0.23, frozen (SIGSTOP) once it listens: the kernel still
+        # completes the TCP handshake and ACKs the ClientHello, the broker never answers it.
+        in_brk ip addr add 10.78.0.23/24 dev mqb0 2>/dev/null || true
+        grep -q hung.broker.test /etc/netns/$CLI/hosts ||
+            echo "10.78.0.23 hung.broker.test" >>/etc/netns/$CLI/hosts
+        printf '%s\n' "user root" "persistence false" "log_dest file $WORK/hung.log" "log_type all" \
+            "listener 8883 10.78.0.23" "allow_anonymous true" "certfile $PKI/server-chain.pem" \
+            "keyfile $PKI/server.key" >"$WORK/hung.conf"
+        # Not through in_brk: $! must be mosquitto itself (ip netns exec execs it), not a subshell.
+        ip netns exec $BRK mosquitto -c "$WORK/hung.conf" >"$WORK/hung.out" 2>&1 &
+        local hung=$!
+        BG_PIDS+=("$hung")
+        wait_file "$WORK/hung.log" "Opening ip" 5 || die "hung mosquitto did not start: $(cat "$WORK/hung.out")"
+        sleep 0.2
+        kill -STOP "$hung"
+        [ "$(ps -o comm= -p "$hung")" = mosquitto ] && ps -o stat= -p "$hung" | grep -q '^T' ||
+            die "hung mosquitto ($hung) is not a stopped mosquitto"
+        cap_start $f
+        in_cli timeout 5 mosquitto_pub -h hung.broker.test -p 8883 "${TLS_CA[@]}" -i lab-hung -t lab/x -m x \
+            >>"$WORK/clients.log" 2>&1 || true
+        cap_stop
+        kill -KILL "$hung" 2>/dev/null || true
+        wait "$hung" 2>/dev/null || true
+        record $f false handshake_incomplete "" \
+            "own mosquitto on hung.broker.test (10.78.0.23:8883) stopped with SIGSTOP after it started listening; timeout 5 mosquitto_pub -h hung.broker.test -p 8883 --cafile root.pem" \
+            "TLS handshake that stops after the ClientHello: the frozen broker's kernel accepts and ACKs, the broker never answers; the client gives up after 5 s with a FIN (no alert, no RST)"
+    fi
+
+    f=capture-gap-mqtt311.pcap
+    if want $f; then
+        [ -s "$OUT/mqtt311-healthy.pcap" ] || die "$f needs mqtt311-healthy.pcap"
+        n=$(tshark -r "$OUT/mqtt311-healthy.pcap" -Y 'mqtt.msgtype == 3 && mqtt.qos == 1 && tcp.dstport == 1883' \
+            -T fields -e frame.number 2>/dev/null | sed -n 1p)
+        [ -n "$n" ] || die "no QoS 1 PUBLISH towards the broker in mqtt311-healthy.pcap"
+        # An info rule on a healthy session: healthy (no warning/error) with capture_gap expected.
+        cut_capture $f mqtt311-healthy.pcap true capture_gap \
+            "editcap -F pcap mqtt311-healthy.pcap FILE $n (deletes frame $n: the QoS 1 publisher's PUBLISH)" \
+            "mqtt311-healthy with one data-carrying frame missing, as a capture that dropped it gives: the broker's PUBACK acknowledges bytes the capture lacks" \
+            -- editcap -F pcap {in} {out} "$n"
+    fi
+}
+
 # ================================================================ main
 main() {
     install_deps
@@ -1153,6 +1249,7 @@ main() {
     group6
     group7
     group8
+    group9
     kill -TERM "$BROKER_PID" 2>/dev/null || true
     cp "$WORK/mosquitto.log" /tmp/mqlab-last-mosquitto.log 2>/dev/null || true
     "$PY" "$ROOT/scripts/expected-facts.py" "$OUT"
