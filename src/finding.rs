@@ -52,4 +52,7 @@ pub struct Finding {
     /// Report ids of the connections concerned.
     pub connections: Vec<usize>,
     pub evidence: Vec<Evidence>,
+    /// Rules whose findings on the same fault were folded into this one (its evidence holds
+    /// theirs): one fault, one finding.
+    pub merged: Vec<&'static str>,
 }

@@ -102,6 +102,10 @@ struct RawRule {
     /// one direction only (`capture_one_sided`).
     #[serde(default)]
     needs_both_sides: bool,
+    /// Rules whose finding on the same connection this one explains: theirs is folded into
+    /// this one (one fault, one finding).
+    #[serde(default)]
+    explains: Vec<String>,
 }
 
 /// The text of one finding: severity, title, detail, remedy (templates with `{name}`).
@@ -123,6 +127,8 @@ pub struct RuleDef {
     pub variants: BTreeMap<String, RuleText>,
     /// Withheld on a one-sided view (see `capture_one_sided`).
     pub needs_both_sides: bool,
+    /// Rules whose finding on the same connection this one absorbs.
+    pub explains: Vec<String>,
     /// The file it came from.
     pub source: String,
 }
@@ -407,6 +413,16 @@ pub fn parse_rules(path: &str, text: &str) -> Result<Vec<RuleDef>, BookError> {
             };
             variants.insert(key, text);
         }
+        for explained in &r.explains {
+            let rule = explained
+                .split_once(':')
+                .map_or(explained.as_str(), |(r, _)| r);
+            if !known.contains(&rule) {
+                return Err(err(format!(
+                    "rule `{id}` explains `{explained}`, which names no rule"
+                )));
+            }
+        }
         rules.push(RuleDef {
             id: static_id.to_string(),
             summary: r.summary.unwrap_or_default(),
@@ -414,6 +430,7 @@ pub fn parse_rules(path: &str, text: &str) -> Result<Vec<RuleDef>, BookError> {
             thresholds: r.thresholds,
             variants,
             needs_both_sides: r.needs_both_sides,
+            explains: r.explains,
             source: path.to_string(),
         });
     }

@@ -7,7 +7,6 @@ use super::{ConnCtx, Hit};
 use crate::proto::tls::message::{CertInfo, CertificateMsg};
 use crate::timefmt::rfc3339_seconds;
 
-const BAD_CERTIFICATE: u8 = 42;
 const CERTIFICATE_EXPIRED: u8 = 45;
 
 fn messages<'a>(ctx: &'a ConnCtx) -> impl Iterator<Item = &'a CertificateMsg> {
@@ -141,7 +140,10 @@ pub fn clock_skew_suspected(ctx: &ConnCtx) -> Vec<Hit> {
     let Some(alert) = tls.alerts.iter().find(|a| {
         a.side == client
             && !a.encrypted
-            && matches!(a.description, Some(CERTIFICATE_EXPIRED | BAD_CERTIFICATE))
+            // Only a verdict about dates points at the clock. bad_certificate is generic
+            // (OpenSSL: not yet valid, bad signature; GnuTLS: unknown issuer), so it never
+            // counts as evidence on its own.
+            && a.description == Some(CERTIFICATE_EXPIRED)
     }) else {
         return vec![];
     };
@@ -160,18 +162,10 @@ pub fn clock_skew_suspected(ctx: &ConnCtx) -> Vec<Hit> {
     }
     let not_after = certs.iter().map(|c| c.not_after).min().unwrap_or(now);
     let not_before = certs.iter().map(|c| c.not_before).max().unwrap_or(now);
-    let expired = alert.description == Some(CERTIFICATE_EXPIRED);
     vec![
         Hit::new()
-            .variant(if expired { "clock_ahead" } else { "clock_off" })
-            .var(
-                "description",
-                if expired {
-                    "certificate_expired"
-                } else {
-                    "bad_certificate"
-                },
-            )
+            .variant("clock_ahead")
+            .var("description", "certificate_expired")
             .var("capture_time", rfc3339_seconds(now))
             .var("not_before", rfc3339_seconds(not_before))
             .var("not_after", rfc3339_seconds(not_after))
@@ -281,10 +275,23 @@ mod tests {
                 record_len: 2,
             });
         }
+        // One fault, one finding: the alert is folded into the clock finding.
+        let f = findings(&c);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].rule, "clock_skew_suspected");
+        assert_eq!(f[0].merged, ["tls_alert"]);
+        assert!(
+            f[0].evidence.iter().any(|e| e.at.frame == 8),
+            "the alert's frame"
+        );
+        // bad_certificate says nothing about dates (GnuTLS sends it for an unknown issuer):
+        // the alert stands alone, nothing blames the clock.
+        if let Some(t) = c.tls.as_mut() {
+            t.alerts[0].description = Some(42);
+        }
         let fired = rules_fired(&c);
-        assert!(fired.contains(&"clock_skew_suspected"), "{fired:?}");
-        assert!(fired.contains(&"tls_alert"));
-        assert!(!fired.contains(&"cert_expired"));
+        assert!(!fired.contains(&"clock_skew_suspected"), "{fired:?}");
+        assert!(fired.contains(&"tls_alert"), "{fired:?}");
     }
 
     #[test]

@@ -299,7 +299,63 @@ pub fn connection_findings(
     if let Some((rule, hit, connections)) = one_sided {
         findings = hold_back(findings, rule, hit, connections, conn, book);
     }
-    findings
+    fold_explained(findings, book)
+}
+
+/// One fault, one finding: a finding whose rule `explains` another rule that also fired on
+/// this connection (`rule`, or `rule:alert` for a finding about that TLS alert) absorbs it
+/// (its evidence, alert name and severity if worse) and takes the earlier of the two places,
+/// so the root cause comes first (e.g. `client_cert_missing` absorbs the `tls_alert` about the
+/// same handshake_failure).
+fn fold_explained(findings: Vec<Finding>, book: &RuleBook) -> Vec<Finding> {
+    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    for i in 0..slots.len() {
+        let explains = slots[i]
+            .as_ref()
+            .and_then(|f| book.rule(f.rule))
+            .map(|r| r.explains.clone())
+            .unwrap_or_default();
+        for explained in explains {
+            // `rule` or `rule:alert`: the latter only when the finding is about that alert.
+            let (rule, alert) = match explained.split_once(':') {
+                Some((rule, alert)) => (rule, Some(alert)),
+                None => (explained.as_str(), None),
+            };
+            let matches = |f: &Finding| {
+                f.rule == rule
+                    && alert.is_none_or(|name| {
+                        f.alert.as_ref().and_then(|a| a.as_deref()) == Some(name)
+                    })
+            };
+            let Some(j) = slots.iter().position(|s| s.as_ref().is_some_and(matches)) else {
+                continue;
+            };
+            let Some(absorbed) = slots[j].take() else {
+                continue;
+            };
+            let Some(mut keeper) = slots[i].take() else {
+                continue;
+            };
+            for e in absorbed.evidence {
+                if !keeper.evidence.iter().any(|k| k.at.frame == e.at.frame) {
+                    keeper.evidence.push(e);
+                }
+            }
+            keeper.evidence.sort_by_key(|e| e.at.frame);
+            if keeper.alert.is_none() {
+                keeper.alert = absorbed.alert;
+            }
+            // The fault is as bad as its worst effect (a malformed packet the broker closed
+            // the connection for is an error).
+            keeper.severity = keeper.severity.max(absorbed.severity);
+            keeper.merged.push(absorbed.rule);
+            keeper.merged.extend(absorbed.merged);
+            // The root cause takes the earlier place.
+            let place = i.min(j);
+            slots[place] = Some(keeper);
+        }
+    }
+    slots.into_iter().flatten().collect()
 }
 
 /// A one-sided view: the findings of rules that need both directions (`needs_both_sides` in
@@ -395,6 +451,7 @@ fn render(
         alert: hit.alert,
         connections,
         evidence: hit.evidence,
+        merged: Vec::new(),
     }
 }
 

@@ -165,8 +165,13 @@ fn unknown_ca_from_server_blames_the_client_certificate() {
     alert(&mut c, 10, Side::Resp, 2, 48);
     tcp(&mut c, 11, 12, Side::Resp, TcpEvent::Rst);
     let f = findings(&c);
-    assert!(finding_of(&f, "tls_alert").is_some_and(|a| a.title.contains("broker does not trust")));
-    assert!(finding_of(&f, "client_cert_rejected").is_some());
+    // The unknown_ca alert is the rejection's evidence, folded into one finding.
+    let rejected = finding_of(&f, "client_cert_rejected");
+    assert!(
+        rejected.is_some_and(|r| r.merged == ["tls_alert"] && r.title.contains("unknown_ca")),
+        "{f:#?}"
+    );
+    assert!(finding_of(&f, "tls_alert").is_none());
     assert!(finding_of(&f, "rst_without_alert").is_none());
 }
 
@@ -184,11 +189,17 @@ fn empty_client_certificate_then_handshake_failure_is_a_missing_client_cert() {
     }
     alert(&mut c, 10, Side::Resp, 2, 40);
     let f = findings(&c);
-    assert!(finding_of(&f, "client_cert_missing").is_some());
+    // One fault, one finding: the handshake_failure alert is the missing certificate's
+    // evidence, not a second finding with the same title.
+    let missing = finding_of(&f, "client_cert_missing");
     assert!(
-        finding_of(&f, "tls_alert")
-            .is_some_and(|a| a.title.contains("requires a client certificate"))
+        missing.is_some_and(
+            |m| m.merged == ["tls_alert"] && m.alert == Some(Some("handshake_failure".into()))
+        ),
+        "{f:#?}"
     );
+    assert!(finding_of(&f, "tls_alert").is_none(), "{f:#?}");
+    assert_eq!(f.first().map(|f| f.rule), Some("client_cert_missing"));
 }
 
 #[test]

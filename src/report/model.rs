@@ -365,6 +365,9 @@ pub struct Finding {
     pub alert: Option<Option<String>>,
     pub connections: Vec<usize>,
     pub evidence: Vec<EvidenceItem>,
+    /// Rules that found the same fault and were folded into this finding.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub merged_rules: Vec<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -433,6 +436,7 @@ pub fn finding_report(f: finding::Finding, precision: Precision) -> Finding {
                 note: e.note,
             })
             .collect(),
+        merged_rules: f.merged,
     }
 }
 
