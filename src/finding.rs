@@ -55,4 +55,6 @@ pub struct Finding {
     /// Rules whose findings on the same fault were folded into this one (its evidence holds
     /// theirs): one fault, one finding.
     pub merged: Vec<&'static str>,
+    /// Concluded from indirect evidence (record sizes, timing), not read from the protocol.
+    pub inferred: bool,
 }

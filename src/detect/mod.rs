@@ -24,6 +24,7 @@ mod profile;
 mod summary;
 mod tcp;
 mod tls;
+mod tls13_flight;
 mod tls_hello;
 mod tls_keys;
 
@@ -54,6 +55,8 @@ pub(crate) struct Hit {
     pub vars: Vars,
     pub evidence: Vec<Evidence>,
     pub alert: Option<Option<String>>,
+    /// Concluded from indirect evidence (sizes, timing) rather than read from the protocol.
+    pub inferred: bool,
     /// Connections beyond the one being examined (cross-connection rules list all of theirs).
     pub connections: Vec<usize>,
 }
@@ -75,6 +78,11 @@ impl Hit {
             at,
             note: note.into(),
         });
+        self
+    }
+    /// Marks the hit as an inference (`inferred: true` in the finding).
+    pub fn inferred(mut self) -> Hit {
+        self.inferred = true;
         self
     }
     pub fn alert(mut self, name: Option<String>) -> Hit {
@@ -346,8 +354,10 @@ fn fold_explained(findings: Vec<Finding>, book: &RuleBook) -> Vec<Finding> {
                 keeper.alert = absorbed.alert;
             }
             // The fault is as bad as its worst effect (a malformed packet the broker closed
-            // the connection for is an error).
-            keeper.severity = keeper.severity.max(absorbed.severity);
+            // the connection for is an error); an inference keeps its own, lower certainty.
+            if !keeper.inferred {
+                keeper.severity = keeper.severity.max(absorbed.severity);
+            }
             keeper.merged.push(absorbed.rule);
             keeper.merged.extend(absorbed.merged);
             // The root cause takes the earlier place.
@@ -452,6 +462,7 @@ fn render(
         connections,
         evidence: hit.evidence,
         merged: Vec::new(),
+        inferred: hit.inferred,
     }
 }
 

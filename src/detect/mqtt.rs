@@ -134,6 +134,7 @@ fn connack_refused_inferred(ctx: &ConnCtx) -> Vec<Hit> {
     vec![
         Hit::new()
             .variant("inferred")
+            .inferred()
             .var("delay", duration_text(secs_between(request, close_at)))
             .at(
                 request,
@@ -344,6 +345,7 @@ pub fn keepalive_lapse(ctx: &ConnCtx) -> Vec<Hit> {
     vec![
         Hit::new()
             .variant("inferred")
+            .inferred()
             .var("silence", duration_text(silence))
             .var("limit", "1.5x the keep-alive")
             .at(last, "last TLS record from client")

@@ -4,6 +4,7 @@
 //! given failure follows what OpenSSL 3 and mosquitto did in the lab (captures/README.md).
 
 use super::facts::{self, duration_text, tls_events};
+use super::tls13_flight::{FlightCertificate, inferred_certificate_hit};
 use super::{ConnCtx, Hit};
 use crate::common::{At, Side};
 use crate::conn::Connection;
@@ -244,6 +245,10 @@ pub fn client_cert_missing(ctx: &ConnCtx) -> Vec<Hit> {
         if let Some(a) = required {
             return vec![Hit::new().at(a.at, "certificate_required alert from server")];
         }
+        // TLS 1.3 without keys: the request and the answer are encrypted; sizes still tell.
+        if let Some(hit) = inferred_certificate_hit(ctx, FlightCertificate::Empty) {
+            return vec![hit];
+        }
         // The platform authenticates by certificate but this (test) server did not ask: the
         // client sent none, visible in TLS <= 1.2 where Certificate messages are plaintext.
         let visible = tls
@@ -296,7 +301,10 @@ pub fn client_cert_rejected(ctx: &ConnCtx) -> Vec<Hit> {
         .iter()
         .find(|m| m.side == client && !m.chain.is_empty())
     else {
-        return vec![];
+        // TLS 1.3 without keys: the certificate is encrypted; the flight's size still tells.
+        return inferred_certificate_hit(ctx, FlightCertificate::Sent)
+            .into_iter()
+            .collect();
     };
     let Some(alert) = fatal_from(tls, server, &CLIENT_CERT_ALERTS) else {
         return vec![];
@@ -361,6 +369,10 @@ pub fn encrypted_alert(ctx: &ConnCtx) -> Vec<Hit> {
     let mut keys = vec![];
     if tls13 && from == "server" && client_finished {
         keys.push("tls13_server_after_client_finished".to_string());
+    }
+    // The client answered the server's flight with an alert instead of its Finished.
+    if tls13 && from == "client" && !client_finished {
+        keys.push("tls13_client_after_server_flight".to_string());
     }
     keys.push(format!("from_{from}"));
     let version = tls

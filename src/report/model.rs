@@ -368,6 +368,9 @@ pub struct Finding {
     /// Rules that found the same fault and were folded into this finding.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub merged_rules: Vec<&'static str>,
+    /// Concluded from indirect evidence (sizes, timing); absent when read from the protocol.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub inferred: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -437,6 +440,7 @@ pub fn finding_report(f: finding::Finding, precision: Precision) -> Finding {
             })
             .collect(),
         merged_rules: f.merged,
+        inferred: f.inferred,
     }
 }
 
