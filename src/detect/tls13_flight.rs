@@ -55,12 +55,12 @@ pub(crate) fn refused_client_flight(conn: &Connection, max_delay_s: f64) -> Opti
         .last()?;
     let flight: Vec<(At, u64)> = after_hello()
         .filter(|(at, side, _)| *side == client && at.frame >= server_flight_end.frame)
-        .filter_map(|(at, _, e)| record_len(&e).map(|len| (at, len)))
+        .filter_map(|(at, _, e)| record_len(e).map(|len| (at, len)))
         .collect();
     let &first_record = flight.first()?;
     // An accepted client gets application data (tickets, CONNACK) before any refusal.
     let served = after_hello().any(|(at, side, e)| {
-        side == server && at.frame > first_record.0.frame && record_len(&e).is_some()
+        side == server && at.frame > first_record.0.frame && record_len(e).is_some()
     });
     if served {
         return None;
