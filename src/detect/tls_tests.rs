@@ -507,3 +507,68 @@ fn reset_right_after_a_completed_handshake_without_any_answer() {
         "{f:#?}"
     );
 }
+
+/// A TLS 1.3 handshake without keys whose client answers the server's flight with a first
+/// record of `first_len` bytes, and the server refuses with an encrypted alert.
+fn tls13_refused_after_client_record(first_len: u16) -> Connection {
+    let mut c = tls_conn(Some("mtls.test"), 0x0304);
+    server_hello(&mut c, 0x0304);
+    for (frame, len) in [(7, 62), (8, 1911), (9, 281), (10, 69)] {
+        tls(
+            &mut c,
+            frame,
+            frame as i64,
+            Side::Resp,
+            TlsEvent::EncryptedHandshake { len },
+        );
+    }
+    tls(
+        &mut c,
+        12,
+        12,
+        Side::Orig,
+        TlsEvent::EncryptedHandshake { len: first_len },
+    );
+    tls(
+        &mut c,
+        13,
+        13,
+        Side::Orig,
+        TlsEvent::ApplicationData { len: 69 },
+    );
+    encrypted_alert(&mut c, 14, Side::Resp, 19);
+    tcp(&mut c, 15, 15, Side::Resp, TcpEvent::Rst);
+    c
+}
+
+#[test]
+fn tls13_refusal_after_an_empty_certificate_is_an_inferred_missing_certificate() {
+    let f = findings(&tls13_refused_after_client_record(25));
+    let missing = finding_of(&f, "client_cert_missing");
+    assert!(
+        missing.is_some_and(|m| m.inferred
+            && m.severity.name() == "warning"
+            && m.merged == ["encrypted_alert"]
+            && m.detail.contains("25 bytes")),
+        "{f:#?}"
+    );
+    assert!(finding_of(&f, "client_cert_rejected").is_none());
+}
+
+#[test]
+fn tls13_refusal_after_a_certificate_is_an_inferred_rejection() {
+    let f = findings(&tls13_refused_after_client_record(894));
+    assert!(
+        finding_of(&f, "client_cert_rejected").is_some_and(|r| r.inferred),
+        "{f:#?}"
+    );
+    assert!(finding_of(&f, "client_cert_missing").is_none());
+}
+
+#[test]
+fn tls13_refusal_after_a_finished_alone_says_nothing_about_certificates() {
+    let f = findings(&tls13_refused_after_client_record(53));
+    assert!(finding_of(&f, "client_cert_missing").is_none(), "{f:#?}");
+    assert!(finding_of(&f, "client_cert_rejected").is_none(), "{f:#?}");
+    assert!(finding_of(&f, "encrypted_alert").is_some(), "{f:#?}");
+}
