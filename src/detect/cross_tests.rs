@@ -150,3 +150,33 @@ fn an_mqtt5_takeover_disconnect_counts_as_the_drop() {
         "{got:?}"
     );
 }
+
+#[test]
+fn an_endpoint_that_answered_mqtt_is_a_broker_for_its_silent_clients() {
+    let server = std::net::SocketAddr::from(([10, 0, 0, 1], 1884));
+    let mut mqtt = established_plain();
+    mqtt.endpoints[1] = server;
+    let mut silent = conn_between(std::net::SocketAddr::from(([10, 0, 0, 3], 40000)), server);
+    tcp(&mut silent, 20, 100, Side::Orig, TcpEvent::Syn);
+    tcp(&mut silent, 21, 101, Side::Resp, TcpEvent::SynAck);
+    tcp(&mut silent, 22, 12_000, Side::Orig, TcpEvent::Fin);
+    let book = RuleBook::builtin();
+    let learned = |conns: Vec<Connection>| {
+        findings_with(conns, 12_000, &book)
+            .cross
+            .into_iter()
+            .filter(|f| f.rule == "no_connect_sent")
+            .collect::<Vec<_>>()
+    };
+    // Port 1884 alone says nothing: no finding on the silent connection by itself.
+    assert!(learned(vec![silent.clone()]).is_empty());
+    // Another connection got a CONNACK from the same endpoint: it is a broker.
+    let found = learned(vec![mqtt, silent]);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].connections, [1]);
+    assert!(
+        found[0].detail.contains("connection 0"),
+        "{}",
+        found[0].detail
+    );
+}

@@ -14,6 +14,7 @@
 pub mod book;
 mod certs;
 mod cross;
+mod cross_learned;
 pub mod explain;
 mod facts;
 mod jwt;
@@ -123,6 +124,7 @@ pub(crate) struct CrossCtx<'a> {
     /// Connection ids already explained by earlier cross rules (e.g. a duplicate-id fight is
     /// not also a reconnect storm).
     pub explained: &'a [usize],
+    pub broker_ports: &'a ports::BrokerPorts,
 }
 
 impl CrossCtx<'_> {
@@ -186,6 +188,14 @@ pub(crate) const CROSS_RULES: &[(&str, CrossRule)] = &[
     ("reconnect_storm", cross::reconnect_storm),
 ];
 
+/// Per-connection rules run again across connections, for the connections they could not
+/// judge alone (broker ports learned from other connections; see `cross_learned`). Their ids
+/// are already in [`CONNECTION_RULES`].
+pub(crate) const LEARNED_RULES: &[(&str, CrossRule)] = &[
+    ("no_connect_sent", cross_learned::learned_no_connect),
+    ("protocol_mismatch", cross_learned::learned_tls_to_plain),
+];
+
 /// Every rule id the code implements, in run order.
 pub fn rule_ids() -> Vec<&'static str> {
     CONNECTION_RULES
@@ -219,12 +229,13 @@ pub fn detect(connections: &[Connection], observed_until: At, book: &RuleBook) -
 pub fn cross_findings(summaries: &[ConnSummary], book: &RuleBook) -> Vec<Finding> {
     let mut cross = Vec::new();
     let mut explained: Vec<usize> = Vec::new();
-    for (id, rule_fn) in CROSS_RULES {
+    for (id, rule_fn) in CROSS_RULES.iter().chain(LEARNED_RULES) {
         let Some(rule) = book.rule(id) else { continue };
         let ctx = CrossCtx {
             connections: summaries,
             rule,
             explained: &explained,
+            broker_ports: book.broker_ports(),
         };
         let hits = rule_fn(&ctx);
         for hit in hits {

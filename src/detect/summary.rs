@@ -14,7 +14,7 @@ use std::num::NonZeroU64;
 #[derive(Debug, Clone, PartialEq, Eq)]
 ///
 /// Up to 131,072 of these are kept to the end of a run, so addresses and optional times are
-/// stored compactly (184 bytes, not 240) and read through accessors.
+/// stored compactly (192 bytes, not 248) and read through accessors.
 pub struct ConnSummary {
     /// Report id.
     pub id: usize,
@@ -35,6 +35,20 @@ pub struct ConnSummary {
     pub connack_code: Option<u8>,
     pub client_id: Option<Box<[u8]>>,
     pub sni: Option<Box<str>>,
+    /// What a broker-port rule would have judged, had the port been known as a broker's
+    /// (boxed: only a few connections have one).
+    pub unjudged: Option<Box<Unjudged>>,
+}
+
+/// A connection the per-connection rules could not judge because its server port is not a
+/// known broker port; judged at the end if the same server endpoint answered MQTT in another
+/// connection of the run (`cross_learned`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unjudged {
+    /// The transport came up and the client sent nothing: `no_connect_sent` on a broker.
+    Silent { up: At, end: At },
+    /// A ClientHello answered by no TLS and a close: `protocol_mismatch` on a plain broker.
+    TlsUnanswered { hello: At, close: At, rst: bool },
 }
 
 /// A socket address without IPv6's flow label and scope (20 bytes, not 32).
@@ -153,6 +167,42 @@ pub fn summarize(id: usize, conn: &Connection) -> ConnSummary {
             .and_then(|t| t.client_hello.as_ref())
             .and_then(|h| h.sni.as_deref())
             .map(Box::from),
+        unjudged: unjudged(conn).map(Box::new),
+    }
+}
+
+/// See [`Unjudged`]; the same conditions as the per-connection rules, minus the port.
+fn unjudged(conn: &Connection) -> Option<Unjudged> {
+    use crate::conn::AppProtocol;
+    let (client, server) = (facts::client(conn), facts::server(conn));
+    if !conn.tcp.syn_seen || conn.tcp.missing_bytes > 0 || !facts::transport_up(conn) {
+        return None;
+    }
+    match conn.protocol {
+        AppProtocol::None if conn.tcp.sides[client.index()].bytes == 0 => {
+            let up = facts::first_tcp(conn, server, facts::is_syn_ack).unwrap_or(conn.tcp.first);
+            let end = conn.tcp.close.at.unwrap_or(conn.tcp.last);
+            Some(Unjudged::Silent { up, end })
+        }
+        AppProtocol::Tls => {
+            let tls = conn.tls.as_ref()?;
+            let hello = tls.client_hello.as_ref()?;
+            let server_tls = facts::tls_events(conn).any(|(_, side, e)| {
+                side == server
+                    && !matches!(
+                        e,
+                        crate::proto::tls::TlsEvent::Invalid { .. }
+                            | crate::proto::tls::TlsEvent::Truncated { .. }
+                    )
+            });
+            let (close, rst) = first_close(conn, server)?;
+            (!server_tls && close.frame > hello.at.frame).then_some(Unjudged::TlsUnanswered {
+                hello: hello.at,
+                close,
+                rst,
+            })
+        }
+        _ => None,
     }
 }
 
@@ -161,6 +211,6 @@ mod tests {
     #[test]
     fn a_summary_stays_compact() {
         // Kept by the hundred thousand: growth here is memory on every large run.
-        assert!(std::mem::size_of::<super::ConnSummary>() <= 184);
+        assert!(std::mem::size_of::<super::ConnSummary>() <= 192);
     }
 }
