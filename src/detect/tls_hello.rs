@@ -12,9 +12,11 @@ use crate::proto::tls::names::version_name;
 
 /// TLS spoken to a plain MQTT listener, plain MQTT to a TLS listener, or neither protocol on
 /// a broker port (1883, 8883, `--broker-port`). On a plain port, a ClientHello answered by a
-/// close and no TLS is a plain listener that read it as a bad packet. On a declared port of
-/// either kind, only a FIN within `max_plain_close_s` counts: a TLS server that refuses sends an
-/// alert, and a RST right after the ClientHello is the middlebox story (`rst_without_alert`).
+/// close and no TLS is a plain listener that read it as a bad packet. On a broker port declared
+/// without saying which, a bare FIN or RST within `max_plain_close_s` counts too: a TLS server
+/// that refuses sends an alert first, and mosquitto resets (the ClientHello's unread bytes make
+/// the kernel send RST). On a TLS port a RST right after the ClientHello stays the middlebox
+/// story (`rst_without_alert`).
 pub fn protocol_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let port = conn.server_addr().port();
@@ -32,15 +34,14 @@ pub fn protocol_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
             });
             let server_invalid = tls_events(conn)
                 .any(|(_, side, e)| side == server && matches!(e, TlsEvent::Invalid { .. }));
-            let quick_fin = |hello_at| {
-                server_close.is_some_and(|(at, rst)| {
-                    !rst && facts::secs_between(hello_at, at)
-                        <= ctx.threshold("max_plain_close_s", 1.0)
+            let quick_close = |hello_at| {
+                server_close.is_some_and(|(at, _)| {
+                    facts::secs_between(hello_at, at) <= ctx.threshold("max_plain_close_s", 1.0)
                 })
             };
             let plain_listener = |hello_at| match transport {
                 Some(BrokerTransport::Plain) => server_invalid || server_close.is_some(),
-                Some(BrokerTransport::Either) => server_invalid || quick_fin(hello_at),
+                Some(BrokerTransport::Either) => server_invalid || quick_close(hello_at),
                 Some(BrokerTransport::Tls) | None => false,
             };
             let tls_port = transport == Some(BrokerTransport::Tls) || matches!(port, 443 | 8443);

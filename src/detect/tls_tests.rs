@@ -361,12 +361,16 @@ fn a_declared_broker_port_is_judged_like_the_iana_ones() {
 }
 
 #[test]
-fn on_a_declared_port_a_reset_or_a_slow_close_is_not_called_a_plain_listener() {
-    use crate::detect::ports::BrokerTransport::Either;
+fn on_a_declared_port_a_quick_reset_is_a_plain_listener_a_slow_close_is_not() {
+    use crate::detect::ports::BrokerTransport::{Either, Tls};
     let mut rst = tls_conn(Some("b.test"), 0x0304);
     rst.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], 1884));
     tcp(&mut rst, 6, 5, Side::Resp, TcpEvent::Rst);
+    // mosquitto resets on a ClientHello to its plain port (captures/tls-to-plain-port.pcap).
     let fired = fired_with_ports(&rst, &[(1884, Either)]);
+    assert!(fired.contains(&"protocol_mismatch"), "{fired:?}");
+    // On a port known to be TLS, a reset right after the ClientHello is a middlebox's.
+    let fired = fired_with_ports(&rst, &[(1884, Tls)]);
     assert!(!fired.contains(&"protocol_mismatch"), "{fired:?}");
     assert!(fired.contains(&"rst_without_alert"), "{fired:?}");
     let mut slow = tls_conn(Some("b.test"), 0x0304);
