@@ -434,7 +434,8 @@ group2() {
         local cert_rule=""
         [ "$v" = 12 ] && cert_rule=",cert_expired"
         # TLS 1.2 shows the server's refusal of a client certificate as a plaintext alert; TLS 1.3
-        # encrypts it.
+        # encrypts it, and the size of the client's encrypted Certificate tells which refusal it
+        # was (an inference: client_cert_missing / client_cert_rejected).
         local mtls_rule="encrypted_alert"
         [ "$v" = 12 ] && mtls_rule="tls_alert"
         one_capture "tls$v-expired-cert.pcap" false "tls_alert$cert_rule" \
@@ -457,12 +458,12 @@ group2() {
             "$t: client clock ~8 years ahead (faketime) sees the valid server certificate as expired" \
             -- in_cli timeout 10 "${pre[@]}" faketime -f +3000d mosquitto_pub -h broker.test -p 8883 "${TLS_CA[@]}" \
             -i lab-clock -t lab/x -m x
-        one_capture "mtls$v-missing-client-cert.pcap" false "$mtls_rule${cert_rule:+,client_cert_missing}" \
+        one_capture "mtls$v-missing-client-cert.pcap" false "$mtls_rule,client_cert_missing" \
             "${pre[*]:+OPENSSL_CONF=max-tls12 }mosquitto_pub -h mtls.broker.test -p 8883 --cafile root.pem (no --cert)" \
             "$t to a require_certificate listener without a client certificate: server refuses" \
             -- in_cli timeout 10 "${pre[@]}" mosquitto_pub -h mtls.broker.test -p 8883 "${TLS_CA[@]}" \
             -i lab-nocert -t lab/x -m x
-        one_capture "mtls$v-untrusted-client-cert.pcap" false "$mtls_rule${cert_rule:+,client_cert_rejected}" \
+        one_capture "mtls$v-untrusted-client-cert.pcap" false "$mtls_rule,client_cert_rejected" \
             "${pre[*]:+OPENSSL_CONF=max-tls12 }mosquitto_pub -h mtls.broker.test --cert rogue-client.pem (other root)" \
             "$t: client certificate from an unrelated CA; server rejects it" \
             -- in_cli timeout 10 "${pre[@]}" mosquitto_pub -h mtls.broker.test -p 8883 "${TLS_CA[@]}" \
@@ -1228,6 +1229,192 @@ group9() {
     fi
 }
 
+# ================================================================ group 10: weak TLS, MQTT out of order, a broker on 1884
+# Key logs that match a session mqpcap cannot decrypt (a suite or a TLS version it does not
+# implement) and a weak suite; a client that keeps sending after a refusing CONNACK and one that
+# sends CONNECT twice (scripts/lab/sequence_client.py, hand-built packets); a mosquitto on the
+# non-standard port 1884 (analysed with --broker-port 1884). Own brokers, each on an address of
+# its own: 10.78.0.24 weak.broker.test (mosquitto 8883, cipher list CAMELLIA + NULL),
+# 10.78.0.25 legacy.broker.test (aedes behind node's TLS server, TLS 1.0 only, 8883),
+# 10.78.0.26 altport.broker.test (mosquitto, plain MQTT on 1884). The two TLS hosts get a server
+# certificate of their own from the lab's intermediate CA (pki/legacy*.pem), made once.
+g10_host() { # ADDR NAME: one more broker address and its name for the client
+    in_brk ip addr add "$1/24" dev mqb0 2>/dev/null || true
+    grep -q " $2\$" /etc/netns/$CLI/hosts || echo "$1 $2" >>/etc/netns/$CLI/hosts
+}
+
+g10_cert() {
+    [ -s "$PKI/legacy-chain.pem" ] && [ -s "$PKI/legacy.key" ] && return 0
+    leaf legacy "/O=mqlab/CN=legacy.broker.test" "DNS:legacy.broker.test,DNS:weak.broker.test" inter serverAuth
+    cat "$PKI/legacy.pem" "$PKI/inter.pem" >"$PKI/legacy-chain.pem"
+    rm -f "$PKI"/*.srl
+}
+
+# g10_keylogged FILE HEALTHY RULES HOW SHOWS -- CMD...: CMD gets `--keylog keys/STEM.keys` appended.
+g10_keylogged() {
+    local f=$1 healthy=$2 rules=$3 how=$4 shows=$5
+    shift 6
+    local keys="keys/${f%.pcap}.keys"
+    rm -f "$OUT/$keys"
+    cap_start "$f"
+    "$@" --keylog "$OUT/$keys" >"$WORK/$f.client" 2>&1 || true
+    cap_stop
+    [ -s "$OUT/$keys" ] || die "no key log for $f: $(cat "$WORK/$f.client")"
+    log "$f client: $(tail -1 "$WORK/$f.client")"
+    record "$f" "$healthy" "$rules" "-o tls.keylog_file:$keys" "$how" "$shows"
+}
+
+group10() {
+    local f i pahov
+    pahov=$("$PY" -c 'import paho.mqtt; print(paho.mqtt.__version__)')
+    local common=(--port 8883 --cafile "$PKI/root.pem" --publish lab/keys "decrypt me" 1)
+
+    # --- weak.broker.test: a mosquitto whose cipher list holds only suites mqpcap cannot decrypt.
+    # 3DES is not among them: Debian's OpenSSL 3.0 is built without weak-ssl-ciphers, so
+    # DES-CBC3-SHA / ECDHE-RSA-DES-CBC3-SHA do not exist in it even at @SECLEVEL=0 ("no cipher
+    # match"), for mosquitto, paho (Python ssl) and node alike. A NULL suite does exist.
+    if want keylog-tls12-camellia.pcap || want keylog-tls12-null.pcap; then
+        if openssl ciphers 'DES-CBC3-SHA:ECDHE-RSA-DES-CBC3-SHA:@SECLEVEL=0' >/dev/null 2>&1; then
+            log "NOTE: this OpenSSL has 3DES suites; group 10 still records CAMELLIA and NULL"
+        else
+            log "OpenSSL $(openssl version | cut -d' ' -f2) has no 3DES suite: recording CAMELLIA and NULL instead"
+        fi
+        g10_cert
+        g10_host 10.78.0.24 weak.broker.test
+        printf '%s\n' "user root" "persistence false" "log_dest file $WORK/weak.log" "log_type all" \
+            "listener 8883 10.78.0.24" "allow_anonymous true" "certfile $PKI/legacy-chain.pem" \
+            "keyfile $PKI/legacy.key" "tls_version tlsv1.2" \
+            "ciphers ECDHE-RSA-CAMELLIA128-SHA256:ECDHE-RSA-NULL-SHA:@SECLEVEL=0" >"$WORK/weak.conf"
+        ip netns exec $BRK mosquitto -c "$WORK/weak.conf" >"$WORK/weak.out" 2>&1 &
+        local weak=$!
+        BG_PIDS+=("$weak")
+        wait_file "$WORK/weak.log" "Opening ip" 5 || die "weak mosquitto did not start: $(cat "$WORK/weak.out")"
+        sleep 0.2
+        local cl=(in_cli timeout 20 "$PY" "$LAB/mqtt_client.py")
+        f=keylog-tls12-camellia.pcap
+        want $f && g10_keylogged $f true keys_not_applied \
+            "own mosquitto on weak.broker.test:8883 (tls_version tlsv1.2, ciphers ECDHE-RSA-CAMELLIA128-SHA256:ECDHE-RSA-NULL-SHA:@SECLEVEL=0); scripts/lab/mqtt_client.py (paho-mqtt $pahov) --tls-max 1.2 --ciphers ECDHE-RSA-CAMELLIA128-SHA256 --keylog" \
+            "healthy TLS 1.2 session with TLS_ECDHE_RSA_WITH_CAMELLIA_128_CBC_SHA256 and its key log: the keys match but mqpcap does not decrypt Camellia (tshark does). Stands in for 3DES, which this OpenSSL lacks" \
+            -- "${cl[@]}" --host weak.broker.test --id lab-kl12-camellia --tls-max 1.2 \
+            --ciphers ECDHE-RSA-CAMELLIA128-SHA256 "${common[@]}"
+        f=keylog-tls12-null.pcap
+        want $f && g10_keylogged $f false "weak_cipher_suite,keys_not_applied" \
+            "own mosquitto on weak.broker.test:8883 (same listener); scripts/lab/mqtt_client.py (paho-mqtt $pahov) --tls-max 1.2 --ciphers 'ECDHE-RSA-NULL-SHA:@SECLEVEL=0' --keylog" \
+            "TLS 1.2 session whose ServerHello chose TLS_ECDHE_RSA_WITH_NULL_SHA: authenticated, not encrypted (the MQTT is readable in the records); the key log matches but mqpcap does not use it for a NULL suite" \
+            -- "${cl[@]}" --host weak.broker.test --id lab-kl12-null --tls-max 1.2 \
+            --ciphers 'ECDHE-RSA-NULL-SHA:@SECLEVEL=0' "${common[@]}"
+        kill -TERM "$weak" 2>/dev/null || true
+        wait "$weak" 2>/dev/null || true
+    fi
+
+    # --- legacy.broker.test: TLS 1.0. mosquitto 2.0.11 cannot offer it (tls_version accepts
+    # tlsv1.1 at the lowest, and it always sets SSL_OP_NO_TLSv1), so the broker is aedes behind
+    # node's tls.createServer with minVersion = maxVersion = TLSv1 and DEFAULT:@SECLEVEL=0.
+    f=keylog-tls10.pcap
+    if want $f; then
+        aedes_install_g10
+        g10_cert
+        g10_host 10.78.0.25 legacy.broker.test
+        ip netns exec $BRK timeout 60 node "$LAB/aedes_tls_broker.js" "$AEDES_DIR/node_modules" 10.78.0.25 8883 \
+            "$PKI/legacy-chain.pem" "$PKI/legacy.key" TLSv1 TLSv1 'DEFAULT:@SECLEVEL=0' 50 >"$WORK/aedes-tls.log" 2>&1 &
+        local atls=$!
+        BG_PIDS+=("$atls")
+        wait_file "$WORK/aedes-tls.log" listening 10 || die "aedes TLS did not start: $(cat "$WORK/aedes-tls.log")"
+        local aver
+        aver=$(node -p "require('$AEDES_DIR/node_modules/aedes/package.json').version")
+        g10_keylogged $f false "low_tls_version,keys_not_applied" \
+            "aedes $aver behind node $(node --version) tls.createServer (scripts/lab/aedes_tls_broker.js, TLSv1 only, DEFAULT:@SECLEVEL=0) on legacy.broker.test:8883; scripts/lab/legacy_tls_client.py --tls-version 1.0 (paho-mqtt $pahov, Python ssl min = max TLSv1) --ciphers 'DEFAULT:@SECLEVEL=0' --keylog" \
+            "TLS 1.0 session (ECDHE-RSA-AES256-SHA, 1/n-1 record splitting) that works: MQTT CONNECT, PUBLISH QoS 1, DISCONNECT inside; the key log matches but mqpcap does not implement TLS 1.0 key derivation" \
+            -- in_cli timeout 20 "$PY" "$LAB/legacy_tls_client.py" --tls-version 1.0 --host legacy.broker.test \
+            --id lab-kl10 --ciphers 'DEFAULT:@SECLEVEL=0' "${common[@]}"
+        log "aedes TLS: $(grep '^tls ' "$WORK/aedes-tls.log" | head -1)"
+        kill -TERM "$atls" 2>/dev/null || true
+        wait "$atls" 2>/dev/null || true
+    fi
+
+    # --- MQTT packets in a forbidden order, to the main broker (hand-built by sequence_client.py).
+    one_capture mqtt311-publish-after-refusal.pcap false "connack_refused,mqtt_sequence_violation" \
+        "scripts/lab/sequence_client.py auth.broker.test 1883 lab-after-refusal 3 publish-after-refusal 0.2 lab-user wrong (python socket)" \
+        "MQTT 3.1.1 CONNECT with a wrong password, CONNACK 5; the client ignores it and sends a QoS 1 PUBLISH 0.2 s later: mosquitto had already closed (FIN right after the CONNACK), so its kernel answers the PUBLISH with a RST" \
+        -- in_cli timeout 15 "$PY" "$LAB/sequence_client.py" auth.broker.test 1883 lab-after-refusal 3 \
+        publish-after-refusal 0.2 lab-user wrong
+    one_capture mqtt311-second-connect.pcap false mqtt_sequence_violation \
+        "scripts/lab/sequence_client.py broker.test 1883 lab-second-connect 3 second-connect 0.2 (python socket)" \
+        "MQTT 3.1.1 CONNECT, CONNACK 0, then a second CONNECT on the same connection 0.2 s later: mosquitto logs 'sending multiple CONNECT messages' and closes with a FIN, no answer" \
+        -- in_cli timeout 15 "$PY" "$LAB/sequence_client.py" broker.test 1883 lab-second-connect 3 second-connect 0.2
+
+    # --- altport.broker.test: mosquitto with a plain MQTT listener on 1884 only.
+    if want broker-port-silent-client.pcap || want broker-port-tls-to-plain.pcap; then
+        g10_host 10.78.0.26 altport.broker.test
+        printf '%s\n' "user root" "persistence false" "log_dest file $WORK/altport.log" "log_type all" \
+            "listener 1884 10.78.0.26" "allow_anonymous true" >"$WORK/altport.conf"
+        ip netns exec $BRK mosquitto -c "$WORK/altport.conf" >"$WORK/altport.out" 2>&1 &
+        local alt=$!
+        BG_PIDS+=("$alt")
+        wait_file "$WORK/altport.log" "Opening ip" 5 || die "port-1884 mosquitto did not start: $(cat "$WORK/altport.out")"
+        sleep 0.2
+        f=broker-port-silent-client.pcap
+        if want $f; then
+            cap_start $f
+            in_cli timeout 15 "$PY" "$LAB/silent_client.py" altport.broker.test 1884 4 >"$WORK/$f.client" 2>&1 || true
+            cap_stop
+            log "$f: $(cat "$WORK/$f.client")"
+            # tshark does not know 1884 (nor does mqpcap without --broker-port 1884).
+            record $f false no_connect_sent "-d tcp.port==1884,mqtt" \
+                "own mosquitto, listener 1884 on altport.broker.test (10.78.0.26); scripts/lab/silent_client.py altport.broker.test 1884 4 (python socket, sends nothing). mqpcap: --broker-port 1884" \
+                "TCP handshake to a broker on the non-standard port 1884, then silence: no CONNECT; the client gives up after 4 s (FIN). A diagnosis needs the port declared (--broker-port 1884)"
+        fi
+        f=broker-port-tls-to-plain.pcap
+        if want $f; then
+            cap_start $f
+            pub -h altport.broker.test -p 1884 "${TLS_CA[@]}" -i lab-tls-to-1884 -t lab/x -m x
+            cap_stop
+            record $f false protocol_mismatch "-d tcp.port==1884,tls" \
+                "own mosquitto, plain listener 1884 on altport.broker.test; mosquitto_pub -h altport.broker.test -p 1884 --cafile root.pem (TLS client). mqpcap: --broker-port 1884 or 1884/plain" \
+                "a TLS ClientHello sent to mosquitto's plain MQTT listener on 1884: the broker closes without any TLS answer (as tls-to-plain-port, on a port only --broker-port declares)"
+        fi
+        kill -TERM "$alt" 2>/dev/null || true
+        wait "$alt" 2>/dev/null || true
+    fi
+    # aedes (0.51.3) closes right after every refusing CONNACK (bad credentials: CONNACK then
+    # client.close(); protocol version or client id refused: an error that closes the client),
+    # as mosquitto does, so there is no "refused but kept open" capture (tried against aedes with
+    # sequence_client.py hold-after-refusal while preparing this group: FIN 5 ms after CONNACK 4).
+
+    # --- GnuTLS refusing the broker's chain in TLS 1.3, with its key log: it names an unknown
+    # issuer bad_certificate (OpenSSL says unknown_ca), a verdict that says nothing about dates,
+    # so nothing may blame the device clock.
+    f=keylog-tls13-gnutls-unknown-ca.pcap
+    if want $f; then
+        local keys="keys/${f%.pcap}.keys"
+        rm -f "$OUT/$keys"
+        cap_start $f
+        # GnuTLS writes NSS key log lines to the file named by SSLKEYLOGFILE (3.7) or
+        # GNUTLS_KEYLOGFILE (older releases).
+        in_cli env SSLKEYLOGFILE="$OUT/$keys" GNUTLS_KEYLOGFILE="$OUT/$keys" timeout 10 \
+            gnutls-cli --x509cafile "$PKI/other-root.pem" -p 8883 broker.test \
+            </dev/null >"$WORK/$f.client" 2>&1 || true
+        cap_stop
+        [ -s "$OUT/$keys" ] || die "no key log for $f: $(tail -3 "$WORK/$f.client")"
+        log "$f client: $(grep -m1 -i 'error\|verif' "$WORK/$f.client")"
+        record $f false tls_alert "-o tls.keylog_file:$keys" \
+            "gnutls-cli $(gnutls-cli --version | head -1 | awk '{print $NF}') --x509cafile other-root.pem -p 8883 broker.test, SSLKEYLOGFILE" \
+            "TLS 1.3: GnuTLS does not trust the broker's chain and says so with an encrypted bad_certificate alert (readable with the key log); the certificate is valid, the clock is not in question"
+    fi
+}
+
+# aedes_install_g10: the aedes package group 6 uses (same cache folder), for a partial run that
+# skips group 6.
+aedes_install_g10() {
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq nodejs npm >/dev/null
+    fi
+    if [ ! -f "$AEDES_DIR/node_modules/aedes/package.json" ]; then
+        mkdir -p "$AEDES_DIR"
+        (cd "$AEDES_DIR" && timeout 300 npm install --no-audit --no-fund aedes@0.51 >/dev/null 2>&1)
+    fi
+}
+
 # ================================================================ main
 main() {
     install_deps
@@ -1250,6 +1437,7 @@ main() {
     group7
     group8
     group9
+    group10
     kill -TERM "$BROKER_PID" 2>/dev/null || true
     cp "$WORK/mosquitto.log" /tmp/mqlab-last-mosquitto.log 2>/dev/null || true
     "$PY" "$ROOT/scripts/expected-facts.py" "$OUT"
