@@ -1344,7 +1344,7 @@ group10() {
         -- in_cli timeout 15 "$PY" "$LAB/sequence_client.py" broker.test 1883 lab-second-connect 3 second-connect 0.2
 
     # --- altport.broker.test: mosquitto with a plain MQTT listener on 1884 only.
-    if want broker-port-silent-client.pcap || want broker-port-tls-to-plain.pcap; then
+    if want broker-port-silent-client.pcap || want broker-port-tls-to-plain.pcap || want broker-port-learned.pcap; then
         g10_host 10.78.0.26 altport.broker.test
         printf '%s\n' "user root" "persistence false" "log_dest file $WORK/altport.log" "log_type all" \
             "listener 1884 10.78.0.26" "allow_anonymous true" >"$WORK/altport.conf"
@@ -1363,6 +1363,16 @@ group10() {
             record $f false no_connect_sent "-d tcp.port==1884,mqtt" \
                 "own mosquitto, listener 1884 on altport.broker.test (10.78.0.26); scripts/lab/silent_client.py altport.broker.test 1884 4 (python socket, sends nothing). mqpcap: --broker-port 1884" \
                 "TCP handshake to a broker on the non-standard port 1884, then silence: no CONNECT; the client gives up after 4 s (FIN). A diagnosis needs the port declared (--broker-port 1884)"
+        fi
+        f=broker-port-learned.pcap
+        if want $f; then
+            cap_start $f
+            pub -h altport.broker.test -p 1884 -i lab-learned -t lab/x -m x -q 1
+            in_cli timeout 15 "$PY" "$LAB/silent_client.py" altport.broker.test 1884 4 >"$WORK/$f.client" 2>&1 || true
+            cap_stop
+            record $f false no_connect_sent "-d tcp.port==1884,mqtt" \
+                "own mosquitto, listener 1884 on altport.broker.test; mosquitto_pub -p 1884 -q 1, then scripts/lab/silent_client.py altport.broker.test 1884 4. mqpcap: no flag" \
+                "a healthy MQTT session to a broker on port 1884, then a client that connects to the same broker and sends nothing: the first connection shows the endpoint is a broker, so the second is judged without --broker-port"
         fi
         f=broker-port-tls-to-plain.pcap
         if want $f; then
