@@ -294,7 +294,16 @@ pub fn keepalive_lapse(ctx: &ConnCtx) -> Vec<Hit> {
             return vec![];
         };
         let silence = secs_between(last, reaction);
-        if silence + ctx.threshold("tolerance_s", 0.5) < window.earliest_s {
+        // The capture shows what this broker did: a close after the client's own keep-alive
+        // lapsed is a lapse even where the profile's platform would wait longer (AWS raises a
+        // short keep-alive); a platform that lowers it (AWS: 1200 s) closes sooner.
+        let own = factor * f64::from(connect.keep_alive);
+        let (earliest, limit) = if own < window.earliest_s {
+            (own, duration_text(own))
+        } else {
+            (window.earliest_s, window.text())
+        };
+        if silence + ctx.threshold("tolerance_s", 0.5) < earliest {
             return vec![];
         }
         let used = if window.used_s == u32::from(connect.keep_alive) {
@@ -309,12 +318,9 @@ pub fn keepalive_lapse(ctx: &ConnCtx) -> Vec<Hit> {
             Hit::new()
                 .variant("observed")
                 .var("keep_alive", used)
-                .var("limit", window.text())
+                .var("limit", limit)
                 .var("silence", duration_text(silence))
-                .var(
-                    "late",
-                    duration_text((silence - window.earliest_s).max(0.0)),
-                )
+                .var("late", duration_text((silence - earliest).max(0.0)))
                 .var("last_packet", last_type)
                 .at(
                     connect.at,

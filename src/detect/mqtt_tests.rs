@@ -76,26 +76,39 @@ fn silence_past_one_and_a_half_keepalives_then_server_close_is_a_lapse() {
 
 #[test]
 fn a_lapse_is_counted_from_the_keep_alive_the_platform_uses() {
-    // Keep-alive 10 s, silent for 20 s, then the server closes.
+    // A client asking for 3600 s, silent for 1900 s, then the server closes.
     let mut c = established_plain();
     if let Some(connect) = c.mqtt.as_mut().and_then(|m| m.connect.as_mut()) {
-        connect.keep_alive = 10;
+        connect.keep_alive = 3600;
     }
-    tcp(&mut c, 9, 20_003, Side::Resp, TcpEvent::Fin);
-    let lapse = |profile: &str| {
+    tcp(&mut c, 9, 1_900_003, Side::Resp, TcpEvent::Fin);
+    let lapse = |c: &crate::conn::Connection, end_ms: i64, profile: &str| {
         let book = crate::detect::RuleBook::builtin()
             .with_profile(profile)
             .unwrap_or_else(|e| panic!("{e}"));
-        findings_with(vec![c.clone()], 20_003, &book)
+        findings_with(vec![c.clone()], end_ms, &book)
             .per_connection
             .into_iter()
             .flatten()
             .find(|f| f.rule == "keepalive_lapse")
     };
-    // MQTT's 1.5 x 10 s = 15 s: a lapse.
-    assert!(lapse("generic").is_some());
-    // AWS IoT Core uses 30 s for a keep-alive under 30 s: 45 s not reached, no lapse.
-    assert!(lapse("aws-iot").is_none());
+    // MQTT's 1.5 x 3600 s is not reached: the broker closed for another reason.
+    assert!(lapse(&c, 1_900_003, "generic").is_none());
+    // AWS IoT Core uses 1200 s for a longer keep-alive: 1800 s of silence is a lapse there.
+    let aws = lapse(&c, 1_900_003, "aws-iot");
+    assert!(
+        aws.as_ref()
+            .is_some_and(|f| f.detail.contains("the platform uses 1200 s")),
+        "{aws:#?}"
+    );
+    // A platform that would wait longer (AWS raises 10 s to 30 s) does not hide a close this
+    // broker made after the client's own keep-alive lapsed.
+    let mut short = established_plain();
+    if let Some(connect) = short.mqtt.as_mut().and_then(|m| m.connect.as_mut()) {
+        connect.keep_alive = 10;
+    }
+    tcp(&mut short, 9, 20_003, Side::Resp, TcpEvent::Fin);
+    assert!(lapse(&short, 20_003, "aws-iot").is_some());
 }
 
 #[test]
