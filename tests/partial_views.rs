@@ -1,6 +1,7 @@
-//! Captures that show part of a connection (captures/README.md, group 8: healthy lab captures
-//! cut to one direction with tshark, or to their last frames with editcap). The diagnosis must
-//! say what the capture cannot show, never turn the missing part into a failure.
+//! Captures that show part of what happened: one direction (group 8: healthy lab captures cut
+//! with tshark), the end of a session (cut with editcap), or a TLS 1.3 handshake read without
+//! its keys. The diagnosis must say what the capture cannot show, never turn the missing part
+//! into a failure, and name what it can infer.
 
 mod common;
 
@@ -99,4 +100,20 @@ fn a_session_seen_mid_stream_closes_without_a_handshake_finding() {
         assert_eq!(a["record_len"], 26, "a 2-byte alert under AES-GCM");
     }
     assert!(rules(c).is_empty(), "{:?}", rules(c));
+}
+
+#[test]
+fn a_tls13_client_alert_after_the_servers_flight_says_who_refused_what() {
+    // GnuTLS refusing the broker's chain (captures/README.md, group 10), read without its keys.
+    let conns = connections("keylog-tls13-gnutls-unknown-ca.pcap");
+    let findings = conns[0]["findings"].as_array().cloned().unwrap_or_default();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0]["rule"], "encrypted_alert");
+    let title = findings[0]["title"].as_str().unwrap_or_default();
+    assert!(
+        title.contains("device refused the broker's certificate"),
+        "{title}"
+    );
+    // Nothing in it points at the clock.
+    assert!(!rules(&conns[0]).contains(&"clock_skew_suspected".to_string()));
 }
