@@ -85,6 +85,49 @@ fn common_name(subject: &str) -> Option<&str> {
         .find_map(|part| part.strip_prefix("CN="))
 }
 
+/// The server sent its leaf without the certificate that issued it (RFC 5246 §7.4.2, RFC 8446
+/// §4.4.2: the server sends its chain, each certificate certifying the one before; only the
+/// root may be left out). A leaf issued directly by a root looks the same on the wire, so the
+/// finding is an error only when the client then refused the chain (unknown_ca and its
+/// relatives), and info when the session went on (the client had the intermediate).
+pub fn intermediate_missing(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    let Some(tls) = &conn.tls else { return vec![] };
+    let (client, server) = (facts::client(conn), facts::server(conn));
+    let Some(msg) = tls.certificates.iter().find(|m| m.side == server) else {
+        return vec![];
+    };
+    let Some(leaf) = msg.chain.first().filter(|c| c.parse_error.is_none()) else {
+        return vec![];
+    };
+    let issued_by_sent = msg.chain.iter().skip(1).any(|c| c.subject == leaf.issuer);
+    if leaf.issuer == leaf.subject || issued_by_sent {
+        return vec![];
+    }
+    // unknown_ca (48), bad_certificate (42), certificate_unknown (46): how TLS stacks say they
+    // could not build a path to a root they trust.
+    let refusal = tls.alerts.iter().find(|a| {
+        a.side == client && a.at.frame > msg.at.frame && matches!(a.description, Some(42 | 46 | 48))
+    });
+    let hit = Hit::new()
+        .var("subject", &leaf.subject)
+        .var("issuer", &leaf.issuer)
+        .var("sent", msg.chain.len())
+        .var("frame", msg.at.frame)
+        .at(
+            msg.at,
+            format!("server Certificate: {} certificate(s)", msg.chain.len()),
+        );
+    let hit = match refusal {
+        Some(a) => hit
+            .variant("refused")
+            .at(a.at, "the client refuses the chain"),
+        None if tls.established => hit.variant("accepted"),
+        None => hit,
+    };
+    vec![hit]
+}
+
 /// The server's leaf certificate does not name the SNI the client asked for.
 pub fn hostname_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
@@ -184,7 +227,7 @@ mod tests {
     fn cert(subject: &str, san: &[&str], not_before: i64, not_after: i64) -> CertInfo {
         CertInfo {
             subject: subject.into(),
-            issuer: "CN=CA".into(),
+            issuer: subject.into(),
             not_before,
             not_after,
             san: san.iter().map(|s| s.to_string()).collect(),
@@ -302,5 +345,28 @@ mod tests {
         );
         let fired = rules_fired(&c);
         assert!(fired.contains(&"cert_expired") && fired.contains(&"cert_not_yet_valid"));
+    }
+
+    #[test]
+    fn a_leaf_without_its_issuer_is_an_intermediate_missing() {
+        let mut leaf = cert("CN=b.test", &["b.test"], 0, NOW + 9_999);
+        leaf.issuer = "CN=Intermediate".into();
+        let mut c = with_server_cert(Some("b.test"), leaf.clone());
+        let severity =
+            |c: &crate::conn::Connection| severity_of(&findings(c), "intermediate_missing");
+        // Not refused, not established: a warning.
+        assert_eq!(severity(&c), Some("warning"));
+        // The session went on: the client had the intermediate, info.
+        if let Some(t) = c.tls.as_mut() {
+            t.established = true;
+        }
+        assert_eq!(severity(&c), Some("info"));
+        // The intermediate sent after the leaf: nothing missing.
+        let mut intermediate = cert("CN=Intermediate", &[], 0, NOW + 9_999);
+        intermediate.issuer = "CN=Root".into();
+        if let Some(t) = c.tls.as_mut() {
+            t.certificates[0].chain = vec![leaf, intermediate];
+        }
+        assert_eq!(severity(&c), None);
     }
 }

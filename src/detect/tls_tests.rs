@@ -468,10 +468,15 @@ fn unknown_ca_with_a_lone_server_certificate_suggests_a_missing_intermediate() {
     }
     alert(&mut c, 10, Side::Orig, 2, 48);
     let f = findings(&c);
+    // The unknown_ca alert is the missing intermediate's effect: one finding, an error.
+    let missing = finding_of(&f, "intermediate_missing");
     assert!(
-        finding_of(&f, "tls_alert").is_some_and(|a| a.detail.contains("intermediate")),
+        missing.is_some_and(|m| m.severity.name() == "error"
+            && m.merged == ["tls_alert"]
+            && m.detail.contains("CN=Intermediate")),
         "{f:#?}"
     );
+    assert!(finding_of(&f, "tls_alert").is_none(), "{f:#?}");
 }
 
 #[test]
