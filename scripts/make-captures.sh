@@ -1425,6 +1425,56 @@ aedes_install_g10() {
     fi
 }
 
+# ================================================================ group 11: a broker that serves its leaf without the intermediate
+# A mosquitto of its own on 10.78.0.27 (leafonly.broker.test), TLS listener 8883 capped at TLS 1.2,
+# whose certfile is a server certificate from the lab's INTERMEDIATE CA alone (pki/leafonly.pem, no
+# leafonly-chain.pem on purpose): the Certificate message carries one certificate, and a client
+# that trusts only the root cannot link it to anything. Made once, when missing, so a partial run
+# changes no other capture's PKI.
+g11_cert() {
+    [ -s "$PKI/leafonly.pem" ] && [ -s "$PKI/leafonly.key" ] && return 0
+    leaf leafonly "/O=mqlab/CN=leafonly.broker.test" "DNS:leafonly.broker.test" inter serverAuth
+    rm -f "$PKI"/*.srl
+}
+
+group11() {
+    want tls12-leaf-only-chain.pcap || want tls12-leaf-only-chain-trusted.pcap || return 0
+    local f
+    g11_cert
+    g10_host 10.78.0.27 leafonly.broker.test
+    printf '%s\n' "user root" "persistence false" "log_dest file $WORK/leafonly.log" "log_type all" \
+        "listener 8883 10.78.0.27" "allow_anonymous true" "certfile $PKI/leafonly.pem" \
+        "keyfile $PKI/leafonly.key" "tls_version tlsv1.2" >"$WORK/leafonly.conf"
+    ip netns exec $BRK mosquitto -c "$WORK/leafonly.conf" >"$WORK/leafonly.out" 2>&1 &
+    local lbroker=$!
+    BG_PIDS+=("$lbroker")
+    wait_file "$WORK/leafonly.log" "Opening ip" 5 || die "leaf-only mosquitto did not start: $(cat "$WORK/leafonly.out")"
+    sleep 0.2
+    # A client that trusts the intermediate directly: root and intermediate in one CA file.
+    cat "$PKI/root.pem" "$PKI/inter.pem" >"$WORK/root+inter.pem"
+
+    f=tls12-leaf-only-chain.pcap
+    one_capture $f false intermediate_missing \
+        "own mosquitto on leafonly.broker.test:8883 (certfile leafonly.pem: the leaf alone, no intermediate; tls_version tlsv1.2); OPENSSL_CONF=openssl-max-tls12.cnf mosquitto_pub -h leafonly.broker.test -p 8883 --cafile root.pem -q 1" \
+        "TLS 1.2: the broker's Certificate message holds only its leaf (issuer: the intermediate CA); a client trusting the root alone cannot build the chain and aborts with a fatal unknown_ca alert" \
+        -- in_cli timeout 10 "${MAX12[@]}" mosquitto_pub -h leafonly.broker.test -p 8883 "${TLS_CA[@]}" \
+        -i lab-leafonly -t lab/tls -m hello -q 1
+    want $f && log "$f client: $(tail -1 "$WORK/$f.client")"
+
+    f=tls12-leaf-only-chain-trusted.pcap
+    # Healthy: the session works, and a leaf issued straight by a root would look the same on
+    # the wire, so the rule only says so at info level here.
+    one_capture $f true intermediate_missing \
+        "own mosquitto on leafonly.broker.test:8883 (same leaf-only listener); OPENSSL_CONF=openssl-max-tls12.cnf mosquitto_pub -h leafonly.broker.test -p 8883 --cafile root+inter.pem (root and intermediate in one file) -q 1" \
+        "TLS 1.2 session that works although the broker sends only its leaf: this client trusts the intermediate directly; a client that trusts only the root would fail (tls12-leaf-only-chain)" \
+        -- in_cli timeout 10 "${MAX12[@]}" mosquitto_pub -h leafonly.broker.test -p 8883 --cafile "$WORK/root+inter.pem" \
+        -i lab-leafonly-trusted -t lab/tls -m hello -q 1
+    want $f && log "$f client: $(tail -1 "$WORK/$f.client" 2>/dev/null)"
+
+    kill -TERM "$lbroker" 2>/dev/null || true
+    wait "$lbroker" 2>/dev/null || true
+}
+
 # ================================================================ main
 main() {
     install_deps
@@ -1448,6 +1498,7 @@ main() {
     group8
     group9
     group10
+    group11
     kill -TERM "$BROKER_PID" 2>/dev/null || true
     cp "$WORK/mosquitto.log" /tmp/mqlab-last-mosquitto.log 2>/dev/null || true
     "$PY" "$ROOT/scripts/expected-facts.py" "$OUT"
