@@ -1475,6 +1475,59 @@ group11() {
     wait "$lbroker" 2>/dev/null || true
 }
 
+# ================================================================ group 12: a stalled reader (zero window)
+# A subscriber on broker.test:1883 whose application stops reading (SIGSTOP) while a publisher
+# keeps the broker delivering: its kernel receive buffer fills and its TCP advertises a zero
+# window; the broker's kernel probes it until the subscriber reads again (SIGCONT). The client
+# namespace gets a small receive buffer (net.ipv4.tcp_rmem is per network namespace) for the
+# stretch, so ~2 KB fill it and 20 KB keep the broker waiting; restored afterwards (and the
+# namespace is deleted on exit anyway).
+ZW_MSGS=20     # messages the publisher sends (and the subscriber waits for)
+ZW_SIZE=1000   # bytes per message
+ZW_STALL=7     # seconds the subscriber stays stopped after the publisher is done
+group12() {
+    local f=mqtt311-zero-window.pcap
+    want $f || return 0
+    local rmem i
+    rmem=$(in_cli sysctl -n net.ipv4.tcp_rmem | tr -s '\t ' ' ')
+    in_cli sysctl -q -w net.ipv4.tcp_rmem='4096 4096 4096'
+    for i in $(seq "$ZW_MSGS"); do
+        printf 'zw-%03d %s\n' "$i" "$(head -c $((ZW_SIZE - 7)) /dev/zero | tr '\0' x)"
+    done >"$WORK/zw.lines"
+    cap_start $f
+    # Not through in_cli/timeout: $! must be mosquitto_sub itself (ip netns exec execs it), so
+    # that SIGSTOP stops the reader. Bounded below (kill after the SIGCONT).
+    ip netns exec $CLI mosquitto_sub -h broker.test -V mqttv311 -i lab-zw-sub -t lab/zw -q 0 \
+        -C "$ZW_MSGS" >"$WORK/zw-sub.out" 2>&1 &
+    local sub=$!
+    BG_PIDS+=("$sub")
+    wait_log "Sending SUBACK to lab-zw-sub" 5 || die "zero-window subscriber did not subscribe"
+    sleep 0.2
+    kill -STOP "$sub"
+    [ "$(ps -o comm= -p "$sub")" = mosquitto_sub ] && ps -o stat= -p "$sub" | grep -q '^T' ||
+        die "zero-window subscriber ($sub) is not a stopped mosquitto_sub"
+    pub -h broker.test -V mqttv311 -i lab-zw-pub -t lab/zw -q 0 -l <"$WORK/zw.lines"
+    sleep "$ZW_STALL"
+    kill -CONT "$sub"
+    for i in $(seq 100); do
+        kill -0 "$sub" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -TERM "$sub" 2>/dev/null || true
+    wait "$sub" 2>/dev/null || true
+    cap_stop
+    in_cli sysctl -q -w net.ipv4.tcp_rmem="$rmem"
+    log "$f: subscriber got $(grep -c '^zw-' "$WORK/zw-sub.out") of $ZW_MSGS messages; broker: $(grep -c 'lab-zw-sub' "$WORK/mosquitto.log") log lines about it"
+    local zw
+    zw=$(tshark -r "$OUT/$f" -Y 'tcp.analysis.zero_window && ip.src==10.78.0.2' -T fields -e frame.number \
+        -e frame.time_relative 2>/dev/null | sed -n '1p;$p' | tr '\n\t' '  ')
+    [ -n "$zw" ] || die "$f: no zero window from the subscriber"
+    log "$f: subscriber zero-window frames (first, last): $zw"
+    record $f false zero_window "" \
+        "ip netns exec mqlab-cli sysctl -w net.ipv4.tcp_rmem='4096 4096 4096' (client namespace only, restored after); mosquitto_sub -V mqttv311 -q 0 -t lab/zw -C $ZW_MSGS, SIGSTOP once subscribed; mosquitto_pub -q 0 -l -t lab/zw ($ZW_MSGS lines of $ZW_SIZE bytes); SIGCONT ${ZW_STALL} s after the publisher is done" \
+        "MQTT 3.1.1 subscriber that stops reading while the broker delivers: its receive buffer fills, it advertises a zero window for ~${ZW_STALL} s while the broker's kernel probes it, then reads again (window update) and gets every message"
+}
+
 # ================================================================ main
 main() {
     install_deps
@@ -1499,6 +1552,7 @@ main() {
     group9
     group10
     group11
+    group12
     kill -TERM "$BROKER_PID" 2>/dev/null || true
     cp "$WORK/mosquitto.log" /tmp/mqlab-last-mosquitto.log 2>/dev/null || true
     "$PY" "$ROOT/scripts/expected-facts.py" "$OUT"

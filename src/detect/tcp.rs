@@ -4,6 +4,7 @@
 
 use super::facts::{self, count_tcp, duration_text, first_tcp, is_rst, is_syn, is_syn_ack};
 use super::{ConnCtx, Hit};
+use crate::common::{At, Side};
 use crate::flow::TcpEvent;
 
 /// Packets from one side only, while that side acknowledged sequence space of the other
@@ -14,8 +15,8 @@ pub fn capture_one_sided(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let sides = &conn.tcp.sides;
     let (present, missing) = match (sides[0].packets, sides[1].packets) {
-        (p, 0) if p > 0 => (crate::common::Side::Orig, crate::common::Side::Resp),
-        (0, p) if p > 0 => (crate::common::Side::Resp, crate::common::Side::Orig),
+        (p, 0) if p > 0 => (Side::Orig, Side::Resp),
+        (0, p) if p > 0 => (Side::Resp, Side::Orig),
         _ => return vec![],
     };
     let stats = sides[present.index()];
@@ -29,7 +30,7 @@ pub fn capture_one_sided(ctx: &ConnCtx) -> Vec<Hit> {
             "server"
         }
     };
-    let addr = |side: crate::common::Side| conn.endpoints[side.index()].to_string();
+    let addr = |side: Side| conn.endpoints[side.index()].to_string();
     vec![
         Hit::new()
             .var("present", role(present))
@@ -47,6 +48,64 @@ pub fn capture_one_sided(ctx: &ConnCtx) -> Vec<Hit> {
                 format!("last packet, from the {}", role(present)),
             ),
     ]
+}
+
+/// A side advertised a zero receive window (RFC 9293 §3.8.6.1: its application stopped reading
+/// and its buffer filled) for at least `min_stall_s`: from its first zero window to the next
+/// segment that opens it again, or to the end of what the capture watched. Each stall of each
+/// side is one hit; the longest per side is what the text names.
+pub fn zero_window(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    let min_stall = ctx.threshold("min_stall_s", 2.0);
+    let mut hits = Vec::new();
+    for side in [Side::Orig, Side::Resp] {
+        let mut longest: Option<(At, Option<At>, f64)> = None;
+        let mut start = None;
+        for (at, event) in facts::tcp_events(conn, side) {
+            match event {
+                TcpEvent::ZeroWindow if start.is_none() => start = Some(at),
+                TcpEvent::WindowOpened => {
+                    if let Some(begin) = start.take() {
+                        let secs = facts::secs_between(begin, at);
+                        if longest.is_none_or(|(_, _, s)| secs > s) {
+                            longest = Some((begin, Some(at), secs));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(begin) = start {
+            let end = if ctx.observed_until.frame >= conn.tcp.last.frame {
+                ctx.observed_until
+            } else {
+                conn.tcp.last
+            };
+            let secs = facts::secs_between(begin, end);
+            if longest.is_none_or(|(_, _, s)| secs > s) {
+                longest = Some((begin, None, secs));
+            }
+        }
+        let Some((begin, end, secs)) = longest.filter(|(_, _, s)| *s >= min_stall) else {
+            continue;
+        };
+        let who = conn.role(side);
+        let mut hit = Hit::new()
+            .variant(if end.is_some() {
+                "reopened"
+            } else {
+                "until_end"
+            })
+            .var("side", who)
+            .var("duration", duration_text(secs))
+            .var("frame", begin.frame)
+            .at(begin, format!("the {who} advertises a zero window"));
+        if let Some(end) = end {
+            hit = hit.at(end, format!("the {who} opens its window again"));
+        }
+        hits.push(hit);
+    }
+    hits
 }
 
 /// RFC 9293 §3.10.7.2: a SYN to a closed port is answered by RST (with ACK).
@@ -273,5 +332,38 @@ mod tests {
         let mut c = client_side_only(81);
         c.tcp.sides[1].packets = 3;
         assert!(!rules_fired(&c).contains(&"capture_one_sided"));
+    }
+
+    #[test]
+    fn a_long_zero_window_is_a_stalled_reader_a_short_one_is_flow_control() {
+        let mut c = established_plain();
+        tcp(&mut c, 10, 100, Side::Orig, TcpEvent::ZeroWindow);
+        tcp(&mut c, 11, 1_100, Side::Orig, TcpEvent::ZeroWindow);
+        tcp(&mut c, 12, 6_100, Side::Orig, TcpEvent::WindowOpened);
+        normal_end(&mut c, 20, 7_000);
+        let f = findings(&c);
+        let stall = f.iter().find(|f| f.rule == "zero_window");
+        assert!(
+            stall.is_some_and(|s| s.title.contains("client") && s.title.contains("6.000 s")),
+            "{f:#?}"
+        );
+        let mut short = established_plain();
+        tcp(&mut short, 10, 100, Side::Orig, TcpEvent::ZeroWindow);
+        tcp(&mut short, 12, 400, Side::Orig, TcpEvent::WindowOpened);
+        normal_end(&mut short, 20, 7_000);
+        assert!(!rules_fired(&short).contains(&"zero_window"));
+    }
+
+    #[test]
+    fn a_window_still_closed_at_the_end_counts_to_the_end() {
+        let mut c = established_plain();
+        tcp(&mut c, 10, 100, Side::Orig, TcpEvent::ZeroWindow);
+        tcp(&mut c, 11, 9_100, Side::Resp, TcpEvent::KeepAlive);
+        let f = findings(&c);
+        assert!(
+            f.iter()
+                .any(|f| f.rule == "zero_window" && f.detail.contains("had not opened it again")),
+            "{f:#?}"
+        );
     }
 }

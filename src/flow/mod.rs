@@ -99,7 +99,10 @@ pub enum TcpEvent {
     Gap {
         len: u64,
     },
+    /// A segment advertising a zero receive window (its reader stopped reading).
     ZeroWindow,
+    /// The first segment with a non-zero window after a zero window: the reader read again.
+    WindowOpened,
     KeepAlive,
 }
 

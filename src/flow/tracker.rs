@@ -29,6 +29,8 @@ pub struct FlowTracker {
     first_rst: Option<(Side, At)>,
     /// Per side: the first and the furthest acknowledgment number it sent.
     ack_span: [Option<(u32, u32)>; 2],
+    /// Per side: its last window advertisement was zero.
+    window_closed: [bool; 2],
     limits: ReassemblyLimits,
 }
 
@@ -47,6 +49,7 @@ impl FlowTracker {
             first_fin: None,
             first_rst: None,
             ack_span: [None, None],
+            window_closed: [false, false],
             limits,
         }
     }
@@ -99,7 +102,12 @@ impl FlowTracker {
         }
         if seg.window == 0 && !flags.rst() {
             self.zeek.on_zero_window(side);
+            self.window_closed[me] = true;
             sink.tcp_event(id, side, TcpEvent::ZeroWindow, at);
+        } else if self.window_closed[me] && !flags.rst() {
+            // The end of a stall: `zero_window` measures from the first zero to here.
+            self.window_closed[me] = false;
+            sink.tcp_event(id, side, TcpEvent::WindowOpened, at);
         }
 
         let header = SegmentHeader {
