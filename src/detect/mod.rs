@@ -145,6 +145,7 @@ pub(crate) const CONNECTION_RULES: &[(&str, ConnRule)] = &[
     ("capture_gap", tcp::capture_gap),
     ("tcp_retransmissions", tcp::tcp_retransmissions),
     ("zero_window", tcp::zero_window),
+    ("peer_unresponsive", tcp::peer_unresponsive),
     ("protocol_mismatch", tls_hello::protocol_mismatch),
     ("low_tls_version", tls_hello::low_tls_version),
     ("weak_cipher_suite", tls_keys::weak_cipher_suite),

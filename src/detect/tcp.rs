@@ -108,6 +108,70 @@ pub fn zero_window(ctx: &ConnCtx) -> Vec<Hit> {
     hits
 }
 
+/// After the handshake, one side kept retransmitting into silence: the other side sent no
+/// packet at all after the first of those retransmissions, for at least `min_silence_s` and
+/// `min_retransmissions` tries, until the sender gave up (its RST) or the capture ended. A dead
+/// path, a NAT or firewall that forgot the connection, or a peer that vanished (half-open).
+/// Unanswered SYNs are `syn_unanswered`'s.
+pub fn peer_unresponsive(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    if !facts::transport_up(conn) || conn.tcp.missing_bytes > 0 {
+        return vec![];
+    }
+    let end = if ctx.observed_until.frame >= conn.tcp.last.frame {
+        ctx.observed_until
+    } else {
+        conn.tcp.last
+    };
+    let mut hits = Vec::new();
+    for side in [Side::Orig, Side::Resp] {
+        let peer_last = conn.tcp.sides[side.other().index()].last;
+        let retries: Vec<At> = facts::tcp_events(conn, side)
+            .filter(|(at, e)| {
+                matches!(e, TcpEvent::Retransmission { .. })
+                    && peer_last.is_none_or(|p| at.frame > p.frame)
+            })
+            .map(|(at, _)| at)
+            .collect();
+        let (Some(&first), Some(&last)) = (retries.first(), retries.last()) else {
+            continue;
+        };
+        let silence = facts::secs_between(first, end);
+        if (retries.len() as f64) < ctx.threshold("min_retransmissions", 3.0)
+            || silence < ctx.threshold("min_silence_s", 5.0)
+        {
+            continue;
+        }
+        let who = conn.role(side);
+        let peer = conn.role(side.other());
+        let gave_up =
+            facts::first_tcp(conn, side, facts::is_rst).filter(|at| at.frame > last.frame);
+        let mut hit = Hit::new()
+            .variant(if gave_up.is_some() {
+                "gave_up"
+            } else {
+                "until_end"
+            })
+            .var("side", who)
+            .var("peer", peer)
+            .var("count", retries.len())
+            .var("span", duration_text(silence))
+            .at(
+                first,
+                format!("the {who} retransmits; the {peer} stays silent"),
+            )
+            .at(last, format!("retransmission {}", retries.len()));
+        if let Some(p) = peer_last {
+            hit = hit.at(p, format!("the {peer}'s last packet"));
+        }
+        if let Some(rst) = gave_up {
+            hit = hit.at(rst, format!("the {who} gives up (RST)"));
+        }
+        hits.push(hit);
+    }
+    hits
+}
+
 /// RFC 9293 §3.10.7.2: a SYN to a closed port is answered by RST (with ACK).
 pub fn connection_refused(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
@@ -365,5 +429,37 @@ mod tests {
                 .any(|f| f.rule == "zero_window" && f.detail.contains("had not opened it again")),
             "{f:#?}"
         );
+    }
+
+    #[test]
+    fn retransmissions_into_silence_are_an_unresponsive_peer() {
+        let mut c = established_plain();
+        // The server's PUBLISH goes unanswered; it retries with backoff for 12 s.
+        for (frame, ms) in [
+            (20, 1_200),
+            (21, 1_600),
+            (22, 2_400),
+            (23, 4_000),
+            (24, 7_200),
+        ] {
+            tcp(
+                &mut c,
+                frame,
+                ms,
+                Side::Resp,
+                TcpEvent::Retransmission { len: 20 },
+            );
+        }
+        c.tcp.sides[0].last = Some(at(9, 900));
+        c.tcp.last = at(24, 13_000);
+        let f = findings(&c);
+        let p = f.iter().find(|f| f.rule == "peer_unresponsive");
+        assert!(
+            p.is_some_and(|p| p.title.contains("server") && p.detail.contains("5 ")),
+            "{f:#?}"
+        );
+        // An answer after the retransmissions: the path works, no finding.
+        c.tcp.sides[0].last = Some(at(25, 13_000));
+        assert!(!rules_fired(&c).contains(&"peer_unresponsive"));
     }
 }

@@ -36,6 +36,11 @@ pub fn weak_cipher_suite(ctx: &ConnCtx) -> Vec<Hit> {
     let Some(hello) = &tls.server_hello else {
         return vec![];
     };
+    // TLS_NULL_WITH_NULL_NULL is the "no suite yet" value (RFC 5246 §A.5: never negotiated);
+    // an SSL 2.0 hello parsed into a ServerHello carries it.
+    if hello.cipher_suite == 0x0000 || hello.version < 0x0300 {
+        return vec![];
+    }
     let Some(suite) = TlsCipherSuite::from_id(hello.cipher_suite) else {
         return vec![];
     };
