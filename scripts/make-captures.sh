@@ -1528,6 +1528,78 @@ group12() {
         "MQTT 3.1.1 subscriber that stops reading while the broker delivers: its receive buffer fills, it advertises a zero window for ~${ZW_STALL} s while the broker's kernel probes it, then reads again (window update) and gets every message"
 }
 
+# ================================================================ group 13: a peer that vanished (dead path)
+# A subscriber on broker.test:1883 with a long keep-alive (600 s, so it sends nothing by itself)
+# subscribes; then the path from the broker to it dies: an nftables rule in the CLIENT namespace
+# drops every packet from 10.78.0.1 to the subscriber's local port (that port only: the
+# publisher, in the same namespace, still works). A publisher's QoS 1 messages make the broker
+# deliver to the subscriber: the PUBLISH segments cross the veth (the capture on the broker side
+# records them) and are dropped at the client, so no ACK ever comes back and the broker's kernel
+# retransmits with exponential backoff. The capture stops PV_WAIT s after the broker's first
+# PUBLISH to the subscriber; only then is the rule removed and the subscriber killed (neither is
+# in the file).
+PV_MSGS=3   # messages the publisher sends (one connection, --repeat)
+PV_WAIT=15  # seconds recorded after the broker's first PUBLISH to the subscriber
+group13() {
+    local f=mqtt311-peer-vanished.pcap
+    want $f || return 0
+    command -v nft >/dev/null ||
+        DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq nftables >/dev/null
+    local i port=""
+    cap_start $f
+    # Not through in_cli/timeout: $! must be mosquitto_sub itself (ip netns exec execs it), so
+    # that its socket can be found by pid. Bounded below (killed once the capture is stopped).
+    ip netns exec $CLI mosquitto_sub -h broker.test -t lab/pv -q 1 -k 600 -i lab-pv-sub \
+        >"$WORK/pv-sub.out" 2>&1 &
+    local sub=$!
+    BG_PIDS+=("$sub")
+    wait_log "Sending SUBACK to lab-pv-sub" 5 || die "peer-vanished subscriber did not subscribe"
+    sleep 0.3 # the subscriber's ACK of the SUBACK goes out before the path dies
+    for i in $(seq 20); do
+        port=$(in_cli ss -Htnp state established '( dport = :1883 )' | grep "pid=$sub," |
+            grep -o '10\.78\.0\.2:[0-9]*' | head -1 | cut -d: -f2 || true)
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    [ -n "$port" ] || die "peer-vanished subscriber's local port not found: $(in_cli ss -tnp)"
+    in_cli nft add table inet mqlab
+    in_cli nft add chain inet mqlab input '{ type filter hook input priority 0; policy accept; }'
+    in_cli nft add rule inet mqlab input ip saddr 10.78.0.1 tcp dport "$port" drop
+    log "$f: subscriber on 10.78.0.2:$port, incoming packets from 10.78.0.1 to it dropped"
+    pub -h broker.test -i lab-pv-pub -t lab/pv -m "to a vanished peer" -q 1 --repeat "$PV_MSGS" \
+        --repeat-delay 0.5
+    wait_log "Sending PUBLISH to lab-pv-sub" 5 || die "the broker did not send to the peer-vanished subscriber"
+    sleep "$PV_WAIT"
+    cap_stop
+    in_cli nft delete table inet mqlab
+    kill -TERM "$sub" 2>/dev/null || true
+    for i in $(seq 30); do
+        kill -0 "$sub" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$sub" 2>/dev/null || true
+    wait "$sub" 2>/dev/null || true
+    # The file must show what the rule needs: the broker's first PUBLISH to the subscriber, its
+    # retransmissions, nothing from the subscriber after that PUBLISH; and a healthy publisher.
+    local first last_sub rtx pubacks
+    first=$(tshark -r "$OUT/$f" -Y "ip.src==10.78.0.1 && tcp.dstport==$port && mqtt.msgtype==3" \
+        -T fields -e frame.number 2>/dev/null | sed -n 1p)
+    last_sub=$(tshark -r "$OUT/$f" -Y "tcp.srcport==$port" -T fields -e frame.number 2>/dev/null | sed -n '$p')
+    rtx=$(tshark -r "$OUT/$f" -Y "tcp.analysis.retransmission && tcp.dstport==$port" -T fields \
+        -e frame.number -e frame.time_relative 2>/dev/null | tr '\t' '@' | tr '\n' ' ')
+    pubacks=$(tshark -r "$OUT/$f" -Y "mqtt.msgtype==4 && ip.src==10.78.0.1 && tcp.dstport!=$port" \
+        -T fields -e frame.number 2>/dev/null | wc -l)
+    [ -n "$first" ] || die "$f: no PUBLISH from the broker to the subscriber"
+    [ -n "$rtx" ] || die "$f: no retransmission from the broker to the subscriber"
+    [ -n "$last_sub" ] && [ "$last_sub" -lt "$first" ] ||
+        die "$f: the subscriber sent frame $last_sub after the broker's first PUBLISH (frame $first)"
+    [ "$pubacks" -eq "$PV_MSGS" ] || die "$f: the publisher got $pubacks PUBACK(s), not $PV_MSGS"
+    log "$f: subscriber's last frame $last_sub, broker's first PUBLISH to it frame $first, retransmissions (frame@s): ${rtx% }; publisher PUBACKs: $pubacks"
+    record $f false peer_unresponsive "" \
+        "mosquitto_sub -t lab/pv -q 1 -k 600 -i lab-pv-sub; once subscribed, nft rule in the client namespace: ip saddr 10.78.0.1 tcp dport SUBSCRIBER-PORT drop; mosquitto_pub -q 1 -t lab/pv --repeat $PV_MSGS --repeat-delay 0.5; capture stopped ${PV_WAIT} s after the broker's first PUBLISH to the subscriber, then the rule deleted and the subscriber killed" \
+        "MQTT 3.1.1 subscriber whose incoming path dies after its SUBACK (a firewall drops the broker's packets to it): the broker's PUBLISH to it and the kernel's retransmissions with exponential backoff for ${PV_WAIT} s, the subscriber silent throughout; the publisher's own session is healthy (PUBACKs)"
+}
+
 # ================================================================ main
 main() {
     install_deps
@@ -1553,6 +1625,7 @@ main() {
     group10
     group11
     group12
+    group13
     kill -TERM "$BROKER_PID" 2>/dev/null || true
     cp "$WORK/mosquitto.log" /tmp/mqlab-last-mosquitto.log 2>/dev/null || true
     "$PY" "$ROOT/scripts/expected-facts.py" "$OUT"
