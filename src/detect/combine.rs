@@ -15,11 +15,11 @@ use crate::conn::Connection;
 pub(super) fn fold_explained(findings: Vec<Finding>, book: &RuleBook) -> Vec<Finding> {
     let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
     for i in 0..slots.len() {
-        let explains = slots[i]
+        // Borrowed from the book, not the findings: the loop below moves findings around.
+        let explains: &[String] = slots[i]
             .as_ref()
             .and_then(|f| book.rule(f.rule))
-            .map(|r| r.explains.clone())
-            .unwrap_or_default();
+            .map_or(&[], |r| r.explains.as_slice());
         for explained in explains {
             // `rule` or `rule:alert`: the latter only when the finding is about that alert.
             let (rule, alert) = match explained.split_once(':') {
