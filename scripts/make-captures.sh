@@ -1600,6 +1600,42 @@ group13() {
         "MQTT 3.1.1 subscriber whose incoming path dies after its SUBACK (a firewall drops the broker's packets to it): the broker's PUBLISH to it and the kernel's retransmissions with exponential backoff for ${PV_WAIT} s, the subscriber silent throughout; the publisher's own session is healthy (PUBACKs)"
 }
 
+# ================================================================ group 14: a firewall that rejects with ICMP
+# Like group 9's syn-dropped-by-firewall, but the firewall answers: an nftables rule in the broker
+# namespace rejects TCP to port 1883 on 10.78.0.28 (rejected.broker.test, an address the broker host
+# owns, so ARP is answered) with ICMP destination unreachable, code 13 (communication
+# administratively prohibited). The client's kernel takes that as a hard error for a connection in
+# SYN-SENT (EHOSTUNREACH) and mosquitto_pub gives up at once. The capture filter keeps ICMP.
+group14() {
+    local f=icmp-admin-prohibited.pcap
+    want $f || return 0
+    command -v nft >/dev/null ||
+        DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq nftables >/dev/null
+    g10_host 10.78.0.28 rejected.broker.test
+    in_brk nft add table inet mqlab
+    in_brk nft add chain inet mqlab input '{ type filter hook input priority 0; policy accept; }'
+    in_brk nft add rule inet mqlab input ip daddr 10.78.0.28 tcp dport 1883 reject with icmp type admin-prohibited
+    CAP_FILTER="tcp or icmp" cap_start $f
+    in_cli timeout 5 mosquitto_pub -h rejected.broker.test -i lab-rejected -t lab/x -m x \
+        >"$WORK/$f.client" 2>&1 || true
+    cap_stop
+    in_brk nft delete table inet mqlab
+    log "$f client: $(tr '\n' ' ' <"$WORK/$f.client")"
+    # The file must show the client's SYN and the ICMP error (type 3 code 13) quoting it. (An
+    # ICMP error quoting a SYN matches tcp.flags.syn too: hence !icmp for the client's own.)
+    local syns icmp
+    syns=$(tshark -r "$OUT/$f" -Y '!icmp && tcp.flags.syn==1 && tcp.flags.ack==0 && ip.dst==10.78.0.28' \
+        -T fields -e frame.number 2>/dev/null | tr '\n' ' ')
+    icmp=$(tshark -r "$OUT/$f" -Y 'icmp.type==3 && icmp.code==13 && ip.src==10.78.0.28 && tcp.dstport==1883' \
+        -T fields -e frame.number 2>/dev/null | tr '\n' ' ')
+    [ -n "$syns" ] || die "$f: no SYN from the client"
+    [ -n "$icmp" ] || die "$f: no ICMP administratively prohibited quoting a SYN to 1883"
+    log "$f: client SYN frame(s) ${syns% }; ICMP 3/13 frame(s) ${icmp% }"
+    record $f false icmp_unreachable "" \
+        "nft rule in the broker namespace: ip daddr 10.78.0.28 tcp dport 1883 reject with icmp type admin-prohibited; timeout 5 mosquitto_pub -h rejected.broker.test (10.78.0.28); capture filter 'tcp or icmp'" \
+        "a firewall rejects the SYN to port 1883 with ICMP destination unreachable, communication administratively prohibited (type 3 code 13) quoting it: no SYN-ACK, no RST; the client gives up with No route to host (in the recorded run after one SYN retransmission 1 s later and a second ICMP error)"
+}
+
 # ================================================================ main
 main() {
     install_deps
@@ -1626,6 +1662,7 @@ main() {
     group11
     group12
     group13
+    group14
     kill -TERM "$BROKER_PID" 2>/dev/null || true
     cp "$WORK/mosquitto.log" /tmp/mqlab-last-mosquitto.log 2>/dev/null || true
     "$PY" "$ROOT/scripts/expected-facts.py" "$OUT"

@@ -140,6 +140,7 @@ pub(crate) type CrossRule = fn(&CrossCtx) -> Vec<Hit>;
 /// Per-connection rules in the order they run; later rules may look at `found`.
 pub(crate) const CONNECTION_RULES: &[(&str, ConnRule)] = &[
     ("capture_one_sided", tcp::capture_one_sided),
+    ("icmp_unreachable", tcp::icmp_unreachable),
     ("connection_refused", tcp::connection_refused),
     ("syn_unanswered", tcp::syn_unanswered),
     ("capture_gap", tcp::capture_gap),

@@ -172,6 +172,61 @@ pub fn peer_unresponsive(ctx: &ConnCtx) -> Vec<Hit> {
     hits
 }
 
+/// An ICMP destination-unreachable answered this connection's packets (RFC 792 type 3, except
+/// code 4 which is path MTU; RFC 4443 §3.1 type 1): the network says why they do not arrive.
+/// RFC 1122 §4.2.3.9 / RFC 9293 §3.9.2: "host" and "net" unreachable are soft errors that TCP
+/// may retry; "port" and "prohibited" end the attempt.
+pub fn icmp_unreachable(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    let found = conn.events.iter().find_map(|e| match e.kind {
+        crate::conn::EventKind::Tcp(TcpEvent::Icmp {
+            v6,
+            icmp_type,
+            code,
+        }) if (!v6 && icmp_type == 3 && code != 4) || (v6 && icmp_type == 1) => {
+            Some((e.at, e.side, v6, code))
+        }
+        _ => None,
+    });
+    let Some((at, side, v6, code)) = found else {
+        return vec![];
+    };
+    let kind = match (v6, code) {
+        (false, 0 | 6 | 11) | (true, 0) => "net",
+        (false, 1 | 7 | 12) | (true, 3) => "host",
+        (false, 3) | (true, 4) => "port",
+        (false, 9 | 10 | 13) | (true, 1 | 5 | 6) => "prohibited",
+        (false, 2) => "protocol",
+        _ => "other",
+    };
+    let who = conn.role(side);
+    let count = conn
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, crate::conn::EventKind::Tcp(TcpEvent::Icmp { .. })))
+        .count();
+    let mut hit = Hit::new()
+        .variant(kind)
+        .var("side", who)
+        .var("code", code)
+        .var("icmp", if v6 { "ICMPv6" } else { "ICMP" })
+        .var("count", count)
+        .var("frame", at.frame)
+        .var("port", conn.server_addr().port());
+    if let Some(first) = facts::tcp_events(conn, side).next().map(|(a, _)| a)
+        && first.frame < at.frame
+    {
+        hit = hit.at(first, format!("the {who}'s first packet"));
+    }
+    vec![hit.at(
+        at,
+        format!(
+            "{} destination unreachable (code {code})",
+            if v6 { "ICMPv6" } else { "ICMP" }
+        ),
+    )]
+}
+
 /// RFC 9293 §3.10.7.2: a SYN to a closed port is answered by RST (with ACK).
 pub fn connection_refused(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
@@ -461,5 +516,44 @@ mod tests {
         // An answer after the retransmissions: the path works, no finding.
         c.tcp.sides[0].last = Some(at(25, 13_000));
         assert!(!rules_fired(&c).contains(&"peer_unresponsive"));
+    }
+
+    #[test]
+    fn an_icmp_rejection_explains_the_unanswered_syn() {
+        let mut c = conn();
+        tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+        let prohibited = TcpEvent::Icmp {
+            v6: false,
+            icmp_type: 3,
+            code: 13,
+        };
+        tcp(&mut c, 2, 1, Side::Orig, prohibited);
+        tcp(
+            &mut c,
+            3,
+            3_000,
+            Side::Orig,
+            TcpEvent::Retransmission { len: 0 },
+        );
+        c.tcp.sides[1].packets = 0;
+        let f = findings(&c);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].rule, "icmp_unreachable");
+        assert!(
+            f[0].title.contains("administratively prohibited"),
+            "{}",
+            f[0].title
+        );
+        assert!(f[0].merged.contains(&"syn_unanswered"), "{:?}", f[0].merged);
+        // Fragmentation needed is a path MTU matter, not an unreachable destination.
+        let mut mtu = conn();
+        tcp(&mut mtu, 1, 0, Side::Orig, TcpEvent::Syn);
+        let frag = TcpEvent::Icmp {
+            v6: false,
+            icmp_type: 3,
+            code: 4,
+        };
+        tcp(&mut mtu, 2, 1, Side::Orig, frag);
+        assert!(!rules_fired(&mtu).contains(&"icmp_unreachable"));
     }
 }

@@ -33,7 +33,7 @@ use crate::flow::reassembly::ReassemblyLimits;
 use crate::proto::tls::decrypt::KeyLog;
 use crate::report::model::{Precision, ReportOptions, Summary};
 use crate::report::sink::ReportSink;
-use crate::wire::{TcpFlags, TcpSegment};
+use crate::wire::{IcmpError, TcpFlags, TcpSegment};
 use merge::Merge;
 use reader::Dispatch;
 use std::net::IpAddr;
@@ -141,6 +141,9 @@ impl Dispatch for Inline<'_, '_> {
             self.failed = Some(e);
         }
     }
+    fn icmp(&mut self, _hash: u64, id: usize, side: Side, at: At, error: IcmpError) {
+        self.worker.icmp(id, side, at, error);
+    }
     fn keys(&mut self, keys: Arc<KeyLog>) {
         self.worker.set_keys(keys);
     }
@@ -179,6 +182,7 @@ enum Item {
     Open(usize, Opening),
     Segment(SegmentItem),
     End(usize, EndReason, At, Precision),
+    Icmp(usize, Side, At, IcmpError),
     Keys(Arc<KeyLog>),
 }
 
@@ -284,6 +288,10 @@ impl Dispatch for Threaded {
         let shard = self.shard(hash);
         self.push(shard, Item::End(id, reason, until, precision));
     }
+    fn icmp(&mut self, hash: u64, id: usize, side: Side, at: At, error: IcmpError) {
+        let shard = self.shard(hash);
+        self.push(shard, Item::Icmp(id, side, at, error));
+    }
     fn keys(&mut self, keys: Arc<KeyLog>) {
         for shard in 0..self.batches.len() {
             self.push(shard, Item::Keys(keys.clone()));
@@ -340,6 +348,7 @@ fn work(
                         return;
                     }
                 }
+                Item::Icmp(id, side, at, error) => worker.icmp(id, side, at, error),
                 Item::Keys(keys) => worker.set_keys(keys),
             }
         }

@@ -15,8 +15,9 @@ use crate::flow::directory::{EndReason, Ended, LimitCounts, StreamDirectory};
 use crate::flow::{FlowId, FlowOpen, FlowSink, FlowTable, TcpEvent, TcpSummary};
 use crate::proto::tls::decrypt::KeyLog;
 use crate::report::model::Precision;
-use crate::wire::{Decoded, OtherTraffic, TcpSegment, WireDecoder};
+use crate::wire::{Decoded, IcmpError, OtherTraffic, TcpSegment, WireDecoder};
 use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Where the reader's decisions go: straight to a worker and the merge (`--jobs 1`), or into
@@ -25,6 +26,8 @@ pub(super) trait Dispatch {
     fn open(&mut self, hash: u64, id: usize, opening: Opening);
     fn segment(&mut self, hash: u64, id: usize, side: Side, at: At, seg: &TcpSegment<'_>);
     fn end(&mut self, hash: u64, id: usize, reason: EndReason, until: At, precision: Precision);
+    /// An ICMP error about a segment `side` of connection `id` sent.
+    fn icmp(&mut self, hash: u64, id: usize, side: Side, at: At, error: IcmpError);
     fn keys(&mut self, keys: Arc<KeyLog>);
     fn capture_done(&mut self, done: CaptureDone);
     /// True once the output is gone: reading stops.
@@ -161,6 +164,23 @@ fn read_capture(
             Decoded::Malformed(why) => {
                 trouble.malformed_count += 1;
                 trouble.malformed.get_or_insert((frame.number, why));
+            }
+            Decoded::IcmpError(error) => {
+                let src = SocketAddr::new(error.src, error.src_port);
+                let dst = SocketAddr::new(error.dst, error.dst_port);
+                match directory.locate(src, dst) {
+                    Some((record, side, hash)) => {
+                        dispatch.icmp(hash, base + record as usize, side, at, error);
+                    }
+                    None => {
+                        // About no connection we track: counted like any other ICMP.
+                        let entry = trouble
+                            .not_analyzed
+                            .entry(OtherTraffic::Icmp)
+                            .or_insert((0, frame.number));
+                        entry.0 += 1;
+                    }
+                }
             }
             Decoded::NotTcp(kind) => {
                 let entry = trouble

@@ -13,12 +13,13 @@ use crate::common::{At, Side};
 use crate::detect::{self, ConnSummary};
 use crate::finding::Severity;
 use crate::flow::FlowOpen;
+use crate::flow::TcpEvent;
 use crate::flow::directory::EndReason;
 use crate::flow::tracker::FlowTracker;
 use crate::proto::tls::decrypt::KeyLog;
 use crate::report::model::{self, Precision};
 use crate::report::sink::ConnectionOut;
-use crate::wire::TcpSegment;
+use crate::wire::{IcmpError, TcpSegment};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -100,6 +101,19 @@ impl Worker {
                 keys: self.keys.as_ref(),
             };
             live.tracker.on_segment(at, side, seg, &mut sink);
+        }
+    }
+
+    /// An ICMP error about a segment `side` of connection `id` sent: a timeline event of that
+    /// side (the one the error answers).
+    pub(super) fn icmp(&mut self, id: usize, side: Side, at: At, error: IcmpError) {
+        if let Some(live) = self.live.get_mut(&id) {
+            let event = TcpEvent::Icmp {
+                v6: error.v6,
+                icmp_type: error.icmp_type,
+                code: error.code,
+            };
+            live.building.tcp_event(side, event, at);
         }
     }
 

@@ -361,6 +361,15 @@ impl StreamDirectory {
         route
     }
 
+    /// The live record of the pair `src`-`dst`, the side `src` is on, and the pair's hash:
+    /// where an ICMP error quoting a segment from `src` to `dst` belongs. `None` when the pair
+    /// has no live record.
+    pub fn locate(&self, src: SocketAddr, dst: SocketAddr) -> Option<(RecordId, Side, u64)> {
+        let key = PairKey::new(src, dst);
+        let e = self.entries.get(&key)?;
+        Some((e.live?, side_of(e.orig(&key), src), e.hash))
+    }
+
     /// Numbers a new stream on `key`, first seen with `seg`, and opens its first record.
     fn open_stream(&mut self, key: PairKey, at: At, seg: &TcpSegment<'_>) -> RecordOpen {
         let (orig, resp, syn_seen) = orientation(seg);

@@ -103,6 +103,13 @@ pub enum TcpEvent {
     ZeroWindow,
     /// The first segment with a non-zero window after a zero window: the reader read again.
     WindowOpened,
+    /// An ICMP error answered a segment of this side (RFC 792 type 3 / RFC 4443 types 1-2),
+    /// from the destination or a router on the path.
+    Icmp {
+        v6: bool,
+        icmp_type: u8,
+        code: u8,
+    },
     KeepAlive,
 }
 

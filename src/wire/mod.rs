@@ -57,12 +57,14 @@ pub struct TcpSegment<'a> {
 }
 
 mod defrag;
+mod icmp;
 mod link;
 mod tcp;
 mod tunnel;
 
 use defrag::{DefragPool, FragmentKey, FragmentOutcome};
 use etherparse::{IpNumber, Ipv6ExtensionSlice, LaxNetSlice, LaxSlicedPacket};
+pub use icmp::IcmpError;
 use link::{LinkError, Network};
 use tunnel::Inner;
 pub use tunnel::OtherTraffic;
@@ -76,6 +78,8 @@ pub enum Decoded<'a> {
     Tcp(TcpSegment<'a>),
     /// Not TCP (after any tunnel): counted by kind, not analysed.
     NotTcp(OtherTraffic),
+    /// An ICMP error quoting a TCP segment (for the connection it concerns).
+    IcmpError(IcmpError),
     /// An IP fragment stored until its datagram is complete.
     FragmentHeld,
     UnsupportedLinkType(u32),
@@ -191,6 +195,13 @@ fn ip_layer(ip: &[u8], frame_len: usize, orig_len: u32) -> IpLayer<'_> {
             }
             let payload = v4.payload();
             if payload.ip_number != IpNumber::TCP {
+                let from = IpAddr::V4(header.source_addr());
+                if payload.ip_number == IpNumber::ICMP
+                    && !payload.fragmented
+                    && let Some(e) = icmp::icmpv4_error(from, payload.payload)
+                {
+                    return done(Decoded::IcmpError(e));
+                }
                 return not_tcp(payload.ip_number.0, payload.payload, payload.fragmented);
             }
             let missing_ip = if total == 0 {
@@ -223,6 +234,13 @@ fn ip_layer(ip: &[u8], frame_len: usize, orig_len: u32) -> IpLayer<'_> {
             let header = v6.header();
             let payload = v6.payload();
             if payload.ip_number != IpNumber::TCP {
+                let from = IpAddr::V6(header.source_addr());
+                if payload.ip_number == IpNumber::IPV6_ICMP
+                    && !payload.fragmented
+                    && let Some(e) = icmp::icmpv6_error(from, payload.payload)
+                {
+                    return done(Decoded::IcmpError(e));
+                }
                 return not_tcp(payload.ip_number.0, payload.payload, payload.fragmented);
             }
             let announced = usize::from(header.payload_length());
