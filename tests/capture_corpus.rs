@@ -180,36 +180,6 @@ fn dump() {
     eprintln!("sha256: {}", reader.sha256_hex());
 }
 
-/// Developer aid: `MQPCAP_BENCH=file cargo test --release --test capture_corpus throughput --
-/// --ignored --nocapture` reads and decodes a file and prints counts and the time taken.
-#[test]
-#[ignore]
-fn throughput() {
-    let Ok(path) = std::env::var("MQPCAP_BENCH") else {
-        return;
-    };
-    let started = std::time::Instant::now();
-    let mut reader = CaptureReader::open(Path::new(&path)).expect("open");
-    let mut decoder = WireDecoder::new();
-    let (mut tcp, mut bytes) = (0u64, 0u64);
-    while let Some(frame) = reader.next_frame() {
-        bytes += frame.data.len() as u64;
-        if let Decoded::Tcp(_) =
-            decoder.decode(frame.number, frame.link_type, frame.data, frame.orig_len)
-        {
-            tcp += 1;
-        }
-    }
-    let hash = reader.sha256_hex();
-    let seconds = started.elapsed().as_secs_f64();
-    eprintln!(
-        "{} frames, {tcp} tcp, {bytes} bytes in {seconds:.2} s ({:.0} MB/s), sha256 {hash}, warnings {:?}",
-        reader.frames_read(),
-        bytes as f64 / seconds / 1e6,
-        reader.warnings()
-    );
-}
-
 /// Developer aid: `MQPCAP_MUTATE=N cargo test --release --test capture_corpus mutation_smoke --
 /// --ignored` runs N random byte mutations of every corpus capture through the reader and the
 /// decoder (a poor man's fuzzer for machines without cargo-fuzz).
