@@ -196,13 +196,12 @@ fn ip_layer(ip: &[u8], frame_len: usize, orig_len: u32) -> IpLayer<'_> {
             let payload = v4.payload();
             if payload.ip_number != IpNumber::TCP {
                 let from = IpAddr::V4(header.source_addr());
-                if payload.ip_number == IpNumber::ICMP
-                    && !payload.fragmented
-                    && let Some(e) = icmp::icmpv4_error(from, payload.payload)
-                {
-                    return done(Decoded::IcmpError(e));
-                }
-                return not_tcp(payload.ip_number.0, payload.payload, payload.fragmented);
+                return not_tcp(
+                    from,
+                    payload.ip_number.0,
+                    payload.payload,
+                    payload.fragmented,
+                );
             }
             let missing_ip = if total == 0 {
                 frame_missing
@@ -235,13 +234,12 @@ fn ip_layer(ip: &[u8], frame_len: usize, orig_len: u32) -> IpLayer<'_> {
             let payload = v6.payload();
             if payload.ip_number != IpNumber::TCP {
                 let from = IpAddr::V6(header.source_addr());
-                if payload.ip_number == IpNumber::IPV6_ICMP
-                    && !payload.fragmented
-                    && let Some(e) = icmp::icmpv6_error(from, payload.payload)
-                {
-                    return done(Decoded::IcmpError(e));
-                }
-                return not_tcp(payload.ip_number.0, payload.payload, payload.fragmented);
+                return not_tcp(
+                    from,
+                    payload.ip_number.0,
+                    payload.payload,
+                    payload.fragmented,
+                );
             }
             let announced = usize::from(header.payload_length());
             let missing_ip = if announced == 0 {
@@ -303,9 +301,18 @@ struct FragmentArgs<'a> {
     missing: usize,
 }
 
-/// An IP payload that is not TCP: a tunnel to follow, or a kind to count. Fragments of other
-/// protocols are not reassembled (tunnels are sized not to fragment), only counted.
-fn not_tcp(protocol: u8, payload: &[u8], fragmented: bool) -> IpLayer<'_> {
+/// An IP payload that is not TCP, sent by `from`: an ICMP error about a TCP segment, a tunnel
+/// to follow, or a kind to count. Fragments of other protocols are not reassembled (tunnels
+/// are sized not to fragment), only counted.
+fn not_tcp(from: IpAddr, protocol: u8, payload: &[u8], fragmented: bool) -> IpLayer<'_> {
+    let icmp_error = match (from, protocol, fragmented) {
+        (IpAddr::V4(_), 1, false) => icmp::icmpv4_error(from, payload),
+        (IpAddr::V6(_), 58, false) => icmp::icmpv6_error(from, payload),
+        _ => None,
+    };
+    if let Some(e) = icmp_error {
+        return IpLayer::Done(Decoded::IcmpError(e));
+    }
     match tunnel::open_ip_payload(protocol, payload) {
         Ok(inner) if !fragmented => IpLayer::Tunnel(inner),
         Ok(_) => IpLayer::Done(Decoded::NotTcp(OtherTraffic::OtherIp)),
