@@ -70,6 +70,13 @@ pub fn tls_events(conn: &Connection) -> impl Iterator<Item = (At, Side, &TlsEven
     })
 }
 
+/// `side` sent something that parsed as TLS (not bytes that are not TLS, nor a cut record).
+pub fn spoke_tls(conn: &Connection, side: Side) -> bool {
+    tls_events(conn).any(|(_, s, e)| {
+        s == side && !matches!(e, TlsEvent::Invalid { .. } | TlsEvent::Truncated { .. })
+    })
+}
+
 /// MQTT packets with their side.
 pub fn mqtt_packets(conn: &Connection) -> impl Iterator<Item = (At, Side, &PacketSummary)> {
     conn.events.iter().filter_map(|e| match &e.kind {

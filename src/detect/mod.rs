@@ -113,6 +113,15 @@ impl ConnCtx<'_> {
     pub fn found(&self, rule: &str) -> bool {
         self.found.contains(&rule)
     }
+    /// How far the capture watched this connection: its last packet, or later when the capture
+    /// (or the record) went on past it. Silences are measured up to here.
+    pub fn watched_until(&self) -> At {
+        if self.observed_until.frame >= self.conn.tcp.last.frame {
+            self.observed_until
+        } else {
+            self.conn.tcp.last
+        }
+    }
     /// How the connection's server port is spoken to, when it is a broker port.
     pub fn broker_port(&self) -> Option<ports::BrokerTransport> {
         self.broker_ports.get(self.conn.server_addr().port())

@@ -187,14 +187,7 @@ fn unjudged(conn: &Connection) -> Option<Unjudged> {
         AppProtocol::Tls => {
             let tls = conn.tls.as_ref()?;
             let hello = tls.client_hello.as_ref()?;
-            let server_tls = facts::tls_events(conn).any(|(_, side, e)| {
-                side == server
-                    && !matches!(
-                        e,
-                        crate::proto::tls::TlsEvent::Invalid { .. }
-                            | crate::proto::tls::TlsEvent::Truncated { .. }
-                    )
-            });
+            let server_tls = facts::spoke_tls(conn, server);
             let (close, rst) = first_close(conn, server)?;
             (!server_tls && close.frame > hello.at.frame).then_some(Unjudged::TlsUnanswered {
                 hello: hello.at,

@@ -76,11 +76,7 @@ pub fn zero_window(ctx: &ConnCtx) -> Vec<Hit> {
             }
         }
         if let Some(begin) = start {
-            let end = if ctx.observed_until.frame >= conn.tcp.last.frame {
-                ctx.observed_until
-            } else {
-                conn.tcp.last
-            };
+            let end = ctx.watched_until();
             let secs = facts::secs_between(begin, end);
             if longest.is_none_or(|(_, _, s)| secs > s) {
                 longest = Some((begin, None, secs));
@@ -118,11 +114,7 @@ pub fn peer_unresponsive(ctx: &ConnCtx) -> Vec<Hit> {
     if !facts::transport_up(conn) || conn.tcp.missing_bytes > 0 {
         return vec![];
     }
-    let end = if ctx.observed_until.frame >= conn.tcp.last.frame {
-        ctx.observed_until
-    } else {
-        conn.tcp.last
-    };
+    let end = ctx.watched_until();
     let mut hits = Vec::new();
     for side in [Side::Orig, Side::Resp] {
         let peer_last = conn.tcp.sides[side.other().index()].last;
@@ -268,11 +260,7 @@ pub fn syn_unanswered(ctx: &ConnCtx) -> Vec<Hit> {
         .filter(|(_, t)| matches!(t, TcpEvent::Retransmission { .. }))
         .count();
     let last = conn.tcp.last;
-    let end = if ctx.observed_until.frame >= last.frame {
-        ctx.observed_until
-    } else {
-        last
-    };
+    let end = ctx.watched_until();
     let waited = facts::secs_between(first, end);
     if waited < ctx.threshold("min_wait_s", 1.0) {
         return vec![];

@@ -28,10 +28,7 @@ pub fn protocol_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
             let Some(tls) = tls_of(conn) else {
                 return vec![];
             };
-            let server_tls = tls_events(conn).any(|(_, side, e)| {
-                side == server
-                    && !matches!(e, TlsEvent::Invalid { .. } | TlsEvent::Truncated { .. })
-            });
+            let server_tls = facts::spoke_tls(conn, server);
             let server_invalid = tls_events(conn)
                 .any(|(_, side, e)| side == server && matches!(e, TlsEvent::Invalid { .. }));
             let quick_close = |hello_at| {
