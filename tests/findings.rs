@@ -32,16 +32,20 @@ fn run_json(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }
 
-/// (rule, severity, title) of every finding, per connection and across connections.
-fn all_findings(doc: &Value) -> Vec<(String, String, String)> {
+/// Every finding of a document: per connection, then across connections.
+fn every_finding(doc: &Value) -> impl Iterator<Item = &Value> {
     let per_conn = doc["connections"]
         .as_array()
         .into_iter()
         .flatten()
         .flat_map(|c| c["findings"].as_array().into_iter().flatten());
     let cross = doc["findings"].as_array().into_iter().flatten();
-    per_conn
-        .chain(cross)
+    per_conn.chain(cross)
+}
+
+/// (rule, severity, title) of every finding, per connection and across connections.
+fn all_findings(doc: &Value) -> Vec<(String, String, String)> {
+    every_finding(doc)
         .map(|f| {
             let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
             (s("rule"), s("severity"), s("title"))
@@ -51,14 +55,7 @@ fn all_findings(doc: &Value) -> Vec<(String, String, String)> {
 
 /// Rules folded into other findings (`merged_rules`), per connection and across connections.
 fn merged_rules(doc: &Value) -> Vec<String> {
-    let per_conn = doc["connections"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|c| c["findings"].as_array().into_iter().flatten());
-    let cross = doc["findings"].as_array().into_iter().flatten();
-    per_conn
-        .chain(cross)
+    every_finding(doc)
         .flat_map(|f| f["merged_rules"].as_array().cloned().unwrap_or_default())
         .filter_map(|r| r.as_str().map(String::from))
         .collect()
@@ -66,14 +63,8 @@ fn merged_rules(doc: &Value) -> Vec<String> {
 
 /// A `{name}` placeholder left in a text means the rule's code did not supply that fact.
 fn unfilled_placeholders(doc: &Value) -> Vec<String> {
-    let per_conn = doc["connections"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|c| c["findings"].as_array().into_iter().flatten());
-    let cross = doc["findings"].as_array().into_iter().flatten();
     let mut bad = Vec::new();
-    for f in per_conn.chain(cross) {
+    for f in every_finding(doc) {
         for key in ["title", "detail", "remedy"] {
             let text = f[key].as_str().unwrap_or_default();
             let mut rest = text;

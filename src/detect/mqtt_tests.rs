@@ -86,10 +86,8 @@ fn a_lapse_is_counted_from_the_keep_alive_the_platform_uses() {
         let book = crate::detect::RuleBook::builtin()
             .with_profile(profile)
             .unwrap_or_else(|e| panic!("{e}"));
-        findings_with(vec![c.clone()], end_ms, &book)
-            .per_connection
+        findings_under(c, end_ms, &book)
             .into_iter()
-            .flatten()
             .find(|f| f.rule == "keepalive_lapse")
     };
     // MQTT's 1.5 x 3600 s is not reached: the broker closed for another reason.
@@ -228,10 +226,8 @@ fn silence_on_a_declared_broker_port_is_no_connect_sent() {
     tcp(&mut c, 4, 12_000, Side::Orig, TcpEvent::Fin);
     let fired_with = |ports: &[(u16, crate::detect::ports::BrokerTransport)]| -> Vec<&str> {
         let book = crate::detect::RuleBook::builtin().with_broker_ports(ports);
-        findings_with(vec![c.clone()], 12_000, &book)
-            .per_connection
+        findings_under(&c, 12_000, &book)
             .into_iter()
-            .flatten()
             .map(|f| f.rule)
             .collect()
     };

@@ -7,11 +7,7 @@ use crate::detect::{Finding, RuleBook};
 fn with_profile(c: &crate::conn::Connection, name: &str) -> Vec<Finding> {
     let book = RuleBook::builtin().with_profile(name);
     let Ok(book) = book else { panic!("{book:?}") };
-    findings_with(vec![c.clone()], 10, &book)
-        .per_connection
-        .into_iter()
-        .flatten()
-        .collect()
+    findings_under(c, 10, &book)
 }
 
 fn fired(f: &[Finding]) -> Vec<&'static str> {

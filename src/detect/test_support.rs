@@ -201,7 +201,13 @@ pub fn findings(c: &Connection) -> Vec<Finding> {
 }
 
 fn findings_until(c: &Connection, end_ms: i64) -> Vec<Finding> {
-    findings_with(vec![c.clone()], end_ms, &RuleBook::builtin())
+    findings_under(c, end_ms, &RuleBook::builtin())
+}
+
+/// The findings of one connection watched until `end_ms`, judged with `book` (a profile,
+/// broker ports).
+pub fn findings_under(c: &Connection, end_ms: i64, book: &RuleBook) -> Vec<Finding> {
+    findings_with(vec![c.clone()], end_ms, book)
         .per_connection
         .into_iter()
         .flatten()

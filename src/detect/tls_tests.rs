@@ -337,10 +337,8 @@ fn fired_with_ports(
 ) -> Vec<&'static str> {
     let book = crate::detect::RuleBook::builtin().with_broker_ports(ports);
     let end_ms = (c.tcp.last.time_ns - T0_NS) / 1_000_000;
-    findings_with(vec![c.clone()], end_ms, &book)
-        .per_connection
+    findings_under(c, end_ms, &book)
         .into_iter()
-        .flatten()
         .map(|f| f.rule)
         .collect()
 }
