@@ -14,31 +14,12 @@ import struct
 import sys
 import time
 
-
-def utf8(text: str) -> bytes:
-    """MQTT UTF-8 string: 2-byte big-endian length, then the bytes (§1.5.3)."""
-    data = text.encode()
-    return struct.pack("!H", len(data)) + data
-
-
-def remaining_length(n: int) -> bytes:
-    """Variable byte integer (§2.2.3)."""
-    out = bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def packet(first_byte: int, body: bytes) -> bytes:
-    return bytes([first_byte]) + remaining_length(len(body)) + body
+from mqtt_bytes import connect_packet, packet, utf8
 
 
 def main() -> int:
     host, port, client_id, seconds = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
-    # CONNECT (§3.1): protocol name MQTT, level 4, flags 0x02 (clean session), keep-alive 60.
-    connect = packet(0x10, utf8("MQTT") + bytes([4, 0x02]) + struct.pack("!H", 60) + utf8(client_id))
+    connect = connect_packet(client_id)
     # SUBSCRIBE (§3.8): packet id 1, one filter lab/malformed at QoS 0; first byte 0x80 where
     # the specification requires 0x82 (type 8, flags 0010).
     subscribe = packet(0x80, struct.pack("!H", 1) + utf8("lab/malformed") + bytes([0]))
