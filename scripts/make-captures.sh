@@ -14,8 +14,17 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$ROOT/captures
 LAB=$ROOT/scripts/lab
-CLI=mqlab-cli
-BRK=mqlab-brk
+# Namespace names carry this run's process id, so two runs (or a stale one) cannot collide.
+RUN_ID=$$
+CLI=mqlab-cli-$RUN_ID
+BRK=mqlab-brk-$RUN_ID
+LOSSY_CLI=mqlab-lcli-$RUN_ID
+LOSSY_MID=mqlab-lmid-$RUN_ID
+LOSSY_BRK=mqlab-lbrk-$RUN_ID
+EXTRA_NS=() # namespaces a group adds: deleted on exit
+# Versions of what the script installs from PyPI and npm (Debian's packages come from the release).
+PAHO_VERSION=2.2.0
+AEDES_VERSION=0.51.3
 ONLY=${ONLY:-}
 T_START=$(date +%s)
 WORK=$(mktemp -d /tmp/mqlab.XXXXXX)
@@ -33,11 +42,11 @@ cleanup() {
     done
     sleep 0.3
     for pid in "${BG_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    for ns in $CLI $BRK mqlab-lcli mqlab-lmid mqlab-lbrk; do
+    for ns in $CLI $BRK $LOSSY_CLI $LOSSY_MID $LOSSY_BRK "${EXTRA_NS[@]}"; do
         ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
         ip netns del "$ns" 2>/dev/null || true
     done
-    rm -rf /etc/netns/$CLI /etc/netns/mqlab-lcli
+    for ns in $CLI $LOSSY_CLI "${EXTRA_NS[@]}"; do rm -rf "/etc/netns/$ns"; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
@@ -64,9 +73,10 @@ install_deps() {
         DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq "${need[@]}" >/dev/null
     fi
     PY=$(command -v python3)
-    if ! "$PY" -c 'import paho.mqtt' 2>/dev/null; then
-        log "installing paho-mqtt"
-        timeout 300 "$PY" -m pip install -q paho-mqtt
+    # Pinned: the captures' README names these versions, and a new paho changes what is on the wire.
+    if [ "$("$PY" -c 'import paho.mqtt; print(paho.mqtt.__version__)' 2>/dev/null)" != "$PAHO_VERSION" ]; then
+        log "installing paho-mqtt==$PAHO_VERSION"
+        timeout 300 "$PY" -m pip install -q "paho-mqtt==$PAHO_VERSION"
     fi
     # Stop a packaged mosquitto service from holding ports in the root namespace (harmless if none).
     systemctl stop mosquitto 2>/dev/null || true
@@ -714,11 +724,11 @@ group3() {
 }
 
 # ================================================================ group 4: a lossy, reordering, small-MTU path
-# mqlab-lcli (10.78.0.2, MTU 576) -- mqlab-lmid (lossy_bridge.py) -- mqlab-lbrk (10.78.0.1, MTU 576)
+# LOSSY_CLI (10.78.0.2, MTU 576) -- LOSSY_MID (lossy_bridge.py) -- LOSSY_BRK (10.78.0.1, MTU 576)
 group4() {
     local f=lossy-reordered-small-mtu.pcap
     want $f || return 0
-    local L=mqlab-lcli M=mqlab-lmid B=mqlab-lbrk ns
+    local L=$LOSSY_CLI M=$LOSSY_MID B=$LOSSY_BRK ns
     for ns in $L $M $B; do
         ip netns del $ns 2>/dev/null || true
         ip netns add $ns
@@ -834,7 +844,7 @@ group6() {
     fi
     if [ ! -f "$AEDES_DIR/node_modules/aedes/package.json" ]; then
         mkdir -p "$AEDES_DIR"
-        (cd "$AEDES_DIR" && timeout 300 npm install --no-audit --no-fund aedes@0.51 >/dev/null 2>&1)
+        (cd "$AEDES_DIR" && timeout 300 npm install --no-audit --no-fund aedes@$AEDES_VERSION >/dev/null 2>&1)
     fi
     local aver i
     aver=$(node -p "require('$AEDES_DIR/node_modules/aedes/package.json').version")
@@ -1421,7 +1431,7 @@ aedes_install_g10() {
     fi
     if [ ! -f "$AEDES_DIR/node_modules/aedes/package.json" ]; then
         mkdir -p "$AEDES_DIR"
-        (cd "$AEDES_DIR" && timeout 300 npm install --no-audit --no-fund aedes@0.51 >/dev/null 2>&1)
+        (cd "$AEDES_DIR" && timeout 300 npm install --no-audit --no-fund aedes@$AEDES_VERSION >/dev/null 2>&1)
     fi
 }
 
@@ -1524,7 +1534,7 @@ group12() {
     [ -n "$zw" ] || die "$f: no zero window from the subscriber"
     log "$f: subscriber zero-window frames (first, last): $zw"
     record $f false zero_window "" \
-        "ip netns exec mqlab-cli sysctl -w net.ipv4.tcp_rmem='4096 4096 4096' (client namespace only, restored after); mosquitto_sub -V mqttv311 -q 0 -t lab/zw -C $ZW_MSGS, SIGSTOP once subscribed; mosquitto_pub -q 0 -l -t lab/zw ($ZW_MSGS lines of $ZW_SIZE bytes); SIGCONT ${ZW_STALL} s after the publisher is done" \
+        "ip netns exec <client namespace> sysctl -w net.ipv4.tcp_rmem='4096 4096 4096' (client namespace only, restored after); mosquitto_sub -V mqttv311 -q 0 -t lab/zw -C $ZW_MSGS, SIGSTOP once subscribed; mosquitto_pub -q 0 -l -t lab/zw ($ZW_MSGS lines of $ZW_SIZE bytes); SIGCONT ${ZW_STALL} s after the publisher is done" \
         "MQTT 3.1.1 subscriber that stops reading while the broker delivers: its receive buffer fills, it advertises a zero window for ~${ZW_STALL} s while the broker's kernel probes it, then reads again (window update) and gets every message"
 }
 
@@ -1636,6 +1646,17 @@ group14() {
         "a firewall rejects the SYN to port 1883 with ICMP destination unreachable, communication administratively prohibited (type 3 code 13) quoting it: no SYN-ACK, no RST; the client gives up with No route to host (in the recorded run after one SYN retransmission 1 s later and a second ICMP error)"
 }
 
+# ================================================================ groups 15 on: one file each
+# Each scripts/lab/groups/NN-name.sh defines a function `groupNN` using the helpers above; main
+# calls them in file-name order after group 14.
+GROUP_FILES=()
+for g in "$LAB"/groups/[0-9]*.sh; do
+    [ -e "$g" ] || continue
+    # shellcheck source=/dev/null
+    source "$g"
+    GROUP_FILES+=("$g")
+done
+
 # ================================================================ main
 main() {
     install_deps
@@ -1663,6 +1684,11 @@ main() {
     group12
     group13
     group14
+    local g
+    for g in "${GROUP_FILES[@]}"; do
+        g=$(basename "$g" .sh)
+        "group${g%%-*}"
+    done
     kill -TERM "$BROKER_PID" 2>/dev/null || true
     cp "$WORK/mosquitto.log" /tmp/mqlab-last-mosquitto.log 2>/dev/null || true
     "$PY" "$ROOT/scripts/expected-facts.py" "$OUT"
