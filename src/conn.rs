@@ -7,10 +7,12 @@
 use crate::common::{At, Side};
 use crate::flow::directory::EndReason;
 use crate::flow::{TcpEvent, TcpSummary};
+use crate::proto::dns::ResolvedBy;
 use crate::proto::mqtt::MqttEvent;
 use crate::proto::mqtt::message::MqttSummary;
 use crate::proto::tls::TlsEvent;
 use crate::proto::tls::message::TlsSummary;
+use crate::proto::transport::{Transport, TransportEvent};
 use serde::Serialize;
 use std::net::SocketAddr;
 
@@ -33,6 +35,8 @@ pub enum EventKind {
     Tcp(TcpEvent),
     Tls(TlsEvent),
     Mqtt(MqttEvent),
+    /// PROXY header, proxy tunnel, WebSocket (boxed: rare, and larger than the others).
+    Transport(Box<TransportEvent>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -66,6 +70,11 @@ pub struct Connection {
     pub tcp: TcpSummary,
     pub tls: Option<TlsSummary>,
     pub mqtt: Option<MqttSummary>,
+    /// Layers between TCP and the protocol (PROXY header, proxy tunnel, WebSocket), outermost
+    /// first; those inside TLS last.
+    pub transport: Vec<Transport>,
+    /// The capture's DNS lookup that gave the server's address, when it holds one.
+    pub dns: Option<Box<ResolvedBy>>,
     /// Ordered by frame; capped (see `events_dropped`).
     pub events: Vec<Event>,
     /// Events not kept because the timeline reached its cap (the first and the last ones are

@@ -27,6 +27,11 @@ const BUILTIN_RULES: &[(&str, &str)] = &[
     ("rules/tcp.toml", include_str!("../../rules/tcp.toml")),
     ("rules/tls.toml", include_str!("../../rules/tls.toml")),
     ("rules/mqtt.toml", include_str!("../../rules/mqtt.toml")),
+    ("rules/dns.toml", include_str!("../../rules/dns.toml")),
+    (
+        "rules/transport.toml",
+        include_str!("../../rules/transport.toml"),
+    ),
     (
         "rules/profile.toml",
         include_str!("../../rules/profile.toml"),

@@ -16,6 +16,7 @@ mod certs;
 mod combine;
 mod cross;
 mod cross_learned;
+mod dns;
 pub mod explain;
 mod facts;
 mod jwt;
@@ -29,6 +30,7 @@ mod tls;
 mod tls13_flight;
 mod tls_hello;
 mod tls_keys;
+mod transport;
 
 #[cfg(test)]
 mod test_support;
@@ -156,6 +158,11 @@ pub(crate) const CONNECTION_RULES: &[(&str, ConnRule)] = &[
     ("tcp_retransmissions", tcp::tcp_retransmissions),
     ("zero_window", tcp::zero_window),
     ("peer_unresponsive", tcp::peer_unresponsive),
+    ("proxy_refused", transport::proxy_refused),
+    (
+        "websocket_upgrade_failed",
+        transport::websocket_upgrade_failed,
+    ),
     ("protocol_mismatch", tls_hello::protocol_mismatch),
     ("low_tls_version", tls_hello::low_tls_version),
     ("weak_cipher_suite", tls_keys::weak_cipher_suite),
@@ -202,6 +209,11 @@ pub(crate) const CROSS_RULES: &[(&str, CrossRule)] = &[
     ("reconnect_storm", cross::reconnect_storm),
 ];
 
+/// Rules on capture-level facts rather than connections (DNS lookups): see [`dns_failures`].
+pub(crate) const CAPTURE_RULES: &[&str] = &["dns_failure"];
+
+pub use dns::dns_failures;
+
 /// Per-connection rules run again across connections, for the connections they could not
 /// judge alone (broker ports learned from other connections; see `cross_learned`). Their ids
 /// are already in [`CONNECTION_RULES`].
@@ -216,6 +228,7 @@ pub fn rule_ids() -> Vec<&'static str> {
         .iter()
         .map(|(id, _)| *id)
         .chain(CROSS_RULES.iter().map(|(id, _)| *id))
+        .chain(CAPTURE_RULES.iter().copied())
         .collect()
 }
 

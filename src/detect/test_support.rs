@@ -58,6 +58,8 @@ pub fn conn_between(client: SocketAddr, server: SocketAddr) -> Connection {
             sides: [stats, stats],
         },
         tls: None,
+        transport: Vec::new(),
+        dns: None,
         mqtt: None,
         events: Vec::new(),
         events_dropped: 0,

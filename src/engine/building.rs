@@ -10,9 +10,11 @@ use crate::conn::{AppProtocol, Connection, Event, EventKind, infer_client};
 use crate::flow::directory::EndReason;
 use crate::flow::{FlowId, FlowOpen, FlowSink, TcpEvent, TcpSummary};
 use crate::proto::Sniffed;
+use crate::proto::dns::ResolvedBy;
 use crate::proto::mqtt::{self, MqttEvent, MqttSession};
 use crate::proto::tls::decrypt::KeyLog;
 use crate::proto::tls::{self, TlsEvent, TlsSession};
+use crate::proto::transport::{self, Passed, TransportSession};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -49,9 +51,70 @@ enum Inner {
     Other,
 }
 
+/// The transport stage in front of a protocol (PROXY header, proxy tunnel, WebSocket).
+enum Stage {
+    /// No byte seen yet.
+    Undecided,
+    Active(Box<TransportSession>),
+    /// No transport: bytes go straight to the protocol (the common case, no copy).
+    Pass,
+}
+
+impl Stage {
+    /// Routes `data` of `side` through the stage; `None` when it passes unchanged.
+    fn route(&mut self, side: Side, data: &[u8], at: At, inside_tls: bool) -> Option<Vec<Passed>> {
+        if let Stage::Undecided = self {
+            match data.first() {
+                None => return None,
+                Some(&b) if transport::may_start(b) => {
+                    *self = Stage::Active(Box::new(TransportSession::new(inside_tls)));
+                }
+                Some(_) => *self = Stage::Pass,
+            }
+        }
+        let Stage::Active(t) = self else {
+            return None;
+        };
+        if t.passes(side) {
+            return None;
+        }
+        let mut out = Vec::new();
+        t.on_data(side, data, at, &mut out);
+        Some(out)
+    }
+
+    /// The session's events, and the session dropped when it found nothing.
+    fn drain(&mut self, into: &mut Vec<Timed<transport::TransportEvent>>) {
+        if let Stage::Active(t) = self {
+            into.extend(t.take_events());
+            if t.inert() {
+                *self = Stage::Pass;
+            }
+        }
+    }
+
+    fn gap(&mut self, side: Side) {
+        if let Stage::Active(t) = self {
+            t.on_gap(side);
+        }
+    }
+
+    fn layers(&self) -> Vec<transport::Transport> {
+        match self {
+            Stage::Active(t) => t.layers(),
+            Stage::Undecided | Stage::Pass => Vec::new(),
+        }
+    }
+}
+
 /// A flow being assembled into a [`Connection`].
 pub(super) struct Building {
     open: FlowOpen,
+    dns: Option<Box<ResolvedBy>>,
+    /// Transports on the TCP bytes, then in the TLS plaintext.
+    outer: Stage,
+    inner_stage: Stage,
+    transport_events: Vec<Timed<transport::TransportEvent>>,
     sessions: Sessions,
     events: Vec<Event>,
     /// The latest events once `events` holds `TIMELINE_HEAD`.
@@ -67,9 +130,13 @@ pub(super) struct Building {
 }
 
 impl Building {
-    pub(super) fn new(open: FlowOpen) -> Self {
+    pub(super) fn new(open: FlowOpen, dns: Option<Box<ResolvedBy>>) -> Self {
         Building {
             open,
+            dns,
+            outer: Stage::Undecided,
+            inner_stage: Stage::Undecided,
+            transport_events: Vec::new(),
             sessions: Sessions::Sniffing {
                 chunks: Vec::new(),
                 buffered: [0, 0],
@@ -108,7 +175,16 @@ impl Building {
     /// In-order stream bytes of `side`.
     pub(super) fn data(&mut self, side: Side, data: &[u8], at: At) {
         self.any_payload |= !data.is_empty();
-        self.feed(side, data, at);
+        match self.outer.route(side, data, at, false) {
+            None => self.feed(side, data, at),
+            Some(passed) => {
+                self.outer.drain(&mut self.transport_events);
+                self.drain_protocol_events();
+                for (side, at, bytes) in passed {
+                    self.feed(side, &bytes, at);
+                }
+            }
+        }
     }
 
     /// A TCP happening: into the timeline, and a FIN or RST closes that side's sessions.
@@ -141,6 +217,10 @@ impl Building {
     }
 
     fn drain_protocol_events(&mut self) {
+        let transport_events = std::mem::take(&mut self.transport_events);
+        for t in transport_events {
+            self.push(t.at, t.side, EventKind::Transport(Box::new(t.event)));
+        }
         let tls_events = std::mem::take(&mut self.tls_events);
         for t in tls_events {
             self.push(t.at, t.side, EventKind::Tls(t.event));
@@ -226,8 +306,22 @@ impl Building {
         }
     }
 
-    /// Decrypted application data of the TLS session: MQTT when it sniffs as MQTT.
+    /// Decrypted application data of the TLS session, through its transport stage (MQTT over
+    /// WebSockets over TLS).
     fn feed_inner(&mut self, side: Side, data: &[u8], at: At) {
+        match self.inner_stage.route(side, data, at, true) {
+            None => self.feed_inner_protocol(side, data, at),
+            Some(passed) => {
+                self.inner_stage.drain(&mut self.transport_events);
+                for (side, at, bytes) in passed {
+                    self.feed_inner_protocol(side, &bytes, at);
+                }
+            }
+        }
+    }
+
+    /// Decrypted application data past its transports: MQTT when it sniffs as MQTT.
+    fn feed_inner_protocol(&mut self, side: Side, data: &[u8], at: At) {
         match &mut self.inner {
             Inner::Mqtt(s) => s.on_data(side, data, at, &mut self.mqtt_events),
             Inner::Other => {}
@@ -268,7 +362,7 @@ impl Building {
         if mqtt {
             self.inner = Inner::Mqtt(Box::default());
             for (side, at, bytes) in replay {
-                self.feed_inner(side, &bytes, at);
+                self.feed_inner_protocol(side, &bytes, at);
             }
         } else {
             self.inner = Inner::Other;
@@ -279,6 +373,8 @@ impl Building {
     /// of that side resynchronises after them.
     pub(super) fn gap(&mut self, side: Side, len: u64, at: At) {
         self.push(at, side, EventKind::Tcp(TcpEvent::Gap { len }));
+        self.outer.gap(side);
+        self.inner_stage.gap(side);
         match &mut self.sessions {
             Sessions::Tls(s) => {
                 s.on_gap(side, len, at, &mut self.tls_events);
@@ -328,6 +424,8 @@ impl Building {
         self.decide_inner([Sniffed::NeedMore; 2], true);
         self.drain_protocol_events();
         let endpoints = [self.open.orig, self.open.resp];
+        let mut transport = self.outer.layers();
+        transport.extend(self.inner_stage.layers());
         let inner_mqtt = match &self.inner {
             Inner::Mqtt(m) => Some(m.summary().clone()),
             Inner::Sniffing { .. } | Inner::Other => None,
@@ -357,6 +455,8 @@ impl Building {
             tcp,
             tls,
             mqtt,
+            transport,
+            dns: self.dns,
             events: self.events,
             events_dropped: self.events_dropped,
             ended_by,

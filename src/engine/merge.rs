@@ -15,6 +15,7 @@ use super::worker::Finished;
 use crate::capture::{CaptureFacts, CaptureWarning};
 use crate::detect::{self, ConnSummary, RuleBook};
 use crate::finding::Severity;
+use crate::proto::dns::{DnsLookup, LookupOutcome};
 use crate::report::model::{self, ClientFailures, Overview, Precision, Summary};
 use crate::report::sink::ConnectionOut;
 use crate::report::sink::{ReportSink, RunEnd};
@@ -40,6 +41,8 @@ pub(super) struct CaptureDone {
     pub facts: CaptureFacts,
     /// One past the last connection id of this capture.
     pub end_id: usize,
+    /// The capture's DNS lookups, in order of first query.
+    pub dns_lookups: Vec<DnsLookup>,
 }
 
 /// A finished connection's JSON written to the spill file.
@@ -73,6 +76,8 @@ pub(super) struct Merge<'a> {
     summaries: Vec<ConnSummary>,
     /// Per capture index: the first id whose summary was dropped.
     summary_cap_hit: BTreeMap<usize, usize>,
+    /// Lookups that never resolved, with their capture's end time, for `dns_failure`.
+    dns_unresolved: Vec<(DnsLookup, i64)>,
     counts: [usize; 3],
     failing: Vec<bool>,
     failing_count: usize,
@@ -96,6 +101,7 @@ impl<'a> Merge<'a> {
             captures_emitted: 0,
             summaries: Vec::new(),
             summary_cap_hit: BTreeMap::new(),
+            dns_unresolved: Vec::new(),
             counts: [0; 3],
             failing: Vec::new(),
             failing_count: 0,
@@ -262,8 +268,19 @@ impl<'a> Merge<'a> {
 
     fn emit_capture(&mut self, done: CaptureDone) -> io::Result<()> {
         let CaptureDone {
-            index, mut facts, ..
+            index,
+            mut facts,
+            dns_lookups,
+            ..
         } = done;
+        // Failed lookups wait for the end of the run, when `dns_failure` judges them.
+        let capture_end_ns = facts.last_time_ns.unwrap_or_default();
+        self.dns_unresolved.extend(
+            dns_lookups
+                .iter()
+                .filter(|l| l.outcome != LookupOutcome::Resolved)
+                .map(|l| (l.clone(), capture_end_ns)),
+        );
         // Every connection up to this capture's last has arrived: settle which summaries stay.
         self.trim_summaries();
         if let Some(first) = self.summary_cap_hit.get(&index) {
@@ -278,7 +295,8 @@ impl<'a> Merge<'a> {
                 ),
             });
         }
-        self.sink.capture(index, model::capture_report(&facts))
+        self.sink
+            .capture(index, model::capture_report(&facts, dns_lookups))
     }
 
     /// Runs the cross-connection rules and ends the report. Returns the counts.
@@ -297,7 +315,8 @@ impl<'a> Merge<'a> {
         // index is its id.
         self.trim_summaries();
         self.summaries.sort_unstable_by_key(|s| s.id);
-        let cross = detect::cross_findings(&self.summaries, book);
+        let mut cross = detect::cross_findings(&self.summaries, book);
+        cross.extend(detect::dns_failures(&self.dns_unresolved, book));
         for f in &cross {
             let slot = match f.severity {
                 Severity::Error => 0,
@@ -308,7 +327,8 @@ impl<'a> Merge<'a> {
             if f.severity < Severity::Warning {
                 continue;
             }
-            *self.by_rule.entry(f.rule.to_string()).or_default() += f.connections.len();
+            // A finding on no connection (a failed DNS lookup) counts once.
+            *self.by_rule.entry(f.rule.to_string()).or_default() += f.connections.len().max(1);
             for &id in &f.connections {
                 if let Some(flag) = self.failing.get_mut(id)
                     && !*flag

@@ -18,6 +18,7 @@
 //! each cap that is reached becomes a `limit_reached` capture warning.
 
 mod building;
+mod dns_log;
 mod merge;
 mod progress;
 mod reader;

@@ -4,6 +4,7 @@
 //! collects the capture's facts and warnings, including the caps the directory reached.
 
 use super::building::{Building, BuildingSink};
+use super::dns_log::DnsLog;
 use super::merge::CaptureDone;
 use super::worker::Opening;
 use super::{Input, RunOptions, Shared};
@@ -97,6 +98,7 @@ fn read_capture(
     let mut last_time_ns = None;
     let mut last_frame = 0u64;
     let mut trouble = FrameTrouble::default();
+    let mut dns_log = DnsLog::default();
     let mut progress_mark = 0u64;
     let precision_of = |reader: &CaptureReader| {
         if reader.sub_microsecond_times() {
@@ -145,6 +147,18 @@ fn read_capture(
                             at,
                         },
                         continues: open.continues.map(|r| base + r as usize),
+                        // A connection seen from its SYN has its client known; else either
+                        // side may be the one that looked the other up.
+                        dns: dns_log
+                            .resolved_by(open.orig.ip(), open.resp.ip())
+                            .or_else(|| {
+                                if open.syn_seen {
+                                    None
+                                } else {
+                                    dns_log.resolved_by(open.resp.ip(), open.orig.ip())
+                                }
+                            })
+                            .map(Box::new),
                     };
                     dispatch.open(route.pair_hash, id, opening);
                 }
@@ -180,6 +194,15 @@ fn read_capture(
                             .or_insert((0, frame.number));
                         entry.0 += 1;
                     }
+                }
+            }
+            Decoded::Dns(datagram) => {
+                if !dns_log.datagram(at, &datagram) {
+                    let entry = trouble
+                        .not_analyzed
+                        .entry(OtherTraffic::Dns)
+                        .or_insert((0, frame.number));
+                    entry.0 += 1;
                 }
             }
             Decoded::NotTcp(kind) => {
@@ -225,6 +248,17 @@ fn read_capture(
     }
     warnings.extend(not_analyzed_warning(&trouble.not_analyzed));
     warnings.extend(limit_warnings(directory.limit_counts(), options));
+    if dns_log.limit_hit {
+        warnings.push(CaptureWarning {
+            kind: "limit_reached",
+            frame: None,
+            message: format!(
+                "DNS lookups: only the first {} names (and 10,000 unanswered queries at a time) are followed",
+                super::dns_log::MAX_LOOKUPS
+            ),
+        });
+    }
+    let dns_lookups = dns_log.finish();
     let facts = CaptureFacts {
         path: name,
         sha256: reader.sha256_hex(),
@@ -251,6 +285,7 @@ fn read_capture(
         index,
         facts,
         end_id,
+        dns_lookups,
     });
     end_id
 }
@@ -369,7 +404,7 @@ impl Collect {
 
 impl FlowSink for Collect {
     fn open(&mut self, flow: &FlowOpen) {
-        self.live.insert(flow.id, Building::new(*flow));
+        self.live.insert(flow.id, Building::new(*flow, None));
     }
     fn data(&mut self, id: FlowId, side: Side, data: &[u8], at: At) {
         if let Some(mut sink) = self.sink(id) {

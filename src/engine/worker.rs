@@ -16,6 +16,7 @@ use crate::flow::FlowOpen;
 use crate::flow::TcpEvent;
 use crate::flow::directory::EndReason;
 use crate::flow::tracker::FlowTracker;
+use crate::proto::dns::ResolvedBy;
 use crate::proto::tls::decrypt::KeyLog;
 use crate::report::model::{self, Precision};
 use crate::report::sink::ConnectionOut;
@@ -38,11 +39,13 @@ pub(super) struct Finished {
 }
 
 /// How a record opens, in run ids.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) struct Opening {
     pub capture: usize,
     pub flow: FlowOpen,
     pub continues: Option<usize>,
+    /// The DNS lookup that resolved the server's address, when the capture holds it.
+    pub dns: Option<Box<ResolvedBy>>,
 }
 
 struct Live {
@@ -82,7 +85,7 @@ impl Worker {
 
     pub(super) fn open(&mut self, id: usize, opening: Opening) {
         let tracker = FlowTracker::new(&opening.flow, self.shared.reassembly);
-        let building = Building::new(opening.flow);
+        let building = Building::new(opening.flow, opening.dns);
         self.live.insert(
             id,
             Box::new(Live {

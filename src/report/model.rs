@@ -12,11 +12,13 @@ use crate::conn::{AppProtocol, ClientBasis, Connection, EventKind};
 use crate::finding;
 use crate::flow::CloseHow;
 use crate::flow::directory::EndReason;
+use crate::proto::dns::{DnsLookup, ResolvedBy};
 use crate::proto::mqtt::Version;
 use crate::proto::mqtt::message::MqttSummary;
 use crate::proto::mqtt::reason::{code_label, connack_code_name};
 use crate::proto::tls::message::{CertInfo, KeysNotApplied, TlsSummary};
 use crate::proto::tls::names::{alert_description_name, cipher_suite_name, version_name};
+use crate::proto::transport::Transport;
 pub use crate::timefmt::Precision;
 use crate::timefmt::{rfc3339, rfc3339_seconds};
 use base64::Engine;
@@ -115,6 +117,8 @@ pub struct CaptureReport {
     pub embedded_secrets: usize,
     /// Frames that carried no TCP we analyse, by kind (empty when every frame was TCP).
     pub frames_not_analyzed: BTreeMap<&'static str, u64>,
+    /// DNS and mDNS lookups in the capture, one per client and name, in order of first query.
+    pub dns_lookups: Vec<DnsLookup>,
 }
 
 #[derive(Debug, Serialize)]
@@ -400,6 +404,11 @@ pub struct ConnectionReport {
     pub tcp: TcpReport,
     pub tls: Option<TlsReport>,
     pub mqtt: Option<MqttReport>,
+    /// Layers between TCP and the protocol, outermost first (PROXY header, proxy tunnel,
+    /// WebSocket); empty for a direct connection.
+    pub transport: Vec<Transport>,
+    /// The capture's DNS lookup that gave the server's address, when it holds one.
+    pub dns: Option<ResolvedBy>,
     pub findings: Vec<Finding>,
     pub events: Vec<TimelineEvent>,
     pub events_dropped: u64,
@@ -453,7 +462,7 @@ pub fn precision_of(facts: &CaptureFacts) -> Precision {
     }
 }
 
-pub fn capture_report(facts: &CaptureFacts) -> CaptureReport {
+pub fn capture_report(facts: &CaptureFacts, dns_lookups: Vec<DnsLookup>) -> CaptureReport {
     let precision = precision_of(facts);
     CaptureReport {
         path: facts.path.clone(),
@@ -474,6 +483,7 @@ pub fn capture_report(facts: &CaptureFacts) -> CaptureReport {
             .collect(),
         embedded_secrets: facts.embedded_secrets.len(),
         frames_not_analyzed: facts.frames_not_analyzed.clone(),
+        dns_lookups,
     }
 }
 
@@ -532,6 +542,8 @@ pub fn connection_report(
             .mqtt
             .as_ref()
             .map(|m| mqtt_report(m, conn, precision, options)),
+        transport: conn.transport.clone(),
+        dns: conn.dns.as_deref().cloned(),
         findings: findings
             .into_iter()
             .map(|f| finding_report(f, precision))

@@ -80,11 +80,21 @@ pub enum Decoded<'a> {
     NotTcp(OtherTraffic),
     /// An ICMP error quoting a TCP segment (for the connection it concerns).
     IcmpError(IcmpError),
+    /// A UDP datagram to or from port 53 or 5353 (DNS, mDNS), for the capture's lookups.
+    Dns(DnsDatagram<'a>),
     /// An IP fragment stored until its datagram is complete.
     FragmentHeld,
     UnsupportedLinkType(u32),
     /// Could not reach a TCP header; a short reason ("IPv4 header cut at 12 bytes").
     Malformed(String),
+}
+
+/// A DNS or mDNS datagram and its endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DnsDatagram<'a> {
+    pub src: std::net::SocketAddr,
+    pub dst: std::net::SocketAddr,
+    pub payload: &'a [u8],
 }
 
 /// Decodes frames one after the other, keeping IP fragments across frames.
@@ -196,8 +206,9 @@ fn ip_layer(ip: &[u8], frame_len: usize, orig_len: u32) -> IpLayer<'_> {
             let payload = v4.payload();
             if payload.ip_number != IpNumber::TCP {
                 let from = IpAddr::V4(header.source_addr());
+                let to = IpAddr::V4(header.destination_addr());
                 return not_tcp(
-                    from,
+                    (from, to),
                     payload.ip_number.0,
                     payload.payload,
                     payload.fragmented,
@@ -234,8 +245,9 @@ fn ip_layer(ip: &[u8], frame_len: usize, orig_len: u32) -> IpLayer<'_> {
             let payload = v6.payload();
             if payload.ip_number != IpNumber::TCP {
                 let from = IpAddr::V6(header.source_addr());
+                let to = IpAddr::V6(header.destination_addr());
                 return not_tcp(
-                    from,
+                    (from, to),
                     payload.ip_number.0,
                     payload.payload,
                     payload.fragmented,
@@ -304,7 +316,18 @@ struct FragmentArgs<'a> {
 /// An IP payload that is not TCP, sent by `from`: an ICMP error about a TCP segment, a tunnel
 /// to follow, or a kind to count. Fragments of other protocols are not reassembled (tunnels
 /// are sized not to fragment), only counted.
-fn not_tcp(from: IpAddr, protocol: u8, payload: &[u8], fragmented: bool) -> IpLayer<'_> {
+fn not_tcp(
+    (from, to): (IpAddr, IpAddr),
+    protocol: u8,
+    payload: &[u8],
+    fragmented: bool,
+) -> IpLayer<'_> {
+    if protocol == 17
+        && !fragmented
+        && let Some(dns) = dns_datagram(from, to, payload)
+    {
+        return IpLayer::Done(Decoded::Dns(dns));
+    }
     let icmp_error = match (from, protocol, fragmented) {
         (IpAddr::V4(_), 1, false) => icmp::icmpv4_error(from, payload),
         (IpAddr::V6(_), 58, false) => icmp::icmpv6_error(from, payload),
@@ -318,6 +341,27 @@ fn not_tcp(from: IpAddr, protocol: u8, payload: &[u8], fragmented: bool) -> IpLa
         Ok(_) => IpLayer::Done(Decoded::NotTcp(OtherTraffic::OtherIp)),
         Err(kind) => IpLayer::Done(Decoded::NotTcp(kind)),
     }
+}
+
+/// RFC 768 header, then a DNS message when either port is 53 or 5353 (as Wireshark's
+/// `udp.port` table decides DNS and mDNS).
+fn dns_datagram(from: IpAddr, to: IpAddr, udp: &[u8]) -> Option<DnsDatagram<'_>> {
+    let src = u16::from_be_bytes([*udp.first()?, *udp.get(1)?]);
+    let dst = u16::from_be_bytes([*udp.get(2)?, *udp.get(3)?]);
+    if ![src, dst].iter().any(|p| matches!(p, 53 | 5353)) {
+        return None;
+    }
+    let length = usize::from(u16::from_be_bytes([*udp.get(4)?, *udp.get(5)?]));
+    let end = if length >= 8 {
+        length.min(udp.len())
+    } else {
+        udp.len()
+    };
+    Some(DnsDatagram {
+        src: std::net::SocketAddr::new(from, src),
+        dst: std::net::SocketAddr::new(to, dst),
+        payload: udp.get(8..end).unwrap_or_default(),
+    })
 }
 
 /// Why an IP header could not be sliced, in a few words.

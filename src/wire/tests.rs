@@ -271,7 +271,13 @@ fn non_tcp_and_unsupported_and_malformed() {
         .ipv4(CLIENT, SERVER, 64)
         .udp(53, 53)
         .write(&mut udp, b"dns");
-    assert_eq!(decode_one(1, &udp), Decoded::NotTcp(OtherTraffic::Dns));
+    assert!(matches!(
+        decode_one(1, &udp),
+        Decoded::Dns(DnsDatagram {
+            payload: b"dns",
+            ..
+        })
+    ));
     let mut arp = vec![0u8; 12];
     arp.extend_from_slice(&[0x08, 0x06]);
     arp.extend_from_slice(&[0; 28]);

@@ -1,0 +1,706 @@
+//! Transports between TCP (or decrypted TLS) and the application protocol: a PROXY protocol
+//! header in front of a connection, an HTTP CONNECT or SOCKS tunnel through a proxy, and MQTT
+//! over WebSockets. [`TransportSession`] takes a connection's ordered bytes per side, reads the
+//! preambles, and hands on the bytes that belong to the protocol inside (unmasked WebSocket
+//! payload, the tunnel after the proxy said yes), with events and a summary per layer.
+//!
+//! Guarantees: it only engages when the client's first bytes are a preamble (`PROXY `, the
+//! PROXY v2 signature, `CONNECT `, `GET ` with an Upgrade to websocket, a SOCKS4/5 greeting),
+//! none of which can begin TLS or a valid MQTT packet, so ordinary connections pass untouched;
+//! it buffers at most `HEAD_LIMIT` bytes per side while reading a preamble; a proxy or upgrade
+//! refusal stops the bytes of both sides (what follows is an error page, not the tunnel).
+
+pub mod http;
+mod parse;
+pub mod proxy_header;
+pub mod socks;
+mod summary;
+pub mod websocket;
+
+pub use parse::Parse;
+pub use summary::{Transport, TransportEvent};
+
+use crate::common::{At, Side, Timed};
+use websocket::{WsDecoder, WsNote};
+
+/// Bytes a preamble (HTTP head, SOCKS messages) may take before it is given up.
+const HEAD_LIMIT: usize = 16 * 1024;
+
+/// Bytes of one side handed on to the protocol inside, with the time of their last piece.
+pub type Passed = (Side, At, Vec<u8>);
+
+/// True when a direction's first bytes can start a preamble this module reads. Cheap: it lets
+/// a connection whose first byte rules every preamble out skip the transport stage entirely.
+pub fn may_start(first: u8) -> bool {
+    matches!(first, b'P' | b'\r' | b'C' | b'G' | 4 | 5)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Reading the client's first bytes.
+    Detect,
+    HttpConnect,
+    WebSocket,
+    Socks5,
+    Socks4,
+    /// No (further) preamble: bytes pass.
+    Pass,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Reading a preamble message.
+    Head,
+    Pass,
+    Frames,
+    /// Refused or broken: bytes are dropped.
+    Drop,
+}
+
+/// The transport layers of one connection (or of one TLS session's plaintext).
+#[derive(Debug)]
+pub struct TransportSession {
+    kind: Kind,
+    client: Option<Side>,
+    held: [Vec<u8>; 2],
+    mode: [Mode; 2],
+    /// SOCKS messages read so far per side.
+    socks_step: [u8; 2],
+    socks_method: Option<u8>,
+    ws: [Option<WsDecoder>; 2],
+    proxy_header_seen: bool,
+    inside_tls: bool,
+    layers: Vec<Transport>,
+    events: Vec<Timed<TransportEvent>>,
+}
+
+impl TransportSession {
+    /// `inside_tls`: the bytes are a TLS session's plaintext (WebSockets over TLS).
+    pub fn new(inside_tls: bool) -> Self {
+        TransportSession {
+            kind: Kind::Detect,
+            client: None,
+            held: [Vec::new(), Vec::new()],
+            mode: [Mode::Head; 2],
+            socks_step: [0; 2],
+            socks_method: None,
+            ws: [None, None],
+            proxy_header_seen: false,
+            inside_tls,
+            layers: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// True when `side`'s bytes pass unchanged: the caller may hand them on itself.
+    pub fn passes(&self, side: Side) -> bool {
+        self.mode[side.index()] == Mode::Pass
+    }
+
+    /// True when nothing was found and everything passes: the session can be dropped.
+    pub fn inert(&self) -> bool {
+        self.kind == Kind::Pass && self.layers.is_empty() && self.mode == [Mode::Pass; 2]
+    }
+
+    /// The layers found, outermost first, with their outcome so far.
+    pub fn layers(&self) -> Vec<Transport> {
+        let mut layers = self.layers.clone();
+        for layer in &mut layers {
+            if let Transport::Websocket {
+                client_frames,
+                server_frames,
+                ..
+            } = layer
+            {
+                let client = self.client.unwrap_or(Side::Orig);
+                let count = |s: Side| self.ws[s.index()].as_ref().map_or(0, |d| d.frames);
+                *client_frames = count(client);
+                *server_frames = count(client.other());
+            }
+        }
+        layers
+    }
+
+    pub fn take_events(&mut self) -> Vec<Timed<TransportEvent>> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Ordered bytes of `side`; what belongs to the protocol inside goes to `out`.
+    pub fn on_data(&mut self, side: Side, data: &[u8], at: At, out: &mut Vec<Passed>) {
+        let i = side.index();
+        match self.mode[i] {
+            Mode::Pass => push(out, side, at, data.to_vec()),
+            Mode::Drop => {}
+            Mode::Frames => self.frames(side, data, at, out),
+            Mode::Head => {
+                self.held[i].extend_from_slice(data);
+                self.advance(side, at, out);
+            }
+        }
+    }
+
+    /// Bytes of `side` are missing: framing cannot be followed across a hole, and a preamble
+    /// with a hole in it cannot be read.
+    pub fn on_gap(&mut self, side: Side) {
+        let i = side.index();
+        match self.mode[i] {
+            Mode::Frames => {
+                self.mode[i] = Mode::Drop;
+                self.ws[i] = None;
+            }
+            Mode::Head => {
+                self.held[i].clear();
+                self.mode[i] = Mode::Pass;
+                self.kind = Kind::Pass;
+            }
+            Mode::Pass | Mode::Drop => {}
+        }
+    }
+
+    fn event(&mut self, side: Side, at: At, event: TransportEvent) {
+        self.events.push(Timed { at, side, event });
+    }
+
+    fn advance(&mut self, side: Side, at: At, out: &mut Vec<Passed>) {
+        loop {
+            while self.kind == Kind::Detect {
+                if !self.detect(side, at, out) {
+                    return;
+                }
+            }
+            // A side may have waited for the other (a SOCKS reply before the request is read).
+            let progressed = [side, side.other()]
+                .into_iter()
+                .any(|s| self.mode[s.index()] == Mode::Head && self.step(s, at, out));
+            if !progressed {
+                break;
+            }
+        }
+        for s in [side, side.other()] {
+            if self.mode[s.index()] == Mode::Head && self.held[s.index()].len() > HEAD_LIMIT {
+                self.event(
+                    s,
+                    at,
+                    TransportEvent::Invalid {
+                        what: "preamble too long",
+                    },
+                );
+                self.pass_all(at, out);
+            }
+        }
+    }
+
+    /// Picks the transport from the client's first bytes. False while it cannot tell yet.
+    fn detect(&mut self, side: Side, at: At, out: &mut Vec<Passed>) -> bool {
+        let client = *self.client.get_or_insert(side);
+        if side != client && self.held[client.index()].is_empty() {
+            // The other side spoke first: not a client-first preamble.
+            self.pass_all(at, out);
+            return false;
+        }
+        let bytes = &self.held[client.index()];
+        let Some(&first) = bytes.first() else {
+            return false;
+        };
+        let starts = |word: &[u8]| {
+            let n = bytes.len().min(word.len());
+            bytes[..n] == word[..n]
+        };
+        let full = |word: &[u8]| bytes.len() >= word.len();
+        self.kind = if !self.proxy_header_seen && proxy_header::may_start(bytes) {
+            match proxy_header::parse(bytes) {
+                Parse::NeedMore => return false,
+                Parse::Invalid(what) => {
+                    self.event(client, at, TransportEvent::Invalid { what });
+                    Kind::Pass
+                }
+                Parse::Complete { len, message } => {
+                    let source = message.source.map(|a| a.to_string());
+                    let destination = message.destination.map(|a| a.to_string());
+                    self.layers.push(Transport::ProxyProtocol {
+                        version: message.version,
+                        source: source.clone(),
+                        destination: destination.clone(),
+                        frame: at.frame,
+                    });
+                    self.event(
+                        client,
+                        at,
+                        TransportEvent::ProxyHeader {
+                            version: message.version,
+                            source,
+                            destination,
+                        },
+                    );
+                    self.held[client.index()].drain(..len);
+                    self.proxy_header_seen = true;
+                    // Another preamble (or the protocol) may follow.
+                    return !self.held[client.index()].is_empty();
+                }
+            }
+        } else if starts(b"CONNECT ") {
+            if !full(b"CONNECT ") {
+                return false;
+            }
+            Kind::HttpConnect
+        } else if starts(b"GET ") {
+            if !full(b"GET ") {
+                return false;
+            }
+            Kind::WebSocket
+        } else if first == 5 {
+            match socks::greeting(bytes) {
+                Parse::NeedMore if bytes.len() < 2 + 16 => return false,
+                Parse::Complete { message, .. }
+                    if message
+                        .iter()
+                        .all(|&m| m <= 9 || (0x80..=0xfe).contains(&m)) =>
+                {
+                    Kind::Socks5
+                }
+                _ => Kind::Pass,
+            }
+        } else if first == 4 {
+            match bytes.get(1) {
+                None => return false,
+                Some(1 | 2) => Kind::Socks4,
+                Some(_) => Kind::Pass,
+            }
+        } else {
+            Kind::Pass
+        };
+        if self.kind == Kind::Pass {
+            self.pass_all(at, out);
+            return false;
+        }
+        true
+    }
+
+    /// Every side passes from now on, with what it held.
+    fn pass_all(&mut self, at: At, out: &mut Vec<Passed>) {
+        self.kind = Kind::Pass;
+        for side in [Side::Orig, Side::Resp] {
+            let i = side.index();
+            if self.mode[i] == Mode::Head {
+                self.mode[i] = Mode::Pass;
+                let held = std::mem::take(&mut self.held[i]);
+                if !held.is_empty() {
+                    push(out, side, at, held);
+                }
+            }
+        }
+    }
+
+    /// Both sides stop: the proxy or server refused.
+    fn drop_all(&mut self) {
+        self.mode = [Mode::Drop; 2];
+        self.held = [Vec::new(), Vec::new()];
+        self.ws = [None, None];
+    }
+
+    /// `side` finished its preamble: what follows passes (or is framed).
+    fn open(&mut self, side: Side, mode: Mode, len: usize, at: At, out: &mut Vec<Passed>) {
+        let i = side.index();
+        let rest = self.held[i].split_off(len.min(self.held[i].len()));
+        self.held[i] = Vec::new();
+        self.mode[i] = mode;
+        if mode == Mode::Frames {
+            self.ws[i] = Some(WsDecoder::new(Some(side) == self.client));
+        }
+        if !rest.is_empty() {
+            self.on_data(side, &rest, at, out);
+        }
+    }
+
+    /// Reads one preamble message of `side`. False when it needs more bytes.
+    fn step(&mut self, side: Side, at: At, out: &mut Vec<Passed>) -> bool {
+        let from_client = Some(side) == self.client;
+        match (self.kind, from_client) {
+            (Kind::HttpConnect | Kind::WebSocket, true) => self.http_request(side, at, out),
+            (Kind::HttpConnect | Kind::WebSocket, false) => self.http_response(side, at, out),
+            (Kind::Socks5, true) => self.socks5_client(side, at, out),
+            (Kind::Socks5, false) => self.socks5_server(side, at, out),
+            (Kind::Socks4, true) => self.socks4_client(side, at, out),
+            (Kind::Socks4, false) => self.socks4_server(side, at, out),
+            (Kind::Detect | Kind::Pass, _) => false,
+        }
+    }
+
+    fn invalid(&mut self, side: Side, at: At, what: &'static str, out: &mut Vec<Passed>) -> bool {
+        self.event(side, at, TransportEvent::Invalid { what });
+        self.pass_all(at, out);
+        false
+    }
+
+    fn http_request(&mut self, side: Side, at: At, out: &mut Vec<Passed>) -> bool {
+        let (len, head) = match http::request_head(&self.held[side.index()]) {
+            Parse::NeedMore => return false,
+            Parse::Invalid(what) => return self.invalid(side, at, what, out),
+            Parse::Complete { len, message } => (len, message),
+        };
+        if self.kind == Kind::HttpConnect {
+            self.layers.push(Transport::HttpConnect {
+                target: head.target.clone(),
+                request_frame: at.frame,
+                status: None,
+                reason: None,
+                reply_frame: None,
+            });
+            self.event(
+                side,
+                at,
+                TransportEvent::HttpConnect {
+                    target: head.target,
+                },
+            );
+            self.open(side, Mode::Pass, len, at, out);
+            return true;
+        }
+        if !head
+            .upgrade
+            .as_deref()
+            .is_some_and(|u| u.eq_ignore_ascii_case("websocket"))
+        {
+            // A plain HTTP request: not a transport this module reads.
+            self.pass_all(at, out);
+            return false;
+        }
+        self.layers.push(Transport::Websocket {
+            target: head.target.clone(),
+            offered_protocols: head.websocket_protocol.clone(),
+            inside_tls: self.inside_tls,
+            upgrade_frame: at.frame,
+            status: None,
+            reason: None,
+            protocol: None,
+            reply_frame: None,
+            client_frames: 0,
+            server_frames: 0,
+            close_code: None,
+        });
+        self.event(
+            side,
+            at,
+            TransportEvent::WebsocketUpgrade {
+                target: head.target,
+                protocols: head.websocket_protocol,
+            },
+        );
+        self.open(side, Mode::Frames, len, at, out);
+        true
+    }
+
+    fn http_response(&mut self, side: Side, at: At, out: &mut Vec<Passed>) -> bool {
+        // The answer is read once the request is: a server speaking first is not this.
+        let client_done = self
+            .client
+            .is_some_and(|c| self.mode[c.index()] != Mode::Head);
+        if !client_done {
+            return false;
+        }
+        let (len, head) = match http::response_head(&self.held[side.index()]) {
+            Parse::NeedMore => return false,
+            Parse::Invalid(what) => return self.invalid(side, at, what, out),
+            Parse::Complete { len, message } => (len, message),
+        };
+        let accepted;
+        match self.layers.last_mut() {
+            Some(Transport::HttpConnect {
+                status,
+                reason,
+                reply_frame,
+                ..
+            }) => {
+                accepted = (200..300).contains(&head.status);
+                *status = Some(head.status);
+                *reason = Some(head.reason.clone());
+                *reply_frame = Some(at.frame);
+                self.event(
+                    side,
+                    at,
+                    TransportEvent::HttpConnectReply {
+                        status: head.status,
+                        reason: head.reason,
+                    },
+                );
+            }
+            Some(Transport::Websocket {
+                status,
+                reason,
+                protocol,
+                reply_frame,
+                ..
+            }) => {
+                accepted = head.status == 101;
+                *status = Some(head.status);
+                *reason = Some(head.reason.clone());
+                *protocol = head.websocket_protocol.clone();
+                *reply_frame = Some(at.frame);
+                self.event(
+                    side,
+                    at,
+                    TransportEvent::WebsocketUpgradeReply {
+                        status: head.status,
+                        reason: head.reason,
+                        protocol: head.websocket_protocol,
+                    },
+                );
+            }
+            _ => return false,
+        }
+        if accepted {
+            let mode = if self.kind == Kind::WebSocket {
+                Mode::Frames
+            } else {
+                Mode::Pass
+            };
+            self.open(side, mode, len, at, out);
+        } else {
+            self.drop_all();
+        }
+        true
+    }
+
+    fn socks5_client(&mut self, side: Side, at: At, out: &mut Vec<Passed>) -> bool {
+        let i = side.index();
+        let bytes = &self.held[i];
+        match self.socks_step[i] {
+            0 => match socks::greeting(bytes) {
+                Parse::NeedMore => false,
+                Parse::Invalid(what) => self.invalid(side, at, what, out),
+                Parse::Complete { len, .. } => {
+                    self.layers.push(Transport::Socks {
+                        version: 5,
+                        target: None,
+                        request_frame: None,
+                        method: None,
+                        reply: None,
+                        reply_meaning: None,
+                        reply_frame: None,
+                    });
+                    self.held[i].drain(..len);
+                    self.socks_step[i] = 1;
+                    true
+                }
+            },
+            _ if bytes.first() == Some(&1) => match socks::auth_request(bytes) {
+                Parse::NeedMore => false,
+                Parse::Invalid(what) => self.invalid(side, at, what, out),
+                Parse::Complete { len, .. } => {
+                    self.held[i].drain(..len);
+                    true
+                }
+            },
+            _ => match socks::request_or_reply5(bytes) {
+                Parse::NeedMore => false,
+                Parse::Invalid(what) => self.invalid(side, at, what, out),
+                Parse::Complete { len, message } => {
+                    self.socks_request(5, message.address, side, at);
+                    self.open(side, Mode::Pass, len, at, out);
+                    true
+                }
+            },
+        }
+    }
+
+    fn socks_request(&mut self, v: u8, address: String, side: Side, at: At) {
+        if let Some(Transport::Socks {
+            target,
+            request_frame,
+            ..
+        }) = self.layers.last_mut()
+        {
+            *target = Some(address.clone());
+            *request_frame = Some(at.frame);
+        }
+        self.event(
+            side,
+            at,
+            TransportEvent::SocksRequest {
+                version: v,
+                target: address,
+            },
+        );
+    }
+
+    /// The server's last SOCKS message: `granted` opens the tunnel, anything else ends it.
+    fn socks_reply(&mut self, v: u8, code: u8, granted: bool, side: Side, at: At) {
+        let meaning = if v == 5 {
+            socks::reply5_name(code)
+        } else {
+            socks::reply4_name(code)
+        };
+        if let Some(Transport::Socks {
+            reply,
+            reply_meaning,
+            reply_frame,
+            ..
+        }) = self.layers.last_mut()
+        {
+            *reply = Some(code);
+            *reply_meaning = Some(meaning);
+            *reply_frame = Some(at.frame);
+        }
+        self.event(
+            side,
+            at,
+            TransportEvent::SocksReply {
+                version: v,
+                code,
+                granted,
+                meaning,
+            },
+        );
+    }
+
+    fn socks5_server(&mut self, side: Side, at: At, out: &mut Vec<Passed>) -> bool {
+        let i = side.index();
+        let bytes = &self.held[i];
+        match (self.socks_step[i], self.socks_method) {
+            (0, _) => match socks::method_choice(bytes) {
+                Parse::NeedMore => false,
+                Parse::Invalid(what) => self.invalid(side, at, what, out),
+                Parse::Complete { len, message } => {
+                    self.held[i].drain(..len);
+                    self.socks_step[i] = 1;
+                    self.socks_method = Some(message);
+                    if let Some(Transport::Socks { method, .. }) = self.layers.last_mut() {
+                        *method = Some(message);
+                    }
+                    if message == 0xff {
+                        // RFC 1928 §3: no acceptable method; the client must close.
+                        self.socks_reply(5, 0xff, false, side, at);
+                        self.drop_all();
+                    }
+                    true
+                }
+            },
+            (1, Some(2)) => match socks::auth_reply(bytes) {
+                Parse::NeedMore => false,
+                Parse::Invalid(what) => self.invalid(side, at, what, out),
+                Parse::Complete { len, message } => {
+                    self.held[i].drain(..len);
+                    self.socks_step[i] = 2;
+                    if message != 0 {
+                        // RFC 1929 §2: a non-zero status means the credentials were refused.
+                        self.socks_reply(5, 0xfe, false, side, at);
+                        self.drop_all();
+                    }
+                    true
+                }
+            },
+            _ => match socks::request_or_reply5(bytes) {
+                Parse::NeedMore => false,
+                Parse::Invalid(what) => self.invalid(side, at, what, out),
+                Parse::Complete { len, message } => {
+                    let granted = message.code == 0;
+                    self.socks_reply(5, message.code, granted, side, at);
+                    if granted {
+                        self.open(side, Mode::Pass, len, at, out);
+                    } else {
+                        self.drop_all();
+                    }
+                    true
+                }
+            },
+        }
+    }
+
+    fn socks4_client(&mut self, side: Side, at: At, out: &mut Vec<Passed>) -> bool {
+        match socks::request4(&self.held[side.index()]) {
+            Parse::NeedMore => false,
+            Parse::Invalid(what) => self.invalid(side, at, what, out),
+            Parse::Complete { len, message } => {
+                self.layers.push(Transport::Socks {
+                    version: 4,
+                    target: None,
+                    request_frame: None,
+                    method: None,
+                    reply: None,
+                    reply_meaning: None,
+                    reply_frame: None,
+                });
+                self.socks_request(4, message, side, at);
+                self.open(side, Mode::Pass, len, at, out);
+                true
+            }
+        }
+    }
+
+    fn socks4_server(&mut self, side: Side, at: At, out: &mut Vec<Passed>) -> bool {
+        if self.layers.is_empty() {
+            return false;
+        }
+        match socks::reply4(&self.held[side.index()]) {
+            Parse::NeedMore => false,
+            Parse::Invalid(what) => self.invalid(side, at, what, out),
+            Parse::Complete { len, message } => {
+                let granted = message == 90;
+                self.socks_reply(4, message, granted, side, at);
+                if granted {
+                    self.open(side, Mode::Pass, len, at, out);
+                } else {
+                    self.drop_all();
+                }
+                true
+            }
+        }
+    }
+
+    fn frames(&mut self, side: Side, data: &[u8], at: At, out: &mut Vec<Passed>) {
+        let i = side.index();
+        let Some(decoder) = self.ws[i].as_mut() else {
+            return;
+        };
+        let (mut payload, mut notes) = (Vec::new(), Vec::new());
+        decoder.decode(data, &mut payload, &mut notes);
+        if !payload.is_empty() {
+            push(out, side, at, payload);
+        }
+        for note in notes {
+            let event = match note {
+                WsNote::Close { code } => {
+                    if let Some(Transport::Websocket { close_code, .. }) = self
+                        .layers
+                        .iter_mut()
+                        .rev()
+                        .find(|l| matches!(l, Transport::Websocket { .. }))
+                        && close_code.is_none()
+                    {
+                        *close_code = code;
+                    }
+                    TransportEvent::WebsocketClose { code }
+                }
+                WsNote::TextFrame => TransportEvent::WebsocketViolation {
+                    what: "text frame (MQTT must use binary frames)",
+                },
+                WsNote::MaskingWrong { masked: true } => TransportEvent::WebsocketViolation {
+                    what: "server frame masked",
+                },
+                WsNote::MaskingWrong { masked: false } => TransportEvent::WebsocketViolation {
+                    what: "client frame not masked",
+                },
+                WsNote::Invalid(what) => {
+                    self.mode[i] = Mode::Drop;
+                    TransportEvent::WebsocketViolation { what }
+                }
+            };
+            self.event(side, at, event);
+        }
+    }
+}
+
+/// Appends `bytes` to `out`, merged with the previous piece of the same side.
+fn push(out: &mut Vec<Passed>, side: Side, at: At, bytes: Vec<u8>) {
+    if let Some(last) = out.last_mut()
+        && last.0 == side
+    {
+        last.1 = at;
+        last.2.extend_from_slice(&bytes);
+        return;
+    }
+    out.push((side, at, bytes));
+}
+
+#[cfg(test)]
+mod tests;
