@@ -16,15 +16,21 @@ reason codes, in order), pub_ack_reasons (5.0 PUBACK/PUBREC reason codes), disco
 reason_code}] (null when the packet has no reason byte, i.e. 0), mqtt {TYPE: count}, close {how, by}: the
 first segment with FIN or RST decides (how = "rst" if it carries RST), resets_by (every side that
 sent a RST). Same normalisations as shared/corpus/tshark-facts.json. Standard library only.
+
+tshark 4.0 does not hand a WebSocket whose negotiated subprotocol is "mqtt" to its MQTT dissector
+(nothing registers "mqtt" in the "ws.protocol" table; Decode As cannot reach that table either), so
+every run loads WS_MQTT_LUA (one line of Lua, written to a temporary file) that registers it. It
+changes nothing for a capture without WebSocket frames.
 """
 import json
 import os
 import shlex
 import subprocess
 import sys
+import tempfile
 
 FIELDS = [
-    "frame.number", "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst",
+    "frame.number", "frame.protocols", "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst",
     "tcp.dstport", "tcp.flags.syn", "tcp.flags.ack", "tcp.flags.fin", "tcp.flags.reset",
     "tls.handshake.type", "tls.handshake.version", "tls.handshake.extensions.supported_version",
     "tls.handshake.extensions_server_name", "tls.handshake.ciphersuite", "tls.record.content_type",
@@ -72,8 +78,13 @@ def strs(value: str) -> list:
     return [p for p in value.split("|")] if value else []
 
 
+# MQTT over WebSocket (RFC 6455 subprotocol "mqtt", MQTT 3.1.1 §6 / 5.0 §6): see the docstring.
+WS_MQTT_LUA = 'DissectorTable.get("ws.protocol"):add("mqtt", Dissector.get("mqtt"))\n'
+LUA_OPTIONS = []
+
+
 def run_tshark(path: str, options: list) -> list:
-    cmd = ["tshark", "-n", "-r", path] + options + ["-T", "fields", "-E", "separator=\t",
+    cmd = ["tshark", "-n", "-r", path] + LUA_OPTIONS + options + ["-T", "fields", "-E", "separator=\t",
                                                     "-E", "occurrence=a", "-E", "aggregator=|"]
     for f in FIELDS:
         cmd += ["-e", f]
@@ -109,6 +120,11 @@ def stream_facts(rows: list) -> dict:
     streams = {}
     for r in rows:
         if not r["tcp.stream"]:
+            continue
+        # An ICMP error quoting a segment carries that segment's tcp.stream, and tshark decodes
+        # the TCP payload it quotes (as MQTT, say): a stream's facts are its own segments only.
+        layers = r["frame.protocols"].split(":")
+        if "icmp" in layers or "icmpv6" in layers:
             continue
         s = streams.setdefault(int(r["tcp.stream"]), {"rows": []})
         s["rows"].append(r)
@@ -226,6 +242,16 @@ def main() -> int:
     # tshark resolves relative -o paths (key logs) against the working directory: run in captures/.
     os.chdir(out_dir)
     version = subprocess.run(["tshark", "-v"], capture_output=True, text=True).stdout.split("\n")[0]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(WS_MQTT_LUA)
+    LUA_OPTIONS[:] = ["-X", "lua_script:" + lua.name]
+    try:
+        return write_manifest(out_dir, version)
+    finally:
+        os.unlink(lua.name)
+
+
+def write_manifest(out_dir: str, version: str) -> int:
     manifest = {"generator": "scripts/expected-facts.py", "tshark": version, "files": {}}
     with open(os.path.join(out_dir, "scenarios.tsv"), encoding="utf-8") as fh:
         scenarios = [line.rstrip("\n").split("\t") for line in fh if line.strip()]

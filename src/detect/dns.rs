@@ -9,7 +9,8 @@ use crate::finding::Finding;
 use crate::proto::dns::{DnsLookup, LookupOutcome, rcode_name};
 
 /// A lookup without answer is judged only when the capture went on this long after its last
-/// query (default; `rules/dns.toml` thresholds): an answer may be just past the capture end.
+/// query, or when it was asked again a quarter of this after the first query (default;
+/// `rules/dns.toml` thresholds): else an answer may be just past the capture end.
 const DEFAULT_MIN_WAIT_S: f64 = 2.0;
 
 /// The failed lookups of a run, each with its capture's last frame time, in capture then
@@ -31,7 +32,11 @@ pub fn dns_failures(lookups: &[(DnsLookup, i64)], book: &RuleBook) -> Vec<Findin
             },
             LookupOutcome::NoAddress => "no_address",
             LookupOutcome::NoAnswer => {
-                if capture_end_ns.saturating_sub(l.last_query.time_ns) < min_wait_ns {
+                // Unanswered for good: the client gave up waiting and asked again (a
+                // resolver retry, RFC 1536 §1), or the capture went on long enough after.
+                let retried = l.last_query.time_ns - l.first_query.time_ns >= min_wait_ns / 4;
+                let waited = capture_end_ns.saturating_sub(l.last_query.time_ns) >= min_wait_ns;
+                if !retried && !waited {
                     continue;
                 }
                 "no_answer"
@@ -101,7 +106,13 @@ mod tests {
                 (lookup(LookupOutcome::Failed, Some(5)), end),
                 (lookup(LookupOutcome::NoAnswer, None), end),
                 (lookup(LookupOutcome::Resolved, None), end),
-                (lookup(LookupOutcome::NoAnswer, None), 1_500_000_000),
+                (
+                    DnsLookup {
+                        last_query: At::default(),
+                        ..lookup(LookupOutcome::NoAnswer, None)
+                    },
+                    1_500_000_000,
+                ),
             ],
             &book,
         );

@@ -22,6 +22,7 @@ mod facts;
 mod jwt;
 mod mqtt;
 mod mqtt_sequence;
+mod pmtu;
 pub mod ports;
 mod profile;
 mod summary;
@@ -157,6 +158,7 @@ pub(crate) const CONNECTION_RULES: &[(&str, ConnRule)] = &[
     ("capture_gap", tcp::capture_gap),
     ("tcp_retransmissions", tcp::tcp_retransmissions),
     ("zero_window", tcp::zero_window),
+    ("pmtu_blackhole", pmtu::pmtu_blackhole),
     ("peer_unresponsive", tcp::peer_unresponsive),
     ("proxy_refused", transport::proxy_refused),
     (

@@ -302,7 +302,11 @@ pub fn capture_gap(ctx: &ConnCtx) -> Vec<Hit> {
 /// `warning_rate` (and at least `warning_min_count` of them).
 pub fn tcp_retransmissions(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
-    let retrans = conn.tcp.retransmissions;
+    // Resends at a smaller size after an ICMP "fragmentation needed" are path MTU discovery
+    // working (RFC 1191 §6.5), not loss.
+    let pmtud =
+        super::pmtu::pmtud_resends(conn, Side::Orig) + super::pmtu::pmtud_resends(conn, Side::Resp);
+    let retrans = conn.tcp.retransmissions.saturating_sub(pmtud);
     let packets: u64 = conn.tcp.sides.iter().map(|s| s.packets).sum();
     if retrans == 0 || packets == 0 {
         return vec![];

@@ -5,10 +5,12 @@ use super::facts::{self, tls_events};
 use super::ports::BrokerTransport;
 use super::tls::{handshake_done, tls_of};
 use super::{ConnCtx, Hit};
-use crate::conn::AppProtocol;
+use crate::common::At;
+use crate::conn::{AppProtocol, EventKind};
 use crate::proto::tls::TlsEvent;
 use crate::proto::tls::handshake::max_offered_version;
 use crate::proto::tls::names::version_name;
+use crate::proto::transport::{Transport, TransportEvent};
 
 /// TLS spoken to a plain MQTT listener, plain MQTT to a TLS listener, or neither protocol on
 /// a broker port (1883, 8883, `--broker-port`). On a plain port, a ClientHello answered by a
@@ -17,12 +19,43 @@ use crate::proto::tls::names::version_name;
 /// that refuses sends an alert first, and mosquitto resets (the ClientHello's unread bytes make
 /// the kernel send RST). On a TLS port a RST right after the ClientHello stays the middlebox
 /// story (`rst_without_alert`).
+/// A PROXY protocol header (from a load balancer) that the server closed on without a byte of
+/// answer: it does not expect PROXY protocol (mosquitto 2.0: "disconnected due to protocol
+/// error", then a RST).
+fn proxy_header_unexpected(ctx: &ConnCtx, server_close: Option<(At, bool)>) -> Option<Hit> {
+    let conn = ctx.conn;
+    let Some(Transport::ProxyProtocol { version, .. }) = conn.transport.first() else {
+        return None;
+    };
+    let header_at = conn.events.iter().find_map(|e| match &e.kind {
+        EventKind::Transport(t) if matches!(**t, TransportEvent::ProxyHeader { .. }) => Some(e.at),
+        _ => None,
+    })?;
+    let server = facts::server(conn);
+    let (close_at, _) = server_close?;
+    let quick = facts::secs_between(header_at, close_at) <= ctx.threshold("max_plain_close_s", 1.0);
+    if conn.tcp.sides[server.index()].bytes > 0 || !quick {
+        return None;
+    }
+    Some(
+        Hit::new()
+            .variant("proxy_header_unexpected")
+            .var("port", conn.server_addr().port())
+            .var("version", version)
+            .at(header_at, format!("PROXY protocol v{version} header"))
+            .at(close_at, "server closes without answering"),
+    )
+}
+
 pub fn protocol_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let port = conn.server_addr().port();
     let transport = ctx.broker_port();
     let server = facts::server(conn);
     let server_close = facts::first_close(conn, server);
+    if let Some(hit) = proxy_header_unexpected(ctx, server_close) {
+        return vec![hit];
+    }
     match conn.protocol {
         AppProtocol::Tls => {
             let Some(tls) = tls_of(conn) else {

@@ -52,6 +52,28 @@ impl DnsLog {
         true
     }
 
+    /// A TCP segment to or from port 53 (RFC 1035 §4.2.2: each message behind a two-byte
+    /// length). Read when the segment holds whole messages, as resolvers send them; a message
+    /// split across segments is not read (the connection itself is still analysed as TCP).
+    pub fn tcp_segment(&mut self, at: At, seg: &crate::wire::TcpSegment<'_>) {
+        let mut rest = seg.payload;
+        while let Some(&[hi, lo]) = rest.get(..2) {
+            let len = usize::from(u16::from_be_bytes([hi, lo]));
+            let Some(message) = rest.get(2..2 + len) else {
+                return;
+            };
+            let datagram = DnsDatagram {
+                src: SocketAddr::new(seg.src, seg.src_port),
+                dst: SocketAddr::new(seg.dst, seg.dst_port),
+                payload: message,
+            };
+            if len < 12 || !self.datagram(at, &datagram) {
+                return;
+            }
+            rest = &rest[2 + len..];
+        }
+    }
+
     fn lookup(&mut self, client: IpAddr, name: &str, resolver: IpAddr, at: At) -> Option<usize> {
         if let Some(&i) = self.index.get(&(client, name.to_string())) {
             return Some(i);

@@ -133,6 +133,9 @@ fn read_capture(
         };
         match decoder.decode(frame.number, frame.link_type, frame.data, frame.orig_len) {
             Decoded::Tcp(seg) => {
+                if seg.src_port == 53 || seg.dst_port == 53 {
+                    dns_log.tcp_segment(at, &seg);
+                }
                 let route = directory.route(at, &seg, &mut ended);
                 send_ends(&mut ended, base, precision, dispatch);
                 let id = base + route.record as usize;
