@@ -128,6 +128,61 @@ pub fn intermediate_missing(ctx: &ConnCtx) -> Vec<Hit> {
     vec![hit]
 }
 
+/// The server's chain is not in issuing order: RFC 5246 §7.4.2 requires each certificate to be
+/// followed by the one that certified it; RFC 8446 §4.4.2 keeps only "the end-entity first" as a
+/// MUST. Strict stacks (older mbedTLS, some RTOS TLS ports) refuse a misordered chain.
+pub fn cert_chain_order(ctx: &ConnCtx) -> Vec<Hit> {
+    let conn = ctx.conn;
+    let Some(tls) = &conn.tls else { return vec![] };
+    let (client, server) = (facts::client(conn), facts::server(conn));
+    let Some(msg) = tls.certificates.iter().find(|m| m.side == server) else {
+        return vec![];
+    };
+    let chain = &msg.chain;
+    if chain.len() < 2 || chain.iter().any(|c| c.parse_error.is_some()) {
+        return vec![];
+    }
+    let sent = |subject: &str| chain.iter().position(|c| c.subject == subject);
+    // The first certificate issues another one of the list: it is a CA, not the server's own.
+    let leaf_not_first = chain
+        .iter()
+        .skip(1)
+        .any(|c| c.issuer == chain[0].subject && c.subject != c.issuer);
+    let misplaced = chain.iter().enumerate().find(|(i, c)| {
+        c.subject != c.issuer
+            && sent(&c.issuer).is_some_and(|at| at != i + 1)
+            && chain.get(i + 1).is_none_or(|next| next.subject != c.issuer)
+    });
+    let Some((index, cert)) = misplaced.or(if leaf_not_first {
+        chain.first().map(|c| (0, c))
+    } else {
+        None
+    }) else {
+        return vec![];
+    };
+    let order: Vec<String> = chain
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{}. {}", i + 1, c.subject))
+        .collect();
+    let refusal = tls.alerts.iter().find(|a| {
+        a.side == client && a.at.frame > msg.at.frame && matches!(a.description, Some(42 | 46 | 48))
+    });
+    let mut hit = Hit::new()
+        .var("frame", msg.at.frame)
+        .var("position", index + 1)
+        .var("subject", &cert.subject)
+        .var("issuer", &cert.issuer)
+        .var("order", order.join("; "))
+        .at(msg.at, format!("server Certificate: {} certificate(s)", chain.len()));
+    if leaf_not_first {
+        hit = hit.variant("leaf_not_first");
+    } else if let Some(a) = refusal {
+        hit = hit.variant("refused").at(a.at, "the client refuses the chain");
+    }
+    vec![hit]
+}
+
 /// The server's leaf certificate does not name the SNI the client asked for.
 pub fn hostname_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;

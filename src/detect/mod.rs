@@ -174,6 +174,7 @@ pub(crate) const CONNECTION_RULES: &[(&str, ConnRule)] = &[
     ("cert_not_yet_valid", certs::cert_not_yet_valid),
     ("hostname_mismatch", certs::hostname_mismatch),
     ("intermediate_missing", certs::intermediate_missing),
+    ("cert_chain_order", certs::cert_chain_order),
     ("tls_alert", tls::tls_alert),
     ("clock_skew_suspected", certs::clock_skew_suspected),
     ("client_cert_missing", tls::client_cert_missing),

@@ -3,6 +3,7 @@
 //! no external resource; every text from the capture is escaped. Secrets are not in the model
 //! unless `--reveal`, so they cannot appear here either.
 
+use super::chains::{connection_list, describe, server_chains};
 use super::model::{ConnectionReport, Finding, Report};
 use std::io::{self, Write};
 
@@ -163,7 +164,25 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for c in &report.connections {
         connection_row(c, out)?;
     }
-    writeln!(out, "</table>\n</body></html>")
+    writeln!(out, "</table>")?;
+    let chains = server_chains(report);
+    if !chains.is_empty() {
+        writeln!(out, "<h2>Certificate chains sent by servers</h2><ul>")?;
+        for seen in chains {
+            writeln!(
+                out,
+                "<li>connection {} (frame {}):<ol>",
+                escape(&connection_list(&seen.connections)),
+                seen.frame
+            )?;
+            for i in 0..seen.chain.len() {
+                writeln!(out, "<li>{}</li>", escape(&describe(seen.chain, i)))?;
+            }
+            writeln!(out, "</ol></li>")?;
+        }
+        writeln!(out, "</ul>")?;
+    }
+    writeln!(out, "</body></html>")
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Markdown for support tickets: capture facts, one row per connection, UTC times, Wireshark
 //! frame numbers, and no secrets (the model holds none unless `--reveal`).
 
+use super::chains::{connection_list, describe, server_chains};
 use super::model::Report;
 use std::io::{self, Write};
 
@@ -105,6 +106,21 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 f.detail,
                 f.remedy
             )?;
+        }
+    }
+    let chains = server_chains(report);
+    if !chains.is_empty() {
+        writeln!(out, "\n## Certificate chains sent by servers\n")?;
+        for seen in chains {
+            writeln!(
+                out,
+                "- connection {} (frame {}):",
+                connection_list(&seen.connections),
+                seen.frame
+            )?;
+            for i in 0..seen.chain.len() {
+                writeln!(out, "  {}. {}", i + 1, cell(&describe(seen.chain, i)))?;
+            }
         }
     }
     Ok(())

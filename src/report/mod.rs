@@ -2,6 +2,7 @@
 //! [`model::Report`]; JSON and JSON Lines streamed by the sinks in [`sink`]. Renderers only
 //! format what they are given; they decide nothing and never run a rule.
 
+mod chains;
 pub mod compare;
 pub mod html;
 pub mod markdown;

@@ -1,6 +1,7 @@
 //! The human table: one row per connection, multi-line cells so it stays narrow, then the
 //! capture warnings. Free to change (not part of CONTRACT.md), but snapshot-tested.
 
+use super::chains::{connection_list, describe, server_chains};
 use super::model::{BytesText, ConnectionReport, Finding, Report};
 use comfy_table::{ContentArrangement, Table, presets};
 use std::io::{self, Write};
@@ -108,6 +109,7 @@ pub fn write_with(report: &Report, out: &mut dyn Write, options: TableOptions) -
         )?;
     }
     write_findings(report, out, options)?;
+    write_chains(report, out)?;
     let s = &report.summary;
     writeln!(
         out,
@@ -121,6 +123,46 @@ pub fn write_with(report: &Report, out: &mut dyn Write, options: TableOptions) -
         s.infos,
         plural(s.infos)
     )
+}
+
+/// Rules whose story is the server's certificate chain: the terminal shows the chain then.
+const CHAIN_RULES: &[&str] = &[
+    "cert_expired",
+    "cert_not_yet_valid",
+    "hostname_mismatch",
+    "intermediate_missing",
+    "cert_chain_order",
+    "clock_skew_suspected",
+    "tls_alert",
+];
+
+/// The chains of the connections with a certificate finding (the terminal keeps the rest out;
+/// Markdown and HTML list every chain).
+fn write_chains(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let concerned = |id: usize| {
+        report.connections.iter().any(|c| {
+            c.id == id
+                && c.findings
+                    .iter()
+                    .any(|f| serious(f) && CHAIN_RULES.contains(&f.rule.as_str()))
+        })
+    };
+    let chains: Vec<_> = server_chains(report)
+        .into_iter()
+        .filter(|seen| seen.connections.iter().any(|&id| concerned(id)))
+        .collect();
+    for seen in chains {
+        writeln!(
+            out,
+            "certificate chain sent to connection {} (frame {}):",
+            connection_list(&seen.connections),
+            seen.frame
+        )?;
+        for i in 0..seen.chain.len() {
+            writeln!(out, "  {}. {}", i + 1, describe(seen.chain, i))?;
+        }
+    }
+    Ok(())
 }
 
 fn plural(n: usize) -> &'static str {
