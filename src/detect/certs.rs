@@ -174,11 +174,16 @@ pub fn cert_chain_order(ctx: &ConnCtx) -> Vec<Hit> {
         .var("subject", &cert.subject)
         .var("issuer", &cert.issuer)
         .var("order", order.join("; "))
-        .at(msg.at, format!("server Certificate: {} certificate(s)", chain.len()));
+        .at(
+            msg.at,
+            format!("server Certificate: {} certificate(s)", chain.len()),
+        );
     if leaf_not_first {
         hit = hit.variant("leaf_not_first");
     } else if let Some(a) = refusal {
-        hit = hit.variant("refused").at(a.at, "the client refuses the chain");
+        hit = hit
+            .variant("refused")
+            .at(a.at, "the client refuses the chain");
     }
     vec![hit]
 }
@@ -423,5 +428,42 @@ mod tests {
             t.certificates[0].chain = vec![leaf, intermediate];
         }
         assert_eq!(severity(&c), None);
+    }
+
+    #[test]
+    fn chain_order_misplaced_issuer_and_leaf_not_first() {
+        let issued = |subject: &str, issuer: &str| {
+            let mut c = cert(subject, &["b.test"], 0, NOW + 9_999);
+            c.issuer = issuer.into();
+            c
+        };
+        let leaf = issued("CN=b.test", "CN=Inter");
+        let inter = issued("CN=Inter", "CN=Root");
+        let root = issued("CN=Root", "CN=Root");
+        let mut c = with_server_cert(Some("b.test"), leaf.clone());
+        let mut with_chain = |chain: Vec<CertInfo>| {
+            if let Some(t) = c.tls.as_mut() {
+                t.certificates[0].chain = chain;
+            }
+            let f = findings(&c);
+            (
+                severity_of(&f, "cert_chain_order"),
+                f.iter()
+                    .find(|f| f.rule == "cert_chain_order")
+                    .map(|f| f.title.clone()),
+            )
+        };
+        assert_eq!(with_chain(vec![leaf.clone(), inter.clone()]).0, None);
+        assert_eq!(
+            with_chain(vec![leaf.clone(), inter.clone(), root.clone()]).0,
+            None
+        );
+        assert_eq!(
+            with_chain(vec![leaf.clone(), root.clone(), inter.clone()]).0,
+            Some("warning")
+        );
+        let (severity, title) = with_chain(vec![inter, leaf]);
+        assert_eq!(severity, Some("error"));
+        assert!(title.is_some_and(|t| t.contains("does not start")));
     }
 }

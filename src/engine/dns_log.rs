@@ -184,3 +184,130 @@ impl DnsLog {
         lookups
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: u16, response: bool, rcode: u8, answer: Option<[u8; 4]>) -> Vec<u8> {
+        let mut m = id.to_be_bytes().to_vec();
+        m.extend_from_slice(&[if response { 0x81 } else { 0x01 }, 0x80 | rcode]);
+        m.extend_from_slice(&[0, 1, 0, u8::from(answer.is_some()), 0, 0, 0, 0]);
+        m.extend_from_slice(b"\x06broker\x03lab\x04test\x00\x00\x01\x00\x01");
+        if let Some(a) = answer {
+            m.extend_from_slice(b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04");
+            m.extend_from_slice(&a);
+        }
+        m
+    }
+
+    fn at(frame: u64) -> At {
+        At {
+            frame,
+            time_ns: frame as i64 * 1_000_000,
+        }
+    }
+
+    fn feed(log: &mut DnsLog, frame: u64, src: &str, dst: &str, bytes: &[u8]) {
+        let d = DnsDatagram {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            payload: bytes,
+        };
+        assert!(log.datagram(at(frame), &d));
+    }
+
+    #[test]
+    fn an_answer_names_the_connection_and_a_failure_stays_failed() {
+        let mut log = DnsLog::default();
+        feed(
+            &mut log,
+            1,
+            "10.0.0.2:40000",
+            "10.0.0.53:53",
+            &message(7, false, 0, None),
+        );
+        feed(
+            &mut log,
+            2,
+            "10.0.0.53:53",
+            "10.0.0.2:40000",
+            &message(7, true, 0, Some([10, 0, 0, 1])),
+        );
+        let named = log.resolved_by("10.0.0.2".parse().unwrap(), "10.0.0.1".parse().unwrap());
+        assert_eq!(
+            named.map(|n| (n.name, n.query_frame, n.answer_frame)),
+            Some(("broker.lab.test".into(), 1, 2))
+        );
+        assert!(
+            log.resolved_by("10.0.0.9".parse().unwrap(), "10.0.0.1".parse().unwrap())
+                .is_none()
+        );
+        // Another client: NXDOMAIN twice.
+        feed(
+            &mut log,
+            3,
+            "10.0.0.3:40001",
+            "10.0.0.53:53",
+            &message(8, false, 0, None),
+        );
+        feed(
+            &mut log,
+            4,
+            "10.0.0.53:53",
+            "10.0.0.3:40001",
+            &message(8, true, 3, None),
+        );
+        let lookups = log.finish();
+        assert_eq!(lookups.len(), 2);
+        assert_eq!(
+            (lookups[0].outcome, lookups[0].connections),
+            (LookupOutcome::Resolved, 1)
+        );
+        assert_eq!(
+            (lookups[1].outcome, lookups[1].rcode),
+            (LookupOutcome::Failed, Some(3))
+        );
+    }
+
+    #[test]
+    fn an_mdns_answer_to_the_group_resolves_the_querier() {
+        let mut log = DnsLog::default();
+        feed(
+            &mut log,
+            1,
+            "10.0.0.2:5353",
+            "224.0.0.251:5353",
+            &message(0, false, 0, None),
+        );
+        feed(
+            &mut log,
+            2,
+            "10.0.0.7:5353",
+            "224.0.0.251:5353",
+            &message(0, true, 0, Some([10, 0, 0, 7])),
+        );
+        assert!(
+            log.resolved_by("10.0.0.2".parse().unwrap(), "10.0.0.7".parse().unwrap())
+                .is_some()
+        );
+        assert_eq!(log.finish()[0].outcome, LookupOutcome::Resolved);
+    }
+
+    #[test]
+    fn lookups_are_capped_and_the_cap_is_said() {
+        let mut log = DnsLog::default();
+        for n in 0..(MAX_LOOKUPS as u32 + 5) {
+            let ip = std::net::Ipv4Addr::from(0x0a00_0000 + n);
+            feed(
+                &mut log,
+                1,
+                &format!("{ip}:40000"),
+                "10.0.0.53:53",
+                &message(1, false, 0, None),
+            );
+        }
+        assert!(log.limit_hit);
+        assert_eq!(log.finish().len(), MAX_LOOKUPS);
+    }
+}

@@ -131,6 +131,13 @@ pub fn rcode_name(rcode: u8) -> &'static str {
     }
 }
 
+/// Fuzz entry: arbitrary bytes as a DNS message. Must never panic.
+pub fn fuzz_parse(data: &[u8]) {
+    if let Some(m) = parse(data) {
+        let _ = (m.questions.len(), m.addresses.len(), rcode_name(m.rcode));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -702,5 +702,40 @@ fn push(out: &mut Vec<Passed>, side: Side, at: At, bytes: Vec<u8>) {
     out.push((side, at, bytes));
 }
 
+/// Fuzz entry: arbitrary bytes through the parsers alone, then split into chunks for alternating
+/// sides of a session (the first byte picks the chunk size and whether it is TLS plaintext).
+/// Must never panic, and never buffer past `HEAD_LIMIT` plus one chunk.
+pub fn fuzz_session(data: &[u8]) {
+    let _ = proxy_header::parse(data);
+    let _ = http::request_head(data);
+    let _ = http::response_head(data);
+    let _ = socks::greeting(data);
+    let _ = socks::request_or_reply5(data);
+    let _ = socks::request4(data);
+    let _ = socks::reply4(data);
+    let _ = websocket::frame_header(data);
+    let Some((&control, rest)) = data.split_first() else {
+        return;
+    };
+    let chunk = usize::from(control & 0x3f) + 1;
+    let mut session = TransportSession::new(control & 0x40 != 0);
+    let mut out = Vec::new();
+    for (n, piece) in rest.chunks(chunk).enumerate() {
+        let side = if n % 3 == 2 { Side::Resp } else { Side::Orig };
+        let at = At {
+            frame: n as u64 + 1,
+            time_ns: 0,
+        };
+        if control & 0x80 != 0 && n == 5 {
+            session.on_gap(side);
+        }
+        session.on_data(side, piece, at, &mut out);
+        assert!(session.held.iter().all(|h| h.len() <= HEAD_LIMIT + chunk));
+        out.clear();
+    }
+    let _ = session.layers();
+    let _ = session.take_events();
+}
+
 #[cfg(test)]
 mod tests;

@@ -232,3 +232,27 @@ fn hostile_bytes_never_panic_and_buffering_is_capped() {
         }
     }
 }
+
+#[test]
+fn fuzz_entry_survives_preambles_cut_and_corrupted() {
+    let upgrade = b"GET /mqtt HTTP/1.1\r\nUpgrade: websocket\r\n\r\nHTTP/1.1 101 OK\r\n\r\n\x82\x84abcd\x71\x6e\x63\x64";
+    let seeds: [&[u8]; 4] = [
+        upgrade,
+        b"CONNECT b:1 HTTP/1.1\r\n\r\nHTTP/1.1 200 OK\r\n\r\n\x10\x00",
+        b"\x05\x01\x00\x05\x00\x05\x01\x00\x01\x0a\x00\x00\x01\x07\x5b",
+        b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n\x10\x0c",
+    ];
+    for seed in seeds {
+        for control in [0u8, 1, 7, 0x41, 0x85, 0xff] {
+            for cut in 0..seed.len() {
+                let mut data = vec![control];
+                data.extend_from_slice(&seed[..cut]);
+                fuzz_session(&data);
+                if let Some(b) = data.get_mut(cut / 2 + 1) {
+                    *b ^= 0x5a;
+                }
+                fuzz_session(&data);
+            }
+        }
+    }
+}
