@@ -10,7 +10,7 @@ use crate::proto::tls::decrypt::KeyLog;
 use crate::report::model::{EventsPolicy, ReportOptions, Summary};
 use crate::report::sink::{HumanSink, JsonDocumentSink, JsonLinesSink};
 use crate::report::{self, HumanFormat, model};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -35,6 +35,26 @@ pub enum Command {
     Compare(CompareArgs),
     /// List the diagnosis rules and platform profiles, or explain one rule or profile.
     Rules(RulesArgs),
+    /// Print a shell completion script to stdout (e.g. `mqpcap completions bash >
+    /// /etc/bash_completion.d/mqpcap`).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout (e.g. `mqpcap man > mqpcap.1`).
+    Man,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: ShellArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShellArg {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
 }
 
 #[derive(Debug, clap::Args)]
@@ -97,9 +117,12 @@ pub struct AnalyzeArgs {
     /// Load rule files (*.toml, profiles/*.toml) from this directory over the built-in ones.
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
-    /// In the table, hide connections without a warning or error finding.
+    /// In the human formats, hide connections without a warning or error finding, and infos.
     #[arg(long)]
     pub only_failures: bool,
+    /// In the table, add each failing connection's ladder: time, side, message.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     /// NSS key log (SSLKEYLOGFILE) to decrypt TLS with; may be given several times. Secrets
     /// embedded in pcapng files are used without it.
     #[arg(long = "keylog", value_name = "FILE")]
@@ -168,7 +191,61 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
                     ))
                 })
         }
+        Command::Completions(args) => {
+            use clap_complete::Shell;
+            let shell = match args.shell {
+                ShellArg::Bash => Shell::Bash,
+                ShellArg::Zsh => Shell::Zsh,
+                ShellArg::Fish => Shell::Fish,
+                ShellArg::Powershell => Shell::PowerShell,
+            };
+            clap_complete::generate(shell, &mut Cli::command(), "mqpcap", out);
+            out.flush().map_err(Error::Output)?;
+            Ok(Outcome::Clean)
+        }
+        Command::Man => {
+            write_man(out).map_err(Error::Output)?;
+            out.flush().map_err(Error::Output)?;
+            Ok(Outcome::Clean)
+        }
     }
+}
+
+/// One man page for the whole tool: the top-level sections, then a section per subcommand
+/// (synopsis, description and options as subsections), since no `mqpcap-analyze(1)` pages are
+/// installed beside it.
+fn write_man(out: &mut dyn Write) -> std::io::Result<()> {
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    let man = clap_mangen::Man::new(cmd.clone());
+    man.render_title(out)?;
+    man.render_name_section(out)?;
+    man.render_synopsis_section(out)?;
+    man.render_description_section(out)?;
+    man.render_options_section(out)?;
+    for sub in cmd.get_subcommands() {
+        writeln!(out, ".SH \"{}\"", sub.get_name().to_uppercase())?;
+        let sub_man = clap_mangen::Man::new(sub.clone());
+        let mut text = Vec::new();
+        sub_man.render_synopsis_section(&mut text)?;
+        sub_man.render_description_section(&mut text)?;
+        sub_man.render_options_section(&mut text)?;
+        // Their own `.SH` headings become subsections of this one.
+        for line in String::from_utf8_lossy(&text).lines() {
+            match line.strip_prefix(".SH ") {
+                Some(heading) => writeln!(out, ".SS {heading}")?,
+                None => writeln!(out, "{line}")?,
+            }
+        }
+    }
+    writeln!(
+        out,
+        ".SH \"EXIT STATUS\"\n.TP\n0\nanalysed; no finding at or above \\-\\-fail\\-on (default \
+         error)\n.TP\n1\nanalysed; a finding at or above \\-\\-fail\\-on\n.TP\n2\ncould not \
+         analyse (no such file, not a capture, no input of several readable, bad flags); one \
+         line on stderr"
+    )?;
+    man.render_version_section(out)
 }
 
 /// The built-in rules, overlaid with `dir`, with `profile` selected and the broker ports.
@@ -233,7 +310,8 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let summary = engine::run(inputs, keys, book, &options, &mut sink)?;
     let report = sink.into_report();
     let table_options = report::table::TableOptions {
-        only_failures: args.only_failures,
+        verbose: args.verbose,
+        ..report::table::TableOptions::for_stdout(args.only_failures)
     };
     report::render(&report, human, out, table_options).map_err(Error::Output)?;
     finish(out, &summary, args.fail_on)
@@ -255,20 +333,37 @@ fn finish(out: &mut dyn Write, s: &Summary, fail_on: FailOn) -> Result<Outcome, 
     })
 }
 
-/// The inputs, each checked to open as a capture before anything is written (a bad one is
-/// exit 2 with nothing on stdout). Files are opened again when their turn comes, so a
-/// directory of thousands holds one open at a time; stdin stays open.
+/// The inputs, each checked to open as a capture before anything is written. A single input
+/// that does not open is exit 2 with nothing on stdout; among several, one that does not open
+/// stays in the list and becomes a capture record with an `unreadable_file` warning when its
+/// turn comes, and only when none opens is the run exit 2. Files are opened again when their
+/// turn comes, so a directory of thousands holds one open at a time; stdin stays open.
 fn open_inputs(files: &[PathBuf]) -> Result<Vec<Input>, Error> {
+    let paths = expand_inputs(files)?;
     let mut inputs = Vec::new();
-    for path in expand_inputs(files)? {
-        let reader = CaptureReader::open(&path)?;
-        if path.as_os_str() == "-" {
-            inputs.push(Input::Open(Box::new(reader)));
-        } else {
-            inputs.push(Input::Path(path));
+    let mut first_failure = None;
+    let mut opened = 0;
+    for path in &paths {
+        match CaptureReader::open(path) {
+            Ok(reader) if path.as_os_str() == "-" => inputs.push(Input::Open(Box::new(reader))),
+            Ok(_) => inputs.push(Input::Path(path.clone())),
+            // Stdin cannot be opened a second time.
+            Err(e) if paths.len() == 1 || path.as_os_str() == "-" => return Err(e.into()),
+            Err(e) => {
+                first_failure.get_or_insert(e);
+                inputs.push(Input::Path(path.clone()));
+                continue;
+            }
         }
+        opened += 1;
     }
-    Ok(inputs)
+    match first_failure {
+        Some(e) if opened == 0 => Err(Error::Usage(format!(
+            "none of the {} inputs could be read; the first: {e}",
+            paths.len()
+        ))),
+        _ => Ok(inputs),
+    }
 }
 
 /// Analyses one capture for `compare`: every connection kept, with its timeline.
@@ -306,13 +401,32 @@ fn compare(args: &CompareArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         ))
     };
     let bad_path = args.files.get(1).unwrap_or(&args.files[0]);
-    let good = compare::pick(&good_report, Pick::Healthy)
+    let bad = compare::pick(bad_report, Pick::Failing).ok_or_else(|| {
+        // A failure on no connection (a DNS lookup) cannot be compared: say which it is.
+        match bad_report
+            .findings
+            .iter()
+            .find(|f| f.connections.is_empty())
+        {
+            Some(f) => Error::Usage(format!(
+                "{}: no failing connection to compare; its failure concerns no connection: {} ({})",
+                bad_path.display(),
+                f.title,
+                f.rule
+            )),
+            None => missing("failing", bad_path),
+        }
+    })?;
+    // The healthy attempt most like the failing one: same server and SNI, else same client id.
+    let good = compare::pick_like(&good_report, bad, other_report.is_none())
         .ok_or_else(|| missing("healthy", &args.files[0]))?;
-    let bad =
-        compare::pick(bad_report, Pick::Failing).ok_or_else(|| missing("failing", bad_path))?;
     let comparison = compare::compare(&good_report, good, bad_report, bad);
     match args.format {
-        CompareFormat::Table => compare::write_table(&comparison, out),
+        CompareFormat::Table => compare::write_table(
+            &comparison,
+            out,
+            report::table::TableOptions::for_stdout(false).width,
+        ),
         CompareFormat::Json => compare::write_json(&comparison, out),
     }
     .map_err(Error::Output)?;
@@ -335,7 +449,8 @@ fn read_keylogs(paths: &[PathBuf]) -> Result<Arc<KeyLog>, Error> {
 }
 
 /// Files as given, with each directory replaced by its regular files in name order (not
-/// recursive). Files in a directory that turn out not to be captures fail like any other input.
+/// recursive). A directory without a capture file in it is an error naming it; files in a
+/// directory that turn out not to be captures are handled like any other input.
 fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     let mut files = Vec::new();
     for input in inputs {
@@ -359,6 +474,13 @@ fn directory_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         if path.is_file() && looks_like_capture_name(&path) {
             files.push(path);
         }
+    }
+    if files.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: no capture file in this directory (*.pcap, *.pcapng, *.cap or *.ntar, \
+             optionally .gz)",
+            dir.display()
+        )));
     }
     files.sort();
     Ok(files)

@@ -8,7 +8,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use std::fs;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// A healthy plain MQTT session made by mosquitto (see captures/README.md).
@@ -208,8 +208,9 @@ fn jsonl_writes_one_typed_record_a_line() {
     );
 }
 
-/// The lab's bad-password capture was made with `-u lab-user -P wrong`: neither value may
-/// appear in any format unless `--reveal`, and with it the JSON shows them.
+/// The lab's bad-password capture was made with `-u lab-user -P wrong`: the password may
+/// appear in no format unless `--reveal` (then the JSON shows it); the user name is not a
+/// secret and every format shows it.
 #[test]
 fn credentials_appear_in_no_format_unless_revealed() {
     let p = captures_dir()
@@ -224,7 +225,7 @@ fn credentials_appear_in_no_format_unless_revealed() {
             "{format}: the refusal is an error"
         );
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(!text.contains("lab-user"), "{format} shows the user name");
+        assert!(text.contains("lab-user"), "{format} hides the user name");
         assert!(!text.contains("\"wrong\""), "{format} shows the password");
     }
     let revealed = analyze_json(
@@ -248,4 +249,215 @@ fn html_is_one_self_contained_page_with_the_findings() {
     assert!(html.trim_end().ends_with("</html>"));
     assert!(html.contains("<code>clock_skew_suspected</code>"));
     assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"));
+}
+
+#[test]
+fn completions_are_scripts_that_know_the_subcommands_and_flags() {
+    let bash = mqpcap(&["completions", "bash"]);
+    assert_eq!(bash.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&bash.stdout);
+    assert!(text.contains("complete -F"), "not a bash completion script");
+    for word in [
+        "analyze", "compare", "rules", "--format", "--keylog", "jsonl",
+    ] {
+        assert!(text.contains(word), "bash completion lacks {word}");
+    }
+    for (shell, marker) in [
+        ("zsh", "#compdef mqpcap"),
+        ("fish", "complete -c mqpcap"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = mqpcap(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(marker), "{shell}: no {marker}");
+        assert!(text.contains("analyze"), "{shell}: no analyze");
+    }
+    assert_eq!(mqpcap(&["completions", "tcsh"]).status.code(), Some(2));
+}
+
+#[test]
+fn man_prints_one_roff_page_with_every_subcommand() {
+    let out = mqpcap(&["man"]);
+    assert_eq!(out.status.code(), Some(0));
+    let roff = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        roff.lines().any(|l| l.starts_with(".TH mqpcap 1")),
+        "no .TH"
+    );
+    assert_eq!(roff.lines().filter(|l| l.starts_with(".TH")).count(), 1);
+    for section in ["ANALYZE", "COMPARE", "RULES", "COMPLETIONS", "MAN"] {
+        assert!(
+            roff.lines().any(|l| l == format!(".SH \"{section}\"")),
+            "no section for {section}"
+        );
+    }
+    // Options of a subcommand, as roff writes them (hyphens escaped).
+    assert!(roff.contains("\\-\\-format"));
+    assert!(roff.contains("\\-\\-only\\-failures"));
+    assert!(roff.contains("mqpcap analyze"));
+}
+
+/// A temporary directory holding the healthy lab capture, a text file named like a capture and
+/// a README (not named like a capture, so not an input).
+fn directory_with_a_broken_file() -> tempfile::TempDir {
+    let (dir, _) = temp_file("notes.pcap", b"these are notes, not a capture\n");
+    let copy = dir.path().join(HEALTHY);
+    if let Err(e) = fs::copy(healthy(), &copy) {
+        panic!("copy {}: {e}", healthy().display());
+    }
+    if let Err(e) = fs::write(dir.path().join("README.txt"), b"read me\n") {
+        panic!("write README: {e}");
+    }
+    dir
+}
+
+#[test]
+fn a_file_that_is_not_a_capture_in_a_directory_is_a_warning_and_the_rest_is_analysed() {
+    let dir = directory_with_a_broken_file();
+    let p = dir.path().to_string_lossy().to_string();
+    let doc = analyze_json(dir.path(), &[]);
+    let captures = doc["captures"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        captures.len(),
+        2,
+        "README.txt is not an input: {captures:?}"
+    );
+    // Name order: mqtt311-healthy.pcap, then notes.pcap.
+    let notes = &captures[1];
+    assert!(
+        notes["path"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("notes.pcap")
+    );
+    assert_eq!(notes["frames"], 0);
+    let warnings = notes["warnings"].as_array().cloned().unwrap_or_default();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["kind"], "unreadable_file");
+    assert!(
+        warnings[0]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty() && !m.contains('\n'))
+    );
+    // The healthy capture is analysed as on its own.
+    let alone = analyze_json(&healthy(), &[]);
+    assert_eq!(captures[0]["sha256"], alone["captures"][0]["sha256"]);
+    assert_eq!(captures[0]["warnings"], alone["captures"][0]["warnings"]);
+    assert_eq!(
+        doc["connections"].as_array().map(Vec::len),
+        alone["connections"].as_array().map(Vec::len)
+    );
+    assert!(doc["connections"].as_array().is_some_and(|c| !c.is_empty()));
+
+    // The table names the file and the warning; the output is the same for any --jobs.
+    let table = mqpcap(&["analyze", &p]);
+    assert_eq!(table.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("notes.pcap"), "{text}");
+    assert!(text.contains("unreadable_file"), "{text}");
+    let one_job = mqpcap(&["analyze", "--jobs", "1", "--format", "jsonl", &p]);
+    let four_jobs = mqpcap(&["analyze", "--jobs", "4", "--format", "jsonl", &p]);
+    assert_eq!(one_job.stdout, four_jobs.stdout);
+}
+
+#[test]
+fn a_missing_file_among_several_is_a_warning() {
+    let h = healthy().to_string_lossy().to_string();
+    let out = mqpcap(&[
+        "analyze",
+        "--format",
+        "json",
+        "/nonexistent/dir/capture.pcap",
+        &h,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(doc["captures"][0]["path"], "/nonexistent/dir/capture.pcap");
+    assert_eq!(doc["captures"][0]["warnings"][0]["kind"], "unreadable_file");
+    assert_eq!(doc["captures"][1]["path"], h.as_str());
+    // Connections of the readable capture point at its index.
+    assert!(
+        doc["connections"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty() && c.iter().all(|c| c["capture"] == 1))
+    );
+}
+
+#[test]
+fn several_inputs_none_readable_is_one_line_and_exit_2() {
+    let (dir, notes) = temp_file("notes.txt", b"notes\n");
+    let other = dir.path().join("other.pcap");
+    let _ = fs::write(&other, b"not a capture either\n");
+    let (n, o) = (notes.to_string_lossy(), other.to_string_lossy());
+    assert_one_line_error(&["analyze", &n, &o], &n);
+    assert_one_line_error(&["analyze", &dir.path().to_string_lossy()], "other.pcap");
+}
+
+#[test]
+fn an_empty_directory_is_one_line_and_exit_2() {
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("tempdir: {e}"),
+    };
+    let p = dir.path().to_string_lossy().to_string();
+    assert_one_line_error(&["analyze", &p], &p);
+    // Files not named like captures do not count.
+    let _ = fs::write(dir.path().join("README.txt"), b"read me\n");
+    assert_one_line_error(&["analyze", &p], &p);
+}
+
+#[test]
+fn a_single_text_file_is_one_line_and_exit_2() {
+    let (_dir, path) = temp_file("notes.txt", b"these are notes, not a capture\n");
+    let p = path.to_string_lossy();
+    assert_one_line_error(&["analyze", &p], &p);
+}
+
+/// Every example in GUIDE.md (a fenced block starting `$ mqpcap ...`) is what the binary prints
+/// for that command today: each line shown is a line of the real output, in order (`...`
+/// stands for lines left out). The examples are run with `COLUMNS=100` and `NO_COLOR`.
+#[test]
+fn guide_examples_are_the_real_output() {
+    let guide_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("GUIDE.md");
+    let guide = fs::read_to_string(&guide_path).unwrap_or_default();
+    let mut examples = 0;
+    let mut lines = guide.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() != "```" {
+            continue;
+        }
+        let block: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
+        let Some(command) = block.first().and_then(|l| l.strip_prefix("$ mqpcap ")) else {
+            continue;
+        };
+        examples += 1;
+        let out = match Command::new(env!("CARGO_BIN_EXE_mqpcap"))
+            .args(command.split_whitespace())
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("COLUMNS", "100")
+            .env("NO_COLOR", "1")
+            .output()
+        {
+            Ok(out) => out,
+            Err(e) => panic!("cannot run mqpcap: {e}"),
+        };
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "GUIDE.md: `mqpcap {command}` failed"
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut printed = text.lines().map(str::trim_end);
+        for shown in block[1..].iter().map(|l| l.trim_end()) {
+            if shown == "..." {
+                continue;
+            }
+            assert!(
+                printed.any(|p| p == shown),
+                "GUIDE.md: `mqpcap {command}` no longer prints (in this order):\n{shown}\n\
+                 regenerate the example from the real output:\n{text}"
+            );
+        }
+    }
+    assert!(examples >= 5, "GUIDE.md examples not found ({examples})");
 }

@@ -71,3 +71,44 @@ fn nothing_failing_to_compare_is_one_line_and_exit_2() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("no failing connection"), "{stderr}");
 }
+
+/// Every failing lab capture compares against a healthy one (the lab's own verdicts in
+/// `captures/expected.json`); a failure on no connection (a DNS lookup) is a one-line exit 2
+/// that names it.
+#[test]
+fn every_failing_lab_capture_compares() {
+    let manifest: Value = std::fs::read(captures_dir().join("expected.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null);
+    let files = manifest["files"].as_object().cloned().unwrap_or_default();
+    let failing: Vec<&String> = files
+        .iter()
+        .filter(|(_, v)| v["healthy"] == false)
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        failing.len() > 50,
+        "lab manifest not found: {}",
+        failing.len()
+    );
+    let healthy = capture("mqtt311-healthy.pcap");
+    for file in failing {
+        let bad = capture(file);
+        let mut args = vec!["compare", healthy.as_str(), bad.as_str()];
+        if file.starts_with("broker-port-") {
+            args.extend(["--broker-port", "1884"]);
+        }
+        let out = mqpcap(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if file.starts_with("dns-") {
+            assert_eq!(out.status.code(), Some(2), "{file}");
+            assert!(
+                stderr.contains("concerns no connection"),
+                "{file}: {stderr}"
+            );
+        } else {
+            assert_eq!(out.status.code(), Some(0), "{file}: {stderr}");
+        }
+    }
+}

@@ -8,7 +8,7 @@ use super::dns_log::DnsLog;
 use super::merge::CaptureDone;
 use super::worker::Opening;
 use super::{Input, RunOptions, Shared};
-use crate::capture::{CaptureFacts, CaptureReader, CaptureWarning, link_type_name};
+use crate::capture::{CaptureError, CaptureFacts, CaptureReader, CaptureWarning, link_type_name};
 use crate::common::{At, Side};
 use crate::conn::Connection;
 use crate::error::Error;
@@ -35,7 +35,9 @@ pub(super) trait Dispatch {
     fn stopped(&self) -> bool;
 }
 
-/// Reads every input in order. Connection ids run on across captures.
+/// Reads every input in order. Connection ids run on across captures. A file that cannot be
+/// opened as a capture (the caller has checked that some input can) becomes a capture record
+/// holding only an `unreadable_file` warning, and the run goes on.
 pub(super) fn read_all(
     inputs: Vec<Input>,
     shared: &Shared,
@@ -53,7 +55,13 @@ pub(super) fn read_all(
     let mut next_id = 0usize;
     for (index, input) in inputs.into_iter().enumerate() {
         let reader = match input {
-            Input::Path(path) => CaptureReader::open(&path)?,
+            Input::Path(path) => match CaptureReader::open(&path) {
+                Ok(reader) => reader,
+                Err(e) => {
+                    dispatch.capture_done(unreadable(index, e, next_id));
+                    continue;
+                }
+            },
             Input::Open(reader) => *reader,
         };
         if options.jobs > 1 {
@@ -66,6 +74,33 @@ pub(super) fn read_all(
     }
     progress.finish();
     Ok(())
+}
+
+/// The record of an input that is not a capture or cannot be read: no frames, no connections.
+fn unreadable(index: usize, error: CaptureError, next_id: usize) -> CaptureDone {
+    let facts = CaptureFacts {
+        path: error.path,
+        sha256: String::new(),
+        format: "unknown",
+        link_types: Vec::new(),
+        frames: 0,
+        first_time_ns: None,
+        last_time_ns: None,
+        microsecond_times: true,
+        warnings: vec![CaptureWarning {
+            kind: "unreadable_file",
+            frame: None,
+            message: format!("not analysed: {}", error.reason),
+        }],
+        embedded_secrets: Vec::new(),
+        frames_not_analyzed: BTreeMap::new(),
+    };
+    CaptureDone {
+        index,
+        facts,
+        end_id: next_id,
+        dns_lookups: Vec::new(),
+    }
 }
 
 /// Frames that did not decode to TCP, summarised into one warning.

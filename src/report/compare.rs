@@ -19,25 +19,70 @@ pub enum Pick {
     Failing,
 }
 
-fn is_serious(severity: &str) -> bool {
-    matches!(severity, "error" | "warning")
-}
-
 /// The connection of `report` that `pick` asks for, if any.
 pub fn pick(report: &Report, pick: Pick) -> Option<&ConnectionReport> {
     let conns = &report.connections;
-    let serious = |c: &&ConnectionReport| c.findings.iter().any(|f| is_serious(&f.severity));
+    // A connection fails by its own findings or by a cross-connection one that names it (the
+    // connection a duplicate client id kicked off has no finding of its own).
+    let has = |c: &ConnectionReport, severity: &str| {
+        c.findings.iter().any(|f| f.severity == severity)
+            || report
+                .findings
+                .iter()
+                .any(|f| f.severity == severity && f.connections.contains(&c.id))
+    };
+    let serious = |c: &&ConnectionReport| has(c, "error") || has(c, "warning");
     match pick {
         Pick::Healthy => conns
             .iter()
             .find(|c| (c.tls.is_some() || c.mqtt.is_some()) && !serious(c))
             .or_else(|| conns.iter().find(|c| !serious(c))),
-        Pick::Failing => ["error", "warning"].iter().find_map(|severity| {
-            conns
-                .iter()
-                .find(|c| c.findings.iter().any(|f| f.severity == *severity))
-        }),
+        Pick::Failing => ["error", "warning", "info"]
+            .iter()
+            .find_map(|severity| conns.iter().find(|c| has(c, severity))),
     }
+}
+
+/// The healthy connection of `report` most like `bad`: the same server and SNI, else the same
+/// client id, else the first healthy one. `same_report`: `bad` is one of `report`'s own.
+pub fn pick_like<'a>(
+    report: &'a Report,
+    bad: &ConnectionReport,
+    same_report: bool,
+) -> Option<&'a ConnectionReport> {
+    let other = |c: &ConnectionReport| !same_report || c.id != bad.id;
+    // Healthy on its own: a cross-connection finding (intermittent resets) may name the
+    // attempts that worked, and those are the ones to compare with.
+    let healthy: Vec<&ConnectionReport> = report
+        .connections
+        .iter()
+        .filter(|c| !c.findings.iter().any(super::story::serious) && other(c))
+        .collect();
+    let sni = |c: &ConnectionReport| {
+        c.tls
+            .as_ref()
+            .and_then(|t| t.client_hello.as_ref())
+            .and_then(|h| h.sni.clone())
+    };
+    let client_id = |c: &ConnectionReport| {
+        c.mqtt
+            .as_ref()
+            .and_then(|m| m.connect.as_ref())
+            .and_then(|k| k.client_id.as_ref())
+            .map(|id| id.display())
+    };
+    healthy
+        .iter()
+        .find(|c| {
+            c.server.ip == bad.server.ip && c.server.port == bad.server.port && sni(c) == sni(bad)
+        })
+        .or_else(|| {
+            healthy
+                .iter()
+                .find(|c| client_id(bad).is_some() && client_id(c) == client_id(bad))
+        })
+        .copied()
+        .or_else(|| healthy.first().copied())
 }
 
 /// One compared fact.
@@ -235,6 +280,12 @@ pub fn compare(
         bad_findings: bad
             .findings
             .iter()
+            .chain(
+                bad_report
+                    .findings
+                    .iter()
+                    .filter(|f| f.connections.contains(&bad.id)),
+            )
             .map(|f| format!("{} {}: {}", f.severity, f.rule, f.title))
             .collect(),
     }
@@ -245,7 +296,8 @@ pub fn write_json(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)
 }
 
-pub fn write_table(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
+/// The comparison as a table that fits `width` columns (long values fold inside their cells).
+pub fn write_table(c: &Comparison, out: &mut dyn Write, width: usize) -> io::Result<()> {
     let describe = |w: &Which| {
         format!(
             "{} connection {} (tcp.stream {}, from frame {})",
@@ -257,7 +309,8 @@ pub fn write_table(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
     let mut table = Table::new();
     table
         .load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(u16::try_from(width.max(40)).unwrap_or(u16::MAX))
         .set_header(vec!["", "fact", "good", "bad"]);
     for row in &c.facts {
         let mark = if row.differs { "≠" } else { "" };
@@ -269,7 +322,9 @@ pub fn write_table(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
     if !c.bad_findings.is_empty() {
         writeln!(out, "findings on the bad connection:")?;
         for f in &c.bad_findings {
-            writeln!(out, "  {f}")?;
+            for line in super::table::wrap(f, width.max(40) - 2).lines() {
+                writeln!(out, "  {line}")?;
+            }
         }
     }
     Ok(())

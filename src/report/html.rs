@@ -1,10 +1,18 @@
-//! A self-contained HTML page for support tickets: the findings first (with their evidence
-//! frames, which match Wireshark's), then the captures and one row per connection. No script,
+//! A self-contained HTML page for support tickets: the verdict, the findings grouped by cause
+//! (with their evidence frames, which match Wireshark's, and a display filter for each), a
+//! timeline of every connection, a sequence diagram per failing connection, the captures, one
+//! row per connection and the certificate chains. No script,
 //! no external resource; every text from the capture is escaped. Secrets are not in the model
 //! unless `--reveal`, so they cannot appear here either.
 
+use super::cells::{mqtt_cell, tcp_cell, tls_cell, via_lines};
 use super::chains::{connection_list, describe, server_chains};
+use super::html_svg;
 use super::model::{ConnectionReport, Finding, Report};
+use super::story::{self, Group, failing, id_ranges};
+
+/// Sequence diagrams drawn (the first failing connections).
+const MAX_DIAGRAMS: usize = 20;
 use std::io::{self, Write};
 
 /// Escapes text for HTML element content and attribute values.
@@ -23,20 +31,63 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;\
-vertical-align:top;text-align:left}th{background:#f3f3f3}.error{color:#b00020}\
-.warning{color:#a05a00}.info{color:#555}code{font-size:.95em}";
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1180px;\
+color:#1b1b1b;line-height:1.4}h1{font-size:1.5em}.verdict{font-size:1.15em;padding:.6em .9em;\
+border-left:6px solid #2e7d32;background:#f1f8f1}.verdict.bad{border-color:#c62828;\
+background:#fdf0f0}.verdict.warn{border-color:#ef6c00;background:#fff6ec}\
+table{border-collapse:collapse;margin:1em 0;width:100%;table-layout:fixed}\
+td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;text-align:left;\
+overflow-wrap:anywhere;font-size:.9em}th{background:#f3f3f3}.error{color:#b00020}\
+.warning{color:#8a4b00}.info{color:#455a64}code{font-size:.95em}\
+li.finding{margin-bottom:1em}.filter{font-family:monospace;background:#f5f5f5;padding:0 .3em}\
+svg{width:100%;height:auto;font-family:system-ui,sans-serif}svg .lbl{font-size:9px;\
+text-anchor:end;fill:#333}svg .lane{font-size:12px;font-weight:bold;text-anchor:middle}\
+svg .life{stroke:#999;stroke-dasharray:4 3}svg .arrow{stroke:#444;stroke-width:1.2}\
+svg .arrow.fatal{stroke:#c62828;stroke-width:2.2}svg .msg{font-size:11px;text-anchor:middle}\
+svg .msg.fatal{fill:#c62828;font-weight:bold}svg .time{font-size:10px;fill:#555}\
+tr.failing td:first-child{border-left:4px solid #c62828}\
+@media print{body{margin:0;max-width:none}.verdict{border-width:3px}a{color:inherit}}";
 
-fn finding_html(f: &Finding, out: &mut dyn Write) -> io::Result<()> {
-    let connections: Vec<String> = f.connections.iter().map(usize::to_string).collect();
+/// A Wireshark display filter that selects the frames of a finding.
+fn display_filter(report: &Report, f: &Finding) -> String {
+    let frames: Vec<String> = f.evidence.iter().map(|e| e.frame.to_string()).collect();
+    let frames = if frames.is_empty() {
+        String::new()
+    } else {
+        format!("frame.number in {{{}}}", frames.join(" "))
+    };
+    let stream = f
+        .connections
+        .first()
+        .and_then(|id| report.connections.iter().find(|c| c.id == *id))
+        .map(|c| format!("tcp.stream eq {}", c.tcp_stream));
+    match (stream, frames.is_empty()) {
+        (Some(s), true) => s,
+        (Some(s), false) if f.connections.len() == 1 => format!("{s} && {frames}"),
+        (_, _) => frames,
+    }
+}
+
+fn group_html(report: &Report, g: &Group<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let f = g.first;
+    let conns = if g.connections.is_empty() {
+        "the capture".to_string()
+    } else {
+        format!("connections {}", id_ranges(&g.connections))
+    };
+    let times = if g.count > 1 {
+        format!(", {} times; details of the first", g.count)
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "<li><b class=\"{sev}\">{sev}</b> <code>{rule}</code> {title} <small>(connections {conns})</small>",
+        "<li class=\"finding\"><b class=\"{sev}\">{sev}</b> <code>{rule}</code> <b>{title}</b> \
+         <small>({conns}{times})</small>",
         sev = escape(&f.severity),
         rule = escape(&f.rule),
         title = escape(&f.title),
-        conns = escape(&connections.join(", "))
+        conns = escape(&conns),
     )?;
     writeln!(out, "<p>{}</p>", escape(&f.detail))?;
     writeln!(out, "<p><b>What to do:</b> {}</p>", escape(&f.remedy))?;
@@ -53,62 +104,80 @@ fn finding_html(f: &Finding, out: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(out, "</ul>")?;
     }
+    let filter = display_filter(report, f);
+    if !filter.is_empty() {
+        writeln!(
+            out,
+            "<p>Wireshark filter: <span class=\"filter\">{}</span></p>",
+            escape(&filter)
+        )?;
+    }
     writeln!(out, "</li>")
 }
 
-fn connection_row(c: &ConnectionReport, out: &mut dyn Write) -> io::Result<()> {
-    let tls = c
-        .tls
-        .as_ref()
-        .map(|t| {
-            let sni = t.sni_text();
-            let version = t
-                .server_hello
-                .as_ref()
-                .map(|sh| format!("{} {}", sh.version, sh.cipher_suite))
-                .unwrap_or_else(|| "no ServerHello".into());
-            format!("SNI {sni}; {version}")
-        })
-        .unwrap_or_default();
-    let mqtt = c
-        .mqtt
-        .as_ref()
-        .map(|m| format!("client id {}; {}", m.client_id_text(), m.connack_text()))
-        .unwrap_or_default();
-    let close = match c.tcp.close.by {
-        Some(by) => format!("{:?} by {by}", c.tcp.close.how).to_lowercase(),
-        None => "open at end".into(),
-    };
-    writeln!(
-        out,
-        "<tr><td>{}</td><td>{}</td><td>{}:{}</td><td>{}:{}</td><td>{}</td><td>{}-{}</td>\
-         <td>{} {}<br>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-        c.id,
-        c.tcp_stream,
+fn connection_row(report: &Report, c: &ConnectionReport, out: &mut dyn Write) -> io::Result<()> {
+    let lines = |text: String| text.lines().map(escape).collect::<Vec<_>>().join("<br>");
+    let mut endpoints = format!(
+        "{}:{}<br>&rarr; {}:{}",
         escape(&c.client.ip),
         c.client.port,
         escape(&c.server.ip),
-        c.server.port,
+        c.server.port
+    );
+    for via in via_lines(c) {
+        endpoints.push_str("<br>");
+        endpoints.push_str(&escape(&via));
+    }
+    let is_failing = failing(report, c);
+    writeln!(
+        out,
+        "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}<br>{:.3} s</td><td>{}-{}</td>\
+         <td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        if is_failing { " class=\"failing\"" } else { "" },
+        c.id,
+        c.tcp_stream,
+        endpoints,
         escape(&c.start),
+        c.duration_s,
         c.first_frame,
         c.last_frame,
-        escape(&c.tcp.state),
-        escape(&c.tcp.history),
-        escape(&close),
-        escape(&tls),
-        escape(&mqtt),
-        c.findings.len()
+        lines(tcp_cell(c)),
+        lines(tls_cell(c)),
+        lines(mqtt_cell(c)),
+        if is_failing {
+            "<b class=\"error\">failed</b>"
+        } else {
+            "ok"
+        }
     )
 }
 
-pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub fn write(report: &Report, out: &mut dyn Write, only_failures: bool) -> io::Result<()> {
+    let name = match report.captures.as_slice() {
+        [one] => one.path.clone(),
+        many => format!("{} captures", many.len()),
+    };
     writeln!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>mqpcap report</title><style>{STYLE}</style></head><body>"
+         <meta name=\"viewport\" content=\"width=device-width\">\
+         <title>mqpcap: {}</title><style>{STYLE}</style></head><body>",
+        escape(&name)
     )?;
-    writeln!(out, "<h1>mqpcap report</h1>")?;
+    writeln!(out, "<h1>mqpcap report: {}</h1>", escape(&name))?;
     let s = &report.summary;
+    let tone = if s.errors > 0 {
+        " bad"
+    } else if s.warnings > 0 {
+        " warn"
+    } else {
+        ""
+    };
+    writeln!(
+        out,
+        "<p class=\"verdict{tone}\">{}</p>",
+        escape(&story::verdict(report))
+    )?;
     writeln!(
         out,
         "<p>{} connections: {} errors, {} warnings, {} infos. Times are UTC; frame numbers \
@@ -117,22 +186,61 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     )?;
 
     writeln!(out, "<h2>Findings</h2>")?;
-    let all: Vec<&Finding> = report
-        .connections
-        .iter()
-        .flat_map(|c| c.findings.iter())
-        .chain(report.findings.iter())
-        .collect();
-    if all.is_empty() {
+    let groups = story::groups(report, only_failures);
+    if groups.is_empty() {
         writeln!(out, "<p>None.</p>")?;
     } else {
         writeln!(out, "<ul>")?;
-        for severity in ["error", "warning", "info"] {
-            for f in all.iter().filter(|f| f.severity == severity) {
-                finding_html(f, out)?;
-            }
+        for g in &groups {
+            group_html(report, g, out)?;
         }
         writeln!(out, "</ul>")?;
+    }
+
+    if report.connections.len() > 1 {
+        writeln!(
+            out,
+            "<h2>Timeline</h2><p>One bar per connection, from its first to its last packet: \
+             red failed, orange warning, green healthy.</p>"
+        )?;
+        writeln!(out, "{}", html_svg::timeline(report))?;
+    }
+    // One diagram per cause (its first connection with a timeline): forty refused logins are
+    // one story, not forty drawings.
+    let mut drawn: Vec<(usize, usize)> = Vec::new();
+    for g in groups.iter().filter(|g| story::serious(g.first)) {
+        let first = g.connections.iter().find_map(|id| {
+            report
+                .connections
+                .iter()
+                .find(|c| c.id == *id && !c.events.is_empty())
+        });
+        if let Some(c) = first
+            && !drawn.iter().any(|(id, _)| *id == c.id)
+            && drawn.len() < MAX_DIAGRAMS
+        {
+            drawn.push((c.id, g.connections.len()));
+        }
+    }
+    if !drawn.is_empty() {
+        writeln!(out, "<h2>Failing connections, message by message</h2>")?;
+        for (id, of) in drawn {
+            let Some(c) = report.connections.iter().find(|c| c.id == id) else {
+                continue;
+            };
+            let same = if of > 1 {
+                format!(" <small>(the first of {of} connections with this finding)</small>")
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "<h3>Connection {} (tcp.stream {}){same}</h3>{}",
+                c.id,
+                c.tcp_stream,
+                html_svg::sequence(c)
+            )?;
+        }
     }
 
     writeln!(out, "<h2>Captures</h2><ul>")?;
@@ -158,13 +266,28 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "<h2>Connections</h2>")?;
     writeln!(
         out,
-        "<table><tr><th>#</th><th>stream</th><th>client</th><th>server</th><th>start</th>\
-         <th>frames</th><th>TCP</th><th>TLS</th><th>MQTT</th><th>findings</th></tr>"
+        "<table><colgroup><col style=\"width:4%\"><col style=\"width:7%\">\
+         <col style=\"width:18%\"><col style=\"width:12%\"><col style=\"width:7%\">\
+         <col style=\"width:13%\"><col style=\"width:15%\"><col style=\"width:15%\">\
+         <col style=\"width:9%\"></colgroup>\
+         <tr><th>#</th><th>stream</th><th>client &rarr; server</th><th>start, duration</th>\
+         <th>frames</th><th>TCP</th><th>TLS</th><th>MQTT</th><th>outcome</th></tr>"
     )?;
+    let mut hidden = 0usize;
     for c in &report.connections {
-        connection_row(c, out)?;
+        if only_failures && !failing(report, c) {
+            hidden += 1;
+            continue;
+        }
+        connection_row(report, c, out)?;
     }
     writeln!(out, "</table>")?;
+    if hidden > 0 {
+        writeln!(
+            out,
+            "<p>{hidden} healthy connection(s) not listed (<code>--only-failures</code>).</p>"
+        )?;
+    }
     let chains = server_chains(report);
     if !chains.is_empty() {
         writeln!(out, "<h2>Certificate chains sent by servers</h2><ul>")?;

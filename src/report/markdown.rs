@@ -1,8 +1,10 @@
 //! Markdown for support tickets: capture facts, one row per connection, UTC times, Wireshark
 //! frame numbers, and no secrets (the model holds none unless `--reveal`).
 
+use super::cells::via_lines;
 use super::chains::{connection_list, describe, server_chains};
 use super::model::Report;
+use super::story;
 use std::io::{self, Write};
 
 /// Escapes the characters that would break a Markdown table cell.
@@ -10,8 +12,15 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', "<br>")
 }
 
-pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "# mqpcap report\n")?;
+pub fn write(report: &Report, out: &mut dyn Write, only_failures: bool) -> io::Result<()> {
+    let title = match report.captures.as_slice() {
+        [one] => format!("mqpcap report: `{}`", one.path),
+        many => format!("mqpcap report: {} captures", many.len()),
+    };
+    writeln!(out, "# {title}\n")?;
+    writeln!(out, "**{}**\n", story::verdict(report))?;
+    write_findings(report, out, only_failures)?;
+    writeln!(out, "## Captures\n")?;
     for capture in &report.captures {
         writeln!(
             out,
@@ -35,7 +44,12 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         "| # | stream | client | server | start (UTC) | frames | TCP | TLS | MQTT |"
     )?;
     writeln!(out, "|---|---|---|---|---|---|---|---|---|")?;
+    let mut hidden = 0usize;
     for c in &report.connections {
+        if only_failures && !story::failing(report, c) {
+            hidden += 1;
+            continue;
+        }
         let tls = c
             .tls
             .as_ref()
@@ -64,17 +78,37 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let mqtt = c
             .mqtt
             .as_ref()
-            .map(|m| format!("client id `{}`, {}", m.client_id_text(), m.connack_text()))
+            .map(|m| {
+                let user = m
+                    .connect
+                    .as_ref()
+                    .and_then(|c| c.username.as_ref())
+                    .map(|u| format!(", user `{}`", u.display()))
+                    .unwrap_or_default();
+                format!(
+                    "client id `{}`{user}, {}",
+                    m.client_id_text(),
+                    m.connack_text()
+                )
+            })
             .unwrap_or_default();
         writeln!(
             out,
-            "| {} | {} | {}:{} | {}:{} | {} | {}-{} | {} {} | {} | {} |",
+            "| {} | {} | {}:{} | {}:{}{} | {} | {}-{} | {} {} | {} | {} |",
             c.id,
             c.tcp_stream,
             c.client.ip,
             c.client.port,
             c.server.ip,
             c.server.port,
+            {
+                let via = via_lines(c).join("; ");
+                if via.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", cell(&via))
+                }
+            },
             c.start,
             c.first_frame,
             c.last_frame,
@@ -84,29 +118,11 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             cell(&mqtt)
         )?;
     }
-    let findings: Vec<_> = report
-        .connections
-        .iter()
-        .flat_map(|c| c.findings.iter())
-        .chain(report.findings.iter())
-        .collect();
-    if !findings.is_empty() {
-        writeln!(out, "\n## Findings\n")?;
-        for f in findings {
-            let conns: Vec<String> = f.connections.iter().map(ToString::to_string).collect();
-            let frames: Vec<String> = f.evidence.iter().map(|e| e.frame.to_string()).collect();
-            writeln!(
-                out,
-                "- **{}** `{}` (connection {}; frames {}): {}\n  {}\n  *What to do:* {}",
-                f.severity,
-                f.rule,
-                conns.join(", "),
-                frames.join(", "),
-                f.title,
-                f.detail,
-                f.remedy
-            )?;
-        }
+    if hidden > 0 {
+        writeln!(
+            out,
+            "\n({hidden} healthy connection(s) not listed: `--only-failures`)"
+        )?;
     }
     let chains = server_chains(report);
     if !chains.is_empty() {
@@ -122,6 +138,55 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 writeln!(out, "  {}. {}", i + 1, cell(&describe(seen.chain, i)))?;
             }
         }
+    }
+    write_checklist(out)
+}
+
+/// The findings grouped by cause, root cause first, with counts and connection ranges.
+fn write_findings(report: &Report, out: &mut dyn Write, only_failures: bool) -> io::Result<()> {
+    let groups = story::groups(report, only_failures);
+    if groups.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "## Findings\n")?;
+    for g in groups {
+        let f = g.first;
+        let frames: Vec<String> = f.evidence.iter().map(|e| e.frame.to_string()).collect();
+        let times = if g.count > 1 {
+            format!(", x{}; details of the first", g.count)
+        } else {
+            String::new()
+        };
+        let conns = if g.connections.is_empty() {
+            "capture".to_string()
+        } else {
+            format!("connection {}", story::id_ranges(&g.connections))
+        };
+        writeln!(
+            out,
+            "- **{}** `{}` ({conns}{times}; frames {}): {}\n  {}\n  *What to do:* {}",
+            f.severity,
+            f.rule,
+            frames.join(", "),
+            f.title,
+            f.detail,
+            f.remedy
+        )?;
+    }
+    writeln!(out)
+}
+
+/// What a capture cannot show, for the ticket: the questions to answer beside it.
+fn write_checklist(out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "\n## What the capture cannot show\n")?;
+    for item in [
+        "The device's configuration: broker host and port, TLS settings and CA bundle, client id, credentials, keep-alive.",
+        "What changed recently: firmware, certificates (rotation, expiry), network (APN, proxy, firewall), broker version or policies.",
+        "The broker's logs for these timestamps (UTC above): why it refused or closed a connection.",
+        "The device's own logs and clock (a wrong clock breaks certificate checks).",
+        "Anything encrypted without a key log: MQTT inside TLS is not visible unless `--keylog` was given.",
+    ] {
+        writeln!(out, "- [ ] {item}")?;
     }
     Ok(())
 }

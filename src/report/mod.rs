@@ -2,12 +2,15 @@
 //! [`model::Report`]; JSON and JSON Lines streamed by the sinks in [`sink`]. Renderers only
 //! format what they are given; they decide nothing and never run a rule.
 
+mod cells;
 mod chains;
 pub mod compare;
 pub mod html;
+mod html_svg;
 pub mod markdown;
 pub mod model;
 pub mod sink;
+pub mod story;
 pub mod table;
 
 use std::io::{self, Write};
@@ -29,7 +32,7 @@ pub fn render(
 ) -> io::Result<()> {
     match format {
         HumanFormat::Table => table::write_with(report, out, table_options),
-        HumanFormat::Markdown => markdown::write(report, out),
-        HumanFormat::Html => html::write(report, out),
+        HumanFormat::Markdown => markdown::write(report, out, table_options.only_failures),
+        HumanFormat::Html => html::write(report, out, table_options.only_failures),
     }
 }

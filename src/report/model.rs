@@ -296,7 +296,7 @@ pub struct ConnectReport {
     pub clean_start: bool,
     pub username_present: bool,
     pub password_present: bool,
-    /// Only with `--reveal`.
+    /// The user name is not a secret (the password is): always shown when present.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<BytesText>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -381,6 +381,9 @@ pub struct Finding {
 pub struct TimelineEvent {
     pub frame: u64,
     pub time: String,
+    /// `time` in nanoseconds since the epoch, for drawings.
+    #[serde(skip)]
+    pub time_ns: i64,
     pub from: &'static str,
     #[serde(flatten)]
     pub kind: EventKind,
@@ -389,6 +392,9 @@ pub struct TimelineEvent {
 #[derive(Debug, Serialize)]
 pub struct ConnectionReport {
     pub id: usize,
+    /// `start` in nanoseconds since the epoch, for drawings.
+    #[serde(skip)]
+    pub start_ns: i64,
     pub capture: usize,
     pub tcp_stream: u32,
     pub client: Endpoint,
@@ -519,6 +525,7 @@ pub fn connection_report(
         first_frame: tcp.first.frame,
         last_frame: tcp.last.frame,
         start: rfc3339(tcp.first.time_ns, precision),
+        start_ns: tcp.first.time_ns,
         end: rfc3339(tcp.last.time_ns, precision),
         duration_s: duration_ns as f64 / 1e9,
         tcp: TcpReport {
@@ -554,6 +561,7 @@ pub fn connection_report(
                 .map(|e| TimelineEvent {
                     frame: e.at.frame,
                     time: rfc3339(e.at.time_ns, precision),
+                    time_ns: e.at.time_ns,
                     from: role(e.side),
                     kind: e.kind.clone(),
                 })
@@ -702,11 +710,7 @@ fn mqtt_report(
             clean_start: c.clean_start,
             username_present: c.username.is_some(),
             password_present: c.password_len.is_some() || c.password.is_some(),
-            username: c
-                .username
-                .as_deref()
-                .filter(|_| options.reveal)
-                .map(BytesText::new),
+            username: c.username.as_deref().map(BytesText::new),
             password: c
                 .password
                 .as_deref()

@@ -1,115 +1,165 @@
-//! The human table: one row per connection, multi-line cells so it stays narrow, then the
-//! capture warnings. Free to change (not part of CONTRACT.md), but snapshot-tested.
+//! The human report for a terminal: the verdict, the captures, one entry per connection, the
+//! findings grouped by cause, the certificate chains concerned, and the counts. It fits the
+//! terminal: `width` columns (from `COLUMNS`, else the terminal, else 100); a layout whose
+//! table would not fit is stacked, one block per connection and per cause. Colour by
+//! severity on a terminal only (never with `NO_COLOR`, in a pipe or a file). Free to change
+//! (not part of docs/contract.md), but snapshot-tested.
 
+use super::cells::{clock, event_label, host, mqtt_cell, tcp_cell, tls_cell, via_lines};
 use super::chains::{connection_list, describe, server_chains};
-use super::model::{BytesText, ConnectionReport, Finding, Report};
-use comfy_table::{ContentArrangement, Table, presets};
-use std::io::{self, Write};
+use super::model::Report;
+use super::story::{self, Group, failing, id_ranges, serious};
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
+use std::io::{self, IsTerminal, Write};
 
-/// Table options (not part of the report model: JSON always has every connection).
-#[derive(Debug, Clone, Copy, Default)]
+/// Width when neither `COLUMNS` nor a terminal says.
+pub const DEFAULT_WIDTH: usize = 100;
+/// Below this, tables are not tried: the stacked layout is used.
+const MIN_TABLE_WIDTH: usize = 90;
+
+/// How the human formats are rendered (not part of the report model: JSON always has every
+/// connection).
+#[derive(Debug, Clone, Copy)]
 pub struct TableOptions {
-    /// Hide connections without a warning or error finding (`--only-failures`).
+    /// Hide connections without a warning or error finding, and infos (`--only-failures`).
     pub only_failures: bool,
+    /// Columns the table output must fit.
+    pub width: usize,
+    /// ANSI colour by severity.
+    pub colour: bool,
+    /// Add each failing connection's ladder (`--verbose`).
+    pub verbose: bool,
+}
+
+impl Default for TableOptions {
+    fn default() -> Self {
+        TableOptions {
+            only_failures: false,
+            width: DEFAULT_WIDTH,
+            colour: false,
+            verbose: false,
+        }
+    }
+}
+
+impl TableOptions {
+    /// Width and colour for standard output: `COLUMNS`, else the terminal's width, else 100;
+    /// colour on a terminal unless `NO_COLOR` is set or `TERM` is `dumb`.
+    pub fn for_stdout(only_failures: bool) -> Self {
+        let tty = io::stdout().is_terminal();
+        let width = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .filter(|&w| w >= 20)
+            .or_else(|| if tty { terminal_width() } else { None })
+            .unwrap_or(DEFAULT_WIDTH);
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        TableOptions {
+            only_failures,
+            width,
+            colour: tty && !no_color && !dumb,
+            verbose: false,
+        }
+    }
+}
+
+/// The terminal's columns (TIOCGWINSZ), when standard output is one.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn terminal_width() -> Option<usize> {
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct we own; fd 1 is only read.
+    let rc = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut size) };
+    (rc == 0 && size.ws_col >= 20).then_some(usize::from(size.ws_col))
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn terminal_width() -> Option<usize> {
+    None
 }
 
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     write_with(report, out, TableOptions::default())
 }
 
-fn serious(f: &Finding) -> bool {
-    f.severity == "error" || f.severity == "warning"
+fn paint(text: &str, severity: &str, options: TableOptions) -> String {
+    if !options.colour {
+        return text.to_string();
+    }
+    let code = match severity {
+        "error" => "1;31",
+        "warning" => "1;33",
+        "info" => "36",
+        _ => "1",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
 }
 
-/// True when a connection has a finding of severity warning or error, its own or one across
-/// connections that names it.
-fn failing(report: &Report, c: &ConnectionReport) -> bool {
-    c.findings.iter().any(serious)
-        || report
-            .findings
-            .iter()
-            .any(|f| serious(f) && f.connections.contains(&c.id))
+fn severity_colour(severity: &str) -> Color {
+    match severity {
+        "error" => Color::Red,
+        "warning" => Color::Yellow,
+        _ => Color::Cyan,
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The widest line of `text`, in characters.
+fn widest(text: &str) -> usize {
+    text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
 }
 
 pub fn write_with(report: &Report, out: &mut dyn Write, options: TableOptions) -> io::Result<()> {
+    let width = options.width.max(20);
+    let verdict = story::verdict(report);
+    let tone = if report.summary.errors > 0 {
+        "error"
+    } else if report.summary.warnings > 0 {
+        "warning"
+    } else {
+        "ok"
+    };
+    writeln!(out, "{}", paint(&wrap(&verdict, width), tone, options))?;
     for (index, capture) in report.captures.iter().enumerate() {
         let span = match (&capture.first_time, &capture.last_time) {
             (Some(first), Some(last)) => format!(", {first} .. {last}"),
             _ => String::new(),
         };
-        writeln!(
-            out,
+        let line = format!(
             "capture {index}: {} ({}, {}, {} frames{span})",
             capture.path,
             capture.format,
             capture.link_types.join(", "),
             capture.frames
-        )?;
+        );
+        writeln!(out, "{}", wrap(&line, width))?;
         for w in &capture.warnings {
             let at = w
                 .frame
                 .map(|f| format!(" at frame {f}"))
                 .unwrap_or_default();
-            writeln!(out, "  warning{at}: {} ({})", w.message, w.kind)?;
+            let line = format!("warning{at}: {} ({})", w.message, w.kind);
+            writeln!(out, "{}", indent(&wrap(&line, width - 2), "  "))?;
         }
     }
     if report.connections.is_empty() {
         writeln!(out, "no TCP connections")?;
-        return Ok(());
+    } else {
+        write_connections(report, out, options, width)?;
     }
-    let mut table = Table::new();
-    table
-        .load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(vec![
-            "#",
-            "stream",
-            "client -> server",
-            "start (UTC), duration",
-            "TCP",
-            "TLS",
-            "MQTT",
-        ]);
-    let many_captures = report.captures.len() > 1;
-    let mut hidden = 0usize;
-    for c in &report.connections {
-        if options.only_failures && !failing(report, c) {
-            hidden += 1;
-            continue;
-        }
-        let id = if many_captures {
-            format!("{}\n(capture {})", c.id, c.capture)
-        } else {
-            c.id.to_string()
-        };
-        table.add_row(vec![
-            id,
-            c.tcp_stream.to_string(),
-            format!(
-                "{}:{}\n-> {}:{}",
-                host(&c.client.ip),
-                c.client.port,
-                host(&c.server.ip),
-                c.server.port
-            ),
-            format!("{}\n{:.3} s", clock(&c.start), c.duration_s),
-            tcp_cell(c),
-            tls_cell(c),
-            mqtt_cell(c),
-        ]);
+    write_findings(report, out, options, width)?;
+    if options.verbose {
+        write_ladders(report, out, width)?;
     }
-    if hidden < report.connections.len() {
-        writeln!(out, "{table}")?;
-    }
-    if hidden > 0 {
-        writeln!(
-            out,
-            "({hidden} healthy connection{} hidden by --only-failures)",
-            plural(hidden)
-        )?;
-    }
-    write_findings(report, out, options)?;
-    write_chains(report, out)?;
+    write_chains(report, out, width)?;
     let s = &report.summary;
     writeln!(
         out,
@@ -125,6 +175,289 @@ pub fn write_with(report: &Report, out: &mut dyn Write, options: TableOptions) -
     )
 }
 
+fn indent(text: &str, prefix: &str) -> String {
+    text.lines()
+        .map(|l| format!("{prefix}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn write_connections(
+    report: &Report,
+    out: &mut dyn Write,
+    options: TableOptions,
+    width: usize,
+) -> io::Result<()> {
+    let many_captures = report.captures.len() > 1;
+    let shown: Vec<_> = report
+        .connections
+        .iter()
+        .filter(|c| !options.only_failures || failing(report, c))
+        .collect();
+    let hidden = report.connections.len() - shown.len();
+    if !shown.is_empty() {
+        let mut table = Table::new();
+        table
+            .load_style(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(u16::try_from(width).unwrap_or(u16::MAX))
+            .set_header(vec![
+                "#",
+                "stream",
+                "client -> server",
+                "start (UTC), duration",
+                "TCP",
+                "TLS",
+                "MQTT",
+            ]);
+        for c in &shown {
+            let id = if many_captures {
+                format!("{}\n(capture {})", c.id, c.capture)
+            } else {
+                c.id.to_string()
+            };
+            let mut endpoints = format!(
+                "{}:{}\n-> {}:{}",
+                host(&c.client.ip),
+                c.client.port,
+                host(&c.server.ip),
+                c.server.port
+            );
+            for line in via_lines(c) {
+                endpoints.push('\n');
+                endpoints.push_str(&line);
+            }
+            table.add_row(vec![
+                id,
+                c.tcp_stream.to_string(),
+                endpoints,
+                format!("{}\n{:.3} s", clock(&c.start), c.duration_s),
+                tcp_cell(c),
+                tls_cell(c),
+                mqtt_cell(c),
+            ]);
+        }
+        let rendered = table.to_string();
+        if width >= MIN_TABLE_WIDTH && widest(&rendered) <= width {
+            writeln!(out, "{rendered}")?;
+        } else {
+            for c in &shown {
+                write_stacked_connection(report, c, out, width, many_captures)?;
+            }
+        }
+    }
+    if hidden > 0 {
+        writeln!(
+            out,
+            "({hidden} healthy connection{} hidden by --only-failures)",
+            plural(hidden)
+        )?;
+    }
+    Ok(())
+}
+
+/// One connection as a block of labelled lines (narrow terminals).
+fn write_stacked_connection(
+    report: &Report,
+    c: &super::model::ConnectionReport,
+    out: &mut dyn Write,
+    width: usize,
+    many_captures: bool,
+) -> io::Result<()> {
+    let capture = if many_captures {
+        format!(" (capture {})", c.capture)
+    } else {
+        String::new()
+    };
+    let head = format!(
+        "#{}{}{capture} stream {}  {}:{} -> {}:{}  {}, {:.3} s",
+        c.id,
+        if failing(report, c) { " FAILED" } else { "" },
+        c.tcp_stream,
+        host(&c.client.ip),
+        c.client.port,
+        host(&c.server.ip),
+        c.server.port,
+        clock(&c.start),
+        c.duration_s,
+    );
+    writeln!(out, "{}", wrap(&head, width))?;
+    let fields = [
+        ("via", via_lines(c).join("; ")),
+        ("TCP", tcp_cell(c).replace('\n', ", ")),
+        ("TLS", tls_cell(c).replace('\n', ", ")),
+        ("MQTT", mqtt_cell(c).replace('\n', ", ")),
+    ];
+    for (label, text) in fields {
+        if text.is_empty() {
+            continue;
+        }
+        let body = wrap(&text, width.saturating_sub(7).max(10));
+        let mut lines = body.lines();
+        if let Some(first) = lines.next() {
+            writeln!(out, "  {label:<4} {first}")?;
+        }
+        for line in lines {
+            writeln!(out, "       {line}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The findings grouped by cause: a table when it fits, else one block per cause.
+fn write_findings(
+    report: &Report,
+    out: &mut dyn Write,
+    options: TableOptions,
+    width: usize,
+) -> io::Result<()> {
+    let groups = story::groups(report, options.only_failures);
+    if groups.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "findings:")?;
+    if width >= MIN_TABLE_WIDTH {
+        let rendered = findings_table(&groups, options, width);
+        if widest(&rendered) <= width {
+            return writeln!(out, "{rendered}");
+        }
+    }
+    for g in &groups {
+        write_stacked_finding(g, out, options, width)?;
+    }
+    Ok(())
+}
+
+fn title_of(g: &Group<'_>) -> String {
+    if g.count > 1 {
+        format!("{} (x{}; details of the first)", g.first.title, g.count)
+    } else {
+        g.first.title.clone()
+    }
+}
+
+fn frames_of(g: &Group<'_>) -> String {
+    let mut frames: Vec<u64> = g.first.evidence.iter().map(|e| e.frame).collect();
+    frames.dedup();
+    frames
+        .iter()
+        .take(6)
+        .map(|n| format!("#{n}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn findings_table(groups: &[Group<'_>], options: TableOptions, width: usize) -> String {
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(u16::try_from(width).unwrap_or(u16::MAX))
+        .set_header(vec![
+            "severity",
+            "rule",
+            "finding / what to do",
+            "conn",
+            "frames",
+        ]);
+    if options.colour {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    for g in groups {
+        let f = g.first;
+        let mut severity = Cell::new(&f.severity);
+        if options.colour {
+            severity = severity.fg(severity_colour(&f.severity));
+        }
+        table.add_row(vec![
+            severity,
+            Cell::new(&f.rule),
+            Cell::new(format!("{}\n{}\n-> {}", title_of(g), f.detail, f.remedy)),
+            Cell::new(id_ranges(&g.connections)),
+            Cell::new(frames_of(g)),
+        ]);
+    }
+    table.to_string()
+}
+
+/// One cause as a block: severity, rule and title, then the detail and the remedy.
+fn write_stacked_finding(
+    g: &Group<'_>,
+    out: &mut dyn Write,
+    options: TableOptions,
+    width: usize,
+) -> io::Result<()> {
+    let f = g.first;
+    let conns = if g.connections.is_empty() {
+        String::new()
+    } else {
+        format!(" [conn {}]", id_ranges(&g.connections))
+    };
+    let head = format!(
+        "{} {}{conns}: {}",
+        f.severity.to_uppercase(),
+        f.rule,
+        title_of(g)
+    );
+    let wrapped = wrap(&head, width);
+    let mut lines = wrapped.lines();
+    if let Some(first) = lines.next() {
+        // Only the severity word is painted, so the line keeps its width.
+        let (word, rest) = first.split_at(f.severity.len().min(first.len()));
+        writeln!(out, "{}{rest}", paint(word, &f.severity, options))?;
+    }
+    for line in lines {
+        writeln!(out, "{line}")?;
+    }
+    writeln!(out, "{}", indent(&wrap(&f.detail, width - 2), "  "))?;
+    writeln!(
+        out,
+        "{}",
+        indent(&wrap(&format!("-> {}", f.remedy), width - 2), "  ")
+    )?;
+    let frames = frames_of(g);
+    if !frames.is_empty() {
+        writeln!(out, "  frames {frames}")?;
+    }
+    Ok(())
+}
+
+/// Each failing connection's timeline as a ladder: time since its first event, the direction,
+/// the message, the frame (`--verbose`).
+fn write_ladders(report: &Report, out: &mut dyn Write, width: usize) -> io::Result<()> {
+    for c in report.connections.iter().filter(|c| failing(report, c)) {
+        if c.events.is_empty() {
+            continue;
+        }
+        writeln!(out, "ladder of connection {}:", c.id)?;
+        let t0 = c.events.first().map_or(0, |e| e.time_ns);
+        for e in &c.events {
+            let arrow = if e.from == "client" {
+                "client -> server"
+            } else {
+                "client <- server"
+            };
+            let line = format!(
+                "{:>10.3} ms  {arrow}  {}  #{}",
+                (e.time_ns - t0) as f64 / 1e6,
+                event_label(e),
+                e.frame
+            );
+            if line.chars().count() + 2 <= width {
+                writeln!(out, "  {line}")?;
+            } else {
+                writeln!(out, "{}", indent(&wrap(&line, width - 2), "  "))?;
+            }
+        }
+        if c.events_dropped > 0 {
+            writeln!(out, "  ({} events not kept)", c.events_dropped)?;
+        }
+    }
+    Ok(())
+}
+
 /// Rules whose story is the server's certificate chain: the terminal shows the chain then.
 const CHAIN_RULES: &[&str] = &[
     "cert_expired",
@@ -138,7 +471,7 @@ const CHAIN_RULES: &[&str] = &[
 
 /// The chains of the connections with a certificate finding (the terminal keeps the rest out;
 /// Markdown and HTML list every chain).
-fn write_chains(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+fn write_chains(report: &Report, out: &mut dyn Write, width: usize) -> io::Result<()> {
     let concerned = |id: usize| {
         report.connections.iter().any(|c| {
             c.id == id
@@ -152,265 +485,50 @@ fn write_chains(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         .filter(|seen| seen.connections.iter().any(|&id| concerned(id)))
         .collect();
     for seen in chains {
-        writeln!(
-            out,
+        let head = format!(
             "certificate chain sent to connection {} (frame {}):",
             connection_list(&seen.connections),
             seen.frame
-        )?;
+        );
+        writeln!(out, "{}", wrap(&head, width))?;
         for i in 0..seen.chain.len() {
-            writeln!(out, "  {}. {}", i + 1, describe(seen.chain, i))?;
+            let line = format!("{}. {}", i + 1, describe(seen.chain, i));
+            writeln!(out, "{}", indent(&wrap(&line, width - 5), "  "))?;
         }
     }
     Ok(())
 }
 
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
-/// The findings after the connection table: severity, rule, title (with the remedy below it),
-/// connections, key frames. Errors first, then warnings, then infos; within a severity in
-/// connection order.
-fn write_findings(report: &Report, out: &mut dyn Write, options: TableOptions) -> io::Result<()> {
-    let mut rows: Vec<&Finding> = report
-        .connections
-        .iter()
-        .filter(|c| !options.only_failures || failing(report, c))
-        .flat_map(|c| c.findings.iter())
-        .chain(report.findings.iter())
-        .filter(|f| !options.only_failures || f.severity != "info")
-        .collect();
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let rank = |f: &Finding| match f.severity.as_str() {
-        "error" => 0,
-        "warning" => 1,
-        _ => 2,
-    };
-    rows.sort_by_key(|f| (rank(f), f.connections.first().copied()));
-    // The same finding on many connections (a storm of refused logins) is one row listing
-    // them, with the first one's detail and frames.
-    let mut groups: Vec<(&Finding, Vec<usize>, usize)> = Vec::new();
-    for f in rows {
-        match groups
-            .iter_mut()
-            .find(|(g, _, _)| g.rule == f.rule && g.severity == f.severity && g.title == f.title)
-        {
-            Some((_, conns, count)) => {
-                conns.extend(f.connections.iter().copied());
-                *count += 1;
-            }
-            None => groups.push((f, f.connections.clone(), 1)),
-        }
-    }
-    let mut table = Table::new();
-    table
-        .load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(vec![
-            "severity",
-            "rule",
-            "finding / what to do",
-            "conn",
-            "frames",
-        ]);
-    for (f, mut conns, count) in groups {
-        conns.sort_unstable();
-        conns.dedup();
-        let conns = id_ranges(&conns);
-        let mut frames: Vec<u64> = f.evidence.iter().map(|e| e.frame).collect();
-        frames.dedup();
-        let frames: Vec<String> = frames.iter().take(6).map(|n| format!("#{n}")).collect();
-        let title = if count > 1 {
-            format!("{} (x{count}; details of the first)", f.title)
-        } else {
-            f.title.clone()
-        };
-        table.add_row(vec![
-            f.severity.clone(),
-            f.rule.clone(),
-            format!(
-                "{}\n{}\n-> {}",
-                title,
-                wrap(&f.detail, 90),
-                wrap(&f.remedy, 87)
-            ),
-            wrap(&conns, 12),
-            wrap(&frames.join(" "), 16),
-        ]);
-    }
-    writeln!(out, "findings:")?;
-    writeln!(out, "{table}")
-}
-
-/// `0-14 17 20-21`: sorted ids with runs collapsed.
-fn id_ranges(ids: &[usize]) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut i = 0;
-    while let Some(&start) = ids.get(i) {
-        let mut end = start;
-        while ids.get(i + 1) == Some(&(end + 1)) {
-            end += 1;
-            i += 1;
-        }
-        parts.push(if end > start + 1 {
-            format!("{start}-{end}")
-        } else if end == start + 1 {
-            format!("{start} {end}")
-        } else {
-            start.to_string()
-        });
-        i += 1;
-    }
-    parts.join(" ")
-}
-
-/// Greedy word wrap at `width` characters (cells stay narrow; comfy-table does not wrap when
-/// content arrangement is disabled).
-fn wrap(text: &str, width: usize) -> String {
+/// Greedy word wrap at `width` characters; a word longer than the width is cut.
+pub(super) fn wrap(text: &str, width: usize) -> String {
+    let width = width.max(10);
     let mut lines: Vec<String> = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut line));
+    for paragraph in text.split('\n') {
+        let mut line = String::new();
+        for word in paragraph.split_whitespace() {
+            let mut word: String = word.to_string();
+            while word.chars().count() > width {
+                if !line.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                }
+                let head: String = word.chars().take(width).collect();
+                word = word.chars().skip(width).collect();
+                lines.push(head);
+            }
+            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(&word);
         }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
         lines.push(line);
     }
-    lines.join("\n")
-}
-
-/// IPv6 addresses in brackets so the port stays readable.
-fn host(ip: &str) -> String {
-    if ip.contains(':') {
-        format!("[{ip}]")
-    } else {
-        ip.to_string()
-    }
-}
-
-/// `2026-11-22T05:18:58.123456Z` -> `2026-11-22 05:18:58.123`.
-fn clock(rfc3339: &str) -> String {
-    let mut s = rfc3339.replacen('T', " ", 1);
-    if let Some(dot) = s.find('.') {
-        s.truncate((dot + 4).min(s.len()));
-    }
-    s.trim_end_matches('Z').to_string()
-}
-
-fn tcp_cell(c: &ConnectionReport) -> String {
-    let tcp = &c.tcp;
-    let mut lines = vec![format!("{} {}", tcp.state, tcp.history)];
-    let closed = match (serde_plain(&tcp.close.how).as_str(), tcp.close.by) {
-        ("none", _) => "open at end".to_string(),
-        (how, Some(by)) => format!("{how} by {by}"),
-        (how, None) => how.to_string(),
-    };
-    let frame = tcp
-        .close
-        .frame
-        .map(|f| format!(" #{f}"))
-        .unwrap_or_default();
-    lines.push(format!("{closed}{frame}"));
-    if !tcp.handshake_seen {
-        lines.push("mid-stream".into());
-    }
-    if tcp.retransmissions > 0 {
-        lines.push(format!("{} retrans", tcp.retransmissions));
-    }
-    if tcp.missing_bytes > 0 {
-        lines.push(format!("{} B missing", tcp.missing_bytes));
+    while lines.last().is_some_and(String::is_empty) && lines.len() > 1 {
+        lines.pop();
     }
     lines.join("\n")
-}
-
-fn tls_cell(c: &ConnectionReport) -> String {
-    let Some(tls) = &c.tls else {
-        return match serde_plain(&c.protocol).as_str() {
-            "unknown" => "(not TLS/MQTT)".into(),
-            _ => String::new(),
-        };
-    };
-    let mut lines = Vec::new();
-    if let Some(ch) = &tls.client_hello {
-        lines.push(format!("SNI {}", ch.sni.as_deref().unwrap_or("-")));
-        lines.push(format!("offers {}", ch.max_version));
-    }
-    if let Some(sh) = &tls.server_hello {
-        lines.push(format!("{} {}", sh.version, sh.cipher_suite));
-    }
-    for a in &tls.alerts {
-        let what = if a.encrypted {
-            format!("encrypted alert ({} B)", a.record_len)
-        } else {
-            format!(
-                "{} {}",
-                a.level.unwrap_or("?"),
-                a.description.as_deref().unwrap_or("?")
-            )
-        };
-        lines.push(format!("{what} from {} #{}", a.from, a.frame));
-    }
-    if tls.established {
-        lines.push("established".into());
-    }
-    lines.join("\n")
-}
-
-fn mqtt_cell(c: &ConnectionReport) -> String {
-    let Some(m) = &c.mqtt else {
-        return String::new();
-    };
-    let mut lines = Vec::new();
-    let version = match m.protocol_version {
-        Some(3) => "3.1",
-        Some(4) => "3.1.1",
-        Some(5) => "5.0",
-        _ => "?",
-    };
-    let guessed = if m.version_guessed { "~" } else { "" };
-    match &m.connect {
-        Some(connect) => lines.push(format!(
-            "v{guessed}{version} id {} ka {}s",
-            connect
-                .client_id
-                .as_ref()
-                .map_or_else(|| "?".to_string(), BytesText::display),
-            connect.keep_alive
-        )),
-        None => lines.push(format!("v{guessed}{version} (no CONNECT seen)")),
-    }
-    if let Some(ack) = &m.connack {
-        lines.push(format!("CONNACK {} {}", ack.code, ack.name));
-    }
-    match &m.disconnect {
-        Some(d) => lines.push(format!(
-            "DISCONNECT by {}{}",
-            d.from,
-            d.reason_code
-                .map(|r| format!(" rc {r}"))
-                .unwrap_or_default()
-        )),
-        None => lines.push("no DISCONNECT".into()),
-    }
-    let total: u64 = m.packets.values().sum();
-    lines.push(format!("{total} packets"));
-    lines.join("\n")
-}
-
-/// The serde name of a unit enum value (`fin`, `unknown`), for cells.
-fn serde_plain<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
 }
 
 #[cfg(test)]
@@ -418,13 +536,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn id_ranges_collapse_runs() {
-        assert_eq!(id_ranges(&[0, 1, 2, 3, 5, 7, 8]), "0-3 5 7 8");
-        assert_eq!(id_ranges(&[]), "");
-    }
-
-    #[test]
-    fn wrap_keeps_lines_short() {
-        assert_eq!(wrap("aa bb cc", 5), "aa bb\ncc");
+    fn wrap_keeps_lines_short_and_cuts_long_words() {
+        assert_eq!(wrap("aa bb cc", 10), "aa bb cc");
+        assert_eq!(wrap("aaaa bbbb cccc", 10), "aaaa bbbb\ncccc");
+        assert_eq!(wrap(&"x".repeat(25), 10), "xxxxxxxxxx\nxxxxxxxxxx\nxxxxx");
     }
 }

@@ -1,0 +1,180 @@
+//! The story a human report opens with: a one-line verdict, then the findings grouped by cause
+//! (the same rule and title on many connections is one group with a count and connection
+//! ranges), errors first, then warnings, then infos; within a severity, the cause that concerns
+//! the most connections first. Every human format (table, Markdown, HTML) uses these, so they
+//! tell the same story in the same order.
+
+use super::model::{ConnectionReport, Finding, Report};
+
+/// Findings of one cause.
+pub struct Group<'a> {
+    /// The first finding of the group: its detail, remedy and evidence stand for all.
+    pub first: &'a Finding,
+    /// How many findings fell in the group.
+    pub count: usize,
+    /// Connections concerned, sorted, without repeats.
+    pub connections: Vec<usize>,
+}
+
+fn rank(severity: &str) -> u8 {
+    match severity {
+        "error" => 0,
+        "warning" => 1,
+        _ => 2,
+    }
+}
+
+/// A warning or an error.
+pub fn serious(f: &Finding) -> bool {
+    rank(&f.severity) < 2
+}
+
+/// True when a connection has a warning or error finding, its own or a cross-connection one
+/// that names it.
+pub fn failing(report: &Report, c: &ConnectionReport) -> bool {
+    c.findings.iter().any(serious)
+        || report
+            .findings
+            .iter()
+            .any(|f| serious(f) && f.connections.contains(&c.id))
+}
+
+/// Every finding of the report grouped by cause. With `only_failures`, infos and the findings
+/// of healthy connections are left out.
+pub fn groups(report: &Report, only_failures: bool) -> Vec<Group<'_>> {
+    let all = report
+        .connections
+        .iter()
+        .filter(|c| !only_failures || failing(report, c))
+        .flat_map(|c| c.findings.iter())
+        .chain(report.findings.iter())
+        .filter(|f| !only_failures || serious(f));
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    for f in all {
+        match groups.iter_mut().find(|g| {
+            g.first.rule == f.rule && g.first.severity == f.severity && g.first.title == f.title
+        }) {
+            Some(g) => {
+                g.count += 1;
+                g.connections.extend(f.connections.iter().copied());
+            }
+            None => groups.push(Group {
+                first: f,
+                count: 1,
+                connections: f.connections.clone(),
+            }),
+        }
+    }
+    // Connections a fleet report does not list one by one still count in their causes.
+    for (f, repeats) in &report.omitted.findings {
+        if only_failures && !serious(f) {
+            continue;
+        }
+        match groups.iter_mut().find(|g| {
+            g.first.rule == f.rule && g.first.severity == f.severity && g.first.title == f.title
+        }) {
+            Some(g) => {
+                g.count += repeats;
+                g.connections.extend(f.connections.iter().copied());
+            }
+            None => groups.push(Group {
+                first: f,
+                count: *repeats,
+                connections: f.connections.clone(),
+            }),
+        }
+    }
+    for g in &mut groups {
+        g.connections.sort_unstable();
+        g.connections.dedup();
+    }
+    // Stable: equal groups keep the order of their first finding (connection order).
+    groups.sort_by_key(|g| {
+        (
+            rank(&g.first.severity),
+            std::cmp::Reverse(g.connections.len().max(g.count)),
+        )
+    });
+    groups
+}
+
+/// `0-14, 17, 20-21`: sorted ids with runs collapsed.
+pub fn id_ranges(ids: &[usize]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while let Some(&start) = ids.get(i) {
+        let mut end = start;
+        while ids.get(i + 1) == Some(&(end + 1)) {
+            end += 1;
+            i += 1;
+        }
+        parts.push(if end > start {
+            format!("{start}-{end}")
+        } else {
+            start.to_string()
+        });
+        i += 1;
+    }
+    parts.join(", ")
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// One cause in the verdict: its title, and how many connections (or lookups) it concerns.
+fn cause(g: &Group<'_>) -> String {
+    let title = g.first.title.trim_end_matches('.');
+    match g.connections.len() {
+        0 if g.count > 1 => format!("{title} (x{})", g.count),
+        0 => title.to_string(),
+        1 => format!("{title} (connection {})", g.connections[0]),
+        n => format!("{title} ({n} connections: {})", id_ranges(&g.connections)),
+    }
+}
+
+/// The verdict line: how many connections failed and the main causes, e.g. "40 of 40
+/// connections failed: Not authorized (40 connections: 0-39); Reconnect storm ...".
+pub fn verdict(report: &Report) -> String {
+    let total = report.connections.len().max(report.overview.connections);
+    let failing = report.overview.failing;
+    let groups = groups(report, true);
+    let connections = plural(total, "connection", "connections");
+    if groups.is_empty() {
+        return if total == 0 {
+            "No TCP connection in the capture, and nothing wrong found.".to_string()
+        } else if total == 1 {
+            "The connection looks healthy: no warning or error.".to_string()
+        } else {
+            format!("All {connections} look healthy: no warning or error.")
+        };
+    }
+    let head = if failing == 0 {
+        if total == 0 {
+            "No TCP connection, but".to_string()
+        } else {
+            format!("No connection failed of {connections}, but")
+        }
+    } else {
+        format!("{failing} of {connections} failed:")
+    };
+    let shown: Vec<String> = groups.iter().take(2).map(cause).collect();
+    let more = groups.len().saturating_sub(2);
+    let tail = if more > 0 {
+        format!("; and {} more", plural(more, "cause", "causes"))
+    } else {
+        String::new()
+    };
+    format!("{head} {}{tail}.", shown.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_collapse_runs() {
+        assert_eq!(id_ranges(&[0, 1, 2, 5, 7, 8]), "0-2, 5, 7-8");
+        assert_eq!(id_ranges(&[]), "");
+    }
+}
