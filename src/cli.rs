@@ -108,7 +108,7 @@ pub struct AnalyzeArgs {
     /// Exit with 1 when a finding of this severity or worse exists.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
-    /// Show MQTT usernames and passwords instead of redacting them.
+    /// Show MQTT passwords instead of redacting them (user names are always shown).
     #[arg(long)]
     pub reveal: bool,
     /// Check against a platform's limits: generic, clearblade, aws-iot, azure-event-grid, aliyun.

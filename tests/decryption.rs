@@ -68,7 +68,7 @@ fn only_connection(doc: &Value) -> &Value {
 fn corpus_captures_decrypt_fully_with_their_key_logs() {
     let corpus = Path::new(CORPUS);
     if !corpus.join("tshark-facts.json").is_file() {
-        println!("NOTICE: {CORPUS} is missing; corpus decryption tests are skipped");
+        common::skipped(&format!("corpus not found at {CORPUS}"));
         return;
     }
     for (capture, keylog, alerts) in CORPUS_KEYLOGGED {

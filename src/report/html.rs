@@ -245,17 +245,25 @@ pub fn write(report: &Report, out: &mut dyn Write, only_failures: bool) -> io::R
 
     writeln!(out, "<h2>Captures</h2><ul>")?;
     for c in &report.captures {
-        writeln!(
-            out,
-            "<li><code>{}</code>: {}, {}, {} frames, {} to {}, sha256 <code>{}</code></li>",
-            escape(&c.path),
-            escape(c.format),
-            escape(&c.link_types.join(", ")),
-            c.frames,
-            escape(c.first_time.as_deref().unwrap_or("-")),
-            escape(c.last_time.as_deref().unwrap_or("-")),
-            escape(&c.sha256)
-        )?;
+        if c.sha256.is_empty() {
+            writeln!(
+                out,
+                "<li><code>{}</code>: not analysed</li>",
+                escape(&c.path)
+            )?;
+        } else {
+            writeln!(
+                out,
+                "<li><code>{}</code>: {}, {}, {} frames, {} to {}, sha256 <code>{}</code></li>",
+                escape(&c.path),
+                escape(c.format),
+                escape(&c.link_types.join(", ")),
+                c.frames,
+                escape(c.first_time.as_deref().unwrap_or("-")),
+                escape(c.last_time.as_deref().unwrap_or("-")),
+                escape(&c.sha256)
+            )?;
+        }
         for w in &c.warnings {
             let at = w.frame.map(|f| format!(" (frame {f})")).unwrap_or_default();
             writeln!(out, "<li>warning{at}: {}</li>", escape(&w.message))?;

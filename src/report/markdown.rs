@@ -22,17 +22,21 @@ pub fn write(report: &Report, out: &mut dyn Write, only_failures: bool) -> io::R
     write_findings(report, out, only_failures)?;
     writeln!(out, "## Captures\n")?;
     for capture in &report.captures {
-        writeln!(
-            out,
-            "- `{}`: {}, {}, {} frames, {} to {}, sha256 `{}`",
-            capture.path,
-            capture.format,
-            capture.link_types.join(", "),
-            capture.frames,
-            capture.first_time.as_deref().unwrap_or("-"),
-            capture.last_time.as_deref().unwrap_or("-"),
-            capture.sha256
-        )?;
+        if capture.sha256.is_empty() {
+            writeln!(out, "- `{}`: not analysed", capture.path)?;
+        } else {
+            writeln!(
+                out,
+                "- `{}`: {}, {}, {} frames, {} to {}, sha256 `{}`",
+                capture.path,
+                capture.format,
+                capture.link_types.join(", "),
+                capture.frames,
+                capture.first_time.as_deref().unwrap_or("-"),
+                capture.last_time.as_deref().unwrap_or("-"),
+                capture.sha256
+            )?;
+        }
         for w in &capture.warnings {
             let at = w.frame.map(|f| format!(" (frame {f})")).unwrap_or_default();
             writeln!(out, "  - warning{at}: {}", cell(&w.message))?;

@@ -136,6 +136,22 @@ fn cause(g: &Group<'_>) -> String {
 /// The verdict line: how many connections failed and the main causes, e.g. "40 of 40
 /// connections failed: Not authorized (40 connections: 0-39); Reconnect storm ...".
 pub fn verdict(report: &Report) -> String {
+    let unread = report
+        .captures
+        .iter()
+        .filter(|c| c.warnings.iter().any(|w| w.kind == "unreadable_file"))
+        .count();
+    let story = connections_verdict(report);
+    match unread {
+        0 => story,
+        n => format!(
+            "{story} {} could not be read (see its warning).",
+            plural(n, "file", "files")
+        ),
+    }
+}
+
+fn connections_verdict(report: &Report) -> String {
     let total = report.connections.len().max(report.overview.connections);
     let failing = report.overview.failing;
     let groups = groups(report, true);

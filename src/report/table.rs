@@ -133,13 +133,18 @@ pub fn write_with(report: &Report, out: &mut dyn Write, options: TableOptions) -
             (Some(first), Some(last)) => format!(", {first} .. {last}"),
             _ => String::new(),
         };
-        let line = format!(
-            "capture {index}: {} ({}, {}, {} frames{span})",
-            capture.path,
-            capture.format,
-            capture.link_types.join(", "),
-            capture.frames
-        );
+        let line = if capture.sha256.is_empty() {
+            // A file that could not be read: its warning says why.
+            format!("capture {index}: {} (not analysed)", capture.path)
+        } else {
+            format!(
+                "capture {index}: {} ({}, {}, {} frames{span})",
+                capture.path,
+                capture.format,
+                capture.link_types.join(", "),
+                capture.frames
+            )
+        };
         writeln!(out, "{}", wrap(&line, width))?;
         for w in &capture.warnings {
             let at = w
