@@ -111,6 +111,10 @@ pub struct AnalyzeArgs {
     /// Show MQTT passwords instead of redacting them (user names are always shown).
     #[arg(long)]
     pub reveal: bool,
+    /// Replace client ids, user names, host names and IP addresses by stable pseudonyms, for
+    /// reports that leave the company.
+    #[arg(long, conflicts_with = "reveal")]
+    pub redact_ids: bool,
     /// Check against a platform's limits: generic, clearblade, aws-iot, azure-event-grid, aliyun.
     #[arg(long, value_name = "NAME", default_value = "generic")]
     pub profile: String,
@@ -278,6 +282,7 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         report: ReportOptions {
             reveal: args.reveal,
+            redact_ids: args.redact_ids,
             events: match args.events {
                 EventsArg::Failures => EventsPolicy::Failures,
                 EventsArg::All => EventsPolicy::All,
@@ -376,6 +381,7 @@ fn compare_report(
     let options = RunOptions {
         report: ReportOptions {
             reveal: false,
+            redact_ids: false,
             events: EventsPolicy::All,
         },
         ..RunOptions::default()

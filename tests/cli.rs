@@ -461,3 +461,70 @@ fn guide_examples_are_the_real_output() {
     }
     assert!(examples >= 5, "GUIDE.md examples not found ({examples})");
 }
+
+/// `--redact-ids`: no client id, user name, host name or address of the lab remains in any
+/// format; the same value gets the same pseudonym in every record and for every `--jobs`.
+#[test]
+fn redacted_reports_hold_no_identifier_and_stable_pseudonyms() {
+    let secrets = [
+        "lab-storm",
+        "lab-user",
+        "10.78.0.2",
+        "10.78.0.15",
+        "broker.test",
+        "10.78.0.1:",
+    ];
+    for capture in [
+        "reconnect-storm.pcap",
+        "tls12-unknown-ca.pcap",
+        "dns-nxdomain.pcap",
+        "proxy-connect-tls-healthy.pcap",
+    ] {
+        let path = captures_dir().join(capture).to_string_lossy().to_string();
+        let mut outputs = Vec::new();
+        for format in ["json", "jsonl", "table", "markdown", "html"] {
+            let out = mqpcap(&["analyze", "--redact-ids", "--format", format, &path]);
+            assert!(
+                matches!(out.status.code(), Some(0 | 1)),
+                "{capture} {format}"
+            );
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            for secret in secrets {
+                assert!(!text.contains(secret), "{capture} {format} shows {secret}");
+            }
+            assert!(text.contains("ip-"), "{capture} {format}: no pseudonym");
+            outputs.push(text);
+        }
+        let jobs1 = mqpcap(&[
+            "analyze",
+            "--redact-ids",
+            "--jobs",
+            "1",
+            "--format",
+            "json",
+            &path,
+        ]);
+        assert_eq!(
+            String::from_utf8_lossy(&jobs1.stdout),
+            outputs[0],
+            "{capture}"
+        );
+    }
+    let storm = captures_dir().join("reconnect-storm.pcap");
+    let doc = analyze_json(&storm, &["--redact-ids"]);
+    let ids: std::collections::BTreeSet<String> = doc["connections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| c["mqtt"]["connect"]["client_id"].to_string())
+        .collect();
+    assert_eq!(ids.len(), 1, "one device, one pseudonym: {ids:?}");
+    assert!(ids.iter().all(|id| id.contains("client-")), "{ids:?}");
+    let both = mqpcap(&[
+        "analyze",
+        "--redact-ids",
+        "--reveal",
+        &storm.to_string_lossy(),
+    ]);
+    assert_eq!(both.status.code(), Some(2));
+}

@@ -17,6 +17,7 @@ use crate::detect::{self, ConnSummary, RuleBook};
 use crate::finding::Severity;
 use crate::proto::dns::{DnsLookup, LookupOutcome};
 use crate::report::model::{self, ClientFailures, Overview, Precision, Summary};
+use crate::report::redact::{self, Redactor};
 use crate::report::sink::ConnectionOut;
 use crate::report::sink::{ReportSink, RunEnd};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -78,6 +79,8 @@ pub(super) struct Merge<'a> {
     summary_cap_hit: BTreeMap<usize, usize>,
     /// Lookups that never resolved, with their capture's end time, for `dns_failure`.
     dns_unresolved: Vec<(DnsLookup, i64)>,
+    /// `--redact-ids`: cross-connection findings and the overview get pseudonyms too.
+    redact_ids: bool,
     counts: [usize; 3],
     failing: Vec<bool>,
     failing_count: usize,
@@ -89,9 +92,10 @@ pub(super) struct Merge<'a> {
 }
 
 impl<'a> Merge<'a> {
-    pub(super) fn new(sink: &'a mut dyn ReportSink) -> Self {
+    pub(super) fn new(sink: &'a mut dyn ReportSink, redact_ids: bool) -> Self {
         Merge {
             sink,
+            redact_ids,
             next: 0,
             waiting: BTreeMap::new(),
             waiting_bytes: 0,
@@ -295,8 +299,37 @@ impl<'a> Merge<'a> {
                 ),
             });
         }
-        self.sink
-            .capture(index, model::capture_report(&facts, dns_lookups))
+        self.sink.capture(
+            index,
+            model::capture_report(&facts, dns_lookups, self.redact_ids),
+        )
+    }
+
+    /// The identifying values a cross-connection finding can quote: its connections' client
+    /// ids and addresses, or (for a finding on no connection, `dns_failure`) the lookups'.
+    fn cross_redactor(&self, f: &crate::finding::Finding) -> Redactor {
+        let mut red = Redactor::new();
+        for &id in &f.connections {
+            let Some(s) = self.summaries.get(id).filter(|s| s.id == id) else {
+                continue;
+            };
+            red.add("ip", &s.client().ip().to_string());
+            red.add("ip", &s.server().ip().to_string());
+            if let Some(Ok(text)) = s.client_id.as_deref().map(std::str::from_utf8) {
+                red.add("client", text);
+            }
+            if let Some(sni) = s.sni.as_deref() {
+                red.add("host", sni);
+            }
+        }
+        if f.connections.is_empty() {
+            for (l, _) in &self.dns_unresolved {
+                red.add("host", &l.name);
+                red.add("ip", &l.client.to_string());
+                red.add("ip", &l.resolver.to_string());
+            }
+        }
+        red
     }
 
     /// Runs the cross-connection rules and ends the report. Returns the counts.
@@ -341,6 +374,17 @@ impl<'a> Merge<'a> {
                 }
             }
         }
+        let findings = cross
+            .into_iter()
+            .map(|f| {
+                let redactor = self.redact_ids.then(|| self.cross_redactor(&f));
+                let mut report = model::finding_report(f, precision);
+                if let Some(red) = redactor {
+                    model::redact_finding(&red, &mut report);
+                }
+                report
+            })
+            .collect();
         let mut top: Vec<(IpAddr, usize, usize)> = self
             .clients
             .iter()
@@ -356,7 +400,11 @@ impl<'a> Merge<'a> {
             top_clients: top
                 .into_iter()
                 .map(|(ip, connections, failing)| ClientFailures {
-                    client: ip.to_string(),
+                    client: if self.redact_ids {
+                        redact::pseudonym("ip", &ip.to_string())
+                    } else {
+                        ip.to_string()
+                    },
                     connections,
                     failing,
                 })
@@ -369,10 +417,6 @@ impl<'a> Merge<'a> {
             warnings: self.counts[1],
             infos: self.counts[2],
         };
-        let findings = cross
-            .into_iter()
-            .map(|f| model::finding_report(f, precision))
-            .collect();
         self.sink.finish(RunEnd {
             findings,
             overview,

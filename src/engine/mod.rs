@@ -100,7 +100,7 @@ pub fn run(
         reassembly: options.flow.reassembly(),
     });
     let json = sink.wants_json();
-    let mut merge = Merge::new(sink);
+    let mut merge = Merge::new(sink, options.report.redact_ids);
     if options.jobs <= 1 {
         let mut inline = Inline {
             worker: Worker::new(shared.clone()),

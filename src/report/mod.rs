@@ -9,6 +9,7 @@ pub mod html;
 mod html_svg;
 pub mod markdown;
 pub mod model;
+pub mod redact;
 pub mod sink;
 pub mod story;
 pub mod table;

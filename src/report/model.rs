@@ -12,13 +12,14 @@ use crate::conn::{AppProtocol, ClientBasis, Connection, EventKind};
 use crate::finding;
 use crate::flow::CloseHow;
 use crate::flow::directory::EndReason;
-use crate::proto::dns::{DnsLookup, ResolvedBy};
+use crate::proto::dns::DnsLookup;
 use crate::proto::mqtt::Version;
 use crate::proto::mqtt::message::MqttSummary;
 use crate::proto::mqtt::reason::{code_label, connack_code_name};
 use crate::proto::tls::message::{CertInfo, KeysNotApplied, TlsSummary};
 use crate::proto::tls::names::{alert_description_name, cipher_suite_name, version_name};
 use crate::proto::transport::Transport;
+use crate::report::redact::{self, Redactor};
 pub use crate::timefmt::Precision;
 use crate::timefmt::{rfc3339, rfc3339_seconds};
 use base64::Engine;
@@ -43,6 +44,8 @@ pub struct ReportOptions {
     /// Show passwords (`--reveal`); they are redacted by default.
     pub reveal: bool,
     pub events: EventsPolicy,
+    /// Replace client ids, user names, host names and addresses by pseudonyms (`--redact-ids`).
+    pub redact_ids: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -118,7 +121,7 @@ pub struct CaptureReport {
     /// Frames that carried no TCP we analyse, by kind (empty when every frame was TCP).
     pub frames_not_analyzed: BTreeMap<&'static str, u64>,
     /// DNS and mDNS lookups in the capture, one per client and name, in order of first query.
-    pub dns_lookups: Vec<DnsLookup>,
+    pub dns_lookups: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -386,7 +389,7 @@ pub struct TimelineEvent {
     pub time_ns: i64,
     pub from: &'static str,
     #[serde(flatten)]
-    pub kind: EventKind,
+    pub kind: EventPayload,
 }
 
 #[derive(Debug, Serialize)]
@@ -414,7 +417,7 @@ pub struct ConnectionReport {
     /// WebSocket); empty for a direct connection.
     pub transport: Vec<Transport>,
     /// The capture's DNS lookup that gave the server's address, when it holds one.
-    pub dns: Option<ResolvedBy>,
+    pub dns: Option<DnsReport>,
     pub findings: Vec<Finding>,
     pub events: Vec<TimelineEvent>,
     pub events_dropped: u64,
@@ -468,7 +471,28 @@ pub fn precision_of(facts: &CaptureFacts) -> Precision {
     }
 }
 
-pub fn capture_report(facts: &CaptureFacts, dns_lookups: Vec<DnsLookup>) -> CaptureReport {
+pub fn capture_report(
+    facts: &CaptureFacts,
+    dns_lookups: Vec<DnsLookup>,
+    redact_ids: bool,
+) -> CaptureReport {
+    let dns_lookups = dns_lookups
+        .iter()
+        .map(|l| {
+            let mut value = serde_json::to_value(l).unwrap_or_default();
+            if redact_ids {
+                let mut red = Redactor::new();
+                red.add("ip", &l.client.to_string());
+                red.add("ip", &l.resolver.to_string());
+                red.add("host", &l.name);
+                for a in &l.addresses {
+                    red.add("ip", &a.to_string());
+                }
+                red.value(&mut value);
+            }
+            value
+        })
+        .collect();
     let precision = precision_of(facts);
     CaptureReport {
         path: facts.path.clone(),
@@ -514,7 +538,7 @@ pub fn connection_report(
     let client = conn.client.index();
     let server = conn.client.other().index();
     let duration_ns = tcp.last.time_ns.saturating_sub(tcp.first.time_ns);
-    ConnectionReport {
+    let mut report = ConnectionReport {
         id,
         capture: conn.capture,
         tcp_stream: conn.tcp_stream,
@@ -550,7 +574,12 @@ pub fn connection_report(
             .as_ref()
             .map(|m| mqtt_report(m, conn, precision, options)),
         transport: conn.transport.clone(),
-        dns: conn.dns.as_deref().cloned(),
+        dns: conn.dns.as_deref().map(|d| DnsReport {
+            name: d.name.clone(),
+            query_frame: d.query_frame,
+            answer_frame: d.answer_frame,
+            resolver: d.resolver.to_string(),
+        }),
         findings: findings
             .into_iter()
             .map(|f| finding_report(f, precision))
@@ -563,7 +592,7 @@ pub fn connection_report(
                     time: rfc3339(e.at.time_ns, precision),
                     time_ns: e.at.time_ns,
                     from: role(e.side),
-                    kind: e.kind.clone(),
+                    kind: EventPayload::Typed(e.kind.clone()),
                 })
                 .collect()
         } else {
@@ -573,6 +602,160 @@ pub fn connection_report(
         events_omitted: !keep_events,
         ended_by: conn.ended_by,
         continues: conn.continues,
+    };
+    if options.redact_ids {
+        redact_connection(&mut report);
+    }
+    report
+}
+
+/// The capture's DNS lookup that gave the server's address (`dns`).
+#[derive(Debug, Serialize)]
+pub struct DnsReport {
+    pub name: String,
+    pub query_frame: u64,
+    pub answer_frame: u64,
+    pub resolver: String,
+}
+
+/// A timeline event's layer and content: as recorded, or rewritten by `--redact-ids`.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum EventPayload {
+    Typed(EventKind),
+    Redacted(serde_json::Value),
+}
+
+/// The identifying values of a connection report, for `--redact-ids`.
+fn connection_redactor(r: &ConnectionReport) -> Redactor {
+    let mut red = Redactor::new();
+    red.add("ip", &r.client.ip);
+    red.add("ip", &r.server.ip);
+    if let Some(tls) = &r.tls {
+        if let Some(sni) = tls.client_hello.as_ref().and_then(|h| h.sni.as_deref()) {
+            red.add("host", sni);
+        }
+        for cert in tls.certificates.iter().flat_map(|m| m.chain.iter()) {
+            for part in cert.subject.split(", ") {
+                if let Some(cn) = part.strip_prefix("CN=") {
+                    red.add("host", cn);
+                }
+            }
+            for san in &cert.san {
+                red.add_target(san);
+            }
+        }
+    }
+    if let Some(connect) = r.mqtt.as_ref().and_then(|m| m.connect.as_ref()) {
+        if let Some(BytesText::Text(id)) = &connect.client_id {
+            red.add("client", id);
+        }
+        if let Some(BytesText::Text(user)) = &connect.username {
+            red.add("user", user);
+        }
+    }
+    if let Some(dns) = &r.dns {
+        red.add("host", &dns.name);
+        red.add("ip", &dns.resolver);
+    }
+    for t in &r.transport {
+        match t {
+            Transport::ProxyProtocol {
+                source,
+                destination,
+                ..
+            } => {
+                for a in [source, destination].into_iter().flatten() {
+                    red.add_target(a);
+                }
+            }
+            Transport::HttpConnect { target, .. } => red.add_target(target),
+            Transport::Socks { target, .. } => {
+                if let Some(t) = target {
+                    red.add_target(t);
+                }
+            }
+            Transport::Websocket { .. } => {}
+        }
+    }
+    red
+}
+
+fn redact_bytes_text(red: &Redactor, kind: &str, text: &mut Option<BytesText>) {
+    *text = text.take().map(|t| match t {
+        BytesText::Text(s) => BytesText::Text(red.text(&s)),
+        BytesText::Bytes { bytes_base64 } => {
+            BytesText::Text(redact::pseudonym(kind, &bytes_base64))
+        }
+    });
+}
+
+/// Rewrites every identifying value of a connection report (`--redact-ids`).
+fn redact_connection(r: &mut ConnectionReport) {
+    let red = connection_redactor(r);
+    red.in_place(&mut r.client.ip);
+    red.in_place(&mut r.server.ip);
+    if let Some(tls) = r.tls.as_mut() {
+        if let Some(sni) = tls.client_hello.as_mut().and_then(|h| h.sni.as_mut()) {
+            red.in_place(sni);
+        }
+        for cert in tls.certificates.iter_mut().flat_map(|m| m.chain.iter_mut()) {
+            red.in_place(&mut cert.subject);
+            red.in_place(&mut cert.issuer);
+            cert.san.iter_mut().for_each(|s| red.in_place(s));
+        }
+    }
+    if let Some(connect) = r.mqtt.as_mut().and_then(|m| m.connect.as_mut()) {
+        redact_bytes_text(&red, "client", &mut connect.client_id);
+        redact_bytes_text(&red, "user", &mut connect.username);
+    }
+    if let Some(dns) = r.dns.as_mut() {
+        red.in_place(&mut dns.name);
+        red.in_place(&mut dns.resolver);
+    }
+    for t in &mut r.transport {
+        match t {
+            Transport::ProxyProtocol {
+                source,
+                destination,
+                ..
+            } => {
+                for a in [source, destination].into_iter().flatten() {
+                    red.in_place(a);
+                }
+            }
+            Transport::HttpConnect { target, .. } => red.in_place(target),
+            Transport::Socks { target, .. } => {
+                if let Some(t) = target {
+                    red.in_place(t);
+                }
+            }
+            Transport::Websocket { .. } => {}
+        }
+    }
+    for f in &mut r.findings {
+        redact_finding(&red, f);
+    }
+    for e in &mut r.events {
+        let mut value = match &e.kind {
+            EventPayload::Typed(k) => serde_json::to_value(k).unwrap_or_default(),
+            EventPayload::Redacted(v) => v.clone(),
+        };
+        red.value(&mut value);
+        e.kind = EventPayload::Redacted(value);
+    }
+}
+
+/// Rewrites a finding's text (`--redact-ids`).
+pub fn redact_finding(red: &Redactor, f: &mut Finding) {
+    red.in_place(&mut f.title);
+    red.in_place(&mut f.detail);
+    red.in_place(&mut f.remedy);
+    for e in &mut f.evidence {
+        red.in_place(&mut e.note);
+    }
+    if let Some(Some(alert)) = f.alert.as_mut() {
+        red.in_place(alert);
     }
 }
 
