@@ -528,3 +528,32 @@ fn redacted_reports_hold_no_identifier_and_stable_pseudonyms() {
     ]);
     assert_eq!(both.status.code(), Some(2));
 }
+
+/// Across captures: a device that fails in every capture it appears in is said once, naming
+/// its connections in each; a healthy device seen twice is not.
+#[test]
+fn a_device_failing_in_every_capture_is_one_finding_across_them() {
+    let storm = captures_dir().join("reconnect-storm.pcap");
+    let storm = storm.to_string_lossy();
+    let out = mqpcap(&["analyze", "--format", "json", &storm, &storm]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let found: Vec<&serde_json::Value> = doc["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["rule"] == "failing_in_every_capture")
+        .collect();
+    assert_eq!(found.len(), 1, "{:?}", doc["findings"]);
+    assert_eq!(found[0]["connections"].as_array().map(Vec::len), Some(30));
+    assert!(
+        found[0]["title"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("lab-storm")
+    );
+    let healthy = captures_dir().join("mqtt311-healthy.pcap");
+    let healthy = healthy.to_string_lossy();
+    let out = mqpcap(&["analyze", "--format", "json", &healthy, &healthy]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("failing_in_every_capture"));
+}

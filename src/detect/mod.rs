@@ -19,6 +19,7 @@ mod cross_learned;
 mod dns;
 pub mod explain;
 mod facts;
+mod fleet;
 mod jwt;
 mod mqtt;
 mod mqtt_sequence;
@@ -213,9 +214,10 @@ pub(crate) const CROSS_RULES: &[(&str, CrossRule)] = &[
 ];
 
 /// Rules on capture-level facts rather than connections (DNS lookups): see [`dns_failures`].
-pub(crate) const CAPTURE_RULES: &[&str] = &["dns_failure"];
+pub(crate) const CAPTURE_RULES: &[&str] = &["dns_failure", "failing_in_every_capture"];
 
 pub use dns::dns_failures;
+pub use fleet::failing_in_every_capture;
 
 /// Per-connection rules run again across connections, for the connections they could not
 /// judge alone (broker ports learned from other connections; see `cross_learned`). Their ids

@@ -350,6 +350,13 @@ impl<'a> Merge<'a> {
         self.summaries.sort_unstable_by_key(|s| s.id);
         let mut cross = detect::cross_findings(&self.summaries, book);
         cross.extend(detect::dns_failures(&self.dns_unresolved, book));
+        if self.captures_emitted > 1 {
+            cross.extend(detect::failing_in_every_capture(
+                &self.summaries,
+                &self.failing,
+                book,
+            ));
+        }
         for f in &cross {
             let slot = match f.severity {
                 Severity::Error => 0,
