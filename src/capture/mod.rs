@@ -99,6 +99,8 @@ pub fn link_type_name(link_type: u32) -> String {
 pub struct CaptureFacts {
     pub path: String,
     pub sha256: String,
+    /// Bytes of the input as given (compressed bytes for gzip).
+    pub bytes: u64,
     pub format: &'static str,
     pub link_types: Vec<String>,
     pub frames: u64,

@@ -81,6 +81,7 @@ fn unreadable(index: usize, error: CaptureError, next_id: usize) -> CaptureDone 
     let facts = CaptureFacts {
         path: error.path,
         sha256: String::new(),
+        bytes: 0,
         format: "unknown",
         link_types: Vec::new(),
         frames: 0,
@@ -300,6 +301,7 @@ fn read_capture(
     let facts = CaptureFacts {
         path: name,
         sha256: reader.sha256_hex(),
+        bytes: reader.bytes_read(),
         format: reader.format().name(),
         link_types: reader
             .link_types()

@@ -220,3 +220,17 @@ pub(super) fn event_label(e: &TimelineEvent) -> String {
         (k, None) => k.replace('_', " "),
     }
 }
+
+/// `812 B`, `4.2 kB`, `120.0 MB`, `1.00 GB` (decimal units, as file managers show them).
+pub(super) fn size_text(bytes: u64) -> String {
+    let b = bytes as f64;
+    if bytes < 1_000 {
+        format!("{bytes} B")
+    } else if bytes < 1_000_000 {
+        format!("{:.1} kB", b / 1e3)
+    } else if bytes < 1_000_000_000 {
+        format!("{:.1} MB", b / 1e6)
+    } else {
+        format!("{:.2} GB", b / 1e9)
+    }
+}

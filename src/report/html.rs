@@ -5,7 +5,7 @@
 //! no external resource; every text from the capture is escaped. Secrets are not in the model
 //! unless `--reveal`, so they cannot appear here either.
 
-use super::cells::{mqtt_cell, tcp_cell, tls_cell, via_lines};
+use super::cells::{mqtt_cell, size_text, tcp_cell, tls_cell, via_lines};
 use super::chains::{connection_list, describe, server_chains};
 use super::html_svg;
 use super::model::{ConnectionReport, Finding, Report};
@@ -254,8 +254,9 @@ pub fn write(report: &Report, out: &mut dyn Write, only_failures: bool) -> io::R
         } else {
             writeln!(
                 out,
-                "<li><code>{}</code>: {}, {}, {} frames, {} to {}, sha256 <code>{}</code></li>",
+                "<li><code>{}</code>: {}, {}, {}, {} frames, {} to {}, sha256 <code>{}</code></li>",
                 escape(&c.path),
+                size_text(c.bytes),
                 escape(c.format),
                 escape(&c.link_types.join(", ")),
                 c.frames,

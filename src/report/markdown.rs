@@ -1,7 +1,7 @@
 //! Markdown for support tickets: capture facts, one row per connection, UTC times, Wireshark
 //! frame numbers, and no secrets (the model holds none unless `--reveal`).
 
-use super::cells::via_lines;
+use super::cells::{size_text, via_lines};
 use super::chains::{connection_list, describe, server_chains};
 use super::model::Report;
 use super::story;
@@ -27,8 +27,9 @@ pub fn write(report: &Report, out: &mut dyn Write, only_failures: bool) -> io::R
         } else {
             writeln!(
                 out,
-                "- `{}`: {}, {}, {} frames, {} to {}, sha256 `{}`",
+                "- `{}`: {}, {}, {}, {} frames, {} to {}, sha256 `{}`",
                 capture.path,
+                size_text(capture.bytes),
                 capture.format,
                 capture.link_types.join(", "),
                 capture.frames,

@@ -110,6 +110,8 @@ pub struct Warning {
 pub struct CaptureReport {
     pub path: String,
     pub sha256: String,
+    /// Bytes of the input as given (compressed bytes for gzip).
+    pub bytes: u64,
     pub format: &'static str,
     pub link_types: Vec<String>,
     pub frames: u64,
@@ -497,6 +499,7 @@ pub fn capture_report(
     CaptureReport {
         path: facts.path.clone(),
         sha256: facts.sha256.clone(),
+        bytes: facts.bytes,
         format: facts.format,
         link_types: facts.link_types.clone(),
         frames: facts.frames,

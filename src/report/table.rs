@@ -5,7 +5,7 @@
 //! severity on a terminal only (never with `NO_COLOR`, in a pipe or a file). Free to change
 //! (not part of docs/contract.md), but snapshot-tested.
 
-use super::cells::{clock, event_label, host, mqtt_cell, tcp_cell, tls_cell, via_lines};
+use super::cells::{clock, event_label, host, mqtt_cell, size_text, tcp_cell, tls_cell, via_lines};
 use super::chains::{connection_list, describe, server_chains};
 use super::model::Report;
 use super::story::{self, Group, failing, id_ranges, serious};
@@ -138,8 +138,9 @@ pub fn write_with(report: &Report, out: &mut dyn Write, options: TableOptions) -
             format!("capture {index}: {} (not analysed)", capture.path)
         } else {
             format!(
-                "capture {index}: {} ({}, {}, {} frames{span})",
+                "capture {index}: {} ({}, {}, {}, {} frames{span})",
                 capture.path,
+                size_text(capture.bytes),
                 capture.format,
                 capture.link_types.join(", "),
                 capture.frames
