@@ -48,6 +48,11 @@ svg .msg.fatal{fill:#c62828;font-weight:bold}svg .time{font-size:10px;fill:#555}
 tr.failing td:first-child{border-left:4px solid #c62828}\
 @media print{body{margin:0;max-width:none}.verdict{border-width:3px}a{color:inherit}}";
 
+/// `1 error`, `3 errors`.
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 /// A Wireshark display filter that selects the frames of a finding.
 fn display_filter(report: &Report, f: &Finding) -> String {
     let frames: Vec<String> = f.evidence.iter().map(|e| e.frame.to_string()).collect();
@@ -180,9 +185,11 @@ pub fn write(report: &Report, out: &mut dyn Write, only_failures: bool) -> io::R
     )?;
     writeln!(
         out,
-        "<p>{} connections: {} errors, {} warnings, {} infos. Times are UTC; frame numbers \
-         are Wireshark's.</p>",
-        s.connections, s.errors, s.warnings, s.infos
+        "<p>{}, {}, {}, {}. Times are UTC; frame numbers are Wireshark's.</p>",
+        count(s.connections, "connection"),
+        count(s.errors, "error"),
+        count(s.warnings, "warning"),
+        count(s.infos, "info")
     )?;
 
     writeln!(out, "<h2>Findings</h2>")?;
