@@ -234,3 +234,14 @@ pub(super) fn size_text(bytes: u64) -> String {
         format!("{:.2} GB", b / 1e9)
     }
 }
+
+/// Client and server (`ip:port`, IPv6 in brackets), then what stands between them
+/// ([`via_lines`]): the lines of a connection's endpoints cell.
+pub(super) fn endpoint_lines(c: &ConnectionReport) -> Vec<String> {
+    let mut lines = vec![
+        format!("{}:{}", host(&c.client.ip), c.client.port),
+        format!("-> {}:{}", host(&c.server.ip), c.server.port),
+    ];
+    lines.extend(via_lines(c));
+    lines
+}

@@ -5,7 +5,7 @@
 //! no external resource; every text from the capture is escaped. Secrets are not in the model
 //! unless `--reveal`, so they cannot appear here either.
 
-use super::cells::{mqtt_cell, size_text, tcp_cell, tls_cell, via_lines};
+use super::cells::{endpoint_lines, mqtt_cell, size_text, tcp_cell, tls_cell};
 use super::chains::{connection_list, describe, server_chains};
 use super::html_svg;
 use super::model::{ConnectionReport, Finding, Report};
@@ -122,17 +122,7 @@ fn group_html(report: &Report, g: &Group<'_>, out: &mut dyn Write) -> io::Result
 
 fn connection_row(report: &Report, c: &ConnectionReport, out: &mut dyn Write) -> io::Result<()> {
     let lines = |text: String| text.lines().map(escape).collect::<Vec<_>>().join("<br>");
-    let mut endpoints = format!(
-        "{}:{}<br>&rarr; {}:{}",
-        escape(&c.client.ip),
-        c.client.port,
-        escape(&c.server.ip),
-        c.server.port
-    );
-    for via in via_lines(c) {
-        endpoints.push_str("<br>");
-        endpoints.push_str(&escape(&via));
-    }
+    let endpoints = lines(endpoint_lines(c).join("\n"));
     let is_failing = failing(report, c);
     writeln!(
         out,

@@ -86,14 +86,16 @@ pub fn timeline(report: &Report) -> String {
         left + width,
         span / 1e9
     );
-    if report.connections.len() > MAX_BARS {
-        let _ = write!(
-            svg,
-            "<p>The first {MAX_BARS} of {} connections are drawn.</p>",
-            report.connections.len()
-        );
+    svg + &cut_note(MAX_BARS, report.connections.len(), "connections")
+}
+
+/// Says that only the first `shown` of `total` items were drawn (empty when all were).
+fn cut_note(shown: usize, total: usize, what: &str) -> String {
+    if total > shown {
+        format!("<p>The first {shown} of {total} {what} are drawn.</p>")
+    } else {
+        String::new()
     }
-    svg
 }
 
 /// The sequence diagram of one connection from its timeline (empty when it has none).
@@ -161,12 +163,5 @@ pub fn sequence(c: &ConnectionReport) -> String {
          orient=\"auto\" markerUnits=\"userSpaceOnUse\"><path d=\"M0,0 L8,4 L0,8 z\" fill=\"#c62828\"/></marker></defs></svg>",
         id = c.id
     );
-    if c.events.len() > MAX_ARROWS {
-        let _ = write!(
-            svg,
-            "<p>The first {MAX_ARROWS} of {} events are drawn.</p>",
-            c.events.len()
-        );
-    }
-    svg
+    svg + &cut_note(MAX_ARROWS, c.events.len(), "events")
 }

@@ -661,27 +661,28 @@ fn connection_redactor(r: &ConnectionReport) -> Redactor {
         red.add("host", &dns.name);
         red.add("ip", &dns.resolver);
     }
-    for t in &r.transport {
-        match t {
-            Transport::ProxyProtocol {
-                source,
-                destination,
-                ..
-            } => {
-                for a in [source, destination].into_iter().flatten() {
-                    red.add_target(a);
-                }
-            }
-            Transport::HttpConnect { target, .. } => red.add_target(target),
-            Transport::Socks { target, .. } => {
-                if let Some(t) = target {
-                    red.add_target(t);
-                }
-            }
-            Transport::Websocket { .. } => {}
-        }
+    let mut transport = r.transport.clone();
+    for field in transport.iter_mut().flat_map(transport_addresses) {
+        red.add_target(field);
     }
     red
+}
+
+/// The addresses and `host:port` targets a transport layer names.
+fn transport_addresses(t: &mut Transport) -> Vec<&mut String> {
+    match t {
+        Transport::ProxyProtocol {
+            source,
+            destination,
+            ..
+        } => [source, destination]
+            .into_iter()
+            .filter_map(Option::as_mut)
+            .collect(),
+        Transport::HttpConnect { target, .. } => vec![target],
+        Transport::Socks { target, .. } => target.as_mut().into_iter().collect(),
+        Transport::Websocket { .. } => Vec::new(),
+    }
 }
 
 fn redact_bytes_text(red: &Redactor, kind: &str, text: &mut Option<BytesText>) {
@@ -716,25 +717,8 @@ fn redact_connection(r: &mut ConnectionReport) {
         red.in_place(&mut dns.name);
         red.in_place(&mut dns.resolver);
     }
-    for t in &mut r.transport {
-        match t {
-            Transport::ProxyProtocol {
-                source,
-                destination,
-                ..
-            } => {
-                for a in [source, destination].into_iter().flatten() {
-                    red.in_place(a);
-                }
-            }
-            Transport::HttpConnect { target, .. } => red.in_place(target),
-            Transport::Socks { target, .. } => {
-                if let Some(t) = target {
-                    red.in_place(t);
-                }
-            }
-            Transport::Websocket { .. } => {}
-        }
+    for field in r.transport.iter_mut().flat_map(transport_addresses) {
+        red.in_place(field);
     }
     for f in &mut r.findings {
         redact_finding(&red, f);

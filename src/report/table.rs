@@ -5,7 +5,9 @@
 //! severity on a terminal only (never with `NO_COLOR`, in a pipe or a file). Free to change
 //! (not part of docs/contract.md), but snapshot-tested.
 
-use super::cells::{clock, event_label, host, mqtt_cell, size_text, tcp_cell, tls_cell, via_lines};
+use super::cells::{
+    clock, endpoint_lines, event_label, host, mqtt_cell, size_text, tcp_cell, tls_cell, via_lines,
+};
 use super::chains::{connection_list, describe, server_chains};
 use super::model::Report;
 use super::story::{self, Group, failing, id_ranges, serious};
@@ -108,6 +110,17 @@ fn severity_colour(severity: &str) -> Color {
     }
 }
 
+/// A table that folds its cells to fit `width` columns.
+fn new_table(width: usize, header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(u16::try_from(width).unwrap_or(u16::MAX))
+        .set_header(header.to_vec());
+    table
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -202,12 +215,9 @@ fn write_connections(
         .collect();
     let hidden = report.connections.len() - shown.len();
     if !shown.is_empty() {
-        let mut table = Table::new();
-        table
-            .load_style(presets::UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(u16::try_from(width).unwrap_or(u16::MAX))
-            .set_header(vec![
+        let mut table = new_table(
+            width,
+            &[
                 "#",
                 "stream",
                 "client -> server",
@@ -215,24 +225,15 @@ fn write_connections(
                 "TCP",
                 "TLS",
                 "MQTT",
-            ]);
+            ],
+        );
         for c in &shown {
             let id = if many_captures {
                 format!("{}\n(capture {})", c.id, c.capture)
             } else {
                 c.id.to_string()
             };
-            let mut endpoints = format!(
-                "{}:{}\n-> {}:{}",
-                host(&c.client.ip),
-                c.client.port,
-                host(&c.server.ip),
-                c.server.port
-            );
-            for line in via_lines(c) {
-                endpoints.push('\n');
-                endpoints.push_str(&line);
-            }
+            let endpoints = endpoint_lines(c).join("\n");
             table.add_row(vec![
                 id,
                 c.tcp_stream.to_string(),
@@ -354,18 +355,10 @@ fn frames_of(g: &Group<'_>) -> String {
 }
 
 fn findings_table(groups: &[Group<'_>], options: TableOptions, width: usize) -> String {
-    let mut table = Table::new();
-    table
-        .load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(u16::try_from(width).unwrap_or(u16::MAX))
-        .set_header(vec![
-            "severity",
-            "rule",
-            "finding / what to do",
-            "conn",
-            "frames",
-        ]);
+    let mut table = new_table(
+        width,
+        &["severity", "rule", "finding / what to do", "conn", "frames"],
+    );
     if options.colour {
         table.enforce_styling();
     } else {

@@ -469,15 +469,7 @@ impl TransportSession {
                 Parse::NeedMore => false,
                 Parse::Invalid(what) => self.invalid(side, at, what, out),
                 Parse::Complete { len, .. } => {
-                    self.layers.push(Transport::Socks {
-                        version: 5,
-                        target: None,
-                        request_frame: None,
-                        method: None,
-                        reply: None,
-                        reply_meaning: None,
-                        reply_frame: None,
-                    });
+                    self.layers.push(Transport::socks(5));
                     self.held[i].drain(..len);
                     self.socks_step[i] = 1;
                     true
@@ -611,15 +603,7 @@ impl TransportSession {
             Parse::NeedMore => false,
             Parse::Invalid(what) => self.invalid(side, at, what, out),
             Parse::Complete { len, message } => {
-                self.layers.push(Transport::Socks {
-                    version: 4,
-                    target: None,
-                    request_frame: None,
-                    method: None,
-                    reply: None,
-                    reply_meaning: None,
-                    reply_frame: None,
-                });
+                self.layers.push(Transport::socks(4));
                 self.socks_request(4, message, side, at);
                 self.open(side, Mode::Pass, len, at, out);
                 true

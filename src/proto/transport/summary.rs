@@ -101,6 +101,19 @@ pub enum Transport {
 }
 
 impl Transport {
+    /// A SOCKS layer whose request and reply are still to come.
+    pub fn socks(version: u8) -> Self {
+        Transport::Socks {
+            version,
+            target: None,
+            request_frame: None,
+            method: None,
+            reply: None,
+            reply_meaning: None,
+            reply_frame: None,
+        }
+    }
+
     /// True when the proxy or the server said no (or has not said yes yet at the end).
     pub fn refused(&self) -> Option<bool> {
         match self {
