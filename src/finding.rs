@@ -6,7 +6,7 @@ use crate::common::At;
 use serde::Serialize;
 
 /// How bad a finding is. A connection with no `Warning` or `Error` finding is healthy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Info,
@@ -29,6 +29,13 @@ impl Severity {
             "error" => Some(Severity::Error),
             _ => None,
         }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    /// The name as in JSON (`info`, `warning`, `error`); honours width and alignment.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
     }
 }
 

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
 /// Two arenas kept the same speed and lowered peak memory on the 1 GB benchmark from 138 to
 /// 123 MiB (see BENCHMARKS.md).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)] // The one unsafe call of the crate (Cargo.toml [lints]: unsafe_code = deny).
 fn limit_allocator_arenas() {
     // SAFETY: `mallopt` only sets an allocator parameter; it runs before any other thread.
     unsafe {

@@ -6,10 +6,9 @@
 
 mod common;
 
-use common::{analyze_json, captures_dir, connections_by_stream};
+use common::{analyze_json, captures_dir, connections_by_stream, lab_capture_files, lab_manifest};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 
 /// Facts we knowingly report differently: (file, stream, fact, why).
 /// (ICMP errors that quote a segment are left out of its stream by scripts/expected-facts.py,
@@ -196,16 +195,10 @@ fn expected_facts(stream: &Value) -> BTreeMap<String, Value> {
     f
 }
 
-fn manifest() -> Value {
-    let text = fs::read_to_string(captures_dir().join("expected.json")).unwrap_or_default();
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
 #[test]
 fn every_lab_capture_agrees_with_the_facts_tshark_gave() {
-    let manifest = manifest();
+    let manifest = lab_manifest();
     let files = manifest["files"].as_object().cloned().unwrap_or_default();
-    assert!(!files.is_empty(), "captures/expected.json lists no file");
     let (mut total, mut agree) = (0usize, 0usize);
     let mut unexplained = Vec::new();
     for (file, entry) in &files {
@@ -219,12 +212,18 @@ fn every_lab_capture_agrees_with_the_facts_tshark_gave() {
             "{file}: frames"
         );
         let ours = connections_by_stream(&doc);
-        let streams = entry["streams"].as_object().cloned().unwrap_or_default();
+        let Some(streams) = entry["streams"].as_object() else {
+            panic!("{file}: no streams object in captures/expected.json")
+        };
         assert_eq!(ours.len(), streams.len(), "{file}: number of TCP streams");
-        for (stream_text, expected) in &streams {
-            let stream: u64 = stream_text.parse().unwrap_or(u64::MAX);
+        for (stream_text, expected) in streams {
+            let Ok(stream) = stream_text.parse::<u64>() else {
+                panic!("{file}: stream {stream_text:?} is not a number")
+            };
             let theirs = expected_facts(expected);
-            let mine = ours.get(&stream).map(our_facts).unwrap_or_default();
+            let Some(mine) = ours.get(&stream).map(our_facts) else {
+                panic!("{file}: no connection for tcp.stream {stream}")
+            };
             // A session whose key log we cannot apply says so (`tls.keys_not_applied`); tshark
             // decrypts more suites and versions, so what it read inside is not comparable.
             let keys_not_applied = ours
@@ -261,23 +260,21 @@ fn every_lab_capture_agrees_with_the_facts_tshark_gave() {
         }
     }
     println!("lab captures: {agree}/{total} facts agree with the manifest");
+    assert!(total > 0, "no fact compared");
     assert!(unexplained.is_empty(), "{unexplained:#?}");
 }
 
 #[test]
 fn every_capture_file_is_in_the_manifest() {
-    let manifest = manifest();
+    let manifest = lab_manifest();
     let listed: BTreeSet<String> = manifest["files"]
         .as_object()
         .map(|o| o.keys().cloned().collect())
         .unwrap_or_default();
-    let on_disk: BTreeSet<String> = fs::read_dir(captures_dir())
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .filter(|n| n.ends_with(".pcap") || n.ends_with(".pcapng"))
-                .collect()
-        })
-        .unwrap_or_default();
+    let on_disk: BTreeSet<String> = lab_capture_files()
+        .iter()
+        .filter_map(|p| p.file_name())
+        .map(|n| n.to_string_lossy().to_string())
+        .collect();
     assert_eq!(listed, on_disk);
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{analyze_json, captures_dir, mqpcap};
+use common::{analyze_json, captures_dir, json_document, lab_capture_files, mqpcap, read_text};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use std::fs;
@@ -97,14 +97,18 @@ fn stdin_and_gzip_give_the_same_connections_as_the_file() {
         Ok(c) => c,
         Err(e) => panic!("spawn: {e}"),
     };
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(&bytes);
+    let Some(mut stdin) = child.stdin.take() else {
+        panic!("no stdin to the child")
+    };
+    if let Err(e) = stdin.write_all(&bytes) {
+        panic!("write to mqpcap's stdin: {e}");
     }
+    drop(stdin);
     let out = match child.wait_with_output() {
         Ok(o) => o,
         Err(e) => panic!("wait: {e}"),
     };
-    let from_stdin: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let from_stdin = json_document(&out.stdout, "analyze -");
     assert_eq!(from_stdin["connections"], from_file["connections"]);
     assert_eq!(
         from_stdin["captures"][0]["sha256"],
@@ -112,8 +116,14 @@ fn stdin_and_gzip_give_the_same_connections_as_the_file() {
     );
 
     let mut gz = GzEncoder::new(Vec::new(), Compression::default());
-    let _ = gz.write_all(&bytes);
-    let (_dir, gz_path) = temp_file("healthy.pcap.gz", &gz.finish().unwrap_or_default());
+    if let Err(e) = gz.write_all(&bytes) {
+        panic!("gzip: {e}");
+    }
+    let gzipped = match gz.finish() {
+        Ok(bytes) => bytes,
+        Err(e) => panic!("gzip: {e}"),
+    };
+    let (_dir, gz_path) = temp_file("healthy.pcap.gz", &gzipped);
     let from_gzip = analyze_json(&gz_path, &[]);
     assert_eq!(from_gzip["connections"], from_file["connections"]);
     assert_eq!(
@@ -124,7 +134,10 @@ fn stdin_and_gzip_give_the_same_connections_as_the_file() {
 
 #[test]
 fn a_truncated_capture_is_analysed_as_far_as_it_goes_with_a_warning() {
-    let bytes = fs::read(healthy()).unwrap_or_default();
+    let bytes = match fs::read(healthy()) {
+        Ok(b) => b,
+        Err(e) => panic!("read healthy capture: {e}"),
+    };
     assert!(bytes.len() > 200);
     let cut = &bytes[..bytes.len() - 7];
     let (_dir, path) = temp_file("cut.pcap", cut);
@@ -138,7 +151,9 @@ fn a_truncated_capture_is_analysed_as_far_as_it_goes_with_a_warning() {
         "{warnings:?}"
     );
     let full = analyze_json(&healthy(), &[]);
-    let frames_full = full["captures"][0]["frames"].as_u64().unwrap_or(0);
+    let Some(frames_full) = full["captures"][0]["frames"].as_u64() else {
+        panic!("no frame count: {full:#}")
+    };
     assert_eq!(doc["captures"][0]["frames"].as_u64(), Some(frames_full - 1));
 }
 
@@ -146,16 +161,7 @@ fn a_truncated_capture_is_analysed_as_far_as_it_goes_with_a_warning() {
 fn a_directory_means_every_capture_in_it() {
     let doc = analyze_json(&captures_dir(), &[]);
     let captures = doc["captures"].as_array().cloned().unwrap_or_default();
-    let on_disk = fs::read_dir(captures_dir())
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .filter(|e| {
-                    let n = e.file_name().to_string_lossy().to_string();
-                    n.ends_with(".pcap") || n.ends_with(".pcapng")
-                })
-                .count()
-        })
-        .unwrap_or(0);
+    let on_disk = lab_capture_files().len();
     assert_eq!(captures.len(), on_disk);
     let ids: Vec<u64> = doc["connections"]
         .as_array()
@@ -163,6 +169,7 @@ fn a_directory_means_every_capture_in_it() {
         .flatten()
         .filter_map(|c| c["id"].as_u64())
         .collect();
+    assert!(ids.len() > 100, "{} connections in the lab", ids.len());
     assert_eq!(ids, (0..ids.len() as u64).collect::<Vec<_>>());
 }
 
@@ -372,7 +379,7 @@ fn a_missing_file_among_several_is_a_warning() {
         &h,
     ]);
     assert_eq!(out.status.code(), Some(0));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let doc = json_document(&out.stdout, "analyze of a missing and a readable file");
     assert_eq!(doc["captures"][0]["path"], "/nonexistent/dir/capture.pcap");
     assert_eq!(doc["captures"][0]["warnings"][0]["kind"], "unreadable_file");
     assert_eq!(doc["captures"][1]["path"], h.as_str());
@@ -388,7 +395,9 @@ fn a_missing_file_among_several_is_a_warning() {
 fn several_inputs_none_readable_is_one_line_and_exit_2() {
     let (dir, notes) = temp_file("notes.txt", b"notes\n");
     let other = dir.path().join("other.pcap");
-    let _ = fs::write(&other, b"not a capture either\n");
+    if let Err(e) = fs::write(&other, b"not a capture either\n") {
+        panic!("write {}: {e}", other.display());
+    }
     let (n, o) = (notes.to_string_lossy(), other.to_string_lossy());
     assert_one_line_error(&["analyze", &n, &o], &n);
     assert_one_line_error(&["analyze", &dir.path().to_string_lossy()], "other.pcap");
@@ -403,7 +412,9 @@ fn an_empty_directory_is_one_line_and_exit_2() {
     let p = dir.path().to_string_lossy().to_string();
     assert_one_line_error(&["analyze", &p], &p);
     // Files not named like captures do not count.
-    let _ = fs::write(dir.path().join("README.txt"), b"read me\n");
+    if let Err(e) = fs::write(dir.path().join("README.txt"), b"read me\n") {
+        panic!("write README.txt: {e}");
+    }
     assert_one_line_error(&["analyze", &p], &p);
 }
 
@@ -420,7 +431,7 @@ fn a_single_text_file_is_one_line_and_exit_2() {
 #[test]
 fn guide_examples_are_the_real_output() {
     let guide_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("GUIDE.md");
-    let guide = fs::read_to_string(&guide_path).unwrap_or_default();
+    let guide = read_text(&guide_path);
     let mut examples = 0;
     let mut lines = guide.lines();
     while let Some(line) = lines.next() {
@@ -536,7 +547,7 @@ fn a_device_failing_in_every_capture_is_one_finding_across_them() {
     let storm = captures_dir().join("reconnect-storm.pcap");
     let storm = storm.to_string_lossy();
     let out = mqpcap(&["analyze", "--format", "json", &storm, &storm]);
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let doc = json_document(&out.stdout, "analyze of the storm twice");
     let found: Vec<&serde_json::Value> = doc["findings"]
         .as_array()
         .into_iter()

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{captures_dir, mqpcap};
+use common::{captures_dir, json_of, lab_manifest, mqpcap};
 use serde_json::Value;
 
 fn capture(name: &str) -> String {
@@ -21,14 +21,20 @@ fn compare_json(args: &[&str]) -> Value {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    let doc = json_of(&out.stdout, &format!("mqpcap {all:?}"));
+    assert!(doc["facts"].is_array(), "no facts in {doc:#}");
+    doc
 }
 
+/// The row of `fact`; a comparison without it fails the test.
 fn row<'a>(doc: &'a Value, fact: &str) -> &'a Value {
-    doc["facts"]
+    match doc["facts"]
         .as_array()
         .and_then(|rows| rows.iter().find(|r| r["fact"] == fact))
-        .unwrap_or(&Value::Null)
+    {
+        Some(row) => row,
+        None => panic!("no {fact:?} row in {:#}", doc["facts"]),
+    }
 }
 
 #[test]
@@ -77,10 +83,7 @@ fn nothing_failing_to_compare_is_one_line_and_exit_2() {
 /// that names it.
 #[test]
 fn every_failing_lab_capture_compares() {
-    let manifest: Value = std::fs::read(captures_dir().join("expected.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or(Value::Null);
+    let manifest = lab_manifest();
     let files = manifest["files"].as_object().cloned().unwrap_or_default();
     let failing: Vec<&String> = files
         .iter()

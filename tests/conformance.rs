@@ -11,7 +11,6 @@ mod common;
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 
 /// Disagreements we understand: (file, stream, fact, why). Counted as disagreements.
 const KNOWN: &[(&str, u64, &str, &str)] = &[];
@@ -156,9 +155,7 @@ fn decode_agrees_with_tshark_on_the_public_corpus() {
     let Some(corpus) = common::corpus_dir() else {
         return;
     };
-    let facts_text = fs::read_to_string(corpus.join("tshark-facts.json")).unwrap_or_default();
-    let tshark: BTreeMap<String, Value> = serde_json::from_str(&facts_text).unwrap_or_default();
-    assert!(!tshark.is_empty(), "tshark-facts.json is empty or invalid");
+    let tshark = tshark_facts(&corpus);
     let summaries = tshark_summaries(&corpus);
 
     let (mut total, mut agree) = (0usize, 0usize);
@@ -178,21 +175,22 @@ fn decode_agrees_with_tshark_on_the_public_corpus() {
         let doc = common::analyze_json(&path, &extra);
         let ours = common::connections_by_stream(&doc);
 
-        if let Some(summary) = summaries.get(file) {
-            let frames = doc["captures"][0]["frames"].as_u64();
-            if frames != summary["frames_tshark"].as_u64() {
-                count_mismatches.push(format!(
-                    "{file}: frames ours {frames:?} tshark {}",
-                    summary["frames_tshark"]
-                ));
-            }
-            if Some(ours.len() as u64) != summary["tcp_streams"].as_u64() {
-                count_mismatches.push(format!(
-                    "{file}: tcp streams ours {} tshark {}",
-                    ours.len(),
-                    summary["tcp_streams"]
-                ));
-            }
+        let Some(summary) = summaries.get(file) else {
+            panic!("{file}: in tshark-facts.json, not in tshark-4.0.17.jsonl")
+        };
+        let frames = doc["captures"][0]["frames"].as_u64();
+        if frames != summary["frames_tshark"].as_u64() {
+            count_mismatches.push(format!(
+                "{file}: frames ours {frames:?} tshark {}",
+                summary["frames_tshark"]
+            ));
+        }
+        if Some(ours.len() as u64) != summary["tcp_streams"].as_u64() {
+            count_mismatches.push(format!(
+                "{file}: tcp streams ours {} tshark {}",
+                ours.len(),
+                summary["tcp_streams"]
+            ));
         }
 
         let streams = entry["streams"].as_object().cloned().unwrap_or_default();
@@ -260,14 +258,17 @@ fn corrections_to_the_stored_tshark_facts_are_what_tshark_says() {
         .output()
         .is_err()
     {
-        println!("NOTICE: tshark is not installed; corrections checked by review only");
+        common::skipped("tshark is not installed; corrections checked by review only");
         return;
     }
     for (file, _, _, _, args, must_contain) in TSHARK_SAYS {
         let mut cmd = std::process::Command::new("tshark");
         cmd.arg("-r").arg(corpus.join(file));
         cmd.args(args.split(' '));
-        let out = cmd.output().map(|o| o.stdout).unwrap_or_default();
+        let out = match cmd.output() {
+            Ok(out) => out.stdout,
+            Err(e) => panic!("cannot run tshark on {file}: {e}"),
+        };
         let text = String::from_utf8_lossy(&out);
         assert!(
             text.contains(must_contain),
@@ -276,13 +277,35 @@ fn corrections_to_the_stored_tshark_facts_are_what_tshark_says() {
     }
 }
 
-/// Per-file summaries from `tshark-4.0.17.jsonl` (frame and stream counts).
+/// Per-file summaries from `tshark-4.0.17.jsonl` (frame and stream counts); a line that is
+/// not JSON or names no file fails the test.
 fn tshark_summaries(corpus: &std::path::Path) -> BTreeMap<String, Value> {
-    let text = fs::read_to_string(corpus.join("tshark-4.0.17.jsonl")).unwrap_or_default();
-    text.lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter_map(|v| Some((v["file"].as_str()?.to_string(), v)))
-        .collect()
+    let path = corpus.join("tshark-4.0.17.jsonl");
+    let summaries: BTreeMap<String, Value> = common::read_text(&path)
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let v = common::json_of(line.as_bytes(), &path.display().to_string());
+            match v["file"].as_str() {
+                Some(file) => (file.to_string(), v),
+                None => panic!("{}: a line without file: {line}", path.display()),
+            }
+        })
+        .collect();
+    assert!(!summaries.is_empty(), "{} is empty", path.display());
+    summaries
+}
+
+/// `tshark-facts.json`: per capture file, tshark's facts; unreadable or empty fails the test.
+fn tshark_facts(corpus: &std::path::Path) -> BTreeMap<String, Value> {
+    let path = corpus.join("tshark-facts.json");
+    let text = common::read_text(&path);
+    let facts: BTreeMap<String, Value> = match serde_json::from_str(&text) {
+        Ok(facts) => facts,
+        Err(e) => panic!("{}: {e}", path.display()),
+    };
+    assert!(!facts.is_empty(), "{} is empty", path.display());
+    facts
 }
 
 /// JA3 of each connection's first ClientHello equals tshark's `tls.handshake.ja3` (live
@@ -297,11 +320,10 @@ fn ja3_equals_tshark_on_every_corpus_client_hello() {
         .output()
         .is_err()
     {
-        println!("NOTICE: tshark is not installed; JA3 comparison skipped");
+        common::skipped("tshark is not installed; JA3 comparison skipped");
         return;
     }
-    let facts_text = fs::read_to_string(corpus.join("tshark-facts.json")).unwrap_or_default();
-    let tshark: BTreeMap<String, Value> = serde_json::from_str(&facts_text).unwrap_or_default();
+    let tshark = tshark_facts(&corpus);
     let (mut compared, mut mismatches) = (0, Vec::new());
     for file in tshark.keys() {
         let path = corpus.join(file);
@@ -310,9 +332,11 @@ fn ja3_equals_tshark_on_every_corpus_client_hello() {
             .arg(&path)
             .args(["-Y", "tls.handshake.type==1", "-T", "fields"])
             .args(["-e", "tcp.stream", "-e", "tls.handshake.ja3"])
-            .output()
-            .map(|o| o.stdout)
-            .unwrap_or_default();
+            .output();
+        let out = match out {
+            Ok(out) => out.stdout,
+            Err(e) => panic!("cannot run tshark on {file}: {e}"),
+        };
         // tshark prints one line per ClientHello; the connection keeps the first per stream.
         let mut theirs: BTreeMap<u64, String> = BTreeMap::new();
         for line in String::from_utf8_lossy(&out).lines() {

@@ -3,20 +3,13 @@
 
 mod common;
 
-use common::{captures_dir, mqpcap};
+use common::{captures_dir, json_document, lab_capture_files, mqpcap};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 fn lab_captures() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(captures_dir())
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    files.retain(|p| {
-        let name = p.to_string_lossy();
-        name.ends_with(".pcap") || name.ends_with(".pcapng")
-    });
-    files.sort();
+    let files = lab_capture_files();
     assert!(files.len() >= 60, "lab captures not found: {}", files.len());
     files
 }
@@ -101,8 +94,7 @@ fn every_finding_of_the_json_document_is_in_json_lines() {
     let mut cross = 0;
     for file in lab_captures() {
         let f = file.to_string_lossy().to_string();
-        let doc: Value = serde_json::from_slice(&run(&["analyze", "--format", "json", &f]))
-            .unwrap_or_else(|e| panic!("{f}: {e}"));
+        let doc = json_document(&run(&["analyze", "--format", "json", &f]), &f);
         let lines = String::from_utf8(run(&["analyze", "--format", "jsonl", &f]))
             .unwrap_or_else(|e| panic!("{f}: {e}"));
         let in_doc = findings_of_document(&doc);
@@ -124,10 +116,10 @@ fn timelines_follow_the_events_flag() {
         .to_string_lossy()
         .to_string();
     let doc_of = |events: &str| -> Value {
-        serde_json::from_slice(&run(&[
-            "analyze", "--format", "json", "--events", events, &f,
-        ]))
-        .unwrap_or(Value::Null)
+        json_document(
+            &run(&["analyze", "--format", "json", "--events", events, &f]),
+            &format!("{f} --events {events}"),
+        )
     };
     let with_events = |doc: &Value| -> usize {
         doc["connections"]
@@ -142,6 +134,7 @@ fn timelines_follow_the_events_flag() {
     assert!(n >= 10, "{n} connections");
     assert_eq!(with_events(&all), n);
     assert_eq!(with_events(&none), 0);
+    assert_eq!(none["connections"].as_array().map_or(0, Vec::len), n);
     // Failing connections (refused logins) keep theirs; omitted ones say so.
     let failing = failures["connections"]
         .as_array()

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{captures_dir, corpus_dir};
+use common::{corpus_dir, json_document, lab_capture_files, lab_manifest};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -29,7 +29,7 @@ fn run_json(args: &[&str]) -> Value {
         out.status.code(),
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    json_document(&out.stdout, &format!("mqpcap {args:?}"))
 }
 
 /// Every finding of a document: per connection, then across connections.
@@ -47,7 +47,10 @@ fn every_finding(doc: &Value) -> impl Iterator<Item = &Value> {
 fn all_findings(doc: &Value) -> Vec<(String, String, String)> {
     every_finding(doc)
         .map(|f| {
-            let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+            let s = |k: &str| match f[k].as_str() {
+                Some(text) => text.to_string(),
+                None => panic!("a finding without {k}: {f:#}"),
+            };
             (s("rule"), s("severity"), s("title"))
         })
         .collect()
@@ -97,11 +100,8 @@ fn serious(severity: &str) -> bool {
 
 #[test]
 fn every_lab_capture_gets_its_expected_rules_and_healthy_ones_no_problem() {
-    let manifest_path = captures_dir().join("expected.json");
-    let text = std::fs::read_to_string(&manifest_path).unwrap_or_default();
-    let manifest: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let manifest = lab_manifest();
     let files = manifest["files"].as_object().cloned().unwrap_or_default();
-    assert!(!files.is_empty(), "no files in {}", manifest_path.display());
     let (mut expected_total, mut expected_found) = (0, 0);
     let mut false_on_healthy = Vec::new();
     let mut extra_on_failing = Vec::new();
@@ -109,10 +109,11 @@ fn every_lab_capture_gets_its_expected_rules_and_healthy_ones_no_problem() {
     let mut known_met = Vec::new();
     for (file, entry) in &files {
         let path = format!("captures/{file}");
-        if !Path::new(env!("CARGO_MANIFEST_DIR")).join(&path).is_file() {
-            println!("NOTICE: {file} is listed but not present; skipped");
-            continue;
-        }
+        // A capture the manifest lists is part of the lab: its absence fails the test.
+        assert!(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(&path).is_file(),
+            "{file} is listed in captures/expected.json but not present"
+        );
         let stem = file.rsplit_once('.').map(|(s, _)| s).unwrap_or(file);
         let keys = format!("captures/keys/{stem}.keys");
         let mut args = vec!["analyze", "--format", "json", path.as_str()];
@@ -134,12 +135,10 @@ fn every_lab_capture_gets_its_expected_rules_and_healthy_ones_no_problem() {
             .map(|f| f.0.as_str())
             .chain(merged.iter().map(String::as_str))
             .collect();
-        let expected: Vec<&str> = entry["expected_rules"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let Some(expected) = entry["expected_rules"].as_array() else {
+            panic!("{file}: no expected_rules list in captures/expected.json")
+        };
+        let expected: Vec<&str> = expected.iter().filter_map(Value::as_str).collect();
         for rule in &expected {
             expected_total += 1;
             let known = KNOWN.iter().find(|k| k.0 == file && k.1 == *rule);
@@ -154,7 +153,13 @@ fn every_lab_capture_gets_its_expected_rules_and_healthy_ones_no_problem() {
                 missing.push(format!("{file}: {rule} not found (found: {rules:?})"));
             }
         }
-        let healthy = entry["healthy"].as_bool() == Some(true);
+        let Some(healthy) = entry["healthy"].as_bool() else {
+            panic!("{file}: no healthy verdict in captures/expected.json")
+        };
+        assert!(
+            healthy || !expected.is_empty(),
+            "{file}: a failing capture expects no rule"
+        );
         for (rule, severity, title) in &found {
             if !serious(severity) {
                 continue;
@@ -291,8 +296,10 @@ fn corpus_stories_get_their_diagnosis() {
 
 #[test]
 fn a_bad_rule_file_is_exit_2_with_path_and_line() {
-    let dir = tempfile::tempdir();
-    let Ok(dir) = dir else { return };
+    let dir = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(e) => panic!("tempdir: {e}"),
+    };
     let bad = dir.path().join("bad.toml");
     assert!(std::fs::write(&bad, "[tls_alert]\nseverity = \"error\"\ntitle = \"x\n").is_ok());
     let out = Command::new(env!("CARGO_BIN_EXE_mqpcap"))
@@ -363,23 +370,30 @@ fn profile_and_only_failures_flags() {
 /// rules without a panic: rules see half-built records (no CONNACK, no close, a cut handshake).
 #[test]
 fn rules_never_panic_on_truncated_captures() {
-    let dir = captures_dir();
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
+    let names: Vec<_> = lab_capture_files()
         .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
-        .filter(|p| p.metadata().map(|m| m.len() < 12_000).unwrap_or(false))
+        .filter(|p| match p.metadata() {
+            Ok(m) => m.len() < 12_000,
+            Err(e) => panic!("{}: {e}", p.display()),
+        })
         .collect();
-    names.sort();
+    // The lab holds dozens of small captures; finding none means the test would run nothing.
+    assert!(
+        names.len() >= 10,
+        "only {} lab captures under 12,000 bytes",
+        names.len()
+    );
     let mut runs = 0;
-    for path in names {
-        let bytes = std::fs::read(&path).unwrap_or_default();
+    for path in &names {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) => panic!("{}: {e}", path.display()),
+        };
         for cut in (0..bytes.len()).step_by(199) {
             mqpcap::engine::fuzz_analyze(&bytes[..cut]);
             runs += 1;
         }
     }
+    assert!(runs > names.len(), "{runs} truncated captures analysed");
     println!("{runs} truncated captures analysed");
 }

@@ -39,18 +39,23 @@ impl Answer {
                 .collect(),
             None => panic!("docs/fleet.md has no query named {query:?}"),
         };
-        let rows = result["rows"]
-            .as_array()
-            .map(|rows| {
-                rows.iter()
-                    .map(|row| {
-                        let values = row.as_array().cloned().unwrap_or_default();
-                        assert_eq!(values.len(), columns.len(), "{query}: row {row}");
-                        columns.iter().cloned().zip(values).collect()
-                    })
+        let Some(rows) = result["rows"].as_array() else {
+            panic!("{query}: no rows in the answer {result}")
+        };
+        let rows = rows
+            .iter()
+            .map(|row| {
+                let Some(values) = row.as_array() else {
+                    panic!("{query}: row {row} is not a list")
+                };
+                assert_eq!(values.len(), columns.len(), "{query}: row {row}");
+                columns
+                    .iter()
+                    .cloned()
+                    .zip(values.iter().cloned())
                     .collect()
             })
-            .unwrap_or_default();
+            .collect();
         Answer { rows }
     }
 
@@ -88,10 +93,10 @@ fn failing_severity(finding: &Value) -> bool {
 #[test]
 fn fleet_md_queries_answer_on_the_lab_captures() {
     if !duckdb_installed() {
-        println!(
-            "skipped: duckdb not installed (python3 -m pip install duckdb=={DUCKDB}); \
+        common::skipped(&format!(
+            "duckdb not installed (python3 -m pip install duckdb=={DUCKDB}); \
              docs/fleet.md queries not run"
-        );
+        ));
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -160,10 +165,10 @@ fn fleet_md_queries_answer_on_the_lab_captures() {
     );
     let answer: Value = serde_json::from_slice(&out.stdout).expect("fleet_queries.py JSON");
     if answer["duckdb"] != DUCKDB {
-        println!(
-            "NOTICE: duckdb {} installed; docs/fleet.md was written with {DUCKDB}",
+        common::notice(&format!(
+            "duckdb {} installed; docs/fleet.md was written with {DUCKDB}",
             answer["duckdb"]
-        );
+        ));
     }
     let results = &answer["results"];
 
@@ -185,9 +190,10 @@ fn fleet_md_queries_answer_on_the_lab_captures() {
     for c in &conns {
         for f in c["findings"].as_array().into_iter().flatten() {
             if failing_severity(f) {
-                *by_rule
-                    .entry(f["rule"].as_str().unwrap_or_default().to_string())
-                    .or_default() += 1;
+                let Some(rule) = f["rule"].as_str() else {
+                    panic!("a finding without rule: {f}")
+                };
+                *by_rule.entry(rule.to_string()).or_default() += 1;
             }
         }
     }

@@ -20,7 +20,7 @@ fn chromium() -> Option<&'static str> {
 #[test]
 fn html_reports_load_in_chromium_without_console_messages() {
     let Some(browser) = chromium() else {
-        eprintln!("skipped: chromium not installed (apt-get install chromium)");
+        common::skipped("chromium not installed (apt-get install chromium)");
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");

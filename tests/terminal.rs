@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::captures_dir;
+use common::lab_capture_files;
 use std::process::Command;
 
 fn table(capture: &std::path::Path, columns: usize) -> String {
@@ -28,11 +28,7 @@ fn table(capture: &std::path::Path, columns: usize) -> String {
 
 #[test]
 fn every_lab_capture_fits_80_and_100_columns() {
-    let mut captures: Vec<_> = std::fs::read_dir(captures_dir())
-        .map(|d| d.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    captures.retain(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"));
-    captures.sort();
+    let captures = lab_capture_files();
     assert!(
         captures.len() > 100,
         "lab captures not found: {}",

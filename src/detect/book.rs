@@ -13,12 +13,17 @@
 //! [connack_refused.thresholds]   # numbers only, read by the rule's code
 //! [connack_refused.variants.v4_5] # overrides of severity/title/detail/remedy
 //! ```
-//! Loading checks every id against the rules the code implements; an error names the file,
-//! the line and the reason.
+//! Loading checks every id against the rules the code implements, refuses any key it does not
+//! know (in a rule, in a variant, and a threshold the rule's code does not read: see
+//! [`THRESHOLDS`]); an error names the file, the line and the reason.
+//!
+//! Threshold values are written once, in the built-in `rules/*.toml`: the code reads them
+//! without a default ([`RuleDef::threshold`]), every built-in rule sets every threshold its
+//! code reads (a test checks it), and an overlay that leaves one out keeps the built-in value.
 
 use super::Severity;
 use super::ports::{BrokerPorts, BrokerTransport};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -61,6 +66,77 @@ const BUILTIN_PROFILES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The thresholds each rule's code reads, by rule id: the one list of their names. A rule file
+/// may set these and nothing else; their values are in the built-in `rules/*.toml`.
+pub const THRESHOLDS: &[(&str, &[&str])] = &[
+    ("syn_unanswered", &["min_wait_s"]),
+    (
+        "tcp_retransmissions",
+        &["info_rate", "warning_rate", "warning_min_count"],
+    ),
+    ("zero_window", &["min_stall_s"]),
+    ("pmtu_blackhole", &["min_segment", "min_retransmissions"]),
+    (
+        "peer_unresponsive",
+        &["min_retransmissions", "min_silence_s"],
+    ),
+    ("protocol_mismatch", &["max_plain_close_s"]),
+    // Both read the two record sizes: one tells an empty Certificate from one with a chain.
+    (
+        "client_cert_missing",
+        &[
+            "max_empty_certificate_record",
+            "min_certificate_record",
+            "max_refusal_delay_s",
+        ],
+    ),
+    (
+        "client_cert_rejected",
+        &[
+            "max_empty_certificate_record",
+            "min_certificate_record",
+            "max_refusal_delay_s",
+        ],
+    ),
+    ("connack_refused", &["inferred_max_delay_s"]),
+    ("no_connect_sent", &["min_wait_s"]),
+    (
+        "keepalive_lapse",
+        &["factor", "tolerance_s", "inferred_min_silence_s"],
+    ),
+    ("server_closed_after_request", &["max_delay_s"]),
+    ("subscribe_refused", &["max_findings"]),
+    ("publish_refused", &["max_findings"]),
+    ("mqtt_sequence_violation", &["min_delay_s", "max_close_s"]),
+    (
+        "duplicate_client_id",
+        &[
+            "max_takeover_delay_s",
+            "max_overlapping",
+            "fight_min_takeovers",
+        ],
+    ),
+    ("rst_intermittent", &["min_attempts"]),
+    (
+        "reconnect_storm",
+        &[
+            "min_attempts",
+            "max_mean_interval_s",
+            "backoff_ratio",
+            "backoff_share",
+        ],
+    ),
+    ("dns_failure", &["min_wait_s"]),
+];
+
+/// The thresholds the code of rule `id` reads (none for most rules).
+pub fn threshold_names(id: &str) -> &'static [&'static str] {
+    THRESHOLDS
+        .iter()
+        .find(|(rule, _)| *rule == id)
+        .map_or(&[], |(_, names)| names)
+}
+
 /// A rule file or profile that could not be used: where and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookError {
@@ -99,8 +175,9 @@ struct RawRule {
     /// Documentation only (shown by `mqpcap rules ID`).
     #[serde(default)]
     summary: Option<String>,
+    /// Spanned: an unknown name is reported at its line.
     #[serde(default)]
-    thresholds: BTreeMap<String, f64>,
+    thresholds: BTreeMap<String, toml::Spanned<f64>>,
     #[serde(default)]
     variants: BTreeMap<String, RawText>,
     /// The rule concludes from what one side did NOT send: withheld when the capture holds
@@ -139,9 +216,17 @@ pub struct RuleDef {
 }
 
 impl RuleDef {
-    /// A threshold from the data, else the default the code documents.
-    pub fn threshold(&self, name: &str, default: f64) -> f64 {
-        self.thresholds.get(name).copied().unwrap_or(default)
+    /// A threshold the rule's code reads. Its names are declared in [`THRESHOLDS`] and the
+    /// loader gives each one a value (the built-in files set them all; an overlay keeps the
+    /// built-in value of one it leaves out), so there is no default here: a name missing from
+    /// [`THRESHOLDS`] fails the tests (debug builds) and reads as NaN in release.
+    pub fn threshold(&self, name: &str) -> f64 {
+        debug_assert!(
+            self.thresholds.contains_key(name),
+            "rule `{}` reads threshold `{name}`, which it does not declare in book::THRESHOLDS",
+            self.id
+        );
+        self.thresholds.get(name).copied().unwrap_or(f64::NAN)
     }
     /// The text of a variant (falling back field by field to the rule's own), or the rule's.
     pub fn text(&self, variant: Option<&str>) -> RuleText {
@@ -152,8 +237,9 @@ impl RuleDef {
     }
 }
 
-/// A platform's limits, each optional (absent = not checked).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// A platform's limits, each optional (absent = not checked). `mqpcap rules PROFILE` lists them
+/// in this order ([`Limits::entries`]).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     pub keep_alive_min_s: Option<u32>,
@@ -167,6 +253,8 @@ pub struct Limits {
     /// Seconds past 1.5x the keep-alive (MQTT 3.1.1 §3.1.2.10) the platform may take to close a
     /// silent client, because it checks on a timer (Alibaba Cloud: every 30 s).
     pub keep_alive_grace_s: Option<u32>,
+    /// The platform closes idle connections after this many seconds whatever the keep-alive.
+    pub idle_timeout_s: Option<u32>,
     pub max_qos: Option<u8>,
     pub max_packet_bytes: Option<u64>,
     pub max_publish_payload_bytes: Option<u64>,
@@ -183,8 +271,54 @@ pub struct Limits {
     pub jwt_aud_required: Option<bool>,
     /// Seconds of clock difference tolerated before `iat` counts as in the future.
     pub jwt_iat_leeway_s: Option<i64>,
-    /// The platform closes idle connections after this many seconds whatever the keep-alive.
-    pub idle_timeout_s: Option<u32>,
+}
+
+impl Limits {
+    /// The limits set, as (name, value) in the order of the struct: generated from its serde
+    /// names and values, so a new limit is listed without more code.
+    pub fn entries(&self) -> Vec<(&'static str, String)> {
+        let Ok(serde_json::Value::Object(values)) = serde_json::to_value(self) else {
+            return Vec::new();
+        };
+        field_names::<Limits>()
+            .iter()
+            .filter_map(|&name| match values.get(name)? {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) => Some((name, s.clone())),
+                v => Some((name, v.to_string())),
+            })
+            .collect()
+    }
+}
+
+/// The field names of a struct that derives `Deserialize`, in declaration order: serde's derive
+/// hands them to `deserialize_struct`, which this deserializer records and then stops.
+fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    use serde::de::{self, Visitor};
+    struct Names<'a>(&'a mut &'static [&'static str]);
+    impl<'de> de::Deserializer<'de> for Names<'_> {
+        type Error = de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("field names only"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+    let mut names: &'static [&'static str] = &[];
+    let _ = T::deserialize(Names(&mut names));
+    names
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -231,7 +365,7 @@ impl RuleBook {
         // The built-in files are checked by tests; a failure here would be a build mistake,
         // so it degrades to a book without that file rather than a panic.
         for (path, text) in BUILTIN_RULES {
-            if let Ok(rules) = parse_rules(path, text) {
+            if let Ok(rules) = parse_builtin_rules(path, text) {
                 book.rules
                     .extend(rules.into_iter().map(|r| (r.id.clone(), r)));
             }
@@ -256,7 +390,13 @@ impl RuleBook {
         }
         for file in files {
             let text = read(&file)?;
-            for rule in parse_rules(&file.display().to_string(), &text)? {
+            for mut rule in parse_rules(&file.display().to_string(), &text)? {
+                // A threshold the overlay does not set keeps the value it replaces.
+                if let Some(replaced) = self.rules.get(&rule.id) {
+                    for (name, value) in &replaced.thresholds {
+                        rule.thresholds.entry(name.clone()).or_insert(*value);
+                    }
+                }
                 self.rules.insert(rule.id.clone(), rule);
             }
         }
@@ -377,7 +517,9 @@ fn toml_error(path: &str, text: &str, e: &toml::de::Error) -> BookError {
     }
 }
 
-/// Parses one rule file and checks it against the rules the code implements.
+/// Parses one rule file and checks it against the rules the code implements: every rule id has
+/// code, every key is known, every threshold is one its code reads ([`THRESHOLDS`]). A threshold
+/// left out is not an error here (an overlay keeps the built-in value).
 pub fn parse_rules(path: &str, text: &str) -> Result<Vec<RuleDef>, BookError> {
     let raw: BTreeMap<String, RawRule> =
         toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
@@ -428,16 +570,58 @@ pub fn parse_rules(path: &str, text: &str) -> Result<Vec<RuleDef>, BookError> {
                 )));
             }
         }
+        let reads = threshold_names(static_id);
+        let mut thresholds = BTreeMap::new();
+        for (name, value) in r.thresholds {
+            if !reads.contains(&name.as_str()) {
+                let known = if reads.is_empty() {
+                    "it reads none".to_string()
+                } else {
+                    format!("it reads {}", reads.join(", "))
+                };
+                return Err(BookError {
+                    path: path.to_string(),
+                    line: Some(line_of(text, value.span().start)),
+                    reason: format!("rule `{id}`: unknown threshold `{name}` ({known})"),
+                });
+            }
+            thresholds.insert(name, value.into_inner());
+        }
         rules.push(RuleDef {
             id: static_id.to_string(),
             summary: r.summary.unwrap_or_default(),
             base,
-            thresholds: r.thresholds,
+            thresholds,
             variants,
             needs_both_sides: r.needs_both_sides,
             explains: r.explains,
             source: path.to_string(),
         });
+    }
+    Ok(rules)
+}
+
+/// Parses a built-in rule file: as [`parse_rules`], and every rule sets every threshold its code
+/// reads (these values are the only defaults).
+fn parse_builtin_rules(path: &str, text: &str) -> Result<Vec<RuleDef>, BookError> {
+    let rules = parse_rules(path, text)?;
+    for rule in &rules {
+        let missing: Vec<&str> = threshold_names(&rule.id)
+            .iter()
+            .copied()
+            .filter(|name| !rule.thresholds.contains_key(*name))
+            .collect();
+        if !missing.is_empty() {
+            return Err(BookError {
+                path: path.to_string(),
+                line: line_of_table(text, &rule.id),
+                reason: format!(
+                    "rule `{}`: no value for threshold {} (built-in files set every threshold)",
+                    rule.id,
+                    missing.join(", ")
+                ),
+            });
+        }
     }
     Ok(rules)
 }
@@ -454,11 +638,8 @@ mod tests {
     #[test]
     fn builtin_files_all_parse() {
         for (path, text) in BUILTIN_RULES {
-            assert!(
-                parse_rules(path, text).is_ok(),
-                "{:?}",
-                parse_rules(path, text)
-            );
+            let rules = parse_builtin_rules(path, text);
+            assert!(rules.is_ok(), "{rules:?}");
         }
         for (path, text) in BUILTIN_PROFILES {
             assert!(
@@ -529,6 +710,213 @@ mod tests {
         let rule = book.rule("syn_unanswered").map(|r| r.base.clone());
         assert_eq!(rule.map(|t| t.severity), Some(Severity::Info));
         assert!(book.rule("tls_alert").is_some());
+    }
+
+    /// A rule with its four required keys, then `extra` lines.
+    fn rule_text(id: &str, extra: &str) -> String {
+        format!(
+            "[{id}]\nseverity = \"error\"\ntitle = \"T\"\ndetail = \"D\"\nremedy = \"R\"\n{extra}"
+        )
+    }
+
+    #[test]
+    fn a_misspelt_key_names_its_path_and_line() {
+        // A rule's own key.
+        let text = rule_text("syn_unanswered", "remdy = \"R\"\n");
+        let e = parse_rules("rules/x.toml", &text).err();
+        assert!(
+            matches!(&e, Some(BookError { line: Some(6), reason, .. }) if reason.contains("remdy")),
+            "{e:?}"
+        );
+        assert!(
+            e.is_some_and(|e| e.to_string().starts_with("rules/x.toml:6: ")),
+            "path:line: reason"
+        );
+        // A key of a variant.
+        let text = rule_text(
+            "zero_window",
+            "[zero_window.variants.reopened]\ndetail = \"d\"\ntitel = \"t\"\n",
+        );
+        let e = parse_rules("r.toml", &text).err();
+        assert!(
+            matches!(&e, Some(BookError { line: Some(8), reason, .. }) if reason.contains("titel")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_misspelt_threshold_names_its_path_and_line() {
+        let text = rule_text(
+            "syn_unanswered",
+            "[syn_unanswered.thresholds]\n# the wait\nmin_wiat_s = 3.0\n",
+        );
+        let e = parse_rules("rules/x.toml", &text).err();
+        assert!(
+            matches!(&e, Some(BookError { line: Some(8), reason, .. })
+                if reason.contains("`min_wiat_s`") && reason.contains("min_wait_s")),
+            "{e:?}"
+        );
+        assert!(
+            e.is_some_and(|e| e.to_string().starts_with("rules/x.toml:8: ")),
+            "path:line: reason"
+        );
+        // Inline, and on a rule whose code reads no threshold.
+        let text = rule_text("tls_alert", "thresholds = { max_alerts = 2 }\n");
+        let e = parse_rules("r.toml", &text).err();
+        assert!(
+            matches!(&e, Some(BookError { line: Some(6), reason, .. }) if reason.contains("reads none")),
+            "{e:?}"
+        );
+        // A threshold another rule reads is still unknown here.
+        let text = rule_text("zero_window", "[zero_window.thresholds]\nmin_wait_s = 1\n");
+        let e = parse_rules("r.toml", &text).err();
+        assert!(matches!(&e, Some(BookError { line: Some(7), .. })), "{e:?}");
+    }
+
+    #[test]
+    fn a_builtin_rule_must_set_every_threshold_its_code_reads() {
+        let text = rule_text(
+            "peer_unresponsive",
+            "[peer_unresponsive.thresholds]\nmin_silence_s = 5\n",
+        );
+        assert!(parse_rules("r.toml", &text).is_ok());
+        let e = parse_builtin_rules("r.toml", &text).err();
+        assert!(
+            matches!(&e, Some(BookError { line: Some(1), reason, .. }) if reason.contains("min_retransmissions")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn every_builtin_rule_has_the_thresholds_its_code_reads_and_no_other() {
+        let book = RuleBook::builtin();
+        for rule in book.rules() {
+            let mut set: Vec<&str> = rule.thresholds.keys().map(String::as_str).collect();
+            let mut reads = threshold_names(&rule.id).to_vec();
+            set.sort_unstable();
+            reads.sort_unstable();
+            assert_eq!(set, reads, "{}", rule.id);
+        }
+        let ids = super::super::rule_ids();
+        for (i, (id, names)) in THRESHOLDS.iter().enumerate() {
+            assert!(ids.contains(id), "THRESHOLDS names no rule `{id}`");
+            assert!(!names.is_empty(), "{id}");
+            assert!(
+                THRESHOLDS.iter().skip(i + 1).all(|(other, _)| other != id),
+                "{id} twice"
+            );
+        }
+    }
+
+    /// Every `threshold("name")` in `src/detect` names a threshold declared in [`THRESHOLDS`],
+    /// and every declared name is read somewhere. (Which rule reads it is checked when the
+    /// rules run: [`RuleDef::threshold`] asserts it in debug builds.)
+    #[test]
+    fn every_threshold_the_code_reads_is_declared() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/detect");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            panic!("cannot read {}", dir.display())
+        };
+        let declared: Vec<&str> = THRESHOLDS
+            .iter()
+            .flat_map(|(_, names)| names.iter().copied())
+            .collect();
+        let mut read: Vec<String> = Vec::new();
+        for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+            if path.extension().is_none_or(|e| e != "rs") || path.ends_with("book.rs") {
+                continue;
+            }
+            let Ok(source) = std::fs::read_to_string(&path) else {
+                panic!("cannot read {}", path.display())
+            };
+            for call in source.split("threshold(\"").skip(1) {
+                let name: String = call.chars().take_while(|c| *c != '"').collect();
+                assert!(
+                    declared.contains(&name.as_str()),
+                    "{}: threshold `{name}` is not declared in THRESHOLDS",
+                    path.display()
+                );
+                read.push(name);
+            }
+        }
+        assert!(
+            read.len() >= 30,
+            "found only {} threshold reads",
+            read.len()
+        );
+        for name in declared {
+            assert!(
+                read.iter().any(|r| r == name),
+                "`{name}` is declared but never read"
+            );
+        }
+    }
+
+    #[test]
+    fn an_overlay_is_validated_and_keeps_the_builtin_thresholds_it_leaves_out() {
+        let Ok(dir) = tempfile::tempdir() else { return };
+        let mine = dir.path().join("mine.toml");
+        let text = rule_text(
+            "reconnect_storm",
+            "[reconnect_storm.thresholds]\nmin_attempts = 9\n",
+        );
+        assert!(std::fs::write(&mine, text).is_ok());
+        let book = RuleBook::builtin().with_dir(dir.path());
+        let Ok(book) = book else { panic!("{book:?}") };
+        let Some(rule) = book.rule("reconnect_storm") else {
+            panic!("no reconnect_storm")
+        };
+        assert_eq!(rule.threshold("min_attempts"), 9.0);
+        assert_eq!(rule.threshold("max_mean_interval_s"), 10.0);
+        assert_eq!(rule.threshold("backoff_share"), 0.6);
+        // A misspelt threshold in an overlay: the file and the line (exit 2 in the CLI).
+        let text = rule_text(
+            "reconnect_storm",
+            "[reconnect_storm.thresholds]\nmin_atempts = 9\n",
+        );
+        assert!(std::fs::write(&mine, text).is_ok());
+        let e = RuleBook::builtin().with_dir(dir.path()).err();
+        assert!(
+            e.as_ref().is_some_and(|e| e
+                .to_string()
+                .starts_with(&format!("{}:7: ", mine.display()))),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn the_limits_listing_covers_every_field_of_the_struct() {
+        let all = Limits {
+            keep_alive_min_s: Some(1),
+            keep_alive_max_s: Some(2),
+            keep_alive_zero_allowed: Some(false),
+            keep_alive_clamped: Some(true),
+            keep_alive_grace_s: Some(3),
+            idle_timeout_s: Some(4),
+            max_qos: Some(1),
+            max_packet_bytes: Some(5),
+            max_publish_payload_bytes: Some(6),
+            client_id_max_bytes: Some(7),
+            client_id_format: Some("d/{name}".into()),
+            client_id_required: Some(true),
+            min_tls_version: Some("1.2".into()),
+            sni_required: Some(true),
+            client_cert_required: Some(false),
+            jwt_password: Some(true),
+            jwt_max_lifetime_s: Some(8),
+            jwt_aud_required: Some(true),
+            jwt_iat_leeway_s: Some(9),
+        };
+        let entries = all.entries();
+        assert_eq!(entries.len(), field_names::<Limits>().len());
+        assert_eq!(entries.len(), 19);
+        assert_eq!(
+            entries.first(),
+            Some(&("keep_alive_min_s", "1".to_string()))
+        );
+        assert!(entries.contains(&("client_id_format", "d/{name}".to_string())));
+        assert!(entries.contains(&("min_tls_version", "1.2".to_string())));
+        assert!(Limits::default().entries().is_empty());
     }
 
     #[test]

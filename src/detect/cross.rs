@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
 pub fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
-    let max_delay = ctx.threshold("max_takeover_delay_s", 2.0);
+    let max_delay = ctx.threshold("max_takeover_delay_s");
     let mut groups: BTreeMap<(usize, SocketAddr, Vec<u8>), Vec<&ConnSummary>> = BTreeMap::new();
     for c in ctx.connections {
         if c.connect_at().is_none() {
@@ -38,7 +38,7 @@ pub fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
             };
             // A takeover drops a connection that was open when the newer one came: only the
             // few before it can be, which also keeps long captures linear.
-            let window = ctx.threshold("max_overlapping", 8.0) as usize;
+            let window = ctx.threshold("max_overlapping") as usize;
             for older in &members[i.saturating_sub(window)..i] {
                 let Some(dropped) = older.server_drop() else {
                     continue;
@@ -67,7 +67,7 @@ pub fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
             .iter()
             .flat_map(|(o, n, _, _)| [o.client().ip(), n.client().ip()])
             .collect();
-        let fight = takeovers.len() as f64 >= ctx.threshold("fight_min_takeovers", 3.0);
+        let fight = takeovers.len() as f64 >= ctx.threshold("fight_min_takeovers");
         let mut hit = Hit::new()
             .variant(if fight { "fight" } else { "single" })
             .var("client_id", text_of(&client_id))
@@ -135,10 +135,7 @@ pub fn rst_intermittent(ctx: &CrossCtx) -> Vec<Hit> {
             .filter_map(|c| reset_failure(c).map(|at| (*c, at)))
             .collect();
         let ok = members.iter().filter(|c| c.succeeded()).count();
-        if resets.is_empty()
-            || ok == 0
-            || (members.len() as f64) < ctx.threshold("min_attempts", 3.0)
-        {
+        if resets.is_empty() || ok == 0 || (members.len() as f64) < ctx.threshold("min_attempts") {
             continue;
         }
         let mut hit = Hit::new()
@@ -174,10 +171,10 @@ pub fn reconnect_storm(ctx: &CrossCtx) -> Vec<Hit> {
             .or_default()
             .push(c);
     }
-    let min_attempts = ctx.threshold("min_attempts", 5.0) as usize;
-    let max_mean = ctx.threshold("max_mean_interval_s", 10.0);
-    let ratio = ctx.threshold("backoff_ratio", 1.5);
-    let share = ctx.threshold("backoff_share", 0.6);
+    let min_attempts = ctx.threshold("min_attempts") as usize;
+    let max_mean = ctx.threshold("max_mean_interval_s");
+    let ratio = ctx.threshold("backoff_ratio");
+    let share = ctx.threshold("backoff_share");
     let mut hits = Vec::new();
     for ((_, client, server, id), mut members) in groups {
         if members.len() < min_attempts {

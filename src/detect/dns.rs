@@ -8,18 +8,16 @@ use super::{Hit, render};
 use crate::finding::Finding;
 use crate::proto::dns::{DnsLookup, LookupOutcome, rcode_name};
 
-/// A lookup without answer is judged only when the capture went on this long after its last
-/// query, or when it was asked again a quarter of this after the first query (default;
-/// `rules/dns.toml` thresholds): else an answer may be just past the capture end.
-const DEFAULT_MIN_WAIT_S: f64 = 2.0;
-
 /// The failed lookups of a run, each with its capture's last frame time, in capture then
 /// first-query order.
 pub fn dns_failures(lookups: &[(DnsLookup, i64)], book: &RuleBook) -> Vec<Finding> {
     let Some(rule) = book.rule("dns_failure") else {
         return Vec::new();
     };
-    let min_wait_ns = (rule.threshold("min_wait_s", DEFAULT_MIN_WAIT_S) * 1e9) as i64;
+    // A lookup without answer is judged only when the capture went on this long after its last
+    // query, or when it was asked again a quarter of this after the first query
+    // (`rules/dns.toml`): else an answer may be just past the capture end.
+    let min_wait_ns = (rule.threshold("min_wait_s") * 1e9) as i64;
     let mut findings = Vec::new();
     for (l, capture_end_ns) in lookups {
         let variant = match l.outcome {

@@ -77,77 +77,13 @@ fn explain_profile(p: &Profile, out: &mut dyn Write) -> io::Result<()> {
     if !p.description.is_empty() {
         writeln!(out, "  {}", p.description)?;
     }
-    let l = &p.limits;
-    let mut limits: Vec<String> = Vec::new();
-    let mut add = |name: &str, value: Option<String>| {
-        if let Some(v) = value {
-            limits.push(format!("{name} = {v}"));
-        }
-    };
-    add(
-        "keep_alive_min_s",
-        l.keep_alive_min_s.map(|v| v.to_string()),
-    );
-    add(
-        "keep_alive_max_s",
-        l.keep_alive_max_s.map(|v| v.to_string()),
-    );
-    add(
-        "keep_alive_zero_allowed",
-        l.keep_alive_zero_allowed.map(|v| v.to_string()),
-    );
-    add(
-        "keep_alive_clamped",
-        l.keep_alive_clamped.map(|v| v.to_string()),
-    );
-    add(
-        "keep_alive_grace_s",
-        l.keep_alive_grace_s.map(|v| v.to_string()),
-    );
-    add("idle_timeout_s", l.idle_timeout_s.map(|v| v.to_string()));
-    add("max_qos", l.max_qos.map(|v| v.to_string()));
-    add(
-        "max_packet_bytes",
-        l.max_packet_bytes.map(|v| v.to_string()),
-    );
-    add(
-        "max_publish_payload_bytes",
-        l.max_publish_payload_bytes.map(|v| v.to_string()),
-    );
-    add(
-        "client_id_max_bytes",
-        l.client_id_max_bytes.map(|v| v.to_string()),
-    );
-    add("client_id_format", l.client_id_format.clone());
-    add(
-        "client_id_required",
-        l.client_id_required.map(|v| v.to_string()),
-    );
-    add("min_tls_version", l.min_tls_version.clone());
-    add("sni_required", l.sni_required.map(|v| v.to_string()));
-    add(
-        "client_cert_required",
-        l.client_cert_required.map(|v| v.to_string()),
-    );
-    add("jwt_password", l.jwt_password.map(|v| v.to_string()));
-    add(
-        "jwt_max_lifetime_s",
-        l.jwt_max_lifetime_s.map(|v| v.to_string()),
-    );
-    add(
-        "jwt_aud_required",
-        l.jwt_aud_required.map(|v| v.to_string()),
-    );
-    add(
-        "jwt_iat_leeway_s",
-        l.jwt_iat_leeway_s.map(|v| v.to_string()),
-    );
+    let limits = p.limits.entries();
     if limits.is_empty() {
         writeln!(out, "  no platform limits")?;
     } else {
         writeln!(out, "\n  limits:")?;
-        for line in limits {
-            writeln!(out, "    {line}")?;
+        for (name, value) in limits {
+            writeln!(out, "    {name} = {value}")?;
         }
     }
     if !p.sources.is_empty() {

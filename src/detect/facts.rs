@@ -5,8 +5,9 @@
 use crate::common::{At, Side};
 use crate::conn::{Connection, EventKind};
 use crate::flow::TcpEvent;
-use crate::proto::mqtt::MqttEvent;
 use crate::proto::mqtt::event::PacketSummary;
+use crate::proto::mqtt::parser::PacketType;
+use crate::proto::mqtt::{MqttEvent, Version};
 use crate::proto::tls::TlsEvent;
 
 pub fn client(conn: &Connection) -> Side {
@@ -83,6 +84,14 @@ pub fn mqtt_packets(conn: &Connection) -> impl Iterator<Item = (At, Side, &Packe
         EventKind::Mqtt(MqttEvent::Packet(p)) => Some((e.at, e.side, &**p)),
         _ => None,
     })
+}
+
+/// The type of a packet from the name the decoder gave it ([`PacketType::name`], the one
+/// list of names); `None` for `RESERVED` (type 0, and type 15 before MQTT 5.0).
+pub fn packet_type(name: &str) -> Option<PacketType> {
+    (1..=15u8)
+        .map(|n| PacketType::from_first_byte(n << 4))
+        .find(|t| t.name(Version::V5) == name)
 }
 
 /// MQTT events of any kind with their side.

@@ -111,8 +111,9 @@ pub(crate) struct ConnCtx<'a> {
 }
 
 impl ConnCtx<'_> {
-    pub fn threshold(&self, name: &str, default: f64) -> f64 {
-        self.rule.threshold(name, default)
+    /// A threshold of the rule (its value is in `rules/*.toml`; see [`RuleDef::threshold`]).
+    pub fn threshold(&self, name: &str) -> f64 {
+        self.rule.threshold(name)
     }
     pub fn found(&self, rule: &str) -> bool {
         self.found.contains(&rule)
@@ -142,8 +143,9 @@ pub(crate) struct CrossCtx<'a> {
 }
 
 impl CrossCtx<'_> {
-    pub fn threshold(&self, name: &str, default: f64) -> f64 {
-        self.rule.threshold(name, default)
+    /// A threshold of the rule (its value is in `rules/*.toml`; see [`RuleDef::threshold`]).
+    pub fn threshold(&self, name: &str) -> f64 {
+        self.rule.threshold(name)
     }
 }
 

@@ -127,7 +127,7 @@ fn connack_refused_inferred(ctx: &ConnCtx) -> Vec<Hit> {
         return vec![];
     };
     if first_close(conn, client).is_some_and(|(at, _)| at.frame < close_at.frame)
-        || secs_between(request, close_at) > ctx.threshold("inferred_max_delay_s", 2.0)
+        || secs_between(request, close_at) > ctx.threshold("inferred_max_delay_s")
     {
         return vec![];
     }
@@ -156,7 +156,7 @@ pub fn no_connect_sent(ctx: &ConnCtx) -> Vec<Hit> {
     }
     let client = facts::client(conn);
     let end = conn.tcp.close.at.unwrap_or(conn.tcp.last);
-    let min_wait = ctx.threshold("min_wait_s", 1.0);
+    let min_wait = ctx.threshold("min_wait_s");
     match conn.protocol {
         AppProtocol::None | AppProtocol::Mqtt => {
             let mqtt_connect = conn.mqtt.as_ref().is_some_and(|m| m.connect.is_some());
@@ -226,9 +226,9 @@ fn close_hit(ctx: &ConnCtx, hit: Hit, up: At, end: At, waited: f64) -> Hit {
 pub fn server_disconnect(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let server = facts::server(conn);
-    let Some((at, _, p)) =
-        mqtt_packets(conn).find(|(_, side, p)| *side == server && p.packet_type == "DISCONNECT")
-    else {
+    let Some((at, _, p)) = mqtt_packets(conn).find(|(_, side, p)| {
+        *side == server && facts::packet_type(p.packet_type) == Some(PacketType::Disconnect)
+    }) else {
         return vec![];
     };
     let code = p.reason_codes.first().copied().unwrap_or(0);
@@ -266,7 +266,7 @@ pub fn keepalive_lapse(ctx: &ConnCtx) -> Vec<Hit> {
     if first_close(conn, client).is_some_and(|(at, _)| at.frame < close_at.frame) {
         return vec![];
     }
-    let factor = ctx.threshold("factor", 1.5);
+    let factor = ctx.threshold("factor");
     if let Some(m) = &conn.mqtt {
         let Some(connect) = &m.connect else {
             return vec![];
@@ -285,7 +285,7 @@ pub fn keepalive_lapse(ctx: &ConnCtx) -> Vec<Hit> {
         let reaction = mqtt_packets(conn)
             .find(|(_, side, p)| {
                 *side == server
-                    && p.packet_type == "DISCONNECT"
+                    && facts::packet_type(p.packet_type) == Some(PacketType::Disconnect)
                     && p.reason_codes.first() == Some(&0x8d)
             })
             .map(|(at, _, _)| at)
@@ -303,7 +303,7 @@ pub fn keepalive_lapse(ctx: &ConnCtx) -> Vec<Hit> {
         } else {
             (window.earliest_s, window.text())
         };
-        if silence + ctx.threshold("tolerance_s", 0.5) < earliest {
+        if silence + ctx.threshold("tolerance_s") < earliest {
             return vec![];
         }
         let used = if window.used_s == u32::from(connect.keep_alive) {
@@ -345,7 +345,7 @@ pub fn keepalive_lapse(ctx: &ConnCtx) -> Vec<Hit> {
     // Only the client's silence matters: what the server sends (answers, deliveries, its
     // close_notify) does not reset the client's keep-alive (MQTT 3.1.1 §3.1.2.10).
     let silence = secs_between(last, close_at);
-    if silence < ctx.threshold("inferred_min_silence_s", 10.0) {
+    if silence < ctx.threshold("inferred_min_silence_s") {
         return vec![];
     }
     vec![
@@ -399,14 +399,14 @@ pub fn server_closed_after_request(ctx: &ConnCtx) -> Vec<Hit> {
     let Some((req_at, req_type, unfinished)) = last else {
         return vec![];
     };
-    if req_type == "DISCONNECT" {
+    if facts::packet_type(req_type) == Some(PacketType::Disconnect) {
         return vec![];
     }
     let answered = mqtt_packets(conn).any(|(at, side, _)| {
         side == server && at.frame > req_at.frame && at.frame <= close_at.frame
     });
     let delay = secs_between(req_at, close_at);
-    if answered || delay > ctx.threshold("max_delay_s", 2.0) {
+    if answered || delay > ctx.threshold("max_delay_s") {
         return vec![];
     }
     let mut size = match unfinished {
@@ -414,7 +414,7 @@ pub fn server_closed_after_request(ctx: &ConnCtx) -> Vec<Hit> {
         None => String::new(),
     };
     // A CONNECT's will is a usual reason (a will topic the ACL forbids).
-    if req_type == "CONNECT"
+    if facts::packet_type(req_type) == Some(PacketType::Connect)
         && let Some(w) = m.connect.as_ref().and_then(|c| c.will.as_ref())
     {
         size.push_str(&format!(
@@ -443,13 +443,13 @@ pub fn subscribe_refused(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let server = facts::server(conn);
     let version = version_of(ctx);
-    let max = ctx.threshold("max_findings", 5.0) as usize;
+    let max = ctx.threshold("max_findings") as usize;
     let mut hits = Vec::new();
     for (at, side, p) in mqtt_packets(conn) {
         if hits.len() >= max {
             break;
         }
-        if side != server || p.packet_type != "SUBACK" {
+        if side != server || facts::packet_type(p.packet_type) != Some(PacketType::Suback) {
             continue;
         }
         let failed: Vec<(usize, u8)> = p
@@ -464,7 +464,7 @@ pub fn subscribe_refused(ctx: &ConnCtx) -> Vec<Hit> {
         }
         let request = mqtt_packets(conn).find(|(a, s, q)| {
             *s != server
-                && q.packet_type == "SUBSCRIBE"
+                && facts::packet_type(q.packet_type) == Some(PacketType::Subscribe)
                 && q.packet_id == p.packet_id
                 && a.frame < at.frame
         });
@@ -502,13 +502,18 @@ pub fn subscribe_refused(ctx: &ConnCtx) -> Vec<Hit> {
 pub fn publish_refused(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let server = facts::server(conn);
-    let max = ctx.threshold("max_findings", 5.0) as usize;
+    let max = ctx.threshold("max_findings") as usize;
     let mut hits = Vec::new();
     for (at, side, p) in mqtt_packets(conn) {
         if hits.len() >= max {
             break;
         }
-        if side != server || !matches!(p.packet_type, "PUBACK" | "PUBREC") {
+        if side != server
+            || !matches!(
+                facts::packet_type(p.packet_type),
+                Some(PacketType::Puback | PacketType::Pubrec)
+            )
+        {
             continue;
         }
         let Some(&code) = p.reason_codes.first().filter(|c| **c >= 0x80) else {
@@ -517,7 +522,7 @@ pub fn publish_refused(ctx: &ConnCtx) -> Vec<Hit> {
         let topic = mqtt_packets(conn)
             .filter(|(a, s, q)| {
                 *s != server
-                    && q.packet_type == "PUBLISH"
+                    && facts::packet_type(q.packet_type) == Some(PacketType::Publish)
                     && q.packet_id == p.packet_id
                     && a.frame < at.frame
             })
@@ -564,7 +569,10 @@ pub fn malformed_mqtt(ctx: &ConnCtx) -> Vec<Hit> {
             MqttEvent::Violation { packet_type, what } => Some((at, side, *packet_type, what)),
             _ => None,
         })
-        .filter(|(_, _, packet_type, _)| !(legacy_connack && *packet_type == Some("CONNACK")))
+        .filter(|(_, _, packet_type, _)| {
+            !(legacy_connack
+                && packet_type.and_then(facts::packet_type) == Some(PacketType::Connack))
+        })
         .collect();
     let Some((at, side, packet_type, what)) = violations.first() else {
         return vec![];

@@ -9,9 +9,10 @@
 //! Packets a client sends between its CONNECT and the CONNACK are allowed (3.1.1 §3.1.4) and
 //! never counted; only those after the refusal reached the capture are.
 
-use super::facts::{self, first_close, mqtt_packets, secs_between};
+use super::facts::{self, first_close, mqtt_packets, packet_type, secs_between};
 use super::{ConnCtx, Hit};
 use crate::proto::mqtt::Version;
+use crate::proto::mqtt::parser::PacketType;
 use crate::proto::mqtt::reason::connack_refused as refused;
 
 pub fn mqtt_sequence_violation(ctx: &ConnCtx) -> Vec<Hit> {
@@ -21,7 +22,9 @@ pub fn mqtt_sequence_violation(ctx: &ConnCtx) -> Vec<Hit> {
     let mut hits = Vec::new();
 
     let connects: Vec<_> = mqtt_packets(conn)
-        .filter(|(_, side, p)| *side == client && p.packet_type == "CONNECT")
+        .filter(|(_, side, p)| {
+            *side == client && packet_type(p.packet_type) == Some(PacketType::Connect)
+        })
         .map(|(at, _, _)| at)
         .collect();
     if let [first, second, ..] = connects.as_slice() {
@@ -52,7 +55,7 @@ pub fn mqtt_sequence_violation(ctx: &ConnCtx) -> Vec<Hit> {
     // The client only learns of the refusal when the CONNACK reaches it; a packet it sent
     // right after may have crossed the CONNACK on the wire, so only those a round trip later
     // count (at least `min_delay_s`).
-    let min_delay = ctx.threshold("min_delay_s", 0.05);
+    let min_delay = ctx.threshold("min_delay_s");
     let late: Vec<_> = after_refusal(client)
         .filter(|(at, _)| secs_between(ack.at, *at) >= min_delay)
         .collect();
@@ -72,7 +75,7 @@ pub fn mqtt_sequence_violation(ctx: &ConnCtx) -> Vec<Hit> {
     let server_answers: Vec<_> = after_refusal(server).collect();
     let end = conn.tcp.close.at.unwrap_or(ctx.observed_until);
     let open_for = secs_between(ack.at, server_close.unwrap_or(end));
-    let left_open = server_close.is_none() && open_for >= ctx.threshold("max_close_s", 5.0);
+    let left_open = server_close.is_none() && open_for >= ctx.threshold("max_close_s");
     if !server_answers.is_empty() || left_open {
         let mut hit = Hit::new()
             .variant(if server_answers.is_empty() {

@@ -46,8 +46,8 @@ pub fn pmtu_blackhole(ctx: &ConnCtx) -> Vec<Hit> {
     if !facts::transport_up(conn) || conn.tcp.missing_bytes > 0 {
         return vec![];
     }
-    let min_segment = ctx.threshold("min_segment", 1000.0) as u32;
-    let min_retries = ctx.threshold("min_retransmissions", 3.0) as usize;
+    let min_segment = ctx.threshold("min_segment") as u32;
+    let min_retries = ctx.threshold("min_retransmissions") as usize;
     let mut hits = Vec::new();
     for side in [Side::Orig, Side::Resp] {
         let (mine, peer) = (

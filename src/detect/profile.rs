@@ -4,9 +4,10 @@
 //! because they are wrong everywhere.
 
 use super::book::Limits;
-use super::facts::{duration_text, mqtt_packets, text_of, unix_secs};
+use super::facts::{duration_text, mqtt_packets, packet_type, text_of, unix_secs};
 use super::jwt;
 use super::{ConnCtx, Hit};
+use crate::proto::mqtt::parser::PacketType;
 use crate::timefmt::rfc3339_seconds;
 
 fn platform(ctx: &ConnCtx) -> String {
@@ -33,7 +34,9 @@ pub fn qos_unsupported(ctx: &ConnCtx) -> Vec<Hit> {
         );
     }
     if let Some((at, _, p)) = mqtt_packets(ctx.conn).find(|(_, side, p)| {
-        *side == client && p.packet_type == "PUBLISH" && p.qos.is_some_and(|q| q > max)
+        *side == client
+            && packet_type(p.packet_type) == Some(PacketType::Publish)
+            && p.qos.is_some_and(|q| q > max)
     }) {
         let qos = p.qos.unwrap_or(0);
         hits.push(

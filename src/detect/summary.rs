@@ -3,10 +3,11 @@
 //! capture of a million connections can still be judged across connections after every
 //! record and timeline was freed.
 
-use super::facts::{self, first_close, mqtt_packets};
+use super::facts::{self, first_close, mqtt_packets, packet_type};
 use crate::common::At;
 use crate::conn::Connection;
 use crate::flow::CloseHow;
+use crate::proto::mqtt::parser::PacketType;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU64;
 
@@ -132,7 +133,9 @@ impl ConnSummary {
 pub fn summarize(id: usize, conn: &Connection) -> ConnSummary {
     let server = facts::server(conn);
     let disconnect = mqtt_packets(conn)
-        .find(|(_, side, p)| *side == server && p.packet_type == "DISCONNECT")
+        .find(|(_, side, p)| {
+            *side == server && packet_type(p.packet_type) == Some(PacketType::Disconnect)
+        })
         .map(|(at, _, _)| at);
     let server_drop = disconnect.or_else(|| first_close(conn, server).map(|(at, _)| at));
     let connect = conn.mqtt.as_ref().and_then(|m| m.connect.as_ref());

@@ -56,7 +56,7 @@ pub fn capture_one_sided(ctx: &ConnCtx) -> Vec<Hit> {
 /// side is one hit; the longest per side is what the text names.
 pub fn zero_window(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
-    let min_stall = ctx.threshold("min_stall_s", 2.0);
+    let min_stall = ctx.threshold("min_stall_s");
     let mut hits = Vec::new();
     for side in [Side::Orig, Side::Resp] {
         let mut longest: Option<(At, Option<At>, f64)> = None;
@@ -129,8 +129,8 @@ pub fn peer_unresponsive(ctx: &ConnCtx) -> Vec<Hit> {
             continue;
         };
         let silence = facts::secs_between(first, end);
-        if (retries.len() as f64) < ctx.threshold("min_retransmissions", 3.0)
-            || silence < ctx.threshold("min_silence_s", 5.0)
+        if (retries.len() as f64) < ctx.threshold("min_retransmissions")
+            || silence < ctx.threshold("min_silence_s")
         {
             continue;
         }
@@ -262,7 +262,7 @@ pub fn syn_unanswered(ctx: &ConnCtx) -> Vec<Hit> {
     let last = conn.tcp.last;
     let end = ctx.watched_until();
     let waited = facts::secs_between(first, end);
-    if waited < ctx.threshold("min_wait_s", 1.0) {
+    if waited < ctx.threshold("min_wait_s") {
         return vec![];
     }
     vec![
@@ -312,11 +312,11 @@ pub fn tcp_retransmissions(ctx: &ConnCtx) -> Vec<Hit> {
         return vec![];
     }
     let rate = retrans as f64 / packets as f64;
-    if rate < ctx.threshold("info_rate", 0.005) {
+    if rate < ctx.threshold("info_rate") {
         return vec![];
     }
-    let warning = rate >= ctx.threshold("warning_rate", 0.05)
-        && retrans as f64 >= ctx.threshold("warning_min_count", 3.0);
+    let warning = rate >= ctx.threshold("warning_rate")
+        && retrans as f64 >= ctx.threshold("warning_min_count");
     let mut hit = Hit::new()
         .var("count", retrans)
         .var("packets", packets)

@@ -113,11 +113,11 @@ pub(crate) enum FlightCertificate {
 /// a refused TLS 1.3 flight, with the sizes as evidence; `None` when the sizes say otherwise
 /// or nothing was refused.
 pub(crate) fn inferred_certificate_hit(ctx: &ConnCtx, want: FlightCertificate) -> Option<Hit> {
-    let flight = refused_client_flight(ctx.conn, ctx.threshold("max_refusal_delay_s", 1.0))?;
+    let flight = refused_client_flight(ctx.conn, ctx.threshold("max_refusal_delay_s"))?;
     let (at, len) = flight.first_record;
-    let seen = if len <= ctx.threshold("max_empty_certificate_record", 40.0) as u64 {
+    let seen = if len <= ctx.threshold("max_empty_certificate_record") as u64 {
         FlightCertificate::Empty
-    } else if len >= ctx.threshold("min_certificate_record", 200.0) as u64 {
+    } else if len >= ctx.threshold("min_certificate_record") as u64 {
         FlightCertificate::Sent
     } else {
         return None;

@@ -33,7 +33,7 @@ fn proxy_header_unexpected(ctx: &ConnCtx, server_close: Option<(At, bool)>) -> O
     })?;
     let server = facts::server(conn);
     let (close_at, _) = server_close?;
-    let quick = facts::secs_between(header_at, close_at) <= ctx.threshold("max_plain_close_s", 1.0);
+    let quick = facts::secs_between(header_at, close_at) <= ctx.threshold("max_plain_close_s");
     if conn.tcp.sides[server.index()].bytes > 0 || !quick {
         return None;
     }
@@ -66,7 +66,7 @@ pub fn protocol_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
                 .any(|(_, side, e)| side == server && matches!(e, TlsEvent::Invalid { .. }));
             let quick_close = |hello_at| {
                 server_close.is_some_and(|(at, _)| {
-                    facts::secs_between(hello_at, at) <= ctx.threshold("max_plain_close_s", 1.0)
+                    facts::secs_between(hello_at, at) <= ctx.threshold("max_plain_close_s")
                 })
             };
             let plain_listener = |hello_at| match transport {

@@ -5,6 +5,7 @@
 //! every fact shown here is one the JSON contract also carries.
 
 use super::model::{ConnectionReport, Report};
+use crate::finding::Severity;
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 use serde_json::Value;
@@ -24,21 +25,21 @@ pub fn pick(report: &Report, pick: Pick) -> Option<&ConnectionReport> {
     let conns = &report.connections;
     // A connection fails by its own findings or by a cross-connection one that names it (the
     // connection a duplicate client id kicked off has no finding of its own).
-    let has = |c: &ConnectionReport, severity: &str| {
+    let has = |c: &ConnectionReport, severity: Severity| {
         c.findings.iter().any(|f| f.severity == severity)
             || report
                 .findings
                 .iter()
                 .any(|f| f.severity == severity && f.connections.contains(&c.id))
     };
-    let serious = |c: &&ConnectionReport| has(c, "error") || has(c, "warning");
+    let serious = |c: &&ConnectionReport| has(c, Severity::Error) || has(c, Severity::Warning);
     match pick {
         Pick::Healthy => conns
             .iter()
             .find(|c| (c.tls.is_some() || c.mqtt.is_some()) && !serious(c))
             .or_else(|| conns.iter().find(|c| !serious(c))),
-        Pick::Failing => ["error", "warning", "info"]
-            .iter()
+        Pick::Failing => [Severity::Error, Severity::Warning, Severity::Info]
+            .into_iter()
             .find_map(|severity| conns.iter().find(|c| has(c, severity))),
     }
 }

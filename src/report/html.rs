@@ -89,7 +89,7 @@ fn group_html(report: &Report, g: &Group<'_>, out: &mut dyn Write) -> io::Result
         out,
         "<li class=\"finding\"><b class=\"{sev}\">{sev}</b> <code>{rule}</code> <b>{title}</b> \
          <small>({conns}{times})</small>",
-        sev = escape(&f.severity),
+        sev = f.severity,
         rule = escape(&f.rule),
         title = escape(&f.title),
         conns = escape(&conns),

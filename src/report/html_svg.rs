@@ -8,6 +8,7 @@ use super::cells::event_label;
 use super::html::escape;
 use super::model::{ConnectionReport, Report, TimelineEvent};
 use super::story::failing;
+use crate::finding::Severity;
 use std::fmt::Write as _;
 
 /// Bars drawn in the timeline; past it, the first ones (the list says so).
@@ -18,11 +19,11 @@ const MAX_ARROWS: usize = 60;
 /// Fill of a connection's bar: failing red, healthy green, with an info finding only grey.
 fn outcome_colour(report: &Report, c: &ConnectionReport) -> &'static str {
     if failing(report, c) {
-        if c.findings.iter().any(|f| f.severity == "error")
+        if c.findings.iter().any(|f| f.severity == Severity::Error)
             || report
                 .findings
                 .iter()
-                .any(|f| f.severity == "error" && f.connections.contains(&c.id))
+                .any(|f| f.severity == Severity::Error && f.connections.contains(&c.id))
         {
             "#c62828"
         } else {
@@ -108,7 +109,7 @@ pub fn sequence(c: &ConnectionReport) -> String {
     let fatal: Vec<u64> = c
         .findings
         .iter()
-        .filter(|f| f.severity == "error")
+        .filter(|f| f.severity == Severity::Error)
         .filter_map(|f| f.evidence.iter().map(|e| e.frame).max())
         .collect();
     let t0 = events.first().map_or(0, |e| e.time_ns);

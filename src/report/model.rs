@@ -366,7 +366,7 @@ pub struct EvidenceItem {
 #[derive(Debug, Serialize)]
 pub struct Finding {
     pub rule: String,
-    pub severity: String,
+    pub severity: finding::Severity,
     pub title: String,
     pub detail: String,
     pub remedy: String,
@@ -444,7 +444,7 @@ pub struct Summary {
 pub fn finding_report(f: finding::Finding, precision: Precision) -> Finding {
     Finding {
         rule: f.rule.to_string(),
-        severity: f.severity.name().to_string(),
+        severity: f.severity,
         title: f.title,
         detail: f.detail,
         remedy: f.remedy,

@@ -14,6 +14,7 @@
 use super::model::{
     CaptureReport, ConnectionReport, Finding, Omitted, Overview, Report, SCHEMA, Summary, Tool,
 };
+use crate::finding::Severity;
 use std::io::{self, Write};
 
 /// Connections a human report lists one by one.
@@ -184,7 +185,7 @@ pub struct HumanSink {
     captures: Vec<CaptureReport>,
     omitted: Omitted,
     /// Index into `omitted.findings` by (rule, severity, title).
-    groups: std::collections::HashMap<(String, String, String), usize>,
+    groups: std::collections::HashMap<(String, Severity, String), usize>,
     /// Healthy connections among those kept.
     healthy_kept: usize,
     end: Option<RunEnd>,
@@ -222,7 +223,7 @@ impl HumanSink {
     fn omit(&mut self, report: ConnectionReport) {
         self.omitted.connections += 1;
         for f in report.findings {
-            let key = (f.rule.clone(), f.severity.clone(), f.title.clone());
+            let key = (f.rule.clone(), f.severity, f.title.clone());
             match self
                 .groups
                 .get(&key)
@@ -245,7 +246,7 @@ fn failing(report: &ConnectionReport) -> bool {
     report
         .findings
         .iter()
-        .any(|f| f.severity == "error" || f.severity == "warning")
+        .any(|f| f.severity >= Severity::Warning)
 }
 
 impl ReportSink for HumanSink {

@@ -5,6 +5,7 @@
 //! tell the same story in the same order.
 
 use super::model::{ConnectionReport, Finding, Report};
+use crate::finding::Severity;
 
 /// Findings of one cause.
 pub struct Group<'a> {
@@ -16,17 +17,9 @@ pub struct Group<'a> {
     pub connections: Vec<usize>,
 }
 
-fn rank(severity: &str) -> u8 {
-    match severity {
-        "error" => 0,
-        "warning" => 1,
-        _ => 2,
-    }
-}
-
 /// A warning or an error.
 pub fn serious(f: &Finding) -> bool {
-    rank(&f.severity) < 2
+    f.severity >= Severity::Warning
 }
 
 /// True when a connection has a warning or error finding, its own or a cross-connection one
@@ -91,7 +84,8 @@ pub fn groups(report: &Report, only_failures: bool) -> Vec<Group<'_>> {
     // Stable: equal groups keep the order of their first finding (connection order).
     groups.sort_by_key(|g| {
         (
-            rank(&g.first.severity),
+            // Errors first, then warnings, then infos.
+            std::cmp::Reverse(g.first.severity),
             std::cmp::Reverse(g.connections.len().max(g.count)),
         )
     });

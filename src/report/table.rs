@@ -11,6 +11,7 @@ use super::cells::{
 use super::chains::{connection_list, describe, server_chains};
 use super::model::Report;
 use super::story::{self, Group, failing, id_ranges, serious};
+use crate::finding::Severity;
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 use std::io::{self, IsTerminal, Write};
 
@@ -66,47 +67,34 @@ impl TableOptions {
     }
 }
 
-/// The terminal's columns (TIOCGWINSZ), when standard output is one.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+/// The terminal's columns when standard output is one (comfy-table asks the terminal).
 fn terminal_width() -> Option<usize> {
-    let mut size = libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct we own; fd 1 is only read.
-    let rc = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut size) };
-    (rc == 0 && size.ws_col >= 20).then_some(usize::from(size.ws_col))
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn terminal_width() -> Option<usize> {
-    None
+    Table::new().width().map(usize::from).filter(|&w| w >= 20)
 }
 
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     write_with(report, out, TableOptions::default())
 }
 
-fn paint(text: &str, severity: &str, options: TableOptions) -> String {
+/// `text` in the colour of `severity`; bold only without one (a verdict with no finding).
+fn paint(text: &str, severity: Option<Severity>, options: TableOptions) -> String {
     if !options.colour {
         return text.to_string();
     }
     let code = match severity {
-        "error" => "1;31",
-        "warning" => "1;33",
-        "info" => "36",
-        _ => "1",
+        Some(Severity::Error) => "1;31",
+        Some(Severity::Warning) => "1;33",
+        Some(Severity::Info) => "36",
+        None => "1",
     };
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
-fn severity_colour(severity: &str) -> Color {
+fn severity_colour(severity: Severity) -> Color {
     match severity {
-        "error" => Color::Red,
-        "warning" => Color::Yellow,
-        _ => Color::Cyan,
+        Severity::Error => Color::Red,
+        Severity::Warning => Color::Yellow,
+        Severity::Info => Color::Cyan,
     }
 }
 
@@ -134,11 +122,11 @@ pub fn write_with(report: &Report, out: &mut dyn Write, options: TableOptions) -
     let width = options.width.max(20);
     let verdict = story::verdict(report);
     let tone = if report.summary.errors > 0 {
-        "error"
+        Some(Severity::Error)
     } else if report.summary.warnings > 0 {
-        "warning"
+        Some(Severity::Warning)
     } else {
-        "ok"
+        None
     };
     writeln!(out, "{}", paint(&wrap(&verdict, width), tone, options))?;
     for (index, capture) in report.captures.iter().enumerate() {
@@ -366,9 +354,9 @@ fn findings_table(groups: &[Group<'_>], options: TableOptions, width: usize) -> 
     }
     for g in groups {
         let f = g.first;
-        let mut severity = Cell::new(&f.severity);
+        let mut severity = Cell::new(f.severity);
         if options.colour {
-            severity = severity.fg(severity_colour(&f.severity));
+            severity = severity.fg(severity_colour(f.severity));
         }
         table.add_row(vec![
             severity,
@@ -396,7 +384,7 @@ fn write_stacked_finding(
     };
     let head = format!(
         "{} {}{conns}: {}",
-        f.severity.to_uppercase(),
+        f.severity.name().to_uppercase(),
         f.rule,
         title_of(g)
     );
@@ -404,8 +392,8 @@ fn write_stacked_finding(
     let mut lines = wrapped.lines();
     if let Some(first) = lines.next() {
         // Only the severity word is painted, so the line keeps its width.
-        let (word, rest) = first.split_at(f.severity.len().min(first.len()));
-        writeln!(out, "{}{rest}", paint(word, &f.severity, options))?;
+        let (word, rest) = first.split_at(f.severity.name().len().min(first.len()));
+        writeln!(out, "{}{rest}", paint(word, Some(f.severity), options))?;
     }
     for line in lines {
         writeln!(out, "{line}")?;
