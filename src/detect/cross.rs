@@ -242,5 +242,4 @@ pub fn reconnect_storm(ctx: &CrossCtx) -> Vec<Hit> {
 }
 
 #[cfg(test)]
-#[path = "cross_tests.rs"]
 mod tests;

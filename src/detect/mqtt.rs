@@ -597,5 +597,4 @@ pub fn malformed_mqtt(ctx: &ConnCtx) -> Vec<Hit> {
 }
 
 #[cfg(test)]
-#[path = "mqtt_tests.rs"]
 mod tests;

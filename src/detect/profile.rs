@@ -323,5 +323,4 @@ pub fn jwt_invalid(ctx: &ConnCtx) -> Vec<Hit> {
 }
 
 #[cfg(test)]
-#[path = "profile_tests.rs"]
 mod tests;

@@ -501,5 +501,4 @@ pub fn handshake_incomplete(ctx: &ConnCtx) -> Vec<Hit> {
 }
 
 #[cfg(test)]
-#[path = "tls_tests.rs"]
 mod tests;

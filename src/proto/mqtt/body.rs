@@ -11,7 +11,6 @@ use super::parser::{
 use super::properties::{Place, Properties, PropertiesRead, check_placement, read_properties};
 use super::reason::code_allowed;
 
-#[path = "body_connect.rs"]
 mod connect;
 use connect::{connack, connect};
 

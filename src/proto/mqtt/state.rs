@@ -467,9 +467,7 @@ impl MqttSession {
     }
 }
 
-#[path = "state_summary.rs"]
 mod summary;
 
 #[cfg(test)]
-#[path = "state_tests.rs"]
 mod tests;

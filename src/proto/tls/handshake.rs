@@ -351,5 +351,4 @@ pub fn parse_server_hello(body: &[u8]) -> Result<ParsedServerHello, String> {
 }
 
 #[cfg(test)]
-#[path = "handshake_tests.rs"]
 mod tests;

@@ -9,7 +9,7 @@
 //! (Certificate messages, X.509 summaries), `fingerprint` (JA3, JA4), `names` (code point
 //! names), `sniff`, `events` (the timeline vocabulary), `state` (the session; rules for
 //! encryption and "established" are in its module doc; decryption inside the session in
-//! `state_decrypt`), `message` (the summary types), `decrypt` (the crypto layer).
+//! `state::decrypt`), `message` (the summary types), `decrypt` (the crypto layer).
 
 pub mod certificate;
 pub mod decrypt;

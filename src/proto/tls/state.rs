@@ -76,7 +76,7 @@ pub struct TlsSession {
     dirs: [Direction; 2],
     summary: TlsSummary,
     events_emitted: u32,
-    decryption: state_decrypt::Decryption,
+    decryption: decrypt::Decryption,
 }
 
 impl TlsSession {
@@ -484,17 +484,13 @@ impl TlsSession {
     }
 }
 
-#[path = "state_handshake.rs"]
-mod state_handshake;
+mod handshake;
 
-#[path = "state_decrypt.rs"]
-mod state_decrypt;
-pub use state_decrypt::{MAX_QUEUED_PLAINTEXT, MAX_RESYNC_RECORDS};
+mod decrypt;
+pub use decrypt::{MAX_QUEUED_PLAINTEXT, MAX_RESYNC_RECORDS};
 
 #[cfg(test)]
-#[path = "state_tests.rs"]
 mod tests;
 
 #[cfg(test)]
-#[path = "state_decrypt_tests.rs"]
 mod decrypt_tests;
