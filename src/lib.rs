@@ -16,5 +16,7 @@ pub mod finding;
 pub mod flow;
 pub mod proto;
 pub mod report;
+#[cfg(test)]
+mod test_rng;
 pub mod timefmt;
 pub mod wire;

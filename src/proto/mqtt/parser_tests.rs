@@ -478,15 +478,9 @@ fn bytes_past_the_declared_length_are_ignored() {
 
 #[test]
 fn arbitrary_bytes_never_panic_in_any_version() {
-    let mut x: u32 = 0x9e37_79b9;
+    let mut rng = crate::test_rng::XorShift::new(0x9e37_79b9);
     for len in 0..300 {
-        let mut buf = vec![0u8; len % 40];
-        for b in &mut buf {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            *b = x as u8;
-        }
+        let mut buf = rng.bytes(len % 40);
         if let Some(first) = buf.first_mut() {
             *first = (*first & 0xf0) | (len as u8 & 0x0f);
         }

@@ -281,15 +281,12 @@ mod tests {
     #[test]
     fn random_binary_is_rejected() {
         // A deterministic pseudo-random stream: most starts must be rejected outright.
-        let mut x: u32 = 0x1234_5678;
+        let mut rng = crate::test_rng::XorShift::new(0x1234_5678);
         let mut accepted = 0;
         for _ in 0..2000 {
             let mut buf = [0u8; 64];
             for b in &mut buf {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                *b = x as u8;
+                *b = rng.byte();
             }
             if sniff(&buf) == Sniffed::Mqtt {
                 accepted += 1;

@@ -387,13 +387,8 @@ fn malformed_plaintext_alert_during_handshake_is_invalid() {
 #[test]
 fn mutated_fixtures_never_panic() {
     // Deterministic xorshift mutations of the fixture streams: flipped bytes, cut lengths.
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = crate::test_rng::XorShift::new(0x9e37_79b9_7f4a_7c15);
+    let mut next = move || rng.next_u64();
     for conversation in [ILLUSTRATED_TLS12, ILLUSTRATED_TLS13] {
         let mut base = vec![0u8];
         for &(_, _, hex) in conversation {
