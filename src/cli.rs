@@ -392,7 +392,7 @@ fn compare_report(
 }
 
 fn compare(args: &CompareArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
-    use crate::report::compare::{self, Pick};
+    use crate::report::compare;
     let book = rule_book(args.rules.as_deref(), &args.profile, &args.broker_ports)?;
     let keys = read_keylogs(&args.keylogs)?;
     let report_of = |path: &PathBuf| compare_report(path, &keys, &book);
@@ -407,7 +407,7 @@ fn compare(args: &CompareArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         ))
     };
     let bad_path = args.files.get(1).unwrap_or(&args.files[0]);
-    let bad = compare::pick(bad_report, Pick::Failing).ok_or_else(|| {
+    let bad = compare::pick_failing(bad_report).ok_or_else(|| {
         // A failure on no connection (a DNS lookup) cannot be compared: say which it is.
         match bad_report
             .findings

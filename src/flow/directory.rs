@@ -98,13 +98,6 @@ pub enum EndReason {
     ReorderLimit,
 }
 
-impl EndReason {
-    /// True for the reasons that cut a record short because of a memory cap.
-    pub fn is_limit(self) -> bool {
-        matches!(self, EndReason::FlowLimit | EndReason::ReorderLimit)
-    }
-}
-
 /// The opening facts of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordOpen {

@@ -209,6 +209,10 @@ pub(super) fn event_label(e: &TimelineEvent) -> String {
             what["status"].as_u64().map(|s| s.to_string())
         }
         "socks_reply" => what["code"].as_u64().map(|c| format!("code {c}")),
+        "other_handshake" => what["msg_type"]
+            .as_u64()
+            .and_then(|t| u8::try_from(t).ok())
+            .map(crate::proto::tls::names::handshake_type_name),
         _ => None,
     };
     match (kind, detail) {

@@ -11,20 +11,10 @@ use serde::Serialize;
 use serde_json::Value;
 use std::io::{self, Write};
 
-/// Which connection of a report stands for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pick {
-    /// The first connection without a warning or error finding that carried TLS or MQTT.
-    Healthy,
-    /// The first connection with an error finding, else with a warning.
-    Failing,
-}
-
-/// The connection of `report` that `pick` asks for, if any.
-pub fn pick(report: &Report, pick: Pick) -> Option<&ConnectionReport> {
-    let conns = &report.connections;
-    // A connection fails by its own findings or by a cross-connection one that names it (the
-    // connection a duplicate client id kicked off has no finding of its own).
+/// The first connection of `report` with an error (its own, or a cross-connection one that
+/// names it: the connection a duplicate client id kicked off has none of its own), else with a
+/// warning, else with an info.
+pub fn pick_failing(report: &Report) -> Option<&ConnectionReport> {
     let has = |c: &ConnectionReport, severity: Severity| {
         c.findings.iter().any(|f| f.severity == severity)
             || report
@@ -32,16 +22,9 @@ pub fn pick(report: &Report, pick: Pick) -> Option<&ConnectionReport> {
                 .iter()
                 .any(|f| f.severity == severity && f.connections.contains(&c.id))
     };
-    let serious = |c: &&ConnectionReport| has(c, Severity::Error) || has(c, Severity::Warning);
-    match pick {
-        Pick::Healthy => conns
-            .iter()
-            .find(|c| (c.tls.is_some() || c.mqtt.is_some()) && !serious(c))
-            .or_else(|| conns.iter().find(|c| !serious(c))),
-        Pick::Failing => [Severity::Error, Severity::Warning, Severity::Info]
-            .into_iter()
-            .find_map(|severity| conns.iter().find(|c| has(c, severity))),
-    }
+    [Severity::Error, Severity::Warning, Severity::Info]
+        .into_iter()
+        .find_map(|severity| report.connections.iter().find(|c| has(c, severity)))
 }
 
 /// The healthy connection of `report` most like `bad`: the same server and SNI, else the same
@@ -82,8 +65,9 @@ pub fn pick_like<'a>(
                 .iter()
                 .find(|c| client_id(bad).is_some() && client_id(c) == client_id(bad))
         })
+        .or_else(|| healthy.iter().find(|c| c.tls.is_some() || c.mqtt.is_some()))
+        .or_else(|| healthy.first())
         .copied()
-        .or_else(|| healthy.first().copied())
 }
 
 /// One compared fact.

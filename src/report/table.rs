@@ -72,10 +72,6 @@ fn terminal_width() -> Option<usize> {
     Table::new().width().map(usize::from).filter(|&w| w >= 20)
 }
 
-pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    write_with(report, out, TableOptions::default())
-}
-
 /// `text` in the colour of `severity`; bold only without one (a verdict with no finding).
 fn paint(text: &str, severity: Option<Severity>, options: TableOptions) -> String {
     if !options.colour {

@@ -100,10 +100,6 @@ impl ZeekTracker {
         &self.history
     }
 
-    pub fn endpoint_state(&self, side: Side) -> EndpointState {
-        self.endpoint(side).state
-    }
-
     fn endpoint(&self, side: Side) -> &Endpoint {
         &self.endpoints[side.index()]
     }

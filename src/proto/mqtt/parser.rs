@@ -154,11 +154,6 @@ impl PacketType {
         }
     }
 
-    /// The type number (0-15).
-    pub fn number(self) -> u8 {
-        self as u8
-    }
-
     /// The name tshark gives the type (`mqtt.msgtype`), as counted in summaries: type 0, and
     /// type 15 before 5.0, are `RESERVED`.
     pub fn name(self, version: Version) -> &'static str {

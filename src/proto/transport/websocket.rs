@@ -15,7 +15,6 @@ pub struct FrameHeader {
     pub payload_len: u64,
 }
 
-pub const OP_CONTINUATION: u8 = 0;
 pub const OP_TEXT: u8 = 1;
 pub const OP_BINARY: u8 = 2;
 pub const OP_CLOSE: u8 = 8;
