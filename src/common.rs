@@ -47,3 +47,15 @@ pub struct Timed<E> {
     pub side: Side,
     pub event: E,
 }
+
+/// Lower-case hexadecimal of `bytes` (hashes, fingerprints, serial numbers): the one place
+/// bytes are written as hex.
+pub fn hex(bytes: &[u8]) -> String {
+    let digit = |n: u8| char::from_digit(u32::from(n), 16).unwrap_or('0');
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(digit(b >> 4));
+        out.push(digit(b & 0x0f));
+    }
+    out
+}

@@ -56,7 +56,7 @@ impl Hashing {
         };
         let digest = hasher.clone().finalize();
         *self = Hashing::Here(hasher);
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        crate::common::hex(&digest)
     }
 }
 

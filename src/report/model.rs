@@ -746,18 +746,6 @@ pub fn redact_finding(red: &Redactor, f: &mut Finding) {
     }
 }
 
-/// The highest final TLS/SSL version offered. Draft and unknown code points are not versions a
-/// server can pick as such, so they are skipped unless nothing else was offered.
-pub fn max_version(versions: &[u16]) -> Option<u16> {
-    let is_final = |v: &u16| (0x0200..=0x0304).contains(v);
-    versions
-        .iter()
-        .copied()
-        .filter(is_final)
-        .max()
-        .or_else(|| versions.iter().copied().max())
-}
-
 fn cert_report(c: &CertInfo) -> CertReport {
     CertReport {
         subject: c.subject.clone(),
@@ -783,7 +771,8 @@ fn tls_report(t: &TlsSummary, conn: &Connection, precision: Precision) -> TlsRep
             frame: ch.at.frame,
             legacy_version: version_name(ch.legacy_version),
             versions: ch.versions.iter().map(|&v| version_name(v)).collect(),
-            max_version: version_name(max_version(&ch.versions).unwrap_or(ch.legacy_version)),
+            // One definition for rules and reports (drafts skipped, GREASE dropped at parse).
+            max_version: version_name(crate::proto::tls::handshake::max_offered_version(ch)),
             sni: ch.sni.clone(),
             alpn: ch.alpn.clone(),
             cipher_suites: ch
@@ -826,7 +815,10 @@ fn tls_report(t: &TlsSummary, conn: &Connection, precision: Precision) -> TlsRep
                 time: rfc3339(a.at.time_ns, precision),
                 from: conn.role(a.side),
                 encrypted: a.encrypted,
-                level: a.level.map(alert_level_name),
+                // docs/contract.md: "unknown" for a level code that is neither 1 nor 2.
+                level: a
+                    .level
+                    .map(|l| crate::proto::tls::names::alert_level(l).unwrap_or("unknown")),
                 description: a.description.map(alert_description_name),
                 record_len: a.record_len,
             })
@@ -848,15 +840,6 @@ fn tls_report(t: &TlsSummary, conn: &Connection, precision: Precision) -> TlsRep
         decrypted: t.decrypted,
         decryption_suite: t.decryption_suite.map(cipher_suite_name),
         keys_not_applied: t.keys_not_applied,
-    }
-}
-
-/// RFC 8446 §6: 1 = warning, 2 = fatal.
-pub fn alert_level_name(level: u8) -> &'static str {
-    match level {
-        1 => "warning",
-        2 => "fatal",
-        _ => "unknown",
     }
 }
 
@@ -926,13 +909,5 @@ mod tests {
             serde_json::to_string(&raw).ok().as_deref(),
             Some(r#"{"bytes_base64":"/wA="}"#)
         );
-    }
-
-    #[test]
-    fn max_version_prefers_final_versions_over_drafts() {
-        assert_eq!(max_version(&[0x7f10, 0x0303, 0x0302]), Some(0x0303));
-        assert_eq!(max_version(&[0x0304, 0x0303]), Some(0x0304));
-        assert_eq!(max_version(&[0x7f1c]), Some(0x7f1c));
-        assert_eq!(max_version(&[]), None);
     }
 }

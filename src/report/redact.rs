@@ -7,7 +7,6 @@
 //! into `10.0.0.21`. Passwords and payloads stay hidden as always (`--reveal` aside).
 
 use sha2::{Digest, Sha256};
-use std::fmt::Write as _;
 
 /// The pseudonym of `value`: `kind-` and the first 8 hex digits of SHA-256(kind, value).
 pub fn pseudonym(kind: &str, value: &str) -> String {
@@ -16,11 +15,10 @@ pub fn pseudonym(kind: &str, value: &str) -> String {
     hash.update([0]);
     hash.update(value.as_bytes());
     let digest = hash.finalize();
-    let mut name = format!("{kind}-");
-    for b in digest.iter().take(4) {
-        let _ = write!(name, "{b:02x}");
-    }
-    name
+    format!(
+        "{kind}-{}",
+        crate::common::hex(digest.get(..4).unwrap_or_default())
+    )
 }
 
 /// The values of one record (or one finding) and their pseudonyms.

@@ -8,7 +8,6 @@
 
 use super::fingerprint::sha256_hex;
 use super::message::CertInfo;
-use std::fmt::Write as _;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
 fn u24_at(bytes: &[u8], at: usize) -> Option<usize> {
@@ -25,13 +24,7 @@ fn u16_at(bytes: &[u8], at: usize) -> Option<usize> {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
+use crate::common::hex;
 
 /// An IP address SAN entry as text (4 or 16 bytes), else hex.
 fn ip_text(bytes: &[u8]) -> String {

@@ -8,13 +8,7 @@ use md5::{Digest as _, Md5};
 use sha2::Sha256;
 use std::fmt::Write as _;
 
-fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
+use crate::common::hex;
 
 /// Lower-case hex MD5 of `data`.
 pub fn md5_hex(data: &[u8]) -> String {

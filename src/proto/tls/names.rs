@@ -42,13 +42,18 @@ pub fn cipher_suite_name(suite: u16) -> String {
     }
 }
 
-/// "warning" (1) or "fatal" (2), RFC 5246 §7.2; else `unknown(0x..)`.
-pub fn alert_level_name(level: u8) -> String {
+/// "warning" (1) or "fatal" (2), RFC 5246 §7.2; `None` for any other code.
+pub fn alert_level(level: u8) -> Option<&'static str> {
     match level {
-        1 => "warning".to_string(),
-        2 => "fatal".to_string(),
-        _ => format!("unknown(0x{level:02x})"),
+        1 => Some("warning"),
+        2 => Some("fatal"),
+        _ => None,
     }
+}
+
+/// [`alert_level`], or `unknown(0x..)` showing the code.
+pub fn alert_level_name(level: u8) -> String {
+    alert_level(level).map_or_else(|| format!("unknown(0x{level:02x})"), str::to_string)
 }
 
 /// Alert description in RFC 8446 §6 snake_case, else `unknown(0x..)`.
