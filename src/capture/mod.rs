@@ -31,7 +31,8 @@ impl CaptureFormat {
 }
 
 /// A problem with the capture file itself (not the traffic), reported in `captures[].warnings`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialised as the capture record's `warnings` (docs/contract.md).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CaptureWarning {
     /// `truncated_file`, `corrupt_record`, `snaplen`, `unsupported_link_type`, ...
     pub kind: &'static str,

@@ -6,7 +6,7 @@
 //! Field order is fixed by the struct definitions and maps are `BTreeMap`s, so the same input
 //! always gives byte-identical output.
 
-use crate::capture::CaptureFacts;
+use crate::capture::{CaptureFacts, CaptureWarning};
 use crate::common::{At, Side};
 use crate::conn::{AppProtocol, ClientBasis, Connection, EventKind};
 use crate::finding;
@@ -100,13 +100,6 @@ pub struct Tool {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Warning {
-    pub kind: &'static str,
-    pub frame: Option<u64>,
-    pub message: String,
-}
-
-#[derive(Debug, Serialize)]
 pub struct CaptureReport {
     pub path: String,
     pub sha256: String,
@@ -117,7 +110,7 @@ pub struct CaptureReport {
     pub frames: u64,
     pub first_time: Option<String>,
     pub last_time: Option<String>,
-    pub warnings: Vec<Warning>,
+    pub warnings: Vec<CaptureWarning>,
     /// pcapng Decryption Secrets Blocks present (their contents are never printed).
     pub embedded_secrets: usize,
     /// Frames that carried no TCP we analyse, by kind (empty when every frame was TCP).
@@ -505,15 +498,7 @@ pub fn capture_report(
         frames: facts.frames,
         first_time: facts.first_time_ns.map(|t| rfc3339(t, precision)),
         last_time: facts.last_time_ns.map(|t| rfc3339(t, precision)),
-        warnings: facts
-            .warnings
-            .iter()
-            .map(|w| Warning {
-                kind: w.kind,
-                frame: w.frame,
-                message: w.message.clone(),
-            })
-            .collect(),
+        warnings: facts.warnings.clone(),
         embedded_secrets: facts.embedded_secrets.len(),
         frames_not_analyzed: facts.frames_not_analyzed.clone(),
         dns_lookups,
