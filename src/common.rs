@@ -59,3 +59,42 @@ pub fn hex(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// Text when valid UTF-8, else `{"bytes_base64": "..."}` (CONTRACT.md: never lossy).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum BytesText {
+    Text(String),
+    Bytes { bytes_base64: String },
+}
+
+impl BytesText {
+    pub fn new(bytes: &[u8]) -> Self {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => BytesText::Text(s.to_string()),
+            Err(_) => BytesText::Bytes {
+                bytes_base64: base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    bytes,
+                ),
+            },
+        }
+    }
+    /// The bytes as received (the base64 decoded back).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            BytesText::Text(s) => s.as_bytes().to_vec(),
+            BytesText::Bytes { bytes_base64 } => {
+                base64::Engine::decode(&base64::engine::general_purpose::STANDARD, bytes_base64)
+                    .unwrap_or_default()
+            }
+        }
+    }
+    /// For tables: the text, or the bytes escaped.
+    pub fn display(&self) -> String {
+        match self {
+            BytesText::Text(s) => s.clone(),
+            BytesText::Bytes { bytes_base64 } => format!("base64:{bytes_base64}"),
+        }
+    }
+}

@@ -474,7 +474,7 @@ pub fn subscribe_refused(ctx: &ConnCtx) -> Vec<Hit> {
                 let filter = request
                     .as_ref()
                     .and_then(|(_, _, q)| q.filters.get(*i))
-                    .map(|f| text_of(&f.0))
+                    .map(|f| text_of(&f.to_bytes()))
                     .unwrap_or_else(|| format!("filter #{}", i + 1));
                 let name = if version.is_v5() {
                     reason_name_for(PacketType::Suback, *code)
@@ -537,7 +537,7 @@ pub fn publish_refused(ctx: &ConnCtx) -> Vec<Hit> {
                 topic
                     .as_ref()
                     .and_then(|(_, _, q)| q.topic.as_ref())
-                    .map(|t| text_of(&t.0))
+                    .map(|t| text_of(&t.to_bytes()))
                     .unwrap_or_else(|| "?".into()),
             )
             .at(at, format!("{} {name}", p.packet_type));

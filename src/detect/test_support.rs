@@ -161,7 +161,7 @@ pub fn established_plain() -> Connection {
         ..MqttSummary::default()
     });
     let mut connect = packet("CONNECT");
-    connect.client_id = Some(crate::proto::mqtt::event::TextOrBytes::new(b"dev-1"));
+    connect.client_id = Some(crate::common::BytesText::new(b"dev-1"));
     connect.keep_alive = Some(60);
     mqtt(&mut c, 4, 3, Side::Orig, connect);
     let mut ack = packet("CONNACK");

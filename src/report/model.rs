@@ -7,6 +7,7 @@
 //! always gives byte-identical output.
 
 use crate::capture::{CaptureFacts, CaptureWarning};
+pub use crate::common::BytesText;
 use crate::common::{At, Side};
 use crate::conn::{AppProtocol, ClientBasis, Connection, EventKind};
 use crate::finding;
@@ -22,7 +23,6 @@ use crate::proto::transport::Transport;
 use crate::report::redact::{self, Redactor};
 pub use crate::timefmt::Precision;
 use crate::timefmt::{rfc3339, rfc3339_seconds};
-use base64::Engine;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -130,32 +130,6 @@ impl From<SocketAddr> for Endpoint {
         Endpoint {
             ip: a.ip().to_string(),
             port: a.port(),
-        }
-    }
-}
-
-/// Text when valid UTF-8, else `{"bytes_base64": "..."}` (CONTRACT.md: never lossy).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-pub enum BytesText {
-    Text(String),
-    Bytes { bytes_base64: String },
-}
-
-impl BytesText {
-    pub fn new(bytes: &[u8]) -> Self {
-        match std::str::from_utf8(bytes) {
-            Ok(s) => BytesText::Text(s.to_string()),
-            Err(_) => BytesText::Bytes {
-                bytes_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
-            },
-        }
-    }
-    /// For tables: the text, or the bytes escaped.
-    pub fn display(&self) -> String {
-        match self {
-            BytesText::Text(s) => s.clone(),
-            BytesText::Bytes { bytes_base64 } => format!("base64:{bytes_base64}"),
         }
     }
 }

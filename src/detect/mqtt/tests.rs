@@ -139,7 +139,7 @@ fn refused_subscription_and_publication() {
     let mut c = established_plain();
     let mut sub = packet("SUBSCRIBE");
     sub.packet_id = Some(1);
-    sub.filters = vec![crate::proto::mqtt::event::TextOrBytes::new(b"secret/#")];
+    sub.filters = vec![crate::common::BytesText::new(b"secret/#")];
     mqtt(&mut c, 8, 5, Side::Orig, sub);
     let mut ack = packet("SUBACK");
     ack.packet_id = Some(1);
@@ -157,7 +157,7 @@ fn refused_subscription_and_publication() {
     let mut p = packet("PUBLISH");
     p.packet_id = Some(3);
     p.qos = Some(1);
-    p.topic = Some(crate::proto::mqtt::event::TextOrBytes::new(b"t/x"));
+    p.topic = Some(crate::common::BytesText::new(b"t/x"));
     mqtt(&mut c, 8, 5, Side::Orig, p);
     let mut ack = packet("PUBACK");
     ack.packet_id = Some(3);

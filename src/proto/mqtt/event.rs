@@ -4,34 +4,8 @@
 
 use super::parser::{Body, Packet, Version};
 use super::reason::{connack_code_name, reason_name_for};
-use base64::Engine;
-use serde::{Serialize, Serializer};
-
-/// Bytes that are usually text (client ids, topics): serialised as a string when they are valid
-/// UTF-8, else as `{"bytes_base64": "..."}` (CONTRACT.md), so JSON never decodes lossily.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct TextOrBytes(pub Vec<u8>);
-
-impl TextOrBytes {
-    pub fn new(bytes: &[u8]) -> Self {
-        TextOrBytes(bytes.to_vec())
-    }
-}
-
-impl Serialize for TextOrBytes {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match std::str::from_utf8(&self.0) {
-            Ok(text) => serializer.serialize_str(text),
-            Err(_) => {
-                use serde::ser::SerializeMap;
-                let mut map = serializer.serialize_map(Some(1))?;
-                let encoded = base64::engine::general_purpose::STANDARD.encode(&self.0);
-                map.serialize_entry("bytes_base64", &encoded)?;
-                map.end()
-            }
-        }
-    }
-}
+use crate::common::BytesText;
+use serde::Serialize;
 
 /// Filters and codes listed per packet event; a packet with more says how many in `list_len`.
 pub const MAX_LISTED: usize = 64;
@@ -76,12 +50,12 @@ pub struct PacketSummary {
     pub dup: bool,
     /// PUBLISH topic, or the will topic of a CONNECT.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub topic: Option<TextOrBytes>,
+    pub topic: Option<BytesText>,
     /// SUBSCRIBE / UNSUBSCRIBE topic filters (the first [`MAX_LISTED`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub filters: Vec<TextOrBytes>,
+    pub filters: Vec<BytesText>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<TextOrBytes>,
+    pub client_id: Option<BytesText>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol_level: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -117,11 +91,11 @@ impl PacketSummary {
         };
         match &packet.body {
             Body::Connect(c) => {
-                s.client_id = c.client_id.map(TextOrBytes::new);
+                s.client_id = c.client_id.map(BytesText::new);
                 s.protocol_level = c.level;
                 s.keep_alive = c.keep_alive;
                 if let Some(will) = &c.will {
-                    s.topic = will.topic.map(TextOrBytes::new);
+                    s.topic = will.topic.map(BytesText::new);
                     s.qos = Some(will.qos);
                     s.retain = will.retain;
                 }
@@ -137,7 +111,7 @@ impl PacketSummary {
                 s.qos = Some(p.qos);
                 s.retain = p.retain;
                 s.dup = p.dup;
-                s.topic = p.topic.map(TextOrBytes::new);
+                s.topic = p.topic.map(BytesText::new);
                 s.payload_len = p.payload_len.map(|n| n as u64);
             }
             Body::Ack(a) => {
@@ -151,7 +125,7 @@ impl PacketSummary {
                     .filters
                     .iter()
                     .take(MAX_LISTED)
-                    .map(|(f, _)| TextOrBytes::new(f))
+                    .map(|(f, _)| BytesText::new(f))
                     .collect();
                 s.list_len = (sub.filters.len() > MAX_LISTED).then_some(sub.filters.len());
             }
@@ -171,7 +145,7 @@ impl PacketSummary {
                     .filters
                     .iter()
                     .take(MAX_LISTED)
-                    .map(|f| TextOrBytes::new(f))
+                    .map(|f| BytesText::new(f))
                     .collect();
                 s.list_len = (u.filters.len() > MAX_LISTED).then_some(u.filters.len());
             }

@@ -41,7 +41,7 @@ pub mod reason;
 pub mod sniff;
 pub mod state;
 
-pub use event::{MqttEvent, PacketSummary, TextOrBytes};
+pub use event::{MqttEvent, PacketSummary};
 pub use parser::{Framing, Packet, Version, frame, parse_packet};
 pub use sniff::sniff;
 pub use state::MqttSession;

@@ -374,11 +374,11 @@ fn events_serialise_without_secrets_and_with_safe_bytes() {
     assert!(!summary.contains("secret"), "{summary}");
 }
 
-/// Builds the expected `TextOrBytes` in assertions.
+/// Builds the expected `BytesText` in assertions.
 struct TextOrBytesExt;
 impl TextOrBytesExt {
-    fn text(t: &str) -> super::super::event::TextOrBytes {
-        super::super::event::TextOrBytes::new(t.as_bytes())
+    fn text(t: &str) -> crate::common::BytesText {
+        crate::common::BytesText::new(t.as_bytes())
     }
 }
 
