@@ -23,6 +23,8 @@ pub const MAX_PACKET_BYTES: u32 = 262_144;
 /// Bound on the interfaces of one pcapng section (the obsolete Packet Block numbers them in
 /// 16 bits; real files have a few, or about a thousand for per-container captures).
 pub const MAX_INTERFACES: usize = 65_536;
+/// pcapng Section Header Block type (the same in both byte orders).
+const SHB_TYPE: u32 = 0x0A0D_0D0A;
 /// Bound on the key log text kept from Decryption Secrets Blocks.
 const MAX_SECRETS_BYTES: usize = 64 * 1024 * 1024;
 
@@ -184,6 +186,20 @@ impl CaptureReader {
             if self.pending_consume > 0 {
                 self.parser.consume(self.pending_consume);
                 self.pending_consume = 0;
+            }
+            // No pcapng block is shorter than its type and two lengths (12 bytes); pcap-parser
+            // 0.17 subtracts 12 from the length of a Process Information Block before checking
+            // it (an overflow panic in debug builds), so a shorter one is refused here.
+            if let Layout::PcapNg { big_endian, .. } = self.layout
+                && read_u32(self.parser.data(), 0, false) != Some(SHB_TYPE)
+                && let Some(length) = read_u32(self.parser.data(), 4, big_endian)
+                && length < 12
+            {
+                self.stop(
+                    "corrupt_record",
+                    format!("pcapng block length {length} is shorter than 12 bytes"),
+                );
+                break;
             }
             // next() only parses: the buffer does not move, so offsets against this base hold.
             let base = self.parser.data().as_ptr() as usize;

@@ -459,6 +459,26 @@ fn pcapng_block_with_lying_inner_length_is_corrupt_not_truncated() {
     assert_eq!(reader.warnings()[0].kind, "corrupt_record");
 }
 
+/// Fuzz regression (capture_reader, minimised): a Process Information Block (type 0x80000001)
+/// whose total length is 8 made pcap-parser 0.17 compute `8 - 12` (an overflow panic in debug
+/// builds). A pcapng block shorter than 12 bytes is a corrupt record.
+#[test]
+fn fuzz_pcapng_process_information_block_shorter_than_its_header_is_corrupt() {
+    const REPRODUCER: &[u8] = b"\x0a\x0d\x0d\x0a\x1c\x00\x00\x00\x4d\x3c\x2b\x1a\x01\x00\x00\x00\
+\xff\xff\xff\xff\xff\xff\xff\xff\x1c\x00\x00\x00\x01\x00\x00\x80\x08\x00\x00\x00";
+    let mut reader = open_ok(REPRODUCER);
+    assert!(read_all(&mut reader).is_empty());
+    assert_eq!(reader.warnings().len(), 1);
+    assert_eq!(reader.warnings()[0].kind, "corrupt_record");
+    assert!(reader.warnings()[0].message.contains("block length 8"));
+    // The same block in a big-endian section.
+    let mut file = shb(true, 1);
+    file.extend_from_slice(&[0x80, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x08, 0, 0, 0, 0]);
+    let mut reader = open_ok(&file);
+    assert!(read_all(&mut reader).is_empty());
+    assert_eq!(reader.warnings()[0].kind, "corrupt_record");
+}
+
 #[test]
 fn pcapng_cut_tail_is_truncated() {
     let file = two_section_pcapng();
