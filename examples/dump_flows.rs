@@ -9,7 +9,6 @@
 use mqpcap::capture::CaptureReader;
 use mqpcap::common::{At, Side};
 use mqpcap::flow::{FlowId, FlowLimits, FlowOpen, FlowSink, FlowTable, TcpEvent, TcpSummary};
-use mqpcap::wire::{Decoded, WireDecoder};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
@@ -42,22 +41,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut decoder = WireDecoder::new();
     let mut table = FlowTable::new(FlowLimits::default());
     let mut sink = Retransmitted::default();
-    let mut streams = Vec::new();
-    while let Some(frame) = reader.next_frame() {
-        let at = At {
-            frame: frame.number,
-            time_ns: frame.time_ns,
-        };
-        if let Decoded::Tcp(seg) =
-            decoder.decode(frame.number, frame.link_type, frame.data, frame.orig_len)
-        {
-            streams.push((frame.number, table.on_segment(at, &seg, &mut sink).0));
-        }
-    }
+    let streams = table.feed_capture(&mut reader, &mut sink);
     for (frame, stream) in streams {
+        let stream = stream.0;
         let retransmitted = sink.0.contains(&frame);
         println!("{frame}\t{stream}\t{}", u8::from(retransmitted));
     }

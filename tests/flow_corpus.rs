@@ -8,7 +8,6 @@ mod common;
 use mqpcap::capture::CaptureReader;
 use mqpcap::common::{At, Side};
 use mqpcap::flow::{FlowId, FlowLimits, FlowOpen, FlowSink, FlowTable, TcpEvent, TcpSummary};
-use mqpcap::wire::{Decoded, WireDecoder};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -54,22 +53,13 @@ fn captures() -> Option<Vec<(PathBuf, u64)>> {
 /// Our flow of every TCP frame, and retransmissions per flow.
 fn our_streams(path: &Path) -> (BTreeMap<u64, u32>, Counter, usize) {
     let mut reader = CaptureReader::open(path).expect("corpus capture opens");
-    let mut decoder = WireDecoder::new();
     let mut table = FlowTable::new(FlowLimits::default());
     let mut sink = Counter::default();
-    let mut frames = BTreeMap::new();
-    while let Some(frame) = reader.next_frame() {
-        let at = At {
-            frame: frame.number,
-            time_ns: frame.time_ns,
-        };
-        if let Decoded::Tcp(seg) =
-            decoder.decode(frame.number, frame.link_type, frame.data, frame.orig_len)
-        {
-            let id = table.on_segment(at, &seg, &mut sink);
-            frames.insert(frame.number, id.0);
-        }
-    }
+    let frames: BTreeMap<u64, u32> = table
+        .feed_capture(&mut reader, &mut sink)
+        .into_iter()
+        .map(|(frame, id)| (frame, id.0))
+        .collect();
     let flows = table.flow_count();
     table.finish(&mut sink);
     assert_eq!(

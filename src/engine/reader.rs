@@ -406,20 +406,9 @@ fn limit_warnings(counts: LimitCounts, options: &RunOptions) -> Vec<CaptureWarni
 /// Every connection record of one capture, whole (no caps or timeouts): for the rules' fuzz
 /// entry and tests.
 pub(super) fn connections_of(mut reader: CaptureReader) -> Vec<Connection> {
-    let mut decoder = WireDecoder::new();
     let mut flows = FlowTable::default();
     let mut collect = Collect::default();
-    while let Some(frame) = reader.next_frame() {
-        let at = At {
-            frame: frame.number,
-            time_ns: frame.time_ns,
-        };
-        if let Decoded::Tcp(seg) =
-            decoder.decode(frame.number, frame.link_type, frame.data, frame.orig_len)
-        {
-            flows.on_segment(at, &seg, &mut collect);
-        }
-    }
+    flows.feed_capture(&mut reader, &mut collect);
     flows.finish(&mut collect);
     collect
         .finished

@@ -40,6 +40,30 @@ impl FlowTable {
         }
     }
 
+    /// Decodes every frame of `reader` and feeds its TCP segments to the table (the sink is
+    /// not finished: call [`FlowTable::finish`]). Returns each TCP frame's number and flow, in
+    /// frame order: the whole-capture path of tests, fuzz entries and developer tools.
+    pub fn feed_capture(
+        &mut self,
+        reader: &mut crate::capture::CaptureReader,
+        sink: &mut impl FlowSink,
+    ) -> Vec<(u64, FlowId)> {
+        let mut decoder = crate::wire::WireDecoder::new();
+        let mut frames = Vec::new();
+        while let Some(frame) = reader.next_frame() {
+            let at = At {
+                frame: frame.number,
+                time_ns: frame.time_ns,
+            };
+            if let crate::wire::Decoded::Tcp(seg) =
+                decoder.decode(frame.number, frame.link_type, frame.data, frame.orig_len)
+            {
+                frames.push((frame.number, self.on_segment(at, &seg, sink)));
+            }
+        }
+        frames
+    }
+
     /// Number of streams seen so far (the next [`FlowId`]).
     pub fn flow_count(&self) -> usize {
         self.directory.streams() as usize
