@@ -354,8 +354,14 @@ pub struct RuleBook {
 }
 
 impl RuleBook {
-    /// The rules and profiles compiled into the binary, with the `generic` profile.
+    /// The rules and profiles compiled into the binary, with the `generic` profile. Parsed once
+    /// per process: tests, the fuzz targets and multi-file runs ask for it many times.
     pub fn builtin() -> RuleBook {
+        static BUILTIN: std::sync::OnceLock<RuleBook> = std::sync::OnceLock::new();
+        BUILTIN.get_or_init(RuleBook::parse_builtin).clone()
+    }
+
+    fn parse_builtin() -> RuleBook {
         let mut book = RuleBook {
             rules: BTreeMap::new(),
             profiles: BTreeMap::new(),
