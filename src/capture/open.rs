@@ -61,7 +61,7 @@ impl CaptureReader {
             }
         };
         let hint = if gzip { "gzip-compressed, but " } else { "" };
-        match magic {
+        let started = match magic {
             Magic::Pcap => {
                 read_up_to(&mut stream, &mut head, 24).map_err(|e| fail(io_reason(&e)))?;
                 if head.len() < 24 {
@@ -70,7 +70,7 @@ impl CaptureReader {
                         head.len()
                     )));
                 }
-                CaptureReader::start_pcap(name, raw, head, stream)
+                pcap_parser(head, stream)
             }
             Magic::PcapNg => {
                 read_up_to(&mut stream, &mut head, 12).map_err(|e| fail(io_reason(&e)))?;
@@ -82,9 +82,9 @@ impl CaptureReader {
                 }
                 read_up_to(&mut stream, &mut head, shb_len.max(28))
                     .map_err(|e| fail(io_reason(&e)))?;
-                CaptureReader::start_pcapng(name, raw, head, stream)
+                pcapng_parser(head, stream)
             }
-            Magic::Gzip => Err(fail("gzip-compressed twice".into())),
+            Magic::Gzip => Err("gzip-compressed twice".to_string()),
             Magic::Other(what) => {
                 let bytes: Vec<String> = head.iter().take(4).map(|b| format!("{b:02x}")).collect();
                 let looks = if what.is_empty() {
@@ -92,85 +92,77 @@ impl CaptureReader {
                 } else {
                     format!("; looks like {what}")
                 };
-                Err(fail(format!(
+                Err(format!(
                     "{hint}not a pcap or pcapng file (starts with {}{looks})",
                     bytes.join(" ")
-                )))
+                ))
             }
-        }
+        };
+        let (parser, layout) = started.map_err(fail)?;
+        Ok(CaptureReader::new(name, raw, parser, layout))
     }
+}
 
-    fn start_pcap(
-        name: &str,
-        raw: RawInput,
-        head: Vec<u8>,
-        stream: DecodedInput,
-    ) -> Result<CaptureReader, CaptureError> {
-        let fail = |reason: String| CaptureError::new(name, reason);
-        let input = Cursor::new(head).chain(stream);
-        let reader = LegacyPcapReader::new(INITIAL_BUFFER_BYTES, input)
-            .map_err(|e| fail(format!("unreadable pcap header: {}", describe_error(&e))))?;
-        let mut parser: Box<dyn PcapReaderIterator + Send> = Box::new(reader);
-        // The streaming reader returns the file header first; take it here.
-        let header = match parser.next() {
-            Ok((offset, PcapBlockOwned::LegacyHeader(header))) => Some((offset, header)),
-            _ => None,
-        };
-        let Some((offset, header)) = header else {
-            return Err(fail("unreadable pcap header".into()));
-        };
-        parser.consume(offset);
-        // pcap-savefile(5): version 2.4 is current; Wireshark refuses anything below 2.
-        if header.version_major < 2 {
-            return Err(fail(format!(
-                "pcap version {}.{} is not supported",
-                header.version_major, header.version_minor
-            )));
-        }
-        // The upper bits of the link type field carry FCS information (pcap-savefile(5)).
-        let link_type = (header.network.0 as u32) & 0xffff;
-        let record_header = if header.is_modified_format() { 24 } else { 16 };
-        let layout = Layout::Pcap {
-            link_type,
-            snaplen: header.snaplen,
-            nanoseconds: header.is_nanosecond_precision(),
-            big_endian: header.is_bigendian(),
-            record_header,
-        };
-        let mut reader = CaptureReader::new(name, raw, parser, layout);
-        reader.note_link_type(link_type);
-        Ok(reader)
-    }
+/// A format's streaming parser, started past the file's first header, and how to read its
+/// records.
+type Started = (Box<dyn PcapReaderIterator + Send>, Layout);
 
-    fn start_pcapng(
-        name: &str,
-        raw: RawInput,
-        head: Vec<u8>,
-        stream: DecodedInput,
-    ) -> Result<CaptureReader, CaptureError> {
-        let fail = |reason: String| CaptureError::new(name, reason);
-        if let Some((major, minor)) = shb_version(&head)
-            && !section_version_supported(major, minor)
-        {
-            return Err(fail(format!(
-                "pcapng section version {major}.{minor} is not supported"
-            )));
-        }
-        // The parser reads the section header in its first read: the buffer must hold it.
-        let capacity = INITIAL_BUFFER_BYTES.max(head.len() + INITIAL_BUFFER_BYTES);
-        let input = Cursor::new(head).chain(stream);
-        let reader = PcapNGReader::new(capacity, input).map_err(|e| {
-            fail(format!(
-                "not a valid pcapng section header: {}",
-                describe_error(&e)
-            ))
-        })?;
-        let layout = Layout::PcapNg {
-            interfaces: Vec::new(),
-            big_endian: false,
-        };
-        Ok(CaptureReader::new(name, raw, Box::new(reader), layout))
+/// Starts the pcap parser on `head` (the whole 24-byte file header) then `stream`; `Err` is
+/// the reason the header is refused.
+fn pcap_parser(head: Vec<u8>, stream: DecodedInput) -> Result<Started, String> {
+    let input = Cursor::new(head).chain(stream);
+    let reader = LegacyPcapReader::new(INITIAL_BUFFER_BYTES, input)
+        .map_err(|e| format!("unreadable pcap header: {}", describe_error(&e)))?;
+    let mut parser: Box<dyn PcapReaderIterator + Send> = Box::new(reader);
+    // The streaming reader returns the file header first; take it here.
+    let header = match parser.next() {
+        Ok((offset, PcapBlockOwned::LegacyHeader(header))) => Some((offset, header)),
+        _ => None,
+    };
+    let Some((offset, header)) = header else {
+        return Err("unreadable pcap header".into());
+    };
+    parser.consume(offset);
+    // pcap-savefile(5): version 2.4 is current; Wireshark refuses anything below 2.
+    if header.version_major < 2 {
+        return Err(format!(
+            "pcap version {}.{} is not supported",
+            header.version_major, header.version_minor
+        ));
     }
+    // The upper bits of the link type field carry FCS information (pcap-savefile(5)).
+    let link_type = (header.network.0 as u32) & 0xffff;
+    let record_header = if header.is_modified_format() { 24 } else { 16 };
+    let layout = Layout::Pcap {
+        link_type,
+        snaplen: header.snaplen,
+        nanoseconds: header.is_nanosecond_precision(),
+        big_endian: header.is_bigendian(),
+        record_header,
+    };
+    Ok((parser, layout))
+}
+
+/// Starts the pcapng parser on `head` (the whole section header block) then `stream`; `Err`
+/// is the reason the section header is refused.
+fn pcapng_parser(head: Vec<u8>, stream: DecodedInput) -> Result<Started, String> {
+    if let Some((major, minor)) = shb_version(&head)
+        && !section_version_supported(major, minor)
+    {
+        return Err(format!(
+            "pcapng section version {major}.{minor} is not supported"
+        ));
+    }
+    // The parser reads the section header in its first read: the buffer must hold it.
+    let capacity = INITIAL_BUFFER_BYTES.max(head.len() + INITIAL_BUFFER_BYTES);
+    let input = Cursor::new(head).chain(stream);
+    let reader = PcapNGReader::new(capacity, input)
+        .map_err(|e| format!("not a valid pcapng section header: {}", describe_error(&e)))?;
+    let layout = Layout::PcapNg {
+        interfaces: Vec::new(),
+        big_endian: false,
+    };
+    Ok((Box::new(reader), layout))
 }
 
 pub(super) fn read_u32(data: &[u8], at: usize, big_endian: bool) -> Option<u32> {

@@ -92,6 +92,11 @@ impl CaptureReader {
                 interfaces.iter().any(|i| i.resolution.finer_than_micros())
             }
         };
+        // A pcap file declares its one link type in its header; pcapng interfaces come later.
+        let link_types = match &layout {
+            Layout::Pcap { link_type, .. } => vec![*link_type],
+            Layout::PcapNg { .. } => Vec::new(),
+        };
         CaptureReader {
             name: name.to_string(),
             format,
@@ -101,7 +106,7 @@ impl CaptureReader {
             pending_consume: 0,
             finished: false,
             frames_read: 0,
-            link_types: Vec::new(),
+            link_types,
             warnings: Vec::new(),
             secrets: Vec::new(),
             secrets_bytes: 0,

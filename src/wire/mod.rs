@@ -63,7 +63,7 @@ mod tcp;
 mod tunnel;
 
 use defrag::{DefragPool, FragmentKey, FragmentOutcome};
-use etherparse::{IpNumber, Ipv6ExtensionSlice, LaxNetSlice, LaxSlicedPacket};
+use etherparse::{IpNumber, Ipv6ExtensionSlice, LaxIpPayloadSlice, LaxNetSlice, LaxSlicedPacket};
 pub use icmp::IcmpError;
 use link::{LinkError, Network};
 use tunnel::Inner;
@@ -203,98 +203,99 @@ fn ip_layer(ip: &[u8], frame_len: usize, orig_len: u32) -> IpLayer<'_> {
                     "IPv4 total length {total} is shorter than its {header_len}-byte header"
                 )));
             }
-            let payload = v4.payload();
-            if payload.ip_number != IpNumber::TCP {
-                let from = IpAddr::V4(header.source_addr());
-                let to = IpAddr::V4(header.destination_addr());
-                return not_tcp(
-                    (from, to),
-                    payload.ip_number.0,
-                    payload.payload,
-                    payload.fragmented,
-                );
-            }
             let missing_ip = if total == 0 {
                 frame_missing
             } else {
                 total.saturating_sub(ip.len())
             };
-            let src = IpAddr::V4(header.source_addr());
-            let dst = IpAddr::V4(header.destination_addr());
-            if !payload.fragmented {
-                return done(tcp::segment(src, dst, payload.payload, missing_ip));
-            }
-            let key = FragmentKey {
-                src,
-                dst,
-                identification: u32::from(header.identification()),
-                protocol: 6,
-            };
-            let offset = u32::from(header.fragments_offset().byte_offset());
-            let more = header.more_fragments();
-            IpLayer::Fragment(FragmentArgs {
-                key,
-                offset,
-                more,
-                payload: payload.payload,
-                missing: missing_ip,
+            let addresses = (
+                IpAddr::V4(header.source_addr()),
+                IpAddr::V4(header.destination_addr()),
+            );
+            ip_payload(addresses, v4.payload(), missing_ip, || {
+                Ok(FragmentPlace {
+                    identification: u32::from(header.identification()),
+                    offset: u32::from(header.fragments_offset().byte_offset()),
+                    more: header.more_fragments(),
+                })
             })
         }
         Some(LaxNetSlice::Ipv6(v6)) => {
             let header = v6.header();
-            let payload = v6.payload();
-            if payload.ip_number != IpNumber::TCP {
-                let from = IpAddr::V6(header.source_addr());
-                let to = IpAddr::V6(header.destination_addr());
-                return not_tcp(
-                    (from, to),
-                    payload.ip_number.0,
-                    payload.payload,
-                    payload.fragmented,
-                );
-            }
             let announced = usize::from(header.payload_length());
             let missing_ip = if announced == 0 {
                 frame_missing
             } else {
                 (40 + announced).saturating_sub(ip.len())
             };
-            let src = IpAddr::V6(header.source_addr());
-            let dst = IpAddr::V6(header.destination_addr());
-            if !payload.fragmented {
-                return done(tcp::segment(src, dst, payload.payload, missing_ip));
-            }
-            let fragment = v6
-                .extensions()
-                .clone()
-                .into_iter()
-                .find_map(|ext| match ext {
-                    Ipv6ExtensionSlice::Fragment(f) => Some(f),
-                    _ => None,
-                });
-            let Some(fragment) = fragment else {
-                return done(Decoded::Malformed(
-                    "IPv6 fragment without fragment header".into(),
-                ));
-            };
-            let key = FragmentKey {
-                src,
-                dst,
-                identification: fragment.identification(),
-                protocol: 6,
-            };
-            let offset = u32::from(fragment.fragment_offset().byte_offset());
-            let more = fragment.more_fragments();
-            IpLayer::Fragment(FragmentArgs {
-                key,
-                offset,
-                more,
-                payload: payload.payload,
-                missing: missing_ip,
+            let addresses = (
+                IpAddr::V6(header.source_addr()),
+                IpAddr::V6(header.destination_addr()),
+            );
+            ip_payload(addresses, v6.payload(), missing_ip, || {
+                v6.extensions()
+                    .clone()
+                    .into_iter()
+                    .find_map(|ext| match ext {
+                        Ipv6ExtensionSlice::Fragment(f) => Some(FragmentPlace {
+                            identification: f.identification(),
+                            offset: u32::from(f.fragment_offset().byte_offset()),
+                            more: f.more_fragments(),
+                        }),
+                        _ => None,
+                    })
+                    .ok_or("IPv6 fragment without fragment header")
             })
         }
         _ => done(Decoded::NotTcp(OtherTraffic::NotIp)),
     }
+}
+
+/// Where a fragment sits in its datagram, as its IP header (IPv4) or Fragment extension
+/// header (IPv6) says.
+struct FragmentPlace {
+    identification: u32,
+    offset: u32,
+    more: bool,
+}
+
+/// The payload of one IPv4 or IPv6 packet sent between `addresses` (source, destination): not
+/// TCP, a TCP segment, or a TCP fragment placed by `place` (asked only for a fragment; `Err` is
+/// why the packet is malformed). `missing_ip` counts the packet's bytes the capture lacks.
+fn ip_payload<'a>(
+    addresses: (IpAddr, IpAddr),
+    payload: &LaxIpPayloadSlice<'a>,
+    missing_ip: usize,
+    place: impl FnOnce() -> Result<FragmentPlace, &'static str>,
+) -> IpLayer<'a> {
+    if payload.ip_number != IpNumber::TCP {
+        return not_tcp(
+            addresses,
+            payload.ip_number.0,
+            payload.payload,
+            payload.fragmented,
+        );
+    }
+    let (src, dst) = addresses;
+    if !payload.fragmented {
+        return IpLayer::Done(tcp::segment(src, dst, payload.payload, missing_ip));
+    }
+    let place = match place() {
+        Ok(place) => place,
+        Err(reason) => return IpLayer::Done(Decoded::Malformed(reason.into())),
+    };
+    IpLayer::Fragment(FragmentArgs {
+        key: FragmentKey {
+            src,
+            dst,
+            identification: place.identification,
+            protocol: 6,
+        },
+        offset: place.offset,
+        more: place.more,
+        payload: payload.payload,
+        missing: missing_ip,
+    })
 }
 
 /// What an IP layer leads to.

@@ -285,21 +285,6 @@ impl Direction {
         };
         let fin_cap = self.fin.map(|f| f.offset);
         let mut fresh = 0;
-        let Self {
-            reassembler,
-            stats,
-            missing: missing_total,
-            ..
-        } = self;
-        let mut out = Output {
-            sink,
-            id: w.id,
-            side: w.side,
-            at: w.at,
-            stats,
-            missing: missing_total,
-            gaps: 0,
-        };
         let pieces = [
             (start, Content::Data(data)),
             (
@@ -307,13 +292,14 @@ impl Direction {
                 Content::Missing(u64::from(missing)),
             ),
         ];
-        for (offset, content) in pieces {
-            if let Some((offset, content)) = clip(offset, content, fin_cap) {
-                fresh += reassembler.insert(offset, content, &mut |d| out.take(d));
+        let gaps = self.with_output(w, sink, |reassembler, out| {
+            for (offset, content) in pieces {
+                if let Some((offset, content)) = clip(offset, content, fin_cap) {
+                    fresh += reassembler.insert(offset, content, &mut |d| out(d));
+                }
             }
-        }
-        reassembler.enforce(limits, &mut |d| out.take(d));
-        let gaps = out.gaps;
+            reassembler.enforce(limits, &mut |d| out(d));
+        });
         (fresh, gaps)
     }
 

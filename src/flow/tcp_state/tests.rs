@@ -21,141 +21,136 @@ fn play(packets: &[Packet], bytes: (u64, u64)) -> (&'static str, String) {
 
 use Side::{Orig as O, Resp as P};
 
-#[test]
-fn classic_connection_states() {
-    /// (name, packets, payload bytes per side, conn_state, history)
-    type Case = (
-        &'static str,
-        &'static [Packet],
-        (u64, u64),
-        &'static str,
-        &'static str,
-    );
-    let cases: &[Case] = &[
-        ("lone SYN", &[(O, S, 1, 0)], (0, 0), "S0", "S"),
-        (
-            "SYN answered by RST",
-            &[(O, S, 1, 0), (P, R | A, 0, 0)],
-            (0, 0),
-            "REJ",
-            "Sr",
-        ),
-        (
-            "normal establishment and termination",
-            &[
-                (O, S, 1, 0),
-                (P, S | A, 9, 0),
-                (O, A, 2, 0),
-                (O, A, 2, 5),
-                (P, A, 10, 3),
-                (O, F | A, 7, 0),
-                (P, F | A, 13, 0),
-                (O, A, 8, 0),
-            ],
-            (5, 3),
-            "SF",
-            "ShADdFf",
-        ),
-        (
-            "established, originator aborts",
-            &[(O, S, 1, 0), (P, S | A, 9, 0), (O, A, 2, 0), (O, R, 2, 0)],
-            (0, 0),
-            "RSTO",
-            "ShAR",
-        ),
-        (
-            "established, responder aborts",
-            &[(O, S, 1, 0), (P, S | A, 9, 0), (O, A, 2, 0), (P, R, 10, 0)],
-            (0, 0),
-            "RSTR",
-            "ShAr",
-        ),
-        (
-            "SYN then FIN, no answer",
-            &[(O, S, 1, 0), (O, F, 2, 0)],
-            (0, 0),
-            "SH",
-            "SF",
-        ),
-        (
-            "SYN then RST, no answer",
-            &[(O, S, 1, 0), (O, R, 2, 0)],
-            (0, 0),
-            "RSTOS0",
-            "SR",
-        ),
-        (
-            "SYN+ACK then RST from the responder, SYN missed",
-            &[(P, S | A, 9, 0), (P, R, 10, 0)],
-            (0, 0),
-            "RSTRH",
-            "hr",
-        ),
-        (
-            "SYN+ACK then FIN from the responder",
-            &[(P, S | A, 9, 0), (P, F | A, 10, 0)],
-            (0, 0),
-            "SHR",
-            "hf",
-        ),
-        (
-            "midstream data, not closed",
-            &[(O, A, 100, 10), (P, A, 500, 0)],
-            (10, 0),
-            "OTH",
-            "Da",
-        ),
-        (
-            "established, not terminated",
-            &[(O, S, 1, 0), (P, S | A, 9, 0), (O, A, 2, 0)],
-            (0, 0),
-            "S1",
-            "ShA",
-        ),
-        (
-            "originator closes, no reply",
-            &[
-                (O, S, 1, 0),
-                (P, S | A, 9, 0),
-                (O, A, 2, 0),
-                (O, F | A, 2, 0),
-            ],
-            (0, 0),
-            "S2",
-            "ShAF",
-        ),
-        (
-            "responder closes, no reply",
-            &[
-                (O, S, 1, 0),
-                (P, S | A, 9, 0),
-                (O, A, 2, 0),
-                (P, F | A, 10, 0),
-            ],
-            (0, 0),
-            "S3",
-            "ShAf",
-        ),
-        (
-            "FIN exchange then RST stays SF",
-            &[
-                (O, S, 1, 0),
-                (P, S | A, 9, 0),
-                (O, A, 2, 0),
-                (O, F | A, 2, 0),
-                (P, F | A, 10, 0),
-                (O, R, 3, 0),
-            ],
-            (0, 0),
-            "SF",
-            "ShAFfR",
-        ),
-    ];
+/// (name, packets, payload bytes per side, conn_state, history)
+type Case = (
+    &'static str,
+    &'static [Packet],
+    (u64, u64),
+    &'static str,
+    &'static str,
+);
+
+/// Plays each case's packets after `prefix` and checks its conn_state and history.
+fn check_cases(prefix: &[Packet], cases: &[Case]) {
     for (name, packets, bytes, state, history) in cases {
-        let (got_state, got_history) = play(packets, *bytes);
+        let (got_state, got_history) = play(&[prefix, packets].concat(), *bytes);
         assert_eq!(got_state, *state, "{name}");
         assert_eq!(got_history, *history, "{name}");
     }
+}
+
+/// SYN (sequence 1), SYN+ACK (sequence 9), ACK: what the established cases start with.
+const HANDSHAKE: [Packet; 3] = [(O, S, 1, 0), (P, S | A, 9, 0), (O, A, 2, 0)];
+
+#[test]
+fn classic_connection_states() {
+    check_cases(
+        &[],
+        &[
+            ("lone SYN", &[(O, S, 1, 0)], (0, 0), "S0", "S"),
+            (
+                "SYN answered by RST",
+                &[(O, S, 1, 0), (P, R | A, 0, 0)],
+                (0, 0),
+                "REJ",
+                "Sr",
+            ),
+            (
+                "SYN then FIN, no answer",
+                &[(O, S, 1, 0), (O, F, 2, 0)],
+                (0, 0),
+                "SH",
+                "SF",
+            ),
+            (
+                "SYN then RST, no answer",
+                &[(O, S, 1, 0), (O, R, 2, 0)],
+                (0, 0),
+                "RSTOS0",
+                "SR",
+            ),
+            (
+                "SYN+ACK then RST from the responder, SYN missed",
+                &[(P, S | A, 9, 0), (P, R, 10, 0)],
+                (0, 0),
+                "RSTRH",
+                "hr",
+            ),
+            (
+                "SYN+ACK then FIN from the responder",
+                &[(P, S | A, 9, 0), (P, F | A, 10, 0)],
+                (0, 0),
+                "SHR",
+                "hf",
+            ),
+            (
+                "midstream data, not closed",
+                &[(O, A, 100, 10), (P, A, 500, 0)],
+                (10, 0),
+                "OTH",
+                "Da",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn connection_states_after_the_handshake() {
+    // The packets of each case follow the handshake.
+    check_cases(
+        &HANDSHAKE,
+        &[
+            (
+                "normal establishment and termination",
+                &[
+                    (O, A, 2, 5),
+                    (P, A, 10, 3),
+                    (O, F | A, 7, 0),
+                    (P, F | A, 13, 0),
+                    (O, A, 8, 0),
+                ],
+                (5, 3),
+                "SF",
+                "ShADdFf",
+            ),
+            (
+                "established, originator aborts",
+                &[(O, R, 2, 0)],
+                (0, 0),
+                "RSTO",
+                "ShAR",
+            ),
+            (
+                "established, responder aborts",
+                &[(P, R, 10, 0)],
+                (0, 0),
+                "RSTR",
+                "ShAr",
+            ),
+            ("established, not terminated", &[], (0, 0), "S1", "ShA"),
+            (
+                "originator closes, no reply",
+                &[(O, F | A, 2, 0)],
+                (0, 0),
+                "S2",
+                "ShAF",
+            ),
+            (
+                "responder closes, no reply",
+                &[(P, F | A, 10, 0)],
+                (0, 0),
+                "S3",
+                "ShAf",
+            ),
+            (
+                "FIN exchange then RST stays SF",
+                &[(O, F | A, 2, 0), (P, F | A, 10, 0), (O, R, 3, 0)],
+                (0, 0),
+                "SF",
+                "ShAFfR",
+            ),
+        ],
+    );
 }
 
 #[test]

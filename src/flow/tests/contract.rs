@@ -81,30 +81,22 @@ fn random_segment_sequences_keep_the_sink_contract() {
             let step = (r >> 8) % 100;
             let seq = last[me].wrapping_add(step as u32).wrapping_sub(30);
             let len = ((r >> 20) % 40) as usize;
-            let payload = vec![b'x'; len];
             last[me] = seq.wrapping_add(len as u32);
             let ack = last[peer]
                 .wrapping_add(((r >> 30) % 60) as u32)
                 .wrapping_sub(20);
-            let (src, dst) = if from_client {
-                (CLIENT, SERVER)
-            } else {
-                (SERVER, CLIENT)
-            };
-            let seg = TcpSegment {
-                src: src.0,
-                dst: dst.0,
-                src_port: src.1,
-                dst_port: dst.1,
+            let pkt = Pkt {
+                from_client,
                 seq,
                 ack,
-                flags: TcpFlags(flag_choices[((r >> 40) % 10) as usize]),
+                flags: flag_choices[((r >> 40) % 10) as usize],
                 window: if r % 29 == 0 { 0 } else { 500 },
-                payload: &payload,
-                missing_payload: if r % 31 == 0 { 7 } else { 0 },
+                payload: vec![b'x'; len],
+                missing: if r % 31 == 0 { 7 } else { 0 },
+                ms: 0,
             };
             let time_ns = frame as i64 * (((r >> 50) % 5) as i64 + 1) * 1_000_000;
-            table.on_segment(at(frame, time_ns), &seg, &mut checker);
+            table.on_segment(at(frame, time_ns), &pkt.segment(), &mut checker);
         }
         table.finish(&mut checker);
         let mut closed = checker.closed.clone();

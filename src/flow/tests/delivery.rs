@@ -44,13 +44,11 @@ fn filler_right_after_is_out_of_order_not_a_retransmission() {
 
 #[test]
 fn retransmitted_and_overlapping_data_is_delivered_once() {
-    let pkts = [
-        c(100, 0, S, ""),
-        s(900, 101, S | A, ""),
+    let pkts = handshake_then([
         c(101, 901, P | A, "abcd"),
         c(101, 901, P | A, "abcd"),
         c(103, 901, P | A, "XXef"),
-    ];
+    ]);
     let (_, rec) = run(&pkts);
     assert_eq!(rec.stream(0, Side::Orig), "abcdef");
     let summary = rec.summary(0);
@@ -61,14 +59,12 @@ fn retransmitted_and_overlapping_data_is_delivered_once() {
 
 #[test]
 fn hole_acked_by_the_peer_becomes_a_gap() {
-    let pkts = [
-        c(100, 0, S, ""),
-        s(900, 101, S | A, ""),
+    let pkts = handshake_then([
         c(101, 901, P | A, "ab"),
         c(105, 901, P | A, "ef"),
         s(901, 107, A, ""),
         c(107, 901, P | A, "gh"),
-    ];
+    ]);
     let (_, rec) = run(&pkts);
     assert_eq!(rec.stream(0, Side::Orig), "ab<2>efgh");
     assert!(rec.0.contains(&Rec::Gap(0, Side::Orig, 2, 5)));
@@ -80,12 +76,7 @@ fn hole_acked_by_the_peer_becomes_a_gap() {
 
 #[test]
 fn acked_unseen_tail_becomes_a_gap() {
-    let pkts = [
-        c(100, 0, S, ""),
-        s(900, 101, S | A, ""),
-        c(101, 901, P | A, "ab"),
-        s(901, 113, A, ""),
-    ];
+    let pkts = handshake_then([c(101, 901, P | A, "ab"), s(901, 113, A, "")]);
     let (_, rec) = run(&pkts);
     assert_eq!(rec.stream(0, Side::Orig), "ab<10>");
 }
@@ -94,13 +85,11 @@ fn acked_unseen_tail_becomes_a_gap() {
 fn fin_after_a_hole_waits_for_the_data_or_the_ack() {
     // The FIN arrives before a retransmission fills the hole: the data still gets through and
     // the FIN is reported after it.
-    let pkts = [
-        c(100, 0, S, ""),
-        s(900, 101, S | A, ""),
+    let pkts = handshake_then([
         c(101, 901, P | A, "ab"),
         c(105, 901, F | A, "ef"),
         c(103, 901, P | A, "cd"),
-    ];
+    ]);
     let (_, rec) = run(&pkts);
     assert_eq!(rec.stream(0, Side::Orig), "abcdef|");
     let fin = rec
@@ -111,26 +100,22 @@ fn fin_after_a_hole_waits_for_the_data_or_the_ack() {
     assert_eq!(fin, Some((Side::Orig, TcpEvent::Fin, 4)));
 
     // When the peer acknowledges the FIN, the hole is lost.
-    let pkts = [
-        c(100, 0, S, ""),
-        s(900, 101, S | A, ""),
+    let pkts = handshake_then([
         c(101, 901, P | A, "ab"),
         c(105, 901, F | A, "ef"),
         s(901, 108, A, ""),
-    ];
+    ]);
     let (_, rec) = run(&pkts);
     assert_eq!(rec.stream(0, Side::Orig), "ab<2>ef|");
 }
 
 #[test]
 fn rst_after_a_hole_declares_it_lost() {
-    let pkts = [
-        c(100, 0, S, ""),
-        s(900, 101, S | A, ""),
+    let pkts = handshake_then([
         c(101, 901, P | A, "ab"),
         c(105, 901, P | A, "ef"),
         c(107, 901, R, ""),
-    ];
+    ]);
     let (_, rec) = run(&pkts);
     assert_eq!(rec.stream(0, Side::Orig), "ab<2>ef");
     let close = rec.summary(0).close;
@@ -142,13 +127,11 @@ fn rst_after_a_hole_declares_it_lost() {
 
 #[test]
 fn a_rst_answering_a_fin_leaves_the_fin_as_the_close() {
-    let pkts = [
-        c(100, 0, S, ""),
-        s(900, 101, S | A, ""),
+    let pkts = handshake_then([
         c(101, 901, A, ""),
         c(101, 901, F | A, ""),
         s(901, 102, R | A, ""),
-    ];
+    ]);
     let (_, rec) = run(&pkts);
     let close = rec.summary(0).close;
     assert_eq!((close.how, close.by), (CloseHow::Fin, Some(Side::Orig)));
@@ -174,14 +157,12 @@ fn sequence_numbers_wrap_around() {
 
 #[test]
 fn keep_alive_is_an_event_not_data() {
-    let pkts = [
-        c(100, 0, S, ""),
-        s(900, 101, S | A, ""),
+    let pkts = handshake_then([
         c(101, 901, P | A, "abcd"),
         s(901, 105, A, ""),
         c(104, 901, A, ""),
         c(104, 901, A, "d"),
-    ];
+    ]);
     let (_, rec) = run(&pkts);
     assert_eq!(rec.stream(0, Side::Orig), "abcd");
     let keep_alives = rec
@@ -195,16 +176,14 @@ fn keep_alive_is_an_event_not_data() {
 
 #[test]
 fn zero_window_and_window_probes() {
-    let pkts = [
-        c(100, 0, S, ""),
-        s(900, 101, S | A, ""),
+    let pkts = handshake_then([
         c(101, 901, A, ""),
         s(901, 101, A, "").window(0),
         c(101, 901, A, "a"),
         c(101, 901, A, "a"),
         s(901, 101, A, "").window(100),
         c(101, 901, A, "abcd"),
-    ];
+    ]);
     let (_, rec) = run(&pkts);
     assert_eq!(rec.stream(0, Side::Orig), "abcd");
     let summary = rec.summary(0);
@@ -219,12 +198,10 @@ fn zero_window_and_window_probes() {
 
 #[test]
 fn snaplen_cut_payload_becomes_a_gap() {
-    let pkts = [
-        c(100, 0, S, ""),
-        s(900, 101, S | A, ""),
+    let pkts = handshake_then([
         c(101, 901, P | A, "ab").missing(6),
         c(109, 901, P | A, "xy"),
-    ];
+    ]);
     let (_, rec) = run(&pkts);
     assert_eq!(rec.stream(0, Side::Orig), "ab<6>xy");
     assert_eq!(rec.summary(0).missing_bytes, 6);
@@ -340,15 +317,13 @@ fn syn_with_data_delivers_the_data() {
 
 #[test]
 fn synack_and_fin_retransmissions_are_counted() {
-    let pkts = [
-        c(100, 0, S, ""),
-        s(900, 101, S | A, ""),
+    let pkts = handshake_then([
         s(900, 101, S | A, ""),
         c(101, 901, A, ""),
         c(101, 901, F | A, ""),
         c(101, 901, F | A, ""),
         s(901, 102, F | A, ""),
-    ];
+    ]);
     let (_, rec) = run(&pkts);
     let summary = rec.summary(0);
     assert_eq!(summary.retransmissions, 2);
@@ -365,16 +340,14 @@ fn synack_and_fin_retransmissions_are_counted() {
 
 #[test]
 fn both_directions_reassemble_independently() {
-    let pkts = [
-        c(100, 0, S, ""),
-        s(900, 101, S | A, ""),
+    let pkts = handshake_then([
         c(105, 901, P | A, "EFGH"),
         s(905, 101, P | A, "efgh"),
         c(101, 901, P | A, "ABCD"),
         s(901, 101, P | A, "abcd"),
         c(109, 909, F | A, ""),
         s(909, 110, F | A, ""),
-    ];
+    ]);
     let (_, rec) = run(&pkts);
     assert_eq!(rec.stream(0, Side::Orig), "ABCDEFGH|");
     assert_eq!(rec.stream(0, Side::Resp), "abcdefgh|");

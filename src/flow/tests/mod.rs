@@ -67,6 +67,26 @@ impl Pkt {
         self.missing = missing;
         self
     }
+    /// The segment as the flow table receives it, between `CLIENT` and `SERVER`.
+    fn segment(&self) -> TcpSegment<'_> {
+        let (src, dst) = if self.from_client {
+            (CLIENT, SERVER)
+        } else {
+            (SERVER, CLIENT)
+        };
+        TcpSegment {
+            src: src.0,
+            dst: dst.0,
+            src_port: src.1,
+            dst_port: dst.1,
+            seq: self.seq,
+            ack: self.ack,
+            flags: TcpFlags(self.flags),
+            window: self.window,
+            payload: &self.payload,
+            missing_payload: self.missing,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -152,23 +172,6 @@ fn run_with(limits: FlowLimits, pkts: &[Pkt]) -> (Vec<u32>, Recorder) {
     let mut rec = Recorder::default();
     let mut streams = Vec::new();
     for (i, p) in pkts.iter().enumerate() {
-        let (src, dst) = if p.from_client {
-            (CLIENT, SERVER)
-        } else {
-            (SERVER, CLIENT)
-        };
-        let seg = TcpSegment {
-            src: src.0,
-            dst: dst.0,
-            src_port: src.1,
-            dst_port: dst.1,
-            seq: p.seq,
-            ack: p.ack,
-            flags: TcpFlags(p.flags),
-            window: p.window,
-            payload: &p.payload,
-            missing_payload: p.missing,
-        };
         let frame = i as u64 + 1;
         // Default spacing of one second keeps Wireshark's out-of-order rule out of the way.
         let time_ns = if p.ms != 0 {
@@ -176,6 +179,7 @@ fn run_with(limits: FlowLimits, pkts: &[Pkt]) -> (Vec<u32>, Recorder) {
         } else {
             frame as i64 * 1_000_000_000
         };
+        let seg = p.segment();
         streams.push(table.on_segment(at(frame, time_ns), &seg, &mut rec).0);
     }
     table.finish(&mut rec);
@@ -188,6 +192,13 @@ fn at(frame: u64, time_ns: i64) -> At {
 
 fn run(pkts: &[Pkt]) -> (Vec<u32>, Recorder) {
     run_with(FlowLimits::default(), pkts)
+}
+
+/// The client's SYN (sequence 100) and the server's SYN-ACK (sequence 900), then `rest`.
+fn handshake_then<const N: usize>(rest: [Pkt; N]) -> Vec<Pkt> {
+    let mut pkts = vec![c(100, 0, S, ""), s(900, 101, S | A, "")];
+    pkts.extend(rest);
+    pkts
 }
 
 /// SYN, SYN-ACK, ACK, 4 bytes from the client, ACK, FIN, FIN, ACK.

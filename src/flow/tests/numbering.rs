@@ -34,15 +34,19 @@ fn syn_with_the_same_sequence_after_fin_stays_in_the_stream() {
     assert_eq!(rec.stream(0, Side::Orig), "abcd|");
 }
 
-#[test]
-fn syn_after_rst_with_new_sequence_starts_a_new_stream() {
-    let pkts = [
+/// A SYN with sequence 100 refused by a RST, then a SYN with `second_isn`, refused too.
+fn refused_twice(second_isn: u32) -> [Pkt; 4] {
+    [
         c(100, 0, S, ""),
         s(0, 101, R | A, ""),
-        c(200, 0, S, ""),
-        s(0, 201, R | A, ""),
-    ];
-    let (streams, rec) = run(&pkts);
+        c(second_isn, 0, S, ""),
+        s(0, second_isn + 1, R | A, ""),
+    ]
+}
+
+#[test]
+fn syn_after_rst_with_new_sequence_starts_a_new_stream() {
+    let (streams, rec) = run(&refused_twice(200));
     assert_eq!(streams, [0, 0, 1, 1]);
     assert_eq!(rec.summary(0).state, "REJ");
     assert_eq!(rec.summary(1).state, "REJ");
@@ -50,13 +54,7 @@ fn syn_after_rst_with_new_sequence_starts_a_new_stream() {
 
 #[test]
 fn syn_retransmission_after_rst_stays_in_the_stream() {
-    let pkts = [
-        c(100, 0, S, ""),
-        s(0, 101, R | A, ""),
-        c(100, 0, S, ""),
-        s(0, 101, R | A, ""),
-    ];
-    let (streams, rec) = run(&pkts);
+    let (streams, rec) = run(&refused_twice(100));
     assert_eq!(streams, [0, 0, 0, 0]);
     assert_eq!(rec.summary(0).retransmissions, 1);
 }
@@ -180,6 +178,11 @@ fn reverse_syn_with_new_sequence_starts_a_stream() {
 
 #[test]
 fn classic_conn_states_through_the_table() {
+    // SYN, SYN-ACK and ACK, then `rest`.
+    let established = |rest: &[Pkt]| {
+        let handshake = [c(1, 0, S, ""), s(9, 2, S | A, ""), c(2, 10, A, "")];
+        [&handshake[..], rest].concat()
+    };
     let cases: Vec<(&str, Vec<Pkt>, &str, &str)> = vec![
         ("lone SYN", vec![c(1, 0, S, "")], "S0", "S"),
         (
@@ -191,24 +194,13 @@ fn classic_conn_states_through_the_table() {
         ("normal", full_connection(100, 900), "SF", "ShADaFf"),
         (
             "originator aborts",
-            vec![
-                c(1, 0, S, ""),
-                s(9, 2, S | A, ""),
-                c(2, 10, A, ""),
-                c(2, 10, R | A, ""),
-            ],
+            established(&[c(2, 10, R | A, "")]),
             "RSTO",
             "ShAR",
         ),
         (
             "responder aborts",
-            vec![
-                c(1, 0, S, ""),
-                s(9, 2, S | A, ""),
-                c(2, 10, A, ""),
-                c(2, 10, P | A, "x"),
-                s(10, 3, R | A, ""),
-            ],
+            established(&[c(2, 10, P | A, "x"), s(10, 3, R | A, "")]),
             "RSTR",
             "ShADr",
         ),

@@ -490,6 +490,9 @@ mod decrypt;
 pub use decrypt::{MAX_QUEUED_PLAINTEXT, MAX_RESYNC_RECORDS};
 
 #[cfg(test)]
+mod test_support;
+
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]

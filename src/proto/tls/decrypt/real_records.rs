@@ -3,30 +3,32 @@
 //! record is `header || fragment` in hex, with the key log lines that decrypt it. The AEAD tags
 //! and MACs make these self-checking: a byte wrong anywhere fails authentication.
 
-use super::test_util::{hex, open, random, secrets_for, split_record};
+use super::test_util::*;
 use super::*;
 
 // Illustrated TLS 1.2, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA (0xc013), MAC-then-encrypt: client
 // Finished, "ping", close_notify; server Finished, "pong".
-const IL12_C0: &str = "\
-    1603030040404142434445464748494a4b4c4d4e4f227bc9ba81ef30f2a8a78ff1df50844d5804b7eeb2e214c32b6892\
-    aca3db7b78077fdd90067c516bacb3ba90dedf720f";
-
-const IL12_C1: &str = "\
-    1703030030000102030405060708090a0b0c0d0e0f6c421c71c42b183bfa06195d133d0a09d00fc7cb4e0f5d1cda59d1\
-    47ec790c99";
-
-const IL12_C2: &str = "\
-    1503030030101112131415161718191a1b1c1d1e1f0d83f97904750dd8fd8aa130218632634fd065e4628379b88bbf9e\
-    fd1287a62d";
-
-const IL12_S0: &str = "\
-    16030300405152535455565758595a5b5c5d5e5f6018e075317b100315f6081fcbf313781aac73efe19fe25ba1af59c2\
-    0be94fc01bda2d6800298b73a7e849d74bd494cf7d";
-
-const IL12_S1: &str = "\
-    17030300306162636465666768696a6b6c6d6e6f709783488af5fa20bf7a2ef69debb534db9fb07a8c2721dee5409f77\
-    af0c3dde56";
+const ILLUSTRATED_TLS12: Tls12Connection = Tls12Connection {
+    suite: 0xc013,
+    client_random: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+    server_random: "707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f",
+    master_secret: "916abf9da55973e13614ae0a3f5d3f37b023ba129aee02cc9134338127cd7049781c8e19fc1eb2a7387ac06ae237344c",
+    encrypt_then_mac: false,
+    client: &[
+        "1603030040404142434445464748494a4b4c4d4e4f227bc9ba81ef30f2a8a78ff1df50844d5804b7eeb2e214c32b6892\
+         aca3db7b78077fdd90067c516bacb3ba90dedf720f",
+        "1703030030000102030405060708090a0b0c0d0e0f6c421c71c42b183bfa06195d133d0a09d00fc7cb4e0f5d1cda59d1\
+         47ec790c99",
+        "1503030030101112131415161718191a1b1c1d1e1f0d83f97904750dd8fd8aa130218632634fd065e4628379b88bbf9e\
+         fd1287a62d",
+    ],
+    server: &[
+        "16030300405152535455565758595a5b5c5d5e5f6018e075317b100315f6081fcbf313781aac73efe19fe25ba1af59c2\
+         0be94fc01bda2d6800298b73a7e849d74bd494cf7d",
+        "17030300306162636465666768696a6b6c6d6e6f709783488af5fa20bf7a2ef69debb534db9fb07a8c2721dee5409f77\
+         af0c3dde56",
+    ],
+};
 
 // Illustrated TLS 1.3, TLS_AES_256_GCM_SHA384 (0x1302): client Finished and "ping"; server
 // EncryptedExtensions (record 0), Finished (record 3) and "pong" (application record 2).
@@ -127,22 +129,17 @@ fn rfc8448_server_application_data_needs_its_sequence_number() {
 
 #[test]
 fn illustrated_tls12_cbc_sha_records_decrypt() {
-    let cr = random("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
-    let sr = random("707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f");
-    let keys = secrets_for(
-        "CLIENT_RANDOM 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f \
-         916abf9da55973e13614ae0a3f5d3f37b023ba129aee02cc9134338127cd7049781c8e19fc1eb2a7387ac06ae237344c",
-        &cr,
-    );
-    let (mut client, mut server) =
-        tls12_decryptors(0xc013, &keys.master_secret.unwrap(), &cr, &sr, false).unwrap();
-    let finished = open(&mut client, IL12_C0);
+    let (mut client, mut server) = ILLUSTRATED_TLS12.decryptors();
+    let [finished, ping, close_notify] = ILLUSTRATED_TLS12.client else {
+        unreachable!("three client records")
+    };
+    let finished = open(&mut client, finished);
     assert_eq!(
         (finished.content_type, finished.data.get(..4)),
         (22, Some(&[20, 0, 0, 12][..]))
     );
     assert_eq!(
-        open(&mut client, IL12_C1),
+        open(&mut client, ping),
         Plaintext {
             content_type: 23,
             data: b"ping".to_vec()
@@ -150,14 +147,17 @@ fn illustrated_tls12_cbc_sha_records_decrypt() {
     );
     // close_notify (RFC 5246 §7.2.1): warning(1), close_notify(0).
     assert_eq!(
-        open(&mut client, IL12_C2),
+        open(&mut client, close_notify),
         Plaintext {
             content_type: 21,
             data: vec![1, 0]
         }
     );
-    assert_eq!(open(&mut server, IL12_S0).data.len(), 16);
-    assert_eq!(open(&mut server, IL12_S1).data, b"pong");
+    let [finished, pong] = ILLUSTRATED_TLS12.server else {
+        unreachable!("two server records")
+    };
+    assert_eq!(open(&mut server, finished).data.len(), 16);
+    assert_eq!(open(&mut server, pong).data, b"pong");
 }
 
 #[test]
@@ -204,46 +204,28 @@ fn illustrated_tls13_aes256_gcm_records_decrypt() {
 
 #[test]
 fn every_truncation_and_bit_flip_of_real_records_is_an_error() {
-    let cr = random("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
-    let sr = random("707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f");
-    let master: [u8; 48] = hex("916abf9da55973e13614ae0a3f5d3f37b023ba129aee02cc9134338127cd7049781c8e19fc1eb2a7387ac06ae237344c").try_into().unwrap();
-    type Fresh = Box<dyn Fn() -> RecordDecryptor>;
-    let cases: Vec<(Fresh, &str)> = vec![
+    /// A fresh decryptor for a case's record.
+    type Fresh = fn() -> RecordDecryptor;
+    // (name, a fresh decryptor, the record)
+    let cases: [(&str, Fresh, &str); 2] = [
         (
-            Box::new(move || {
-                tls12_decryptors(0xc013, &master, &cr, &sr, false)
-                    .unwrap()
-                    .0
-            }),
-            IL12_C0,
+            "Illustrated TLS 1.2",
+            || ILLUSTRATED_TLS12.decryptors().0,
+            ILLUSTRATED_TLS12.client[0],
         ),
         (
-            Box::new(|| tls13_decryptor(0x1301, &hex(RFC8448_CLIENT_HS_SECRET)).unwrap()),
+            "RFC 8448",
+            || tls13_decryptor(0x1301, &hex(RFC8448_CLIENT_HS_SECRET)).unwrap(),
             RFC8448_CLIENT_FINISHED,
         ),
     ];
-    for (fresh, record) in cases {
-        let (header, fragment) = split_record(record);
-        assert!(fresh().decrypt(&header, &fragment).is_ok());
-        for len in 0..fragment.len() {
-            assert!(
-                fresh().decrypt(&header, &fragment[..len]).is_err(),
-                "prefix {len}"
-            );
-        }
-        for at in 0..fragment.len() {
-            let mut flipped = fragment.clone();
-            flipped[at] ^= 0x01;
-            assert!(
-                fresh().decrypt(&header, &flipped).is_err(),
-                "bit flip at {at}"
-            );
-        }
-        let mut other_header = header;
-        other_header[0] ^= 0x01;
+    for (label, fresh, record) in cases {
+        assert_every_truncation_and_flip_fails(fresh, record, 0x01, label);
+        let (mut header, fragment) = split_record(record);
+        header[0] ^= 0x01;
         assert!(
-            fresh().decrypt(&other_header, &fragment).is_err(),
-            "header is authenticated"
+            fresh().decrypt(&header, &fragment).is_err(),
+            "{label}: header is authenticated"
         );
     }
 }
@@ -269,13 +251,8 @@ fn records_after_a_capture_gap_resynchronise_the_sequence() {
     assert_eq!((plain.data.len(), lost, server.sequence()), (50, 1, 2));
 
     // Illustrated TLS 1.2 (CBC, the MAC binds the sequence): "ping" is client record 1.
-    let cr = random("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
-    let sr = random("707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f");
-    let master: [u8; 48] = hex("916abf9da55973e13614ae0a3f5d3f37b023ba129aee02cc9134338127cd7049781c8e19fc1eb2a7387ac06ae237344c").try_into().unwrap();
-    let mut client = tls12_decryptors(0xc013, &master, &cr, &sr, false)
-        .unwrap()
-        .0;
-    let (header, fragment) = split_record(IL12_C1);
+    let mut client = ILLUSTRATED_TLS12.decryptors().0;
+    let (header, fragment) = split_record(ILLUSTRATED_TLS12.client[1]);
     let (plain, lost) = client.decrypt_after_gap(&header, &fragment, 3).unwrap();
     assert_eq!((plain.data, lost), (b"ping".to_vec(), 1));
     // A record too short for the suite fails at once, whatever the window.

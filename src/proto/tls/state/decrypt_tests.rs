@@ -2,10 +2,12 @@
 //! logs, OpenSSL TLS 1.3 ChaCha20 records after a HelloRetryRequest and across a KeyUpdate,
 //! wrong keys, missing keys, gaps, and every split of the conversations.
 
+use super::test_support::{at, fuzz_input, handshake, kinds, record, side_of};
 use super::*;
 use crate::proto::tls::decrypt::KeyLog;
 use crate::proto::tls::decrypt::openssl_records::{
-    CHACHA13_C0, CHACHA13_C1, CHACHA13_C2, CHACHA13_C3, CHACHA13_S0,
+    CHACHA13_C0, CHACHA13_C1, CHACHA13_C2, CHACHA13_C3, CHACHA13_RANDOM, CHACHA13_S0,
+    chacha13_keylog,
 };
 use crate::proto::tls::handshake::HELLO_RETRY_REQUEST_RANDOM;
 use crate::proto::tls::test_fixtures::{Conversation, ILLUSTRATED_TLS12, ILLUSTRATED_TLS13, unhex};
@@ -32,14 +34,6 @@ fn tls13_keylog() -> Arc<KeyLog> {
     Arc::new(keys)
 }
 
-fn at(frame: u64) -> At {
-    At { frame, time_ns: 0 }
-}
-
-fn side_of(is_client: bool) -> Side {
-    if is_client { Side::Orig } else { Side::Resp }
-}
-
 type Run = (TlsSession, Vec<Timed<TlsEvent>>, Vec<(Side, At, Vec<u8>)>);
 
 /// Feeds a conversation in `chunk`-byte calls, taking the plaintext after each call.
@@ -56,37 +50,8 @@ fn run(conversation: Conversation, keys: Option<Arc<KeyLog>>, chunk: usize) -> R
     (session, events, plaintext)
 }
 
-fn kinds(events: &[Timed<TlsEvent>]) -> Vec<String> {
-    events
-        .iter()
-        .map(|e| {
-            let json = serde_json::to_value(&e.event).unwrap_or_default();
-            json["type"].as_str().unwrap_or("?").to_string()
-        })
-        .collect()
-}
-
 fn count(events: &[Timed<TlsEvent>], kind: &str) -> usize {
     kinds(events).iter().filter(|k| *k == kind).count()
-}
-
-fn record(content_type: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![
-        content_type,
-        3,
-        3,
-        (body.len() >> 8) as u8,
-        body.len() as u8,
-    ];
-    out.extend_from_slice(body);
-    out
-}
-
-fn handshake(msg_type: u8, body: &[u8]) -> Vec<u8> {
-    let len = body.len();
-    let mut out = vec![msg_type, (len >> 16) as u8, (len >> 8) as u8, len as u8];
-    out.extend_from_slice(body);
-    out
 }
 
 #[test]
@@ -231,9 +196,10 @@ fn every_prefix_with_keys_never_panics_or_fails_authentication() {
     }
 }
 
-#[test]
-fn after_a_gap_decryption_resumes_at_the_right_sequence_number() {
-    // TLS 1.2: the client's "ping" record (frame 13) is lost; its close_notify is record 2.
+/// Feeds the Illustrated TLS 1.2 conversation to a session with its keys, the client's "ping"
+/// record (frame 13, 53 bytes) lost to a gap; `injected` (frame, bytes) is sent by the client
+/// just before that frame's payload.
+fn tls12_losing_ping(injected: Option<(u64, Vec<u8>)>) -> (TlsSession, Vec<Timed<TlsEvent>>) {
     let mut session = TlsSession::with_keylog(tls12_keylog(TLS12_MASTER));
     let mut events = Vec::new();
     for &(frame, is_client, hex) in ILLUSTRATED_TLS12 {
@@ -241,8 +207,18 @@ fn after_a_gap_decryption_resumes_at_the_right_sequence_number() {
             session.on_gap(Side::Orig, 53, at(frame), &mut events);
             continue;
         }
+        if let Some((_, bytes)) = injected.as_ref().filter(|(at_frame, _)| *at_frame == frame) {
+            session.on_data(Side::Orig, bytes, at(frame), &mut events);
+        }
         session.on_data(side_of(is_client), &unhex(hex), at(frame), &mut events);
     }
+    (session, events)
+}
+
+#[test]
+fn after_a_gap_decryption_resumes_at_the_right_sequence_number() {
+    // TLS 1.2: the client's "ping" record (frame 13) is lost; its close_notify is record 2.
+    let (mut session, events) = tls12_losing_ping(None);
     assert_eq!(count(&events, "decryption_failed"), 0);
     let plaintext = session.take_plaintext();
     assert_eq!(plaintext, vec![(Side::Resp, at(15), b"pong".to_vec())]);
@@ -287,56 +263,49 @@ fn after_a_gap_decryption_resumes_at_the_right_sequence_number() {
 
 #[test]
 fn a_gap_of_more_records_than_resynchronisation_tries_stops_quietly() {
-    let mut session = TlsSession::with_keylog(tls12_keylog(TLS12_MASTER));
-    let mut events = Vec::new();
-    for &(frame, is_client, hex) in ILLUSTRATED_TLS12 {
-        if frame == 13 {
-            session.on_gap(Side::Orig, 53, at(frame), &mut events);
-            continue;
-        }
-        if frame == 17 {
-            // A record no key opens (as after more lost records than we try).
-            let garbage = record(23, &[0x33; 40]);
-            session.on_data(Side::Orig, &garbage, at(frame), &mut events);
-        }
-        session.on_data(side_of(is_client), &unhex(hex), at(frame), &mut events);
-    }
+    // A record no key opens (as after more lost records than we try).
+    let garbage = record(23, &[0x33; 40]);
+    let (session, events) = tls12_losing_ping(Some((17, garbage)));
     assert_eq!(count(&events, "decryption_failed"), 0);
     assert!(session.summary().alerts.iter().all(|a| a.encrypted));
 }
 
-/// A TLS 1.3 ChaCha20 session made with OpenSSL (records from `decrypt::real_records`), here
+/// The key log of the OpenSSL TLS 1.3 ChaCha20 connection (`openssl_records::CHACHA13_*`).
+fn chacha13_keys() -> Arc<KeyLog> {
+    let mut keys = KeyLog::new();
+    keys.add_text(chacha13_keylog().as_bytes());
+    Arc::new(keys)
+}
+
+/// The Illustrated ClientHello with the OpenSSL ChaCha20 connection's random (after the record
+/// header 5, handshake header 4 and legacy_version 2 bytes).
+fn chacha13_client_hello() -> Vec<u8> {
+    let mut client_hello = unhex(ILLUSTRATED_TLS13[0].2);
+    client_hello[11..43].copy_from_slice(&unhex(CHACHA13_RANDOM));
+    client_hello
+}
+
+/// A TLS 1.3 ServerHello record with `random` (a HelloRetryRequest with its special random):
+/// TLS_CHACHA20_POLY1305_SHA256, no session id, supported_versions TLS 1.3.
+fn chacha13_server_hello(random: &[u8; 32]) -> Vec<u8> {
+    let mut body = vec![0x03, 0x03];
+    body.extend_from_slice(random);
+    body.extend_from_slice(&[0, 0x13, 0x03, 0, 0, 6, 0, 43, 0, 2, 3, 4]);
+    record(22, &handshake(2, &body))
+}
+
+/// A TLS 1.3 ChaCha20 session made with OpenSSL (records from `decrypt::openssl_records`), here
 /// after a HelloRetryRequest: the keys come with the second ServerHello.
 #[test]
 fn tls13_after_hello_retry_request_and_across_key_update() {
-    let r = "a68bc891975d67b1fdfd389cb858ddae0662b93ccb212aa9428afe932dcc7016";
-    let mut keys = KeyLog::new();
-    keys.add_text(format!(
-        "SERVER_HANDSHAKE_TRAFFIC_SECRET {r} b8d025b19d91e294249b528b0acef7c63f763daebc65ad09882ec7f55aa29a20\n\
-         CLIENT_HANDSHAKE_TRAFFIC_SECRET {r} de590cd72faccad990258ddd451d4b004cb026f0691fce15e410448712397fc9\n\
-         CLIENT_TRAFFIC_SECRET_0 {r} 9f8c2119ae5c07c338c59807a871a7e2f8d4181e8db272ab0f36df69029abff6\n"
-    ).as_bytes());
-    let mut session = TlsSession::with_keylog(Arc::new(keys));
+    let mut session = TlsSession::with_keylog(chacha13_keys());
     let mut events = Vec::new();
-    // The Illustrated ClientHello with this connection's random (record header 5, handshake
-    // header 4, legacy_version 2).
-    let mut client_hello = unhex(ILLUSTRATED_TLS13[0].2);
-    client_hello[11..43].copy_from_slice(&unhex(r));
+    let client_hello = chacha13_client_hello();
     session.on_data(Side::Orig, &client_hello, at(1), &mut events);
-    let mut hrr = vec![0x03, 0x03];
-    hrr.extend_from_slice(&HELLO_RETRY_REQUEST_RANDOM);
-    hrr.extend_from_slice(&[0, 0x13, 0x03, 0, 0, 6, 0, 43, 0, 2, 3, 4]);
-    session.on_data(
-        Side::Resp,
-        &record(22, &handshake(2, &hrr)),
-        at(2),
-        &mut events,
-    );
+    let hrr = chacha13_server_hello(&HELLO_RETRY_REQUEST_RANDOM);
+    session.on_data(Side::Resp, &hrr, at(2), &mut events);
     session.on_data(Side::Orig, &client_hello, at(3), &mut events);
-    let mut server_hello = vec![0x03, 0x03];
-    server_hello.extend_from_slice(&[0x5a; 32]);
-    server_hello.extend_from_slice(&[0, 0x13, 0x03, 0, 0, 6, 0, 43, 0, 2, 3, 4]);
-    let mut flight = record(22, &handshake(2, &server_hello));
+    let mut flight = chacha13_server_hello(&[0x5a; 32]);
     flight.extend_from_slice(&record(20, &[1]));
     flight.extend_from_slice(&unhex(CHACHA13_S0));
     session.on_data(Side::Resp, &flight, at(4), &mut events);
@@ -363,10 +332,7 @@ fn tls13_after_hello_retry_request_and_across_key_update() {
 #[test]
 fn decrypting_fuzz_entry_survives_the_fixtures_and_their_mutations() {
     for conversation in [ILLUSTRATED_TLS12, ILLUSTRATED_TLS13] {
-        let mut data = vec![0u8];
-        for &(_, _, hex) in conversation {
-            data.extend_from_slice(&unhex(hex));
-        }
+        let mut data = fuzz_input(conversation);
         for seed in [0u8, 5, 63, 0x80, 0xff] {
             data[0] = seed;
             crate::proto::tls::fuzz_decrypting_session(&data);
@@ -381,19 +347,11 @@ fn decrypting_fuzz_entry_survives_the_fixtures_and_their_mutations() {
 
 #[test]
 fn rejected_early_data_before_the_client_handshake_is_skipped() {
-    let r = "a68bc891975d67b1fdfd389cb858ddae0662b93ccb212aa9428afe932dcc7016";
-    let mut keys = KeyLog::new();
-    keys.add_text(format!(
-        "SERVER_HANDSHAKE_TRAFFIC_SECRET {r} b8d025b19d91e294249b528b0acef7c63f763daebc65ad09882ec7f55aa29a20\n\
-         CLIENT_HANDSHAKE_TRAFFIC_SECRET {r} de590cd72faccad990258ddd451d4b004cb026f0691fce15e410448712397fc9\n\
-         CLIENT_TRAFFIC_SECRET_0 {r} 9f8c2119ae5c07c338c59807a871a7e2f8d4181e8db272ab0f36df69029abff6\n"
-    ).as_bytes());
-    let keys = Arc::new(keys);
+    let keys = chacha13_keys();
     for offer_early_data in [true, false] {
         let mut session = TlsSession::with_keylog(keys.clone());
         let mut events = Vec::new();
-        let mut client_hello = unhex(ILLUSTRATED_TLS13[0].2);
-        client_hello[11..43].copy_from_slice(&unhex(r));
+        let mut client_hello = chacha13_client_hello();
         if offer_early_data {
             // The empty session_ticket extension (0x0023) becomes an empty early_data (0x002a).
             let at_ext = client_hello
@@ -403,10 +361,7 @@ fn rejected_early_data_before_the_client_handshake_is_skipped() {
             client_hello[at_ext + 1] = 0x2a;
         }
         session.on_data(Side::Orig, &client_hello, at(1), &mut events);
-        let mut server_hello = vec![0x03, 0x03];
-        server_hello.extend_from_slice(&[0x5a; 32]);
-        server_hello.extend_from_slice(&[0, 0x13, 0x03, 0, 0, 6, 0, 43, 0, 2, 3, 4]);
-        let mut flight = record(22, &handshake(2, &server_hello));
+        let mut flight = chacha13_server_hello(&[0x5a; 32]);
         flight.extend_from_slice(&unhex(CHACHA13_S0));
         session.on_data(Side::Resp, &flight, at(2), &mut events);
         // A 0-RTT record under the early traffic secret (not in the key log).

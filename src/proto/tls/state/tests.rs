@@ -1,17 +1,10 @@
 //! Session tests: whole Illustrated TLS conversations, splits at every byte boundary, every
 //! prefix, HelloRetryRequest, SSLv2, alerts in plaintext and encrypted, garbage, gaps.
 
+use super::test_support::{at, fuzz_input, handshake, kinds, record, side_of};
 use super::*;
 use crate::proto::tls::handshake::HELLO_RETRY_REQUEST_RANDOM;
 use crate::proto::tls::test_fixtures::{Conversation, ILLUSTRATED_TLS12, ILLUSTRATED_TLS13, unhex};
-
-fn at(frame: u64) -> At {
-    At { frame, time_ns: 0 }
-}
-
-fn side_of(is_client: bool) -> Side {
-    if is_client { Side::Orig } else { Side::Resp }
-}
 
 /// Feeds a conversation, each payload cut into `chunk`-byte calls.
 fn run(conversation: Conversation, chunk: usize) -> (TlsSession, Vec<Timed<TlsEvent>>) {
@@ -23,35 +16,6 @@ fn run(conversation: Conversation, chunk: usize) -> (TlsSession, Vec<Timed<TlsEv
         }
     }
     (session, events)
-}
-
-fn kinds(events: &[Timed<TlsEvent>]) -> Vec<String> {
-    events
-        .iter()
-        .map(|e| {
-            let json = serde_json::to_value(&e.event).unwrap_or_default();
-            json["type"].as_str().unwrap_or("?").to_string()
-        })
-        .collect()
-}
-
-fn record(content_type: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![
-        content_type,
-        3,
-        3,
-        (body.len() >> 8) as u8,
-        body.len() as u8,
-    ];
-    out.extend_from_slice(body);
-    out
-}
-
-fn handshake(msg_type: u8, body: &[u8]) -> Vec<u8> {
-    let len = body.len();
-    let mut out = vec![msg_type, (len >> 16) as u8, (len >> 8) as u8, len as u8];
-    out.extend_from_slice(body);
-    out
 }
 
 fn illustrated_client_hello_record() -> Vec<u8> {
@@ -354,10 +318,7 @@ fn close_inside_a_record_reports_truncation() {
 #[test]
 fn fuzz_entry_point_survives_the_fixtures() {
     for conversation in [ILLUSTRATED_TLS12, ILLUSTRATED_TLS13] {
-        let mut data = vec![0u8];
-        for &(_, _, hex) in conversation {
-            data.extend_from_slice(&unhex(hex));
-        }
+        let mut data = fuzz_input(conversation);
         for seed in [0u8, 5, 63, 0x80, 0xff] {
             data[0] = seed;
             crate::proto::tls::fuzz_session(&data);
