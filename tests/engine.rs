@@ -28,7 +28,7 @@ fn run(args: &[&str]) -> Vec<u8> {
 #[test]
 fn one_job_and_two_jobs_give_byte_identical_output() {
     let dir = captures_dir().to_string_lossy().to_string();
-    for format in ["json", "jsonl", "table", "markdown"] {
+    for format in ["json", "jsonl", "table", "markdown", "html"] {
         let one = run(&[
             "analyze", "--format", format, "--jobs", "1", "--events", "all", &dir,
         ]);

@@ -1,5 +1,7 @@
-//! The merge: finished connections arrive in any order (from any worker); they leave for the
-//! sink in id order, each capture's record after its last connection. It keeps the compact
+//! The merge: finished connections arrive in any order (from any worker, and from captures
+//! read at the same time); they leave for the sink in id order, each capture's record after
+//! its last connection. A capture read alongside earlier ones was numbered from 0; its
+//! connections get their run ids here ([`Renumber`]), once every earlier capture is out. It keeps the compact
 //! summaries for the cross-connection rules (up to a cap), the counts and the overview, and at
 //! the end runs the cross-connection rules and hands the sink the findings across connections.
 //!
@@ -11,6 +13,7 @@
 //! system when closed) and is read back in order, so a long connection that holds up the order
 //! costs under a hundred bytes per waiting connection, not their JSON.
 
+use super::renumber::Renumber;
 use super::worker::Finished;
 use crate::capture::{CaptureFacts, CaptureWarning};
 use crate::detect::{self, ConnSummary, RuleBook};
@@ -20,7 +23,7 @@ use crate::report::model::{self, ClientFailures, Overview, Precision, Summary};
 use crate::report::redact::{self, Redactor};
 use crate::report::sink::ConnectionOut;
 use crate::report::sink::{ReportSink, RunEnd};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::net::IpAddr;
@@ -40,7 +43,10 @@ const TOP_CLIENTS: usize = 10;
 pub(super) struct CaptureDone {
     pub index: usize,
     pub facts: CaptureFacts,
-    /// One past the last connection id of this capture.
+    /// The id its first connection was given when it was read (its run id when captures are
+    /// read in order, 0 when they are read at the same time).
+    pub base: usize,
+    /// One past the last connection id of this capture, in the same numbering as `base`.
     pub end_id: usize,
     /// The capture's DNS lookups, in order of first query.
     pub dns_lookups: Vec<DnsLookup>,
@@ -56,33 +62,43 @@ struct Spilled {
 /// What a finished connection keeps while it waits for earlier ones: what is written in order.
 #[derive(Debug)]
 struct Waiting {
+    /// The id it was given when read.
+    id: usize,
     out: ConnectionOut,
     spilled: Option<Spilled>,
-    capture: usize,
     client_ip: IpAddr,
     failing: bool,
 }
 
 pub(super) struct Merge<'a> {
     sink: &'a mut dyn ReportSink,
+    /// The capture being written and the next of its connections (from 0).
+    current: usize,
     next: usize,
-    waiting: BTreeMap<usize, Waiting>,
+    /// The run id of `current`'s first connection.
+    run_base: usize,
+    /// Keyed by capture and position in it (the run's order).
+    waiting: BTreeMap<(usize, usize), Waiting>,
     /// Bytes of JSON held by `waiting`.
     waiting_bytes: usize,
     spill: Option<File>,
     spill_len: u64,
-    captures: VecDeque<CaptureDone>,
-    captures_emitted: usize,
-    /// In arrival order until the end; the lowest ids when the cap is reached.
+    /// Captures whose reading ended, by index, until their record is written.
+    captures: BTreeMap<usize, CaptureDone>,
+    /// Per written capture: its numbering and connection count.
+    written: Vec<(Renumber, usize)>,
+    /// In arrival order until the end; the first connections of the run when the cap is
+    /// reached. Ids as read until the end.
     summaries: Vec<ConnSummary>,
-    /// Per capture index: the first id whose summary was dropped.
+    /// Per capture index: the first id (as read) whose summary was dropped.
     summary_cap_hit: BTreeMap<usize, usize>,
     /// Lookups that never resolved, with their capture's end time, for `dns_failure`.
     dns_unresolved: Vec<(DnsLookup, i64)>,
     /// `--redact-ids`: cross-connection findings and the overview get pseudonyms too.
     redact_ids: bool,
     counts: [usize; 3],
-    failing: Vec<bool>,
+    /// Per capture, by position in it: whether the connection fails.
+    failing: BTreeMap<usize, Vec<bool>>,
     failing_count: usize,
     by_rule: BTreeMap<String, usize>,
     /// Connections and failing connections per client address (u32: 28 bytes an entry).
@@ -96,18 +112,20 @@ impl<'a> Merge<'a> {
         Merge {
             sink,
             redact_ids,
+            current: 0,
             next: 0,
+            run_base: 0,
             waiting: BTreeMap::new(),
             waiting_bytes: 0,
             spill: None,
             spill_len: 0,
-            captures: VecDeque::new(),
-            captures_emitted: 0,
+            captures: BTreeMap::new(),
+            written: Vec::new(),
             summaries: Vec::new(),
             summary_cap_hit: BTreeMap::new(),
             dns_unresolved: Vec::new(),
             counts: [0; 3],
-            failing: Vec::new(),
+            failing: BTreeMap::new(),
             failing_count: 0,
             by_rule: BTreeMap::new(),
             clients: HashMap::new(),
@@ -119,6 +137,7 @@ impl<'a> Merge<'a> {
     pub(super) fn finished(&mut self, f: Finished) -> io::Result<()> {
         let Finished {
             id,
+            position,
             mut out,
             summary,
             client_ip,
@@ -132,15 +151,21 @@ impl<'a> Merge<'a> {
         for rule in failing_rules {
             *self.by_rule.entry(rule.to_string()).or_default() += 1;
         }
-        if self.failing.len() <= id {
-            self.failing.resize(id + 1, false);
-        }
-        self.failing[id] = failing;
-        self.failing_count += usize::from(failing);
         let capture = summary.capture;
+        let flags = self.failing.entry(capture).or_default();
+        if flags.len() <= position {
+            flags.resize(position + 1, false);
+        }
+        if let Some(flag) = flags.get_mut(position) {
+            *flag = failing;
+        }
+        self.failing_count += usize::from(failing);
         self.keep_summary(summary);
         let json_len = out.json.as_ref().map_or(0, String::len);
-        let spilled = if id != self.next && json_len > 0 && self.waiting_bytes + json_len > SPILL_AT
+        let key = (capture, position);
+        let spilled = if key != (self.current, self.next)
+            && json_len > 0
+            && self.waiting_bytes + json_len > SPILL_AT
         {
             self.spill_json(&mut out)?
         } else {
@@ -148,18 +173,18 @@ impl<'a> Merge<'a> {
             None
         };
         let waiting = Waiting {
+            id,
             out,
             spilled,
-            capture,
             client_ip,
             failing,
         };
-        self.waiting.insert(id, waiting);
+        self.waiting.insert(key, waiting);
         self.drain()
     }
 
-    /// Keeps a summary for the cross-connection rules. Past [`MAX_SUMMARIES`], the lowest ids
-    /// are kept (the same set whatever the arrival order): the list grows by a sixteenth, then
+    /// Keeps a summary for the cross-connection rules. Past [`MAX_SUMMARIES`], the run's first
+    /// connections are kept (the same set whatever the arrival order): the list grows by a sixteenth, then
     /// the highest ids are dropped, so the cost per connection stays constant.
     fn keep_summary(&mut self, summary: ConnSummary) {
         if self.summaries.len() == MAX_SUMMARIES {
@@ -175,8 +200,9 @@ impl<'a> Merge<'a> {
         if self.summaries.len() <= MAX_SUMMARIES {
             return;
         }
+        // Within a capture, ids as read are in the run's order.
         self.summaries
-            .select_nth_unstable_by_key(MAX_SUMMARIES, |s| s.id);
+            .select_nth_unstable_by_key(MAX_SUMMARIES, |s| (s.capture, s.id));
         for dropped in self.summaries.drain(MAX_SUMMARIES..) {
             let first = self
                 .summary_cap_hit
@@ -216,7 +242,7 @@ impl<'a> Merge<'a> {
 
     pub(super) fn capture_done(&mut self, done: CaptureDone) -> io::Result<()> {
         self.all_micros &= done.facts.microsecond_times;
-        self.captures.push_back(done);
+        self.captures.insert(done.index, done);
         self.drain()
     }
 
@@ -224,36 +250,45 @@ impl<'a> Merge<'a> {
     /// once every earlier connection and every earlier capture's record are out.
     fn drain(&mut self) -> io::Result<()> {
         loop {
-            if self.captures.front().is_some_and(|c| c.end_id <= self.next) {
-                if let Some(done) = self.captures.pop_front() {
+            let complete = self
+                .captures
+                .get(&self.current)
+                .is_some_and(|c| c.end_id.saturating_sub(c.base) <= self.next);
+            if complete {
+                if let Some(done) = self.captures.remove(&self.current) {
                     self.emit_capture(done)?;
-                    self.captures_emitted += 1;
                 }
                 continue;
             }
-            let ready = self
-                .waiting
-                .get(&self.next)
-                .is_some_and(|w| w.capture <= self.captures_emitted);
-            if !ready {
+            let Some(mut w) = self.waiting.remove(&(self.current, self.next)) else {
                 return Ok(());
+            };
+            match &w.spilled {
+                Some(spilled) => w.out.json = Some(self.unspill(spilled)?),
+                None => {
+                    let len = w.out.json.as_ref().map_or(0, String::len);
+                    self.waiting_bytes = self.waiting_bytes.saturating_sub(len);
+                }
             }
-            if let Some(mut w) = self.waiting.remove(&self.next) {
-                match &w.spilled {
-                    Some(spilled) => w.out.json = Some(self.unspill(spilled)?),
-                    None => {
-                        let len = w.out.json.as_ref().map_or(0, String::len);
-                        self.waiting_bytes = self.waiting_bytes.saturating_sub(len);
-                    }
+            let renumber = Renumber {
+                read_base: w.id.saturating_sub(self.next),
+                run_base: self.run_base,
+            };
+            if !renumber.is_identity() {
+                if let Some(json) = &mut w.out.json {
+                    *json = renumber.json(json);
                 }
-                self.count_client(w.client_ip, 1, w.failing);
-                self.sink.connection(w.out)?;
-                self.next += 1;
-                if self.waiting.is_empty() {
-                    // Nothing waits: the file is overwritten from the start (not truncated:
-                    // that was a system call per gap in the order).
-                    self.spill_len = 0;
+                if let Some(report) = &mut w.out.report {
+                    renumber.report(report);
                 }
+            }
+            self.count_client(w.client_ip, 1, w.failing);
+            self.sink.connection(w.out)?;
+            self.next += 1;
+            if self.waiting.is_empty() {
+                // Nothing waits: the file is overwritten from the start (not truncated: that
+                // was a system call per gap in the order).
+                self.spill_len = 0;
             }
         }
     }
@@ -270,13 +305,24 @@ impl<'a> Merge<'a> {
         }
     }
 
+    /// Writes the record of capture `current` (all its connections are out) and moves on.
     fn emit_capture(&mut self, done: CaptureDone) -> io::Result<()> {
         let CaptureDone {
             index,
             mut facts,
+            base,
+            end_id,
             dns_lookups,
-            ..
         } = done;
+        let renumber = Renumber {
+            read_base: base,
+            run_base: self.run_base,
+        };
+        let count = end_id.saturating_sub(base);
+        self.written.push((renumber, count));
+        self.current += 1;
+        self.next = 0;
+        self.run_base += count;
         // Failed lookups wait for the end of the run, when `dns_failure` judges them.
         let capture_end_ns = facts.last_time_ns.unwrap_or_default();
         self.dns_unresolved.extend(
@@ -288,6 +334,7 @@ impl<'a> Merge<'a> {
         // Every connection up to this capture's last has arrived: settle which summaries stay.
         self.trim_summaries();
         if let Some(first) = self.summary_cap_hit.get(&index) {
+            let first = first.saturating_sub(base) + renumber.run_base;
             facts.warnings.push(CaptureWarning {
                 kind: "limit_reached",
                 frame: None,
@@ -336,8 +383,20 @@ impl<'a> Merge<'a> {
     pub(super) fn finish(mut self, book: &RuleBook) -> io::Result<Summary> {
         self.drain()?;
         // Every capture record is out once every connection is; flush any left (none expected).
-        while let Some(done) = self.captures.pop_front() {
+        while let Some((_, done)) = self.captures.pop_first() {
             self.emit_capture(done)?;
+        }
+        // Every capture is written: ids as read become run ids.
+        let mut failing_flags = Vec::with_capacity(self.run_base);
+        for (index, (_, count)) in self.written.iter().enumerate() {
+            let mut flags = self.failing.remove(&index).unwrap_or_default();
+            flags.resize(*count, false);
+            failing_flags.extend(flags);
+        }
+        for s in &mut self.summaries {
+            if let Some((renumber, _)) = self.written.get(s.capture) {
+                s.id = renumber.id(s.id);
+            }
         }
         let precision = if self.all_micros {
             Precision::Micros
@@ -350,10 +409,10 @@ impl<'a> Merge<'a> {
         self.summaries.sort_unstable_by_key(|s| s.id);
         let mut cross = detect::cross_findings(&self.summaries, book);
         cross.extend(detect::dns_failures(&self.dns_unresolved, book));
-        if self.captures_emitted > 1 {
+        if self.written.len() > 1 {
             cross.extend(detect::failing_in_every_capture(
                 &self.summaries,
-                &self.failing,
+                &failing_flags,
                 book,
             ));
         }
@@ -370,7 +429,7 @@ impl<'a> Merge<'a> {
             // A finding on no connection (a failed DNS lookup) counts once.
             *self.by_rule.entry(f.rule.to_string()).or_default() += f.connections.len().max(1);
             for &id in &f.connections {
-                if let Some(flag) = self.failing.get_mut(id)
+                if let Some(flag) = failing_flags.get_mut(id)
                     && !*flag
                 {
                     *flag = true;
@@ -401,7 +460,7 @@ impl<'a> Merge<'a> {
         top.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
         top.truncate(TOP_CLIENTS);
         let overview = Overview {
-            connections: self.failing.len(),
+            connections: failing_flags.len(),
             failing: self.failing_count,
             failures_by_rule: self.by_rule,
             top_clients: top
@@ -419,7 +478,7 @@ impl<'a> Merge<'a> {
             clients_truncated: self.clients_truncated,
         };
         let summary = Summary {
-            connections: self.failing.len(),
+            connections: failing_flags.len(),
             errors: self.counts[0],
             warnings: self.counts[1],
             infos: self.counts[2],

@@ -12,16 +12,21 @@
 //! finishes a record when told and sends its outcome to the merge, which writes connections in
 //! id order and runs the cross-connection rules at the end.
 //!
+//! Several small captures are read at the same time instead (`lanes`: a reader and its worker
+//! per thread, each capture numbered from 0 and renumbered by the merge).
+//!
 //! Guarantees: output is byte-identical for every `--jobs` (all decisions are the reader's, in
-//! capture order; workers only execute them); memory is bounded by the directory's caps, the
+//! capture order; workers only execute them; lanes change only which thread reads a capture); memory is bounded by the directory's caps, the
 //! reassembly limits, the timeline caps, the bounded channels and the merge's summary cap, and
 //! each cap that is reached becomes a `limit_reached` capture warning.
 
 mod building;
 mod dns_log;
+mod lanes;
 mod merge;
 mod progress;
 mod reader;
+mod renumber;
 mod worker;
 
 use crate::capture::CaptureReader;
@@ -101,7 +106,9 @@ pub fn run(
     });
     let json = sink.wants_json();
     let mut merge = Merge::new(sink, options.report.redact_ids);
-    if options.jobs <= 1 {
+    if let Some(lanes) = lanes::lanes_for(&inputs, options.jobs) {
+        lanes::run(inputs, lanes, &shared, options, json, &mut merge)?;
+    } else if options.jobs <= 1 {
         let mut inline = Inline {
             worker: Worker::new(shared.clone()),
             merge: &mut merge,
@@ -198,12 +205,27 @@ const BATCH_ITEMS: usize = 1024;
 const BATCH_BYTES: usize = 256 * 1024;
 /// Batches in flight per worker.
 const WORKER_QUEUE: usize = 4;
-/// Finished connections in flight to the merge.
-const MERGE_QUEUE: usize = 1024;
+/// Finished connections sent to the merge in one message: one wake-up of the merge for many
+/// connections (a message each made waking it a tenth of the run's time).
+const FINISHED_BATCH: usize = 64;
+/// Messages in flight to the merge (so at most 1,024 finished connections).
+const MERGE_QUEUE: usize = 16;
 
 enum ToMerge {
-    Finished(Box<Finished>),
+    Finished(Vec<Finished>),
     Capture(Box<merge::CaptureDone>),
+}
+
+/// Hands every message to the merge until the senders are gone, or the output fails.
+/// Returning drops nothing: the caller drops the receiver, which stops the senders.
+fn merge_all(rx: &Receiver<ToMerge>, merge: &mut Merge<'_>) -> std::io::Result<()> {
+    for message in rx.iter() {
+        match message {
+            ToMerge::Finished(list) => list.into_iter().try_for_each(|f| merge.finished(f))?,
+            ToMerge::Capture(done) => merge.capture_done(*done)?,
+        }
+    }
+    Ok(())
 }
 
 /// The reader's side of `--jobs N`: fills a batch per worker and sends it when full.
@@ -318,6 +340,7 @@ fn work(
     json: bool,
 ) {
     let mut worker = Worker::new(shared);
+    let mut finished = Vec::new();
     for mut batch in rx {
         for item in batch.items.drain(..) {
             match item {
@@ -343,8 +366,11 @@ fn work(
                     worker.segment(s.id, s.side, s.at, &seg);
                 }
                 Item::End(id, reason, until, precision) => {
-                    if let Some(f) = worker.end(id, reason, until, precision, json)
-                        && tx.send(ToMerge::Finished(Box::new(f))).is_err()
+                    finished.extend(worker.end(id, reason, until, precision, json));
+                    if finished.len() >= FINISHED_BATCH
+                        && tx
+                            .send(ToMerge::Finished(std::mem::take(&mut finished)))
+                            .is_err()
                     {
                         return;
                     }
@@ -352,6 +378,14 @@ fn work(
                 Item::Icmp(id, side, at, error) => worker.icmp(id, side, at, error),
                 Item::Keys(keys) => worker.set_keys(keys),
             }
+        }
+        // What a batch finished goes now: the merge may be waiting for it.
+        if !finished.is_empty()
+            && tx
+                .send(ToMerge::Finished(std::mem::take(&mut finished)))
+                .is_err()
+        {
+            return;
         }
         batch.bytes.clear();
         // Full (the reader has enough spares) or gone: this one is simply freed.
@@ -394,18 +428,8 @@ fn run_threaded(
         dispatch.flush_all();
         result
     });
-    let mut output: Result<(), std::io::Error> = Ok(());
-    for message in merge_rx.iter() {
-        let step = match message {
-            ToMerge::Finished(f) => merge.finished(*f),
-            ToMerge::Capture(done) => merge.capture_done(*done),
-        };
-        if let Err(e) = step {
-            // Dropping the receiver stops the workers, which stops the reader.
-            output = Err(e);
-            break;
-        }
-    }
+    // On an output error, dropping the receiver stops the workers, which stops the reader.
+    let output = merge_all(&merge_rx, merge);
     drop(merge_rx);
     let read = reader_handle.join().unwrap_or(Ok(()));
     for handle in handles {

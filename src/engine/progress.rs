@@ -3,6 +3,7 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Runs that end sooner show no bar.
@@ -11,7 +12,7 @@ const DELAY: Duration = Duration::from_secs(1);
 pub(super) struct Progress {
     bar: Option<ProgressBar>,
     started: Instant,
-    shown: std::cell::Cell<bool>,
+    shown: AtomicBool,
 }
 
 impl Progress {
@@ -33,15 +34,17 @@ impl Progress {
         Progress {
             bar,
             started: Instant::now(),
-            shown: std::cell::Cell::new(false),
+            shown: AtomicBool::new(false),
         }
     }
 
     pub(super) fn advance(&self, bytes: u64) {
         let Some(bar) = &self.bar else { return };
         bar.inc(bytes);
-        if !self.shown.get() && self.started.elapsed() >= DELAY {
-            self.shown.set(true);
+        if !self.shown.load(Ordering::Relaxed)
+            && self.started.elapsed() >= DELAY
+            && !self.shown.swap(true, Ordering::Relaxed)
+        {
             bar.set_draw_target(ProgressDrawTarget::stderr());
         }
     }

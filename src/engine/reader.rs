@@ -6,6 +6,7 @@
 use super::building::{Building, BuildingSink};
 use super::dns_log::DnsLog;
 use super::merge::CaptureDone;
+use super::progress::Progress;
 use super::worker::Opening;
 use super::{Input, RunOptions, Shared};
 use crate::capture::{CaptureError, CaptureFacts, CaptureReader, CaptureWarning, link_type_name};
@@ -44,36 +45,53 @@ pub(super) fn read_all(
     options: &RunOptions,
     dispatch: &mut dyn Dispatch,
 ) -> Result<(), Error> {
-    let total: u64 = inputs
-        .iter()
-        .map(|i| match i {
-            Input::Path(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
-            Input::Open(_) => 0,
-        })
-        .sum();
-    let progress = super::progress::Progress::new(options.progress, total);
+    let progress = Progress::new(options.progress, total_bytes(&inputs));
     let mut next_id = 0usize;
     for (index, input) in inputs.into_iter().enumerate() {
-        let reader = match input {
-            Input::Path(path) => match CaptureReader::open(&path) {
-                Ok(reader) => reader,
-                Err(e) => {
-                    dispatch.capture_done(unreadable(index, e, next_id));
-                    continue;
-                }
-            },
-            Input::Open(reader) => *reader,
-        };
-        if options.jobs > 1 {
-            reader.hash_in_background();
-        }
-        next_id = read_capture(index, reader, next_id, shared, options, dispatch, &progress);
+        next_id = read_input(index, input, next_id, shared, options, dispatch, &progress);
         if dispatch.stopped() {
             break;
         }
     }
     progress.finish();
     Ok(())
+}
+
+/// The size of the inputs that are files (0 for the others), for the progress bar.
+pub(super) fn total_bytes(inputs: &[Input]) -> u64 {
+    inputs
+        .iter()
+        .map(|i| match i {
+            Input::Path(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+            Input::Open(_) => 0,
+        })
+        .sum()
+}
+
+/// Reads input `index`, numbering its connections from `base`. Returns one past its last id.
+pub(super) fn read_input(
+    index: usize,
+    input: Input,
+    base: usize,
+    shared: &Shared,
+    options: &RunOptions,
+    dispatch: &mut dyn Dispatch,
+    progress: &Progress,
+) -> usize {
+    let reader = match input {
+        Input::Path(path) => match CaptureReader::open(&path) {
+            Ok(reader) => reader,
+            Err(e) => {
+                dispatch.capture_done(unreadable(index, e, base));
+                return base;
+            }
+        },
+        Input::Open(reader) => *reader,
+    };
+    if options.jobs > 1 {
+        reader.hash_in_background();
+    }
+    read_capture(index, reader, base, shared, options, dispatch, progress)
 }
 
 /// The record of an input that is not a capture or cannot be read: no frames, no connections.
@@ -99,6 +117,7 @@ fn unreadable(index: usize, error: CaptureError, next_id: usize) -> CaptureDone 
     CaptureDone {
         index,
         facts,
+        base: next_id,
         end_id: next_id,
         dns_lookups: Vec::new(),
     }
@@ -122,13 +141,16 @@ fn read_capture(
     shared: &Shared,
     options: &RunOptions,
     dispatch: &mut dyn Dispatch,
-    progress: &super::progress::Progress,
+    progress: &Progress,
 ) -> usize {
     let name = reader.name().to_string();
     let mut decoder = WireDecoder::new();
     let mut directory = StreamDirectory::new(options.directory);
     let mut ended: Vec<Ended> = Vec::new();
+    // Secrets embedded in an earlier capture do not carry over: the workers start each capture
+    // with the run's key log, so a capture decodes the same whoever reads it.
     let mut keys = shared.keys.clone();
+    dispatch.keys(keys.clone());
     let mut secrets_seen = 0;
     let mut first_time_ns = None;
     let mut last_time_ns = None;
@@ -178,6 +200,7 @@ fn read_capture(
                 if let Some(open) = route.opened {
                     let opening = Opening {
                         capture: index,
+                        base,
                         flow: FlowOpen {
                             id: FlowId(open.stream),
                             orig: open.orig,
@@ -324,6 +347,7 @@ fn read_capture(
     dispatch.capture_done(CaptureDone {
         index,
         facts,
+        base,
         end_id,
         dns_lookups,
     });

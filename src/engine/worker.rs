@@ -28,7 +28,10 @@ use std::sync::Arc;
 /// What a finished connection leaves: its output for the sink and its facts for the merge.
 #[derive(Debug)]
 pub(super) struct Finished {
+    /// The id given by the reader.
     pub id: usize,
+    /// Its position among its capture's connections (from 0).
+    pub position: usize,
     pub out: ConnectionOut,
     pub summary: ConnSummary,
     pub client_ip: IpAddr,
@@ -42,6 +45,8 @@ pub(super) struct Finished {
 #[derive(Debug, Clone)]
 pub(super) struct Opening {
     pub capture: usize,
+    /// The id the reader gave its capture's first connection.
+    pub base: usize,
     pub flow: FlowOpen,
     pub continues: Option<usize>,
     /// The DNS lookup that resolved the server's address, when the capture holds it.
@@ -50,6 +55,7 @@ pub(super) struct Opening {
 
 struct Live {
     capture: usize,
+    base: usize,
     continues: Option<usize>,
     tracker: FlowTracker,
     building: Building,
@@ -90,6 +96,7 @@ impl Worker {
             id,
             Box::new(Live {
                 capture: opening.capture,
+                base: opening.base,
                 continues: opening.continues,
                 tracker,
                 building,
@@ -132,6 +139,7 @@ impl Worker {
         let live = *self.live.remove(&id)?;
         let Live {
             capture,
+            base,
             continues,
             mut tracker,
             mut building,
@@ -186,6 +194,7 @@ impl Worker {
         };
         Some(Finished {
             id,
+            position: id.saturating_sub(base),
             out,
             summary,
             client_ip: conn.client_addr().ip(),
