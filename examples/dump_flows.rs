@@ -6,6 +6,9 @@
 //!     tshark -r CAPTURE -T fields -e frame.number -e tcp.stream \
 //!         -e tcp.analysis.retransmission > theirs.tsv
 
+// Not library code: here a panic is how a failure shows (see [lints.clippy] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use mqpcap::capture::CaptureReader;
 use mqpcap::common::{At, Side};
 use mqpcap::flow::{FlowId, FlowLimits, FlowOpen, FlowSink, FlowTable, TcpEvent, TcpSummary};

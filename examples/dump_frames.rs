@@ -6,6 +6,9 @@
 //!     tshark -r CAPTURE -T fields -e frame.number -e frame.time_epoch -e tcp.srcport \
 //!         -e tcp.dstport -e tcp.len > theirs.tsv
 
+// Not library code: here a panic is how a failure shows (see [lints.clippy] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use mqpcap::capture::CaptureReader;
 use mqpcap::wire::{Decoded, WireDecoder};
 use std::path::Path;

@@ -4,6 +4,9 @@
 //!
 //!     cargo run --release --example read_floor -- target/bench/fleet.pcap
 
+// Not library code: here a panic is how a failure shows (see [lints.clippy] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use mqpcap::capture::CaptureReader;
 use mqpcap::wire::{Decoded, WireDecoder};
 use std::path::Path;

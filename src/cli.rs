@@ -396,9 +396,18 @@ fn compare(args: &CompareArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let book = rule_book(args.rules.as_deref(), &args.profile, &args.broker_ports)?;
     let keys = read_keylogs(&args.keylogs)?;
     let report_of = |path: &PathBuf| compare_report(path, &keys, &book);
-    let good_report = report_of(&args.files[0])?;
-    // With one capture, both connections come from the same report.
-    let other_report = args.files.get(1).map(report_of).transpose()?;
+    // clap takes one or two captures; with one, both connections come from the same report.
+    let (good_path, other_path) = match args.files.as_slice() {
+        [one] => (one, None),
+        [good, bad] => (good, Some(bad)),
+        _ => {
+            return Err(Error::Usage(
+                "compare takes one or two captures".to_string(),
+            ));
+        }
+    };
+    let good_report = report_of(good_path)?;
+    let other_report = other_path.map(report_of).transpose()?;
     let bad_report = other_report.as_ref().unwrap_or(&good_report);
     let missing = |what: &str, path: &PathBuf| {
         Error::Usage(format!(
@@ -406,7 +415,7 @@ fn compare(args: &CompareArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             path.display()
         ))
     };
-    let bad_path = args.files.get(1).unwrap_or(&args.files[0]);
+    let bad_path = other_path.unwrap_or(good_path);
     let bad = compare::pick_failing(bad_report).ok_or_else(|| {
         // A failure on no connection (a DNS lookup) cannot be compared: say which it is.
         match bad_report
@@ -425,7 +434,7 @@ fn compare(args: &CompareArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     })?;
     // The healthy attempt most like the failing one: same server and SNI, else same client id.
     let good = compare::pick_like(&good_report, bad, other_report.is_none())
-        .ok_or_else(|| missing("healthy", &args.files[0]))?;
+        .ok_or_else(|| missing("healthy", good_path))?;
     let comparison = compare::compare(&good_report, good, bad_report, bad);
     match args.format {
         CompareFormat::Table => compare::write_table(

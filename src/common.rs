@@ -1,6 +1,8 @@
-//! Small value types shared by every stage: which side of a connection spoke, and where in the
-//! capture something happened. They carry no pcap or TCP knowledge, so protocol parsers can use
-//! them while staying independent of `capture`, `wire` and `flow`.
+//! Small value types shared by every stage: which side of a connection spoke (and a value kept
+//! per side), and where in the capture something happened. They carry no pcap or TCP knowledge,
+//! so protocol parsers can use them while staying independent of `capture`, `wire` and `flow`.
+
+use std::ops::{Index, IndexMut};
 
 use serde::Serialize;
 
@@ -28,6 +30,87 @@ impl Side {
         match self {
             Side::Orig => 0,
             Side::Resp => 1,
+        }
+    }
+    /// This side's entry of a public `[orig, resp]` array (the serialized per-side fields keep
+    /// that shape): a `match`, so unlike `pair[side.index()]` it cannot go out of bounds.
+    pub fn of<T>(self, pair: &[T; 2]) -> &T {
+        let [orig, resp] = pair;
+        match self {
+            Side::Orig => orig,
+            Side::Resp => resp,
+        }
+    }
+    /// Mutable [`Side::of`].
+    pub fn of_mut<T>(self, pair: &mut [T; 2]) -> &mut T {
+        let [orig, resp] = pair;
+        match self {
+            Side::Orig => orig,
+            Side::Resp => resp,
+        }
+    }
+}
+
+/// One value per side of a connection, indexed by [`Side`]: `x[side]`.
+///
+/// Two named fields rather than a `[T; 2]` indexed by `side.index()`, so that indexing is a
+/// `match` that cannot go out of bounds (the crate denies panicking indexing outside tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PerSide<T> {
+    pub orig: T,
+    pub resp: T,
+}
+
+impl<T> PerSide<T> {
+    /// The same value for both sides.
+    pub fn both(value: T) -> Self
+    where
+        T: Clone,
+    {
+        PerSide {
+            orig: value.clone(),
+            resp: value,
+        }
+    }
+    /// Both values, `Orig` first.
+    pub fn iter(&self) -> std::array::IntoIter<&T, 2> {
+        self.into_iter()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a PerSide<T> {
+    type Item = &'a T;
+    type IntoIter = std::array::IntoIter<&'a T, 2>;
+    /// Both values, `Orig` first.
+    fn into_iter(self) -> Self::IntoIter {
+        [&self.orig, &self.resp].into_iter()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a mut PerSide<T> {
+    type Item = &'a mut T;
+    type IntoIter = std::array::IntoIter<&'a mut T, 2>;
+    /// Both values, `Orig` first.
+    fn into_iter(self) -> Self::IntoIter {
+        [&mut self.orig, &mut self.resp].into_iter()
+    }
+}
+
+impl<T> Index<Side> for PerSide<T> {
+    type Output = T;
+    fn index(&self, side: Side) -> &T {
+        match side {
+            Side::Orig => &self.orig,
+            Side::Resp => &self.resp,
+        }
+    }
+}
+
+impl<T> IndexMut<Side> for PerSide<T> {
+    fn index_mut(&mut self, side: Side) -> &mut T {
+        match side {
+            Side::Orig => &mut self.orig,
+            Side::Resp => &mut self.resp,
         }
     }
 }

@@ -88,10 +88,10 @@ pub struct Connection {
 
 impl Connection {
     pub fn client_addr(&self) -> SocketAddr {
-        self.endpoints[self.client.index()]
+        *self.client.of(&self.endpoints)
     }
     pub fn server_addr(&self) -> SocketAddr {
-        self.endpoints[self.client.other().index()]
+        *self.client.other().of(&self.endpoints)
     }
     /// "client" or "server" for a TCP side.
     pub fn role(&self, side: Side) -> &'static str {

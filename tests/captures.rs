@@ -4,6 +4,9 @@
 //! cipher suite, alerts and their sender, MQTT client id, version, CONNACK code, packet counts,
 //! first DISCONNECT, and how and by whom the connection closed.
 
+// Not library code: here a panic is how a failure shows (see [lints.clippy] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod common;
 
 use common::{analyze_json, captures_dir, connections_by_stream, lab_capture_files, lab_manifest};

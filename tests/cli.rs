@@ -1,6 +1,9 @@
 //! The command line as users and scripts meet it: exit codes, one-line errors naming the file,
 //! stdin, gzip, directories, truncated captures, and byte-identical output for the same input.
 
+// Not library code: here a panic is how a failure shows (see [lints.clippy] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod common;
 
 use common::{analyze_json, captures_dir, json_document, lab_capture_files, mqpcap, read_text};

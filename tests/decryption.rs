@@ -4,6 +4,9 @@
 //! shows with the same key log must be readable, and the MQTT inside TLS must agree with
 //! `captures/expected.json` (made with tshark and the same key logs).
 
+// Not library code: here a panic is how a failure shows (see [lints.clippy] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod common;
 
 use common::{analyze_json, captures_dir, lab_manifest, mqpcap, read_text};

@@ -1,6 +1,9 @@
 //! The streaming engine's promises on the lab's captures: the same output for every `--jobs`,
 //! and every finding of the JSON document in the JSON Lines records too.
 
+// Not library code: here a panic is how a failure shows (see [lints.clippy] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod common;
 
 use common::{captures_dir, json_document, lab_capture_files, mqpcap};

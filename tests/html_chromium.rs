@@ -3,6 +3,9 @@
 //! capture, with no console message (the page has no script; a broken SVG or markup error
 //! would show as one), and its DOM holds the verdict. Skipped, and said so, without Chromium.
 
+// Not library code: here a panic is how a failure shows (see [lints.clippy] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod common;
 
 use common::captures_dir;

@@ -3,6 +3,9 @@
 //! change in what a person reads is seen in review. Update with `INSTA_UPDATE=always cargo
 //! test --test snapshots` and read the diff.
 
+// Not library code: here a panic is how a failure shows (see [lints.clippy] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::process::Command;
 
 fn render(format: &str, capture: &str) -> String {

@@ -2,6 +2,9 @@
 //! of the table output is wider (in characters), and `NO_COLOR` (or a pipe) gives no escape
 //! sequence. The verdict comes first.
 
+// Not library code: here a panic is how a failure shows (see [lints.clippy] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod common;
 
 use common::lab_capture_files;

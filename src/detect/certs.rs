@@ -144,10 +144,11 @@ pub fn cert_chain_order(ctx: &ConnCtx) -> Vec<Hit> {
     }
     let sent = |subject: &str| chain.iter().position(|c| c.subject == subject);
     // The first certificate issues another one of the list: it is a CA, not the server's own.
-    let leaf_not_first = chain
-        .iter()
-        .skip(1)
-        .any(|c| c.issuer == chain[0].subject && c.subject != c.issuer);
+    let leaf_not_first = chain.split_first().is_some_and(|(first, others)| {
+        others
+            .iter()
+            .any(|c| c.issuer == first.subject && c.subject != c.issuer)
+    });
     let misplaced = chain.iter().enumerate().find(|(i, c)| {
         c.subject != c.issuer
             && sent(&c.issuer).is_some_and(|at| at != i + 1)

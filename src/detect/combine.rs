@@ -16,8 +16,9 @@ pub(super) fn fold_explained(findings: Vec<Finding>, book: &RuleBook) -> Vec<Fin
     let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
     for i in 0..slots.len() {
         // Borrowed from the book, not the findings: the loop below moves findings around.
-        let explains: &[String] = slots[i]
-            .as_ref()
+        let explains: &[String] = slots
+            .get(i)
+            .and_then(Option::as_ref)
             .and_then(|f| book.rule(f.rule))
             .map_or(&[], |r| r.explains.as_slice());
         for explained in explains {
@@ -35,10 +36,10 @@ pub(super) fn fold_explained(findings: Vec<Finding>, book: &RuleBook) -> Vec<Fin
             let Some(j) = slots.iter().position(|s| s.as_ref().is_some_and(matches)) else {
                 continue;
             };
-            let Some(absorbed) = slots[j].take() else {
+            let Some(absorbed) = slots.get_mut(j).and_then(Option::take) else {
                 continue;
             };
-            let Some(mut keeper) = slots[i].take() else {
+            let Some(mut keeper) = slots.get_mut(i).and_then(Option::take) else {
                 continue;
             };
             for e in absorbed.evidence {
@@ -58,8 +59,10 @@ pub(super) fn fold_explained(findings: Vec<Finding>, book: &RuleBook) -> Vec<Fin
             keeper.merged.push(absorbed.rule);
             keeper.merged.extend(absorbed.merged);
             // The root cause takes the earlier place.
-            let place = i.min(j);
-            slots[place] = Some(keeper);
+            // Both places are slots (`i` and `j` index them), so the keeper is never dropped.
+            if let Some(place) = slots.get_mut(i.min(j)) {
+                *place = Some(keeper);
+            }
         }
     }
     slots.into_iter().flatten().collect()

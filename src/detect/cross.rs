@@ -39,7 +39,7 @@ pub fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
             // A takeover drops a connection that was open when the newer one came: only the
             // few before it can be, which also keeps long captures linear.
             let window = ctx.threshold("max_overlapping") as usize;
-            for older in &members[i.saturating_sub(window)..i] {
+            for older in members.iter().take(i).skip(i.saturating_sub(window)) {
                 let Some(dropped) = older.server_drop() else {
                     continue;
                 };
@@ -183,8 +183,8 @@ pub fn reconnect_storm(ctx: &CrossCtx) -> Vec<Hit> {
         members.sort_by_key(|c| c.first.frame);
         let starts: Vec<At> = members.iter().map(|c| c.first).collect();
         let intervals: Vec<f64> = starts
-            .windows(2)
-            .map(|w| secs_between(w[0], w[1]))
+            .array_windows()
+            .map(|&[earlier, later]| secs_between(earlier, later))
             .collect();
         let span: f64 = intervals.iter().sum();
         let mean = span / intervals.len().max(1) as f64;
@@ -192,8 +192,8 @@ pub fn reconnect_storm(ctx: &CrossCtx) -> Vec<Hit> {
             continue;
         }
         let growing = intervals
-            .windows(2)
-            .filter(|w| w[1] >= w[0] * ratio && w[1] > 0.0)
+            .array_windows()
+            .filter(|&&[before, after]| after >= before * ratio && after > 0.0)
             .count();
         let pairs = intervals.len().saturating_sub(1).max(1);
         if growing as f64 / pairs as f64 >= share {

@@ -115,8 +115,8 @@ fn connack_refused_inferred(ctx: &ConnCtx) -> Vec<Hit> {
         return vec![];
     }
     let (client, server) = (facts::client(conn), facts::server(conn));
-    let mine = tls.app_data[client.index()];
-    let theirs = tls.app_data[server.index()];
+    let mine = client.of(&tls.app_data);
+    let theirs = server.of(&tls.app_data);
     let (Some(request), Some(answer)) = (mine.first, theirs.last) else {
         return vec![];
     };
@@ -160,7 +160,7 @@ pub fn no_connect_sent(ctx: &ConnCtx) -> Vec<Hit> {
     match conn.protocol {
         AppProtocol::None | AppProtocol::Mqtt => {
             let mqtt_connect = conn.mqtt.as_ref().is_some_and(|m| m.connect.is_some());
-            if mqtt_connect || conn.tcp.sides[client.index()].bytes > 0 {
+            if mqtt_connect || client.of(&conn.tcp.sides).bytes > 0 {
                 return vec![];
             }
             if conn.protocol == AppProtocol::None && ctx.broker_port().is_none() {
@@ -184,7 +184,7 @@ pub fn no_connect_sent(ctx: &ConnCtx) -> Vec<Hit> {
             {
                 return vec![];
             }
-            if tls.app_data[client.index()].records > 0 {
+            if client.of(&tls.app_data).records > 0 {
                 return vec![];
             }
             let up = facts::tls_events(conn)

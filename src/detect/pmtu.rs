@@ -50,10 +50,7 @@ pub fn pmtu_blackhole(ctx: &ConnCtx) -> Vec<Hit> {
     let min_retries = ctx.threshold("min_retransmissions") as usize;
     let mut hits = Vec::new();
     for side in [Side::Orig, Side::Resp] {
-        let (mine, peer) = (
-            conn.tcp.sides[side.index()],
-            conn.tcp.sides[side.other().index()],
-        );
+        let (mine, peer) = (side.of(&conn.tcp.sides), side.other().of(&conn.tcp.sides));
         let big: Vec<(At, u32)> = facts::tcp_events(conn, side)
             .filter_map(|(at, e)| match e {
                 TcpEvent::Retransmission { len } if *len >= min_segment => Some((at, *len)),

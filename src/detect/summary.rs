@@ -182,7 +182,7 @@ fn unjudged(conn: &Connection) -> Option<Unjudged> {
         return None;
     }
     match conn.protocol {
-        AppProtocol::None if conn.tcp.sides[client.index()].bytes == 0 => {
+        AppProtocol::None if client.of(&conn.tcp.sides).bytes == 0 => {
             let up = facts::first_tcp(conn, server, facts::is_syn_ack).unwrap_or(conn.tcp.first);
             let end = conn.tcp.close.at.unwrap_or(conn.tcp.last);
             Some(Unjudged::Silent { up, end })

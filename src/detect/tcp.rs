@@ -19,7 +19,7 @@ pub fn capture_one_sided(ctx: &ConnCtx) -> Vec<Hit> {
         (0, p) if p > 0 => (Side::Resp, Side::Orig),
         _ => return vec![],
     };
-    let stats = sides[present.index()];
+    let stats = present.of(sides);
     if stats.peer_seq_acked == 0 {
         return vec![];
     }
@@ -30,7 +30,7 @@ pub fn capture_one_sided(ctx: &ConnCtx) -> Vec<Hit> {
             "server"
         }
     };
-    let addr = |side: Side| conn.endpoints[side.index()].to_string();
+    let addr = |side: Side| side.of(&conn.endpoints).to_string();
     vec![
         Hit::new()
             .var("present", role(present))
@@ -117,7 +117,7 @@ pub fn peer_unresponsive(ctx: &ConnCtx) -> Vec<Hit> {
     let end = ctx.watched_until();
     let mut hits = Vec::new();
     for side in [Side::Orig, Side::Resp] {
-        let peer_last = conn.tcp.sides[side.other().index()].last;
+        let peer_last = side.other().of(&conn.tcp.sides).last;
         let retries: Vec<At> = facts::tcp_events(conn, side)
             .filter(|(at, e)| {
                 matches!(e, TcpEvent::Retransmission { .. })
@@ -253,7 +253,7 @@ pub fn syn_unanswered(ctx: &ConnCtx) -> Vec<Hit> {
     let Some(first) = first_tcp(conn, client, is_syn) else {
         return vec![];
     };
-    if conn.tcp.sides[server.index()].packets > 0 {
+    if server.of(&conn.tcp.sides).packets > 0 {
         return vec![];
     }
     let retries = facts::tcp_events(conn, client)

@@ -411,7 +411,7 @@ pub fn rst_without_alert(ctx: &ConnCtx) -> Vec<Hit> {
     // "Right after" the handshake: it completed but the server never sent application data
     // (no CONNACK, no ticket) before the reset.
     let server = facts::server(conn);
-    let right_after = handshake_done(conn) && tls.app_data[server.index()].records == 0;
+    let right_after = handshake_done(conn) && server.of(&tls.app_data).records == 0;
     if conn.tcp.close.how != CloseHow::Rst
         || (handshake_done(conn) && !right_after)
         || !tls.alerts.is_empty()

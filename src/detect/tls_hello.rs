@@ -34,7 +34,7 @@ fn proxy_header_unexpected(ctx: &ConnCtx, server_close: Option<(At, bool)>) -> O
     let server = facts::server(conn);
     let (close_at, _) = server_close?;
     let quick = facts::secs_between(header_at, close_at) <= ctx.threshold("max_plain_close_s");
-    if conn.tcp.sides[server.index()].bytes > 0 || !quick {
+    if server.of(&conn.tcp.sides).bytes > 0 || !quick {
         return None;
     }
     Some(

@@ -5,7 +5,7 @@
 //! events (what rules about the start and the end of a long connection need) and counts the
 //! rest.
 
-use crate::common::{At, Side, Timed};
+use crate::common::{At, PerSide, Side, Timed};
 use crate::conn::{AppProtocol, Connection, Event, EventKind, infer_client};
 use crate::flow::directory::EndReason;
 use crate::flow::{FlowId, FlowOpen, FlowSink, TcpEvent, TcpSummary};
@@ -31,8 +31,8 @@ enum Sessions {
     /// Still looking at the first bytes; chunks kept in arrival order to replay once decided.
     Sniffing {
         chunks: Vec<(Side, At, Vec<u8>)>,
-        buffered: [usize; 2],
-        verdict: [Sniffed; 2],
+        buffered: PerSide<usize>,
+        verdict: PerSide<Sniffed>,
     },
     Tls(Box<TlsSession>),
     Mqtt(Box<MqttSession>),
@@ -44,7 +44,7 @@ enum Inner {
     /// Nothing decrypted yet, or not enough to tell; plaintext kept to replay once decided.
     Sniffing {
         chunks: Vec<(Side, At, Vec<u8>)>,
-        buffered: [usize; 2],
+        buffered: PerSide<usize>,
     },
     Mqtt(Box<MqttSession>),
     /// Not MQTT: plaintext is dropped.
@@ -139,8 +139,8 @@ impl Building {
             transport_events: Vec::new(),
             sessions: Sessions::Sniffing {
                 chunks: Vec::new(),
-                buffered: [0, 0],
-                verdict: [Sniffed::NeedMore, Sniffed::NeedMore],
+                buffered: PerSide::both(0),
+                verdict: PerSide::both(Sniffed::NeedMore),
             },
             events: Vec::new(),
             tail: VecDeque::new(),
@@ -151,7 +151,7 @@ impl Building {
             keys: None,
             inner: Inner::Sniffing {
                 chunks: Vec::new(),
-                buffered: [0, 0],
+                buffered: PerSide::both(0),
             },
         }
     }
@@ -248,7 +248,7 @@ impl Building {
                 verdict,
             } => {
                 keep_prefix(chunks, buffered, side, at, data);
-                verdict[side.index()] = sniff(&side_bytes(chunks, side));
+                verdict[side] = sniff(&side_bytes(chunks, side));
                 self.decide(false);
             }
         }
@@ -264,7 +264,7 @@ impl Building {
         else {
             return;
         };
-        let (orig, resp) = (verdict[0], verdict[1]);
+        let (orig, resp) = (verdict.orig, verdict.resp);
         let chosen = if orig == Sniffed::Tls || resp == Sniffed::Tls {
             Some(AppProtocol::Tls)
         } else if orig == Sniffed::Mqtt || resp == Sniffed::Mqtt {
@@ -391,8 +391,8 @@ impl Building {
             } => {
                 // Bytes before a hole cannot be continued: sniff again from after it.
                 chunks.retain(|c| c.0 != side);
-                buffered[side.index()] = 0;
-                verdict[side.index()] = Sniffed::NeedMore;
+                buffered[side] = 0;
+                verdict[side] = Sniffed::NeedMore;
             }
         }
         self.drain_protocol_events();
@@ -492,16 +492,15 @@ impl FlowSink for BuildingSink<'_> {
 /// Keeps `data` for replay once the protocol is decided, up to `SNIFF_LIMIT` bytes per side.
 fn keep_prefix(
     chunks: &mut Vec<(Side, At, Vec<u8>)>,
-    buffered: &mut [usize; 2],
+    buffered: &mut PerSide<usize>,
     side: Side,
     at: At,
     data: &[u8],
 ) {
-    let i = side.index();
-    if buffered[i] < SNIFF_LIMIT {
-        let take = data.len().min(SNIFF_LIMIT - buffered[i]);
+    if buffered[side] < SNIFF_LIMIT {
+        let take = data.len().min(SNIFF_LIMIT - buffered[side]);
         chunks.push((side, at, data.get(..take).unwrap_or_default().to_vec()));
-        buffered[i] += take;
+        buffered[side] += take;
     }
 }
 
@@ -519,9 +518,10 @@ fn side_bytes(chunks: &[(Side, At, Vec<u8>)], side: Side) -> Vec<u8> {
 fn is_complete_mqtt_run(mut bytes: &[u8]) -> bool {
     while !bytes.is_empty() {
         match mqtt::frame(bytes) {
-            mqtt::Framing::Complete { total_len, .. } if total_len <= bytes.len() => {
-                bytes = &bytes[total_len..];
-            }
+            mqtt::Framing::Complete { total_len, .. } => match bytes.get(total_len..) {
+                Some(rest) => bytes = rest,
+                None => return false,
+            },
             _ => return false,
         }
     }

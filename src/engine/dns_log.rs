@@ -39,7 +39,9 @@ impl DnsLog {
                 let Some(i) = self.lookup(d.src.ip(), name, d.dst.ip(), at) else {
                     continue;
                 };
-                let l = &mut self.lookups[i];
+                let Some(l) = self.lookups.get_mut(i) else {
+                    continue;
+                };
                 l.queries += 1;
                 l.last_query = at;
                 if self.pending.len() < MAX_PENDING {
@@ -70,7 +72,7 @@ impl DnsLog {
             if len < 12 || !self.datagram(at, &datagram) {
                 return;
             }
-            rest = &rest[2 + len..];
+            rest = rest.get(2 + len..).unwrap_or_default();
         }
     }
 
@@ -128,7 +130,9 @@ impl DnsLog {
         targets.sort_unstable();
         targets.dedup();
         for i in targets {
-            let l = &mut self.lookups[i];
+            let Some(l) = self.lookups.get_mut(i) else {
+                continue;
+            };
             l.answers += 1;
             // A unicast answer's records all serve its question (CNAME chains included); a
             // multicast one may answer several names at once.

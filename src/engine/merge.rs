@@ -17,7 +17,7 @@ use super::renumber::Renumber;
 use super::worker::Finished;
 use crate::capture::{CaptureFacts, CaptureWarning};
 use crate::detect::{self, ConnSummary, RuleBook};
-use crate::finding::Severity;
+use crate::finding::{Severity, SeverityCounts};
 use crate::proto::dns::{DnsLookup, LookupOutcome};
 use crate::report::model::{self, ClientFailures, Overview, Precision, Summary};
 use crate::report::redact::{self, Redactor};
@@ -96,7 +96,7 @@ pub(super) struct Merge<'a> {
     dns_unresolved: Vec<(DnsLookup, i64)>,
     /// `--redact-ids`: cross-connection findings and the overview get pseudonyms too.
     redact_ids: bool,
-    counts: [usize; 3],
+    counts: SeverityCounts,
     /// Per capture, by position in it: whether the connection fails.
     failing: BTreeMap<usize, Vec<bool>>,
     failing_count: usize,
@@ -124,7 +124,7 @@ impl<'a> Merge<'a> {
             summaries: Vec::new(),
             summary_cap_hit: BTreeMap::new(),
             dns_unresolved: Vec::new(),
-            counts: [0; 3],
+            counts: SeverityCounts::default(),
             failing: BTreeMap::new(),
             failing_count: 0,
             by_rule: BTreeMap::new(),
@@ -144,9 +144,7 @@ impl<'a> Merge<'a> {
             failing_rules,
             counts,
         } = f;
-        for (total, n) in self.counts.iter_mut().zip(counts) {
-            *total += n;
-        }
+        self.counts.add(counts);
         let failing = !failing_rules.is_empty();
         for rule in failing_rules {
             *self.by_rule.entry(rule.to_string()).or_default() += 1;
@@ -417,12 +415,7 @@ impl<'a> Merge<'a> {
             ));
         }
         for f in &cross {
-            let slot = match f.severity {
-                Severity::Error => 0,
-                Severity::Warning => 1,
-                Severity::Info => 2,
-            };
-            self.counts[slot] += 1;
+            self.counts.count(f.severity);
             if f.severity < Severity::Warning {
                 continue;
             }
@@ -479,9 +472,9 @@ impl<'a> Merge<'a> {
         };
         let summary = Summary {
             connections: failing_flags.len(),
-            errors: self.counts[0],
-            warnings: self.counts[1],
-            infos: self.counts[2],
+            errors: self.counts.errors,
+            warnings: self.counts.warnings,
+            infos: self.counts.infos,
         };
         self.sink.finish(RunEnd {
             findings,

@@ -11,7 +11,7 @@ use super::Shared;
 use super::building::{Building, BuildingSink};
 use crate::common::{At, Side};
 use crate::detect::{self, ConnSummary};
-use crate::finding::Severity;
+use crate::finding::{Severity, SeverityCounts};
 use crate::flow::FlowOpen;
 use crate::flow::TcpEvent;
 use crate::flow::directory::EndReason;
@@ -37,8 +37,8 @@ pub(super) struct Finished {
     pub client_ip: IpAddr,
     /// Rules with a warning or error finding on this connection (deduplicated).
     pub failing_rules: Vec<&'static str>,
-    /// Findings by severity: error, warning, info.
-    pub counts: [usize; 3],
+    /// Its findings by severity.
+    pub counts: SeverityCounts,
 }
 
 /// How a record opens, in run ids.
@@ -156,14 +156,9 @@ impl Worker {
         let findings = detect::connection_findings(id, &conn, observed_until, book);
         let summary = detect::summarize(id, &conn);
         let mut failing_rules: Vec<&'static str> = Vec::new();
-        let mut counts = [0usize; 3];
+        let mut counts = SeverityCounts::default();
         for f in &findings {
-            let slot = match f.severity {
-                Severity::Error => 0,
-                Severity::Warning => 1,
-                Severity::Info => 2,
-            };
-            counts[slot] += 1;
+            counts.count(f.severity);
             if f.severity >= Severity::Warning && !failing_rules.contains(&f.rule) {
                 failing_rules.push(f.rule);
             }

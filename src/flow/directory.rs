@@ -22,7 +22,7 @@
 //! hash order or threads, so every consumer sees the same records.
 
 use super::orientation;
-use crate::common::{At, Side};
+use crate::common::{At, PerSide, Side};
 use crate::wire::TcpSegment;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::BuildHasher as _;
@@ -184,21 +184,21 @@ struct Entry {
     orig_first: bool,
     /// Wireshark's `base_seq` per side: from the side's first segment, or the first
     /// acknowledgment of it.
-    base_seq: [Option<u32>; 2],
+    base_seq: PerSide<Option<u32>>,
     /// The live record, or `None` for a tombstone.
     live: Option<RecordId>,
     /// The last record of this pair (what a continuation continues).
     last_record: RecordId,
     last_ns: i64,
-    sent: [bool; 2],
-    fin: [bool; 2],
+    sent: PerSide<bool>,
+    fin: PerSide<bool>,
     rst: bool,
     hash: u64,
 }
 
 impl Entry {
     fn closed(&self) -> bool {
-        self.rst || (self.fin[0] && self.fin[1])
+        self.rst || (self.fin.orig && self.fin.resp)
     }
 
     fn orig(&self, key: &PairKey) -> SocketAddr {
@@ -311,8 +311,8 @@ impl StreamDirectory {
                     let previous = e.last_record;
                     e.live = Some(record);
                     e.last_record = record;
-                    e.sent = [false, false];
-                    e.fin = [false, false];
+                    e.sent = PerSide::default();
+                    e.fin = PerSide::default();
                     e.rst = false;
                     let orig = e.orig(&key);
                     let resp = if orig == src { dst } else { src };
@@ -375,12 +375,12 @@ impl StreamDirectory {
             Entry {
                 stream,
                 orig_first: orig == key.first(),
-                base_seq: [None, None],
+                base_seq: PerSide::default(),
                 live: Some(record),
                 last_record: record,
                 last_ns: at.time_ns,
-                sent: [false, false],
-                fin: [false, false],
+                sent: PerSide::default(),
+                fin: PerSide::default(),
                 rst: false,
                 hash,
             },
@@ -538,7 +538,7 @@ impl StreamDirectory {
             let quiet = now.saturating_sub(e.last_ns);
             match e.live {
                 Some(record) => {
-                    let one_sided = !(e.sent[0] && e.sent[1]);
+                    let one_sided = !(e.sent.orig && e.sent.resp);
                     if e.closed() && quiet >= limits.linger_ns {
                         ending.push((record, *key, EndReason::Close));
                     } else if quiet >= limits.idle_ns
@@ -565,15 +565,13 @@ fn side_of(orig: SocketAddr, src: SocketAddr) -> Side {
 /// Wireshark 4.0's port-reuse rule: a SYN without ACK whose sequence number differs from its
 /// direction's `base_seq` starts a new stream; a SYN with the same number is a retransmission.
 fn starts_new_stream(e: &Entry, side: Side, seg: &TcpSegment<'_>) -> bool {
-    seg.flags.syn()
-        && !seg.flags.ack()
-        && e.base_seq[side.index()].is_some_and(|base| base != seg.seq)
+    seg.flags.syn() && !seg.flags.ack() && e.base_seq[side].is_some_and(|base| base != seg.seq)
 }
 
 /// Wireshark's `base_seq`: set from a direction's first segment (its SYN's number, else one
 /// before the first byte), or from the first acknowledgment of it; then the liveness facts.
 fn note_segment(e: &mut Entry, side: Side, seg: &TcpSegment<'_>, at: At) {
-    let (me, peer) = (side.index(), side.other().index());
+    let (me, peer) = (side, side.other());
     let syn_adjust = if seg.flags.syn() { 0 } else { 1 };
     e.base_seq[me].get_or_insert(seg.seq.wrapping_sub(syn_adjust));
     if seg.flags.ack() {

@@ -10,7 +10,7 @@ use super::direction::{DEFAULT_OUT_OF_ORDER_NS, Direction, SegmentHeader, Segmen
 use super::reassembly::ReassemblyLimits;
 use super::tcp_state::ZeekTracker;
 use super::{Close, CloseHow, FlowId, FlowOpen, FlowSink, TcpEvent, TcpSummary};
-use crate::common::{At, Side};
+use crate::common::{At, PerSide, Side};
 use crate::wire::TcpSegment;
 
 #[derive(Debug, Clone)]
@@ -19,7 +19,7 @@ pub struct FlowTracker {
     syn_seen: bool,
     first: At,
     last: At,
-    dirs: [Direction; 2],
+    dirs: PerSide<Direction>,
     zeek: ZeekTracker,
     /// Time of the latest SYN without ACK, and the handshake's round trip (SYN to the first
     /// ACK after it), which Wireshark uses as its out-of-order threshold.
@@ -28,9 +28,9 @@ pub struct FlowTracker {
     first_fin: Option<(Side, At)>,
     first_rst: Option<(Side, At)>,
     /// Per side: the first and the furthest acknowledgment number it sent.
-    ack_span: [Option<(u32, u32)>; 2],
+    ack_span: PerSide<Option<(u32, u32)>>,
     /// Per side: its last window advertisement was zero.
-    window_closed: [bool; 2],
+    window_closed: PerSide<bool>,
     limits: ReassemblyLimits,
 }
 
@@ -48,8 +48,8 @@ impl FlowTracker {
             first_rtt_ns: None,
             first_fin: None,
             first_rst: None,
-            ack_span: [None, None],
-            window_closed: [false, false],
+            ack_span: PerSide::default(),
+            window_closed: PerSide::default(),
             limits,
         }
     }
@@ -66,7 +66,7 @@ impl FlowTracker {
         sink: &mut S,
     ) {
         let flags = seg.flags;
-        let (me, peer) = (side.index(), side.other().index());
+        let (me, peer) = (side, side.other());
         let id = self.id;
         self.last = at;
         let stats = &mut self.dirs[me].stats;
@@ -194,9 +194,9 @@ impl FlowTracker {
             side,
             at,
         };
-        let gaps = self.dirs[side.index()].close_out(writer, sink);
+        let gaps = self.dirs[side].close_out(writer, sink);
         self.note_gaps(side, gaps);
-        self.dirs[side.index()].report_fin_if_reached(self.id, side, sink);
+        self.dirs[side].report_fin_if_reached(self.id, side, sink);
     }
 
     fn note_gaps(&mut self, side: Side, gaps: u64) {
@@ -231,7 +231,7 @@ impl FlowTracker {
     }
 
     pub fn summary(&self) -> TcpSummary {
-        let [o, r] = &self.dirs;
+        let PerSide { orig: o, resp: r } = &self.dirs;
         TcpSummary {
             state: self
                 .zeek
@@ -244,10 +244,10 @@ impl FlowTracker {
             close: self.close(),
             first: self.first,
             last: self.last,
-            sides: [0, 1].map(|i| {
-                let mut stats = self.dirs[i].stats;
-                stats.peer_seq_acked =
-                    self.ack_span[i].map_or(0, |(first, high)| u64::from(high.wrapping_sub(first)));
+            sides: [Side::Orig, Side::Resp].map(|side| {
+                let mut stats = self.dirs[side].stats;
+                stats.peer_seq_acked = self.ack_span[side]
+                    .map_or(0, |(first, high)| u64::from(high.wrapping_sub(first)));
                 stats
             }),
         }

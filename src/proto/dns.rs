@@ -81,10 +81,11 @@ pub struct DnsMessage {
 /// The message in `bytes` (one UDP payload, or one length-prefixed TCP message without its
 /// prefix); `None` when it is shorter than a header.
 pub fn parse(bytes: &[u8]) -> Option<DnsMessage> {
-    let header = bytes.get(..12)?;
-    let id = u16::from_be_bytes([header[0], header[1]]);
-    let response = header[2] & 0x80 != 0;
-    let rcode = header[3] & 0x0f;
+    // RFC 1035 §4.1.1: ID, flags (QR in the top bit, RCODE in the low nibble), four counts.
+    let &[id_hi, id_lo, flags_hi, flags_lo, ..] = bytes.first_chunk::<12>()?;
+    let id = u16::from_be_bytes([id_hi, id_lo]);
+    let response = flags_hi & 0x80 != 0;
+    let rcode = flags_lo & 0x0f;
     let mut message = DnsMessage {
         id,
         response,

@@ -188,7 +188,7 @@ pub(super) fn via_lines(c: &ConnectionReport) -> Vec<String> {
 /// A short label for an event: layer and type, with the detail that matters most.
 pub(super) fn event_label(e: &TimelineEvent) -> String {
     let value = serde_json::to_value(&e.kind).unwrap_or_default();
-    let what = &value["what"];
+    let what = value.get("what").unwrap_or(&serde_json::Value::Null);
     let kind = what["type"].as_str().unwrap_or("?");
     let detail = match kind {
         "packet" => what["packet_type"].as_str().map(str::to_string),

@@ -166,7 +166,7 @@ fn certificate(conn: &Value, from: &str) -> String {
 fn fact_value(conn: &Value, fact: &str, pointers: &[&str]) -> String {
     let at = |p: &str| text(conn.pointer(p).unwrap_or(&Value::Null));
     match fact {
-        "server" => match conn["server"]["ip"].as_str() {
+        "server" => match conn.pointer("/server/ip").and_then(Value::as_str) {
             Some(ip) if ip.contains(':') => format!("[{ip}]:{}", at("/server/port")),
             Some(ip) => format!("{ip}:{}", at("/server/port")),
             None => "-".into(),

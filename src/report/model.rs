@@ -497,8 +497,8 @@ pub fn connection_report(
     };
     let role = |side: Side| conn.role(side);
     let tcp = &conn.tcp;
-    let client = conn.client.index();
-    let server = conn.client.other().index();
+    let client = conn.client.of(&tcp.sides);
+    let server = conn.client.other().of(&tcp.sides);
     let duration_ns = tcp.last.time_ns.saturating_sub(tcp.first.time_ns);
     let mut report = ConnectionReport {
         id,
@@ -525,10 +525,10 @@ pub fn connection_report(
                 by: tcp.close.by.map(role),
                 frame: tcp.close.at.map(|a| a.frame),
             },
-            client_packets: tcp.sides[client].packets,
-            server_packets: tcp.sides[server].packets,
-            client_bytes: tcp.sides[client].bytes,
-            server_bytes: tcp.sides[server].bytes,
+            client_packets: client.packets,
+            server_packets: server.packets,
+            client_bytes: client.bytes,
+            server_bytes: server.bytes,
         },
         tls: conn.tls.as_ref().map(|t| tls_report(t, conn, precision)),
         mqtt: conn
@@ -784,7 +784,7 @@ fn tls_report(t: &TlsSummary, conn: &Connection, precision: Precision) -> TlsRep
             .collect(),
         change_cipher_spec: [Side::Orig, Side::Resp]
             .into_iter()
-            .filter_map(|s| t.change_cipher_spec[s.index()].map(|a| (conn.role(s), a.frame)))
+            .filter_map(|s| s.of(&t.change_cipher_spec).map(|a| (conn.role(s), a.frame)))
             .collect(),
         application_data: per_side(
             conn,
@@ -849,7 +849,8 @@ fn mqtt_report(
         last_activity: [Side::Orig, Side::Resp]
             .into_iter()
             .filter_map(|s| {
-                m.last_activity[s.index()].map(|a| (conn.role(s), rfc3339(a.time_ns, precision)))
+                s.of(&m.last_activity)
+                    .map(|a| (conn.role(s), rfc3339(a.time_ns, precision)))
             })
             .collect(),
         violations: m.violations,

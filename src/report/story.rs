@@ -119,11 +119,11 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 /// One cause in the verdict: its title, and how many connections (or lookups) it concerns.
 fn cause(g: &Group<'_>) -> String {
     let title = g.first.title.trim_end_matches('.');
-    match g.connections.len() {
-        0 if g.count > 1 => format!("{title} (x{})", g.count),
-        0 => title.to_string(),
-        1 => format!("{title} (connection {})", g.connections[0]),
-        n => format!("{title} ({n} connections: {})", id_ranges(&g.connections)),
+    match g.connections.as_slice() {
+        [] if g.count > 1 => format!("{title} (x{})", g.count),
+        [] => title.to_string(),
+        [one] => format!("{title} (connection {one})"),
+        many => format!("{title} ({} connections: {})", many.len(), id_ranges(many)),
     }
 }
 

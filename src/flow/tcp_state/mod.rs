@@ -10,7 +10,7 @@
 //! 1st, 10th, 100th... occurrence). Guarantees: no panics; the history is capped at
 //! [`MAX_HISTORY`] letters.
 
-use crate::common::Side;
+use crate::common::{PerSide, Side};
 use crate::wire::TcpFlags;
 
 /// Longest history kept; a storm of RSTs with changing sequence numbers cannot grow it further.
@@ -86,7 +86,7 @@ impl Endpoint {
 /// Zeek-style connection state and history of one flow.
 #[derive(Debug, Clone, Default)]
 pub struct ZeekTracker {
-    endpoints: [Endpoint; 2],
+    endpoints: PerSide<Endpoint>,
     history: String,
 }
 
@@ -101,7 +101,7 @@ impl ZeekTracker {
     }
 
     fn endpoint(&self, side: Side) -> &Endpoint {
-        &self.endpoints[side.index()]
+        &self.endpoints[side]
     }
 
     fn add_letter(&mut self, side: Side, upper: char) {
@@ -117,7 +117,7 @@ impl ZeekTracker {
     /// Records `letter` the first time `mask` happens for `side`; returns true if it had
     /// happened before.
     fn check_letter(&mut self, side: Side, mask: u8, letter: char) -> bool {
-        let ep = &mut self.endpoints[side.index()];
+        let ep = &mut self.endpoints[side];
         if ep.seen & mask != 0 {
             return true;
         }
@@ -134,19 +134,19 @@ impl ZeekTracker {
     }
 
     pub fn on_retransmission(&mut self, side: Side) {
-        if self.endpoints[side.index()].retransmissions.bump() {
+        if self.endpoints[side].retransmissions.bump() {
             self.add_letter(side, 'T');
         }
     }
 
     pub fn on_zero_window(&mut self, side: Side) {
-        if self.endpoints[side.index()].zero_windows.bump() {
+        if self.endpoints[side].zero_windows.bump() {
             self.add_letter(side, 'W');
         }
     }
 
     pub fn on_gap(&mut self, side: Side) {
-        if self.endpoints[side.index()].gaps.bump() {
+        if self.endpoints[side].gaps.bump() {
             self.add_letter(side, 'G');
         }
     }
@@ -165,7 +165,7 @@ impl ZeekTracker {
             if self.check_letter(side, SEEN_SYN, letter) && last != Some(seq) {
                 self.add_letter(side, letter);
             }
-            self.endpoints[side.index()].last_syn_seq = Some(seq);
+            self.endpoints[side].last_syn_seq = Some(seq);
         } else if flags.fin() {
             // A FIN's sequence number is the one after its data.
             let fin_seq = seq.wrapping_add(len);
@@ -173,13 +173,13 @@ impl ZeekTracker {
             if self.check_letter(side, SEEN_FIN, 'F') && last != Some(fin_seq) {
                 self.add_letter(side, 'F');
             }
-            self.endpoints[side.index()].last_fin_seq = Some(fin_seq);
+            self.endpoints[side].last_fin_seq = Some(fin_seq);
         } else if flags.rst() {
             let last = self.endpoint(side).last_rst_seq;
             if self.check_letter(side, SEEN_RST, 'R') && last != Some(seq) {
                 self.add_letter(side, 'R');
             }
-            self.endpoints[side.index()].last_rst_seq = Some(seq);
+            self.endpoints[side].last_rst_seq = Some(seq);
         } else if len > 0 {
             self.check_letter(side, SEEN_DATA, 'D');
         } else if flags.ack() {
@@ -191,7 +191,7 @@ impl ZeekTracker {
     fn update_state(&mut self, side: Side, flags: TcpFlags, len: u32) {
         use EndpointState::*;
         let is_orig = side == Side::Orig;
-        let (me, peer) = (side.index(), side.other().index());
+        let (me, peer) = (side, side.other());
         match self.endpoints[me].state {
             Inactive => {
                 if flags.syn() {
@@ -213,7 +213,7 @@ impl ZeekTracker {
                     self.endpoints[me].set_state(Reset);
                 }
                 if self.endpoints[me].state == Inactive {
-                    let orig_syn_sent = self.endpoints[Side::Orig.index()].state == SynSent;
+                    let orig_syn_sent = self.endpoints[Side::Orig].state == SynSent;
                     if !is_orig && len == 0 && orig_syn_sent {
                         // Some stacks ACK a SYN before answering it: not a partial connection.
                     } else if flags.ack() && self.endpoints[peer].state == Established {
@@ -266,8 +266,8 @@ impl ZeekTracker {
     /// counts and the history.
     pub fn conn_state(&self, orig_bytes: u64, resp_bytes: u64) -> &'static str {
         use EndpointState::*;
-        let os = self.endpoints[0].state;
-        let rs = self.endpoints[1].state;
+        let os = self.endpoints.orig.state;
+        let rs = self.endpoints.resp.state;
         let o_inactive = matches!(os, Inactive | Partial);
         let r_inactive = matches!(rs, Inactive | Partial);
         if rs == Reset {

@@ -12,7 +12,7 @@ use super::event::{MqttEvent, PacketSummary};
 use super::message::MqttSummary;
 use super::parser::{Framing, PacketType, Version, frame};
 use super::sniff::{Plausibility, plausible};
-use crate::common::{At, Side, Timed};
+use crate::common::{At, PerSide, Side, Timed};
 
 /// Largest packet held whole in memory.
 pub const MAX_BUFFERED: usize = 1 << 20;
@@ -84,7 +84,7 @@ impl Step {
 /// One MQTT connection, fed with each direction's ordered bytes.
 #[derive(Debug, Clone)]
 pub struct MqttSession {
-    dirs: [Direction; 2],
+    dirs: PerSide<Direction>,
     version: Version,
     version_source: VersionSource,
     summary: MqttSummary,
@@ -99,7 +99,7 @@ impl Default for MqttSession {
 impl MqttSession {
     pub fn new() -> Self {
         MqttSession {
-            dirs: [Direction::default(), Direction::default()],
+            dirs: PerSide::default(),
             version: Version::V3_1_1,
             version_source: VersionSource::Unknown,
             summary: MqttSummary::default(),
@@ -146,7 +146,7 @@ impl MqttSession {
             if source.is_empty() {
                 break;
             }
-            let step = match self.dirs[side.index()].mode {
+            let step = match self.dirs[side].mode {
                 Mode::Skipping { .. } => self.skip(side, source, at, out),
                 Mode::Resync { .. } => self.resync(side, source, at, out),
                 Mode::Framing => self.framing(side, source, at, out),
@@ -174,7 +174,7 @@ impl MqttSession {
 
     /// Bytes missing from the capture in one direction (a capture artifact).
     pub fn on_gap(&mut self, side: Side, len: u64, at: At, out: &mut Vec<Timed<MqttEvent>>) {
-        let dir = &mut self.dirs[side.index()];
+        let dir = &mut self.dirs[side];
         let mode = std::mem::replace(&mut dir.mode, Mode::Framing);
         match mode {
             Mode::Skipping { remaining, pending } if len < remaining => {
@@ -186,7 +186,7 @@ impl MqttSession {
             }
             Mode::Skipping { pending, .. } => {
                 self.record_packet(side, *pending, at, out);
-                self.dirs[side.index()].mode = Mode::Resync {
+                self.dirs[side].mode = Mode::Resync {
                     skipped: 0,
                     announce: true,
                 };
@@ -210,7 +210,7 @@ impl MqttSession {
 
     /// The direction ended (FIN, RST or end of capture).
     pub fn on_close(&mut self, side: Side, at: At, out: &mut Vec<Timed<MqttEvent>>) {
-        let dir = &mut self.dirs[side.index()];
+        let dir = &mut self.dirs[side];
         let mode = std::mem::replace(&mut dir.mode, Mode::Framing);
         let buf = std::mem::take(&mut dir.buf);
         let event = match mode {
@@ -266,8 +266,7 @@ impl MqttSession {
         at: At,
         out: &mut Vec<Timed<MqttEvent>>,
     ) -> Step {
-        let i = side.index();
-        if self.dirs[i].buf.is_empty() {
+        if self.dirs[side].buf.is_empty() {
             match frame(input) {
                 Framing::Complete { total_len, .. } if total_len <= input.len() => {
                     let packet = input.get(..total_len).unwrap_or(&[]);
@@ -291,7 +290,7 @@ impl MqttSession {
         // Gather the fixed header, then the packet (or the head of a large one), in the buffer.
         let mut consumed = 0;
         loop {
-            let dir = &mut self.dirs[i];
+            let dir = &mut self.dirs[side];
             let (target, total_len) = match frame(&dir.buf) {
                 Framing::NeedMore => (dir.buf.len() + 1, None),
                 Framing::Complete { total_len, .. } if total_len > MAX_BUFFERED => {
@@ -328,7 +327,7 @@ impl MqttSession {
                 }
                 // Keep the allocation for the next incomplete packet unless it grew large.
                 if buf.capacity() <= 64 * 1024 {
-                    let dir = &mut self.dirs[i];
+                    let dir = &mut self.dirs[side];
                     dir.buf = buf;
                     dir.buf.clear();
                 }
@@ -356,7 +355,7 @@ impl MqttSession {
                 what: format!("{why} (MQTT 3.1.1 §2.2.3, 5.0 §1.5.5)"),
             },
         });
-        self.dirs[side.index()].mode = Mode::Resync {
+        self.dirs[side].mode = Mode::Resync {
             skipped: 1,
             announce: true,
         };
@@ -372,14 +371,14 @@ impl MqttSession {
     ) {
         let packet = self.decode(head);
         let summary = self.observe(side, &packet, at, out);
-        self.dirs[side.index()].mode = Mode::Skipping {
+        self.dirs[side].mode = Mode::Skipping {
             remaining: total_len.saturating_sub(head.len()) as u64,
             pending: Box::new(summary),
         };
     }
 
     fn skip(&mut self, side: Side, input: &[u8], at: At, out: &mut Vec<Timed<MqttEvent>>) -> Step {
-        let dir = &mut self.dirs[side.index()];
+        let dir = &mut self.dirs[side];
         let Mode::Skipping { remaining, .. } = &mut dir.mode else {
             return Step::consumed(0);
         };
@@ -402,7 +401,7 @@ impl MqttSession {
         at: At,
         out: &mut Vec<Timed<MqttEvent>>,
     ) -> Step {
-        let dir = &mut self.dirs[side.index()];
+        let dir = &mut self.dirs[side];
         let take = RESYNC_WINDOW.saturating_sub(dir.buf.len()).min(input.len());
         dir.buf.extend_from_slice(input.get(..take).unwrap_or(&[]));
         let window_full = dir.buf.len() >= RESYNC_WINDOW;

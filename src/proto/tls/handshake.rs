@@ -97,9 +97,8 @@ fn be_u16_at(bytes: &[u8], at: usize) -> Option<u16> {
 
 /// A list of u16 values (cipher suites, groups, ...), odd trailing byte ignored.
 fn u16_list(bytes: &[u8]) -> impl Iterator<Item = u16> + '_ {
-    bytes
-        .chunks_exact(2)
-        .map(|pair| u16::from(pair[0]) << 8 | u16::from(pair[1]))
+    let (pairs, _odd) = bytes.as_chunks::<2>();
+    pairs.iter().map(|&pair| u16::from_be_bytes(pair))
 }
 
 /// Extensions as (type, data) in wire order; stops at the first one that overruns.
@@ -285,10 +284,13 @@ pub fn parse_sslv2_client_hello(body: &[u8]) -> Result<ClientHelloInfo, String> 
     Ok(ClientHelloInfo {
         legacy_version: version,
         versions: vec![version],
+        // Three-byte SSLv2 cipher specs; those with a zero first byte are TLS suites.
         cipher_suites: specs
-            .chunks_exact(3)
-            .filter(|spec| spec[0] == 0)
-            .map(|spec| u16::from(spec[1]) << 8 | u16::from(spec[2]))
+            .as_chunks::<3>()
+            .0
+            .iter()
+            .filter(|&&[kind, _, _]| kind == 0)
+            .map(|&[_, hi, lo]| u16::from_be_bytes([hi, lo]))
             .collect(),
         sslv2_format: true,
         ..ClientHelloInfo::default()

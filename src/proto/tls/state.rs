@@ -26,7 +26,7 @@ use super::handshake::HandshakeReassembler;
 use super::message::{AlertInfo, TlsSummary};
 use super::names::is_tls13_family;
 use super::record::{self, Framed, RecordHeader};
-use crate::common::{At, Side, Timed};
+use crate::common::{At, PerSide, Side, Timed};
 
 pub use super::handshake::MAX_HANDSHAKE_MSG_LEN;
 
@@ -73,7 +73,7 @@ struct Direction {
 /// One TLS connection, fed with the ordered bytes of both directions.
 #[derive(Debug, Default)]
 pub struct TlsSession {
-    dirs: [Direction; 2],
+    dirs: PerSide<Direction>,
     summary: TlsSummary,
     events_emitted: u32,
     decryption: decrypt::Decryption,
@@ -90,14 +90,13 @@ impl TlsSession {
 
     /// Feeds the next in-order bytes sent by `side`.
     pub fn on_data(&mut self, side: Side, data: &[u8], at: At, out: &mut Vec<Timed<TlsEvent>>) {
-        let i = side.index();
-        match self.dirs[i].mode {
+        match self.dirs[side].mode {
             Mode::Stopped => return,
             Mode::Resync if !record::plausible_header(data) => return,
-            Mode::Resync => self.dirs[i].mode = Mode::Parsing,
+            Mode::Resync => self.dirs[side].mode = Mode::Parsing,
             Mode::Parsing => {}
         }
-        let mut partial = std::mem::take(&mut self.dirs[i].partial);
+        let mut partial = std::mem::take(&mut self.dirs[side].partial);
         if partial.is_empty() {
             let used = self.frame_records(side, data, at, out);
             partial.extend_from_slice(data.get(used..).unwrap_or_default());
@@ -106,15 +105,15 @@ impl TlsSession {
             let used = self.frame_records(side, &partial, at, out);
             partial.drain(..used.min(partial.len()));
         }
-        if self.dirs[i].mode == Mode::Stopped {
+        if self.dirs[side].mode == Mode::Stopped {
             partial = Vec::new();
         }
-        self.dirs[i].partial = partial;
+        self.dirs[side].partial = partial;
     }
 
     /// `len` bytes sent by `side` are missing from the capture.
     pub fn on_gap(&mut self, side: Side, _len: u64, _at: At, _out: &mut Vec<Timed<TlsEvent>>) {
-        let dir = &mut self.dirs[side.index()];
+        let dir = &mut self.dirs[side];
         if dir.mode != Mode::Stopped {
             dir.mode = Mode::Resync;
             dir.partial = Vec::new();
@@ -125,7 +124,7 @@ impl TlsSession {
 
     /// `side` closed its direction (FIN or RST).
     pub fn on_close(&mut self, side: Side, at: At, out: &mut Vec<Timed<TlsEvent>>) {
-        let dir = &mut self.dirs[side.index()];
+        let dir = &mut self.dirs[side];
         let buffered = dir.partial.len() + dir.handshake.pending_len();
         let was_parsing = dir.mode == Mode::Parsing;
         dir.partial = Vec::new();
@@ -164,7 +163,7 @@ impl TlsSession {
         out: &mut Vec<Timed<TlsEvent>>,
     ) -> usize {
         let mut used = 0;
-        while self.dirs[side.index()].mode == Mode::Parsing {
+        while self.dirs[side].mode == Mode::Parsing {
             let rest = input.get(used..).unwrap_or_default();
             if rest.is_empty() {
                 break;
@@ -176,12 +175,12 @@ impl TlsSession {
                     consumed,
                 } => {
                     used += consumed;
-                    self.dirs[side.index()].records += 1;
+                    self.dirs[side].records += 1;
                     self.on_record(side, header, body, at, out);
                 }
                 Framed::Sslv2 { body, consumed } => {
                     used += consumed;
-                    let dir = &mut self.dirs[side.index()];
+                    let dir = &mut self.dirs[side];
                     dir.sslv2 |= dir.records == 0;
                     dir.records += 1;
                     let first = dir.records == 1;
@@ -200,7 +199,7 @@ impl TlsSession {
     /// SSLv2 records are possible as the first record of a direction, and for the rest of a
     /// direction that started with one when SSL 2.0 itself was negotiated.
     fn sslv2_framing(&self, side: Side) -> record::Sslv2Framing {
-        let dir = &self.dirs[side.index()];
+        let dir = &self.dirs[side];
         let ssl2_negotiated = self
             .summary
             .server_hello
@@ -222,7 +221,7 @@ impl TlsSession {
         at: At,
         out: &mut Vec<Timed<TlsEvent>>,
     ) {
-        let dir = &mut self.dirs[side.index()];
+        let dir = &mut self.dirs[side];
         dir.mode = Mode::Stopped;
         dir.handshake.clear();
         self.emit(out, at, side, TlsEvent::Invalid { what });
@@ -243,17 +242,17 @@ impl TlsSession {
         at: At,
         out: &mut Vec<Timed<TlsEvent>>,
     ) {
-        let i = side.index();
         if self.try_decrypt_record(side, header, body, at, out) {
             return;
         }
         match header.content_type {
             // RFC 5246 §7.1; in TLS 1.3 a compatibility no-op (RFC 8446 Appendix D.4).
             record::CONTENT_CHANGE_CIPHER_SPEC => {
-                self.summary.change_cipher_spec[i].get_or_insert(at);
-                self.dirs[i].sent_ccs = true;
+                side.of_mut(&mut self.summary.change_cipher_spec)
+                    .get_or_insert(at);
+                self.dirs[side].sent_ccs = true;
                 if self.ccs_switches_keys() {
-                    self.dirs[i].keys_changed = true;
+                    self.dirs[side].keys_changed = true;
                     self.activate_pending_keys(side);
                 }
                 self.emit(out, at, side, TlsEvent::ChangeCipherSpec);
@@ -261,7 +260,7 @@ impl TlsSession {
             record::CONTENT_ALERT => self.on_alert_record(side, header.len, body, at, out),
             record::CONTENT_HANDSHAKE if self.handshake_record_is_protected(side, body) => {
                 // RFC 5246 §7.4.9: the first protected handshake message is Finished.
-                self.dirs[i].finished = true;
+                self.dirs[side].finished = true;
                 self.emit(
                     out,
                     at,
@@ -272,7 +271,7 @@ impl TlsSession {
             }
             record::CONTENT_HANDSHAKE => {
                 let mut messages = Vec::new();
-                let pushed = self.dirs[i].handshake.push(body, |msg_type, msg| {
+                let pushed = self.dirs[side].handshake.push(body, |msg_type, msg| {
                     messages.push((msg_type, msg.to_vec()))
                 });
                 for (msg_type, msg) in messages {
@@ -309,7 +308,7 @@ impl TlsSession {
     /// record does not hold exactly one plaintext ClientHello (the second hello after a missed
     /// HelloRetryRequest, RFC 8446 Appendix D.4).
     fn handshake_record_is_protected(&self, side: Side, body: &[u8]) -> bool {
-        let dir = &self.dirs[side.index()];
+        let dir = &self.dirs[side];
         if dir.keys_changed {
             return true;
         }
@@ -337,7 +336,7 @@ impl TlsSession {
     ) {
         let plaintext_pair = matches!(body, [1 | 2, _]);
         // Mid-stream (no hello seen) the keys may have changed before the capture started.
-        let maybe_protected = self.dirs[side.index()].keys_changed
+        let maybe_protected = self.dirs[side].keys_changed
             || (self.summary.client_hello.is_none() && self.summary.server_hello.is_none());
         if maybe_protected && !plaintext_pair {
             self.push_encrypted_alert(side, record_len, at, out);
@@ -423,20 +422,19 @@ impl TlsSession {
         at: At,
         out: &mut Vec<Timed<TlsEvent>>,
     ) {
-        let i = side.index();
         let client = self.summary.client_side;
-        if self.negotiated_tls13() && self.dirs[i].keys_changed && client.is_some() {
+        if self.negotiated_tls13() && self.dirs[side].keys_changed && client.is_some() {
             let is_client = client == Some(side);
             if len == TLS13_ENCRYPTED_ALERT_LEN && !self.summary.established {
                 self.push_encrypted_alert(side, len, at, out);
                 return;
             }
-            let client_index = if is_client { i } else { side.other().index() };
-            if !self.dirs[client_index].finished {
+            let client_side = if is_client { side } else { side.other() };
+            if !self.dirs[client_side].finished {
                 // Before the client's Finished, the server sends its encrypted flight
                 // (EncryptedExtensions .. Finished) and the client's first protected record is
                 // its Finished (RFC 8446 §2).
-                self.dirs[i].finished = true;
+                self.dirs[side].finished = true;
                 self.emit(out, at, side, TlsEvent::EncryptedHandshake { len });
                 return;
             }
@@ -452,9 +450,8 @@ impl TlsSession {
         at: At,
         out: &mut Vec<Timed<TlsEvent>>,
     ) {
-        let i = side.index();
-        self.dirs[i].app_records += 1;
-        let stats = &mut self.summary.app_data[i];
+        self.dirs[side].app_records += 1;
+        let stats = side.of_mut(&mut self.summary.app_data);
         stats.records += 1;
         stats.bytes += u64::from(len);
         stats.first.get_or_insert(at);
@@ -469,10 +466,10 @@ impl TlsSession {
         if self.summary.established {
             return;
         }
-        let [a, b] = &self.dirs;
+        let PerSide { orig: a, resp: b } = &self.dirs;
         let both_app = a.app_records > 0 && b.app_records > 0;
         let done = if self.negotiated_tls13() {
-            let client = self.summary.client_side.map(|s| &self.dirs[s.index()]);
+            let client = self.summary.client_side.map(|s| &self.dirs[s]);
             client.is_some_and(|c| c.finished) && both_app
         } else {
             (a.finished && b.finished) || both_app

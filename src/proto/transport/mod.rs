@@ -20,7 +20,7 @@ pub mod websocket;
 pub use parse::Parse;
 pub use summary::{Transport, TransportEvent};
 
-use crate::common::{At, Side, Timed};
+use crate::common::{At, PerSide, Side, Timed};
 use websocket::{WsDecoder, WsNote};
 
 /// Bytes a preamble (HTTP head, SOCKS messages) may take before it is given up.
@@ -62,12 +62,12 @@ enum Mode {
 pub struct TransportSession {
     kind: Kind,
     client: Option<Side>,
-    held: [Vec<u8>; 2],
-    mode: [Mode; 2],
+    held: PerSide<Vec<u8>>,
+    mode: PerSide<Mode>,
     /// SOCKS messages read so far per side.
-    socks_step: [u8; 2],
+    socks_step: PerSide<u8>,
     socks_method: Option<u8>,
-    ws: [Option<WsDecoder>; 2],
+    ws: PerSide<Option<WsDecoder>>,
     proxy_header_seen: bool,
     inside_tls: bool,
     layers: Vec<Transport>,
@@ -80,11 +80,11 @@ impl TransportSession {
         TransportSession {
             kind: Kind::Detect,
             client: None,
-            held: [Vec::new(), Vec::new()],
-            mode: [Mode::Head; 2],
-            socks_step: [0; 2],
+            held: PerSide::default(),
+            mode: PerSide::both(Mode::Head),
+            socks_step: PerSide::default(),
             socks_method: None,
-            ws: [None, None],
+            ws: PerSide::default(),
             proxy_header_seen: false,
             inside_tls,
             layers: Vec::new(),
@@ -94,12 +94,12 @@ impl TransportSession {
 
     /// True when `side`'s bytes pass unchanged: the caller may hand them on itself.
     pub fn passes(&self, side: Side) -> bool {
-        self.mode[side.index()] == Mode::Pass
+        self.mode[side] == Mode::Pass
     }
 
     /// True when nothing was found and everything passes: the session can be dropped.
     pub fn inert(&self) -> bool {
-        self.kind == Kind::Pass && self.layers.is_empty() && self.mode == [Mode::Pass; 2]
+        self.kind == Kind::Pass && self.layers.is_empty() && self.mode == PerSide::both(Mode::Pass)
     }
 
     /// The layers found, outermost first, with their outcome so far.
@@ -113,7 +113,7 @@ impl TransportSession {
             } = layer
             {
                 let client = self.client.unwrap_or(Side::Orig);
-                let count = |s: Side| self.ws[s.index()].as_ref().map_or(0, |d| d.frames);
+                let count = |s: Side| self.ws[s].as_ref().map_or(0, |d| d.frames);
                 *client_frames = count(client);
                 *server_frames = count(client.other());
             }
@@ -127,13 +127,12 @@ impl TransportSession {
 
     /// Ordered bytes of `side`; what belongs to the protocol inside goes to `out`.
     pub fn on_data(&mut self, side: Side, data: &[u8], at: At, out: &mut Vec<Passed>) {
-        let i = side.index();
-        match self.mode[i] {
+        match self.mode[side] {
             Mode::Pass => push(out, side, at, data.to_vec()),
             Mode::Drop => {}
             Mode::Frames => self.frames(side, data, at, out),
             Mode::Head => {
-                self.held[i].extend_from_slice(data);
+                self.held[side].extend_from_slice(data);
                 self.advance(side, at, out);
             }
         }
@@ -142,15 +141,14 @@ impl TransportSession {
     /// Bytes of `side` are missing: framing cannot be followed across a hole, and a preamble
     /// with a hole in it cannot be read.
     pub fn on_gap(&mut self, side: Side) {
-        let i = side.index();
-        match self.mode[i] {
+        match self.mode[side] {
             Mode::Frames => {
-                self.mode[i] = Mode::Drop;
-                self.ws[i] = None;
+                self.mode[side] = Mode::Drop;
+                self.ws[side] = None;
             }
             Mode::Head => {
-                self.held[i].clear();
-                self.mode[i] = Mode::Pass;
+                self.held[side].clear();
+                self.mode[side] = Mode::Pass;
                 self.kind = Kind::Pass;
             }
             Mode::Pass | Mode::Drop => {}
@@ -171,13 +169,13 @@ impl TransportSession {
             // A side may have waited for the other (a SOCKS reply before the request is read).
             let progressed = [side, side.other()]
                 .into_iter()
-                .any(|s| self.mode[s.index()] == Mode::Head && self.step(s, at, out));
+                .any(|s| self.mode[s] == Mode::Head && self.step(s, at, out));
             if !progressed {
                 break;
             }
         }
         for s in [side, side.other()] {
-            if self.mode[s.index()] == Mode::Head && self.held[s.index()].len() > HEAD_LIMIT {
+            if self.mode[s] == Mode::Head && self.held[s].len() > HEAD_LIMIT {
                 self.event(
                     s,
                     at,
@@ -193,19 +191,17 @@ impl TransportSession {
     /// Picks the transport from the client's first bytes. False while it cannot tell yet.
     fn detect(&mut self, side: Side, at: At, out: &mut Vec<Passed>) -> bool {
         let client = *self.client.get_or_insert(side);
-        if side != client && self.held[client.index()].is_empty() {
+        if side != client && self.held[client].is_empty() {
             // The other side spoke first: not a client-first preamble.
             self.pass_all(at, out);
             return false;
         }
-        let bytes = &self.held[client.index()];
+        let bytes = &self.held[client];
         let Some(&first) = bytes.first() else {
             return false;
         };
-        let starts = |word: &[u8]| {
-            let n = bytes.len().min(word.len());
-            bytes[..n] == word[..n]
-        };
+        // The bytes so far agree with `word` (as far as either goes).
+        let starts = |word: &[u8]| bytes.iter().zip(word).all(|(b, w)| b == w);
         let full = |word: &[u8]| bytes.len() >= word.len();
         self.kind = if !self.proxy_header_seen && proxy_header::may_start(bytes) {
             match proxy_header::parse(bytes) {
@@ -232,10 +228,10 @@ impl TransportSession {
                             destination,
                         },
                     );
-                    self.held[client.index()].drain(..len);
+                    self.held[client].drain(..len);
                     self.proxy_header_seen = true;
                     // Another preamble (or the protocol) may follow.
-                    return !self.held[client.index()].is_empty();
+                    return !self.held[client].is_empty();
                 }
             }
         } else if starts(b"CONNECT ") {
@@ -280,10 +276,9 @@ impl TransportSession {
     fn pass_all(&mut self, at: At, out: &mut Vec<Passed>) {
         self.kind = Kind::Pass;
         for side in [Side::Orig, Side::Resp] {
-            let i = side.index();
-            if self.mode[i] == Mode::Head {
-                self.mode[i] = Mode::Pass;
-                let held = std::mem::take(&mut self.held[i]);
+            if self.mode[side] == Mode::Head {
+                self.mode[side] = Mode::Pass;
+                let held = std::mem::take(&mut self.held[side]);
                 if !held.is_empty() {
                     push(out, side, at, held);
                 }
@@ -293,22 +288,21 @@ impl TransportSession {
 
     /// Both sides stop: the proxy or server refused.
     fn drop_all(&mut self) {
-        self.mode = [Mode::Drop; 2];
-        self.held = [Vec::new(), Vec::new()];
-        self.ws = [None, None];
+        self.mode = PerSide::both(Mode::Drop);
+        self.held = PerSide::default();
+        self.ws = PerSide::default();
     }
 
     /// `side` finished its preamble: what follows passes (or is framed).
     fn open(&mut self, side: Side, mode: Mode, len: usize, at: At, out: &mut Vec<Passed>) {
-        let i = side.index();
-        let rest = self.held[i].split_off(len.min(self.held[i].len()));
-        self.held[i] = Vec::new();
-        self.mode[i] = mode;
+        let held = std::mem::take(&mut self.held[side]);
+        let rest = held.get(len..).unwrap_or_default();
+        self.mode[side] = mode;
         if mode == Mode::Frames {
-            self.ws[i] = Some(WsDecoder::new(Some(side) == self.client));
+            self.ws[side] = Some(WsDecoder::new(Some(side) == self.client));
         }
         if !rest.is_empty() {
-            self.on_data(side, &rest, at, out);
+            self.on_data(side, rest, at, out);
         }
     }
 
@@ -333,7 +327,7 @@ impl TransportSession {
     }
 
     fn http_request(&mut self, side: Side, at: At, out: &mut Vec<Passed>) -> bool {
-        let (len, head) = match http::request_head(&self.held[side.index()]) {
+        let (len, head) = match http::request_head(&self.held[side]) {
             Parse::NeedMore => return false,
             Parse::Invalid(what) => return self.invalid(side, at, what, out),
             Parse::Complete { len, message } => (len, message),
@@ -392,13 +386,11 @@ impl TransportSession {
 
     fn http_response(&mut self, side: Side, at: At, out: &mut Vec<Passed>) -> bool {
         // The answer is read once the request is: a server speaking first is not this.
-        let client_done = self
-            .client
-            .is_some_and(|c| self.mode[c.index()] != Mode::Head);
+        let client_done = self.client.is_some_and(|c| self.mode[c] != Mode::Head);
         if !client_done {
             return false;
         }
-        let (len, head) = match http::response_head(&self.held[side.index()]) {
+        let (len, head) = match http::response_head(&self.held[side]) {
             Parse::NeedMore => return false,
             Parse::Invalid(what) => return self.invalid(side, at, what, out),
             Parse::Complete { len, message } => (len, message),
@@ -462,16 +454,15 @@ impl TransportSession {
     }
 
     fn socks5_client(&mut self, side: Side, at: At, out: &mut Vec<Passed>) -> bool {
-        let i = side.index();
-        let bytes = &self.held[i];
-        match self.socks_step[i] {
+        let bytes = &self.held[side];
+        match self.socks_step[side] {
             0 => match socks::greeting(bytes) {
                 Parse::NeedMore => false,
                 Parse::Invalid(what) => self.invalid(side, at, what, out),
                 Parse::Complete { len, .. } => {
                     self.layers.push(Transport::socks(5));
-                    self.held[i].drain(..len);
-                    self.socks_step[i] = 1;
+                    self.held[side].drain(..len);
+                    self.socks_step[side] = 1;
                     true
                 }
             },
@@ -479,7 +470,7 @@ impl TransportSession {
                 Parse::NeedMore => false,
                 Parse::Invalid(what) => self.invalid(side, at, what, out),
                 Parse::Complete { len, .. } => {
-                    self.held[i].drain(..len);
+                    self.held[side].drain(..len);
                     true
                 }
             },
@@ -546,15 +537,14 @@ impl TransportSession {
     }
 
     fn socks5_server(&mut self, side: Side, at: At, out: &mut Vec<Passed>) -> bool {
-        let i = side.index();
-        let bytes = &self.held[i];
-        match (self.socks_step[i], self.socks_method) {
+        let bytes = &self.held[side];
+        match (self.socks_step[side], self.socks_method) {
             (0, _) => match socks::method_choice(bytes) {
                 Parse::NeedMore => false,
                 Parse::Invalid(what) => self.invalid(side, at, what, out),
                 Parse::Complete { len, message } => {
-                    self.held[i].drain(..len);
-                    self.socks_step[i] = 1;
+                    self.held[side].drain(..len);
+                    self.socks_step[side] = 1;
                     self.socks_method = Some(message);
                     if let Some(Transport::Socks { method, .. }) = self.layers.last_mut() {
                         *method = Some(message);
@@ -571,8 +561,8 @@ impl TransportSession {
                 Parse::NeedMore => false,
                 Parse::Invalid(what) => self.invalid(side, at, what, out),
                 Parse::Complete { len, message } => {
-                    self.held[i].drain(..len);
-                    self.socks_step[i] = 2;
+                    self.held[side].drain(..len);
+                    self.socks_step[side] = 2;
                     if message != 0 {
                         // RFC 1929 §2: a non-zero status means the credentials were refused.
                         self.socks_reply(5, 0xfe, false, side, at);
@@ -599,7 +589,7 @@ impl TransportSession {
     }
 
     fn socks4_client(&mut self, side: Side, at: At, out: &mut Vec<Passed>) -> bool {
-        match socks::request4(&self.held[side.index()]) {
+        match socks::request4(&self.held[side]) {
             Parse::NeedMore => false,
             Parse::Invalid(what) => self.invalid(side, at, what, out),
             Parse::Complete { len, message } => {
@@ -615,7 +605,7 @@ impl TransportSession {
         if self.layers.is_empty() {
             return false;
         }
-        match socks::reply4(&self.held[side.index()]) {
+        match socks::reply4(&self.held[side]) {
             Parse::NeedMore => false,
             Parse::Invalid(what) => self.invalid(side, at, what, out),
             Parse::Complete { len, message } => {
@@ -632,8 +622,7 @@ impl TransportSession {
     }
 
     fn frames(&mut self, side: Side, data: &[u8], at: At, out: &mut Vec<Passed>) {
-        let i = side.index();
-        let Some(decoder) = self.ws[i].as_mut() else {
+        let Some(decoder) = self.ws[side].as_mut() else {
             return;
         };
         let (mut payload, mut notes) = (Vec::new(), Vec::new());
@@ -665,7 +654,7 @@ impl TransportSession {
                     what: "client frame not masked",
                 },
                 WsNote::Invalid(what) => {
-                    self.mode[i] = Mode::Drop;
+                    self.mode[side] = Mode::Drop;
                     TransportEvent::WebsocketViolation { what }
                 }
             };

@@ -42,7 +42,7 @@ pub fn parse(bytes: &[u8]) -> Parse<ProxyHeader> {
 
 /// "PROXY TCP4 192.0.2.1 198.51.100.1 56324 443\r\n" (spec §2.1).
 fn parse_v1(bytes: &[u8]) -> Parse<ProxyHeader> {
-    let window = &bytes[..bytes.len().min(V1_MAX)];
+    let window = bytes.get(..V1_MAX).unwrap_or(bytes);
     let Some(end) = window.windows(2).position(|w| w == b"\r\n") else {
         return if bytes.len() >= V1_MAX {
             Parse::Invalid("PROXY v1 line longer than 107 bytes")
@@ -50,7 +50,8 @@ fn parse_v1(bytes: &[u8]) -> Parse<ProxyHeader> {
             Parse::NeedMore
         };
     };
-    let Ok(line) = std::str::from_utf8(&window[..end]) else {
+    // `end` was found inside `window`, so the slice is always there.
+    let Some(Ok(line)) = window.get(..end).map(std::str::from_utf8) else {
         return Parse::Invalid("PROXY v1 line is not text");
     };
     let fields: Vec<&str> = line.split(' ').collect();
@@ -89,6 +90,36 @@ fn parse_v1(bytes: &[u8]) -> Parse<ProxyHeader> {
     }
 }
 
+/// A v2 IPv4 address block: source and destination address, then their ports (12 bytes).
+/// `None` when the block is shorter.
+fn v2_addresses_ipv4(body: &[u8]) -> Option<(SocketAddr, SocketAddr)> {
+    let &[s0, s1, s2, s3, d0, d1, d2, d3, sp0, sp1, dp0, dp1] = body.first_chunk::<12>()?;
+    Some((
+        SocketAddr::new(
+            Ipv4Addr::new(s0, s1, s2, s3).into(),
+            u16::from_be_bytes([sp0, sp1]),
+        ),
+        SocketAddr::new(
+            Ipv4Addr::new(d0, d1, d2, d3).into(),
+            u16::from_be_bytes([dp0, dp1]),
+        ),
+    ))
+}
+
+/// A v2 IPv6 address block: source and destination address, then their ports (36 bytes).
+/// `None` when the block is shorter.
+fn v2_addresses_ipv6(body: &[u8]) -> Option<(SocketAddr, SocketAddr)> {
+    let (&src, rest) = body.split_first_chunk::<16>()?;
+    let (&dst, rest) = rest.split_first_chunk::<16>()?;
+    let &[sp0, sp1, dp0, dp1, ..] = rest else {
+        return None;
+    };
+    Some((
+        SocketAddr::new(Ipv6Addr::from(src).into(), u16::from_be_bytes([sp0, sp1])),
+        SocketAddr::new(Ipv6Addr::from(dst).into(), u16::from_be_bytes([dp0, dp1])),
+    ))
+}
+
 /// 12-byte signature, version/command, family/transport, 2-byte length, addresses, TLVs
 /// (spec §2.2).
 fn parse_v2(bytes: &[u8]) -> Parse<ProxyHeader> {
@@ -107,26 +138,8 @@ fn parse_v2(bytes: &[u8]) -> Parse<ProxyHeader> {
         return Parse::NeedMore;
     };
     let addresses = match (command, fam >> 4) {
-        (1, 1) => body.get(..12).map(|a| {
-            let ip = |o: usize| IpAddr::V4(Ipv4Addr::new(a[o], a[o + 1], a[o + 2], a[o + 3]));
-            let port = |o: usize| u16::from_be_bytes([a[o], a[o + 1]]);
-            (
-                SocketAddr::new(ip(0), port(8)),
-                SocketAddr::new(ip(4), port(10)),
-            )
-        }),
-        (1, 2) => body.get(..36).map(|a| {
-            let ip = |o: usize| {
-                let mut b = [0u8; 16];
-                b.copy_from_slice(&a[o..o + 16]);
-                IpAddr::V6(Ipv6Addr::from(b))
-            };
-            let port = |o: usize| u16::from_be_bytes([a[o], a[o + 1]]);
-            (
-                SocketAddr::new(ip(0), port(32)),
-                SocketAddr::new(ip(16), port(34)),
-            )
-        }),
+        (1, 1) => v2_addresses_ipv4(body),
+        (1, 2) => v2_addresses_ipv6(body),
         _ => None,
     };
     if command == 1 && matches!(fam >> 4, 1 | 2) && addresses.is_none() {

@@ -94,15 +94,11 @@ pub fn request_or_reply5(b: &[u8]) -> Parse<Socks5Message> {
     }
     let (host, port_at) = match atyp {
         1 => match b.get(4..8) {
-            Some(a) => (Ipv4Addr::new(a[0], a[1], a[2], a[3]).to_string(), 8),
-            None => return Parse::NeedMore,
+            Some(&[a0, a1, a2, a3]) => (Ipv4Addr::new(a0, a1, a2, a3).to_string(), 8),
+            _ => return Parse::NeedMore,
         },
-        4 => match b.get(4..20) {
-            Some(a) => {
-                let mut o = [0u8; 16];
-                o.copy_from_slice(a);
-                (format!("[{}]", Ipv6Addr::from(o)), 20)
-            }
+        4 => match b.get(4..).and_then(<[u8]>::first_chunk::<16>) {
+            Some(&o) => (format!("[{}]", Ipv6Addr::from(o)), 20),
             None => return Parse::NeedMore,
         },
         3 => {
@@ -137,10 +133,9 @@ pub fn request4(b: &[u8]) -> Parse<String> {
         [4, 1 | 2, ..] => {}
         _ => return Parse::Invalid("not a SOCKS4 request"),
     }
-    let Some(&[_, _, p0, p1, a, b1, c, d]) = b.get(..8) else {
+    let Some((&[_, _, p0, p1, a, b1, c, d], rest)) = b.split_first_chunk::<8>() else {
         return Parse::NeedMore;
     };
-    let rest = &b[8..];
     // The user id is short; one that never ends is not SOCKS4.
     let Some(user_end) = rest.iter().take(256).position(|&x| x == 0) else {
         return if rest.len() >= 256 {
@@ -152,7 +147,8 @@ pub fn request4(b: &[u8]) -> Parse<String> {
     let port = u16::from_be_bytes([p0, p1]);
     let mut len = 8 + user_end + 1;
     let host = if a == 0 && b1 == 0 && c == 0 && d != 0 {
-        let after = &rest[user_end + 1..];
+        // `user_end` is a position in `rest`, so the bytes after its NUL always exist.
+        let after = rest.get(user_end + 1..).unwrap_or_default();
         let Some(host_end) = after.iter().take(256).position(|&x| x == 0) else {
             return if after.len() >= 256 {
                 Parse::Invalid("SOCKS4a host name never ends")
@@ -161,7 +157,7 @@ pub fn request4(b: &[u8]) -> Parse<String> {
             };
         };
         len += host_end + 1;
-        String::from_utf8_lossy(&after[..host_end]).into_owned()
+        String::from_utf8_lossy(after.get(..host_end).unwrap_or_default()).into_owned()
     } else {
         Ipv4Addr::new(a, b1, c, d).to_string()
     };
@@ -173,14 +169,14 @@ pub fn request4(b: &[u8]) -> Parse<String> {
 
 /// SOCKS4 reply: VN=0, CD (90 granted, 91-93 refused), port, address. Returns CD.
 pub fn reply4(b: &[u8]) -> Parse<u8> {
-    match b.first() {
-        None => Parse::NeedMore,
-        Some(0) if b.len() >= 8 => Parse::Complete {
+    match b {
+        [] => Parse::NeedMore,
+        &[0, code, _, _, _, _, _, _, ..] => Parse::Complete {
             len: 8,
-            message: b[1],
+            message: code,
         },
-        Some(0) => Parse::NeedMore,
-        Some(_) => Parse::Invalid("not a SOCKS4 reply"),
+        [0, ..] => Parse::NeedMore,
+        _ => Parse::Invalid("not a SOCKS4 reply"),
     }
 }
 

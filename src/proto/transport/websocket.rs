@@ -38,14 +38,12 @@ pub fn frame_header(b: &[u8]) -> Parse<FrameHeader> {
     }
     let (payload_len, mut at) = match b1 & 0x7f {
         126 => match b.get(2..4) {
-            Some(l) => (u64::from(u16::from_be_bytes([l[0], l[1]])), 4),
-            None => return Parse::NeedMore,
+            Some(&[hi, lo]) => (u64::from(u16::from_be_bytes([hi, lo])), 4),
+            _ => return Parse::NeedMore,
         },
-        127 => match b.get(2..10) {
-            Some(l) => {
-                let mut a = [0u8; 8];
-                a.copy_from_slice(l);
-                let n = u64::from_be_bytes(a);
+        127 => match b.get(2..).and_then(<[u8]>::first_chunk::<8>) {
+            Some(&l) => {
+                let n = u64::from_be_bytes(l);
                 if n >> 63 != 0 {
                     return Parse::Invalid("64-bit length with its top bit set");
                 }
@@ -56,11 +54,11 @@ pub fn frame_header(b: &[u8]) -> Parse<FrameHeader> {
         n => (u64::from(n), 2),
     };
     let mask = if b1 & 0x80 != 0 {
-        let Some(k) = b.get(at..at + 4) else {
+        let Some(&key) = b.get(at..).and_then(<[u8]>::first_chunk::<4>) else {
             return Parse::NeedMore;
         };
         at += 4;
-        Some([k[0], k[1], k[2], k[3]])
+        Some(key)
     } else {
         None
     };
@@ -142,7 +140,9 @@ impl WsDecoder {
             } else {
                 let start = data.len();
                 data.extend_from_slice(chunk);
-                self.unmask_slice(frame.mask, &mut data[start..]);
+                if let Some(tail) = data.get_mut(start..) {
+                    self.unmask_slice(frame.mask, tail);
+                }
             }
             if self.remaining == 0 {
                 self.end_frame(frame, notes);
@@ -151,14 +151,18 @@ impl WsDecoder {
     }
 
     fn read_header<'a>(&mut self, input: &'a [u8], notes: &mut Vec<WsNote>) -> &'a [u8] {
-        let room = self.header.len() - self.header_len;
-        let take = room.min(input.len());
-        self.header[self.header_len..self.header_len + take].copy_from_slice(&input[..take]);
+        // `header_len` stays below the header's 14 bytes (a header is complete by then), and
+        // `have` never passes them: the slices below always exist.
+        let free = self.header.get_mut(self.header_len..).unwrap_or_default();
+        let take = free.len().min(input.len());
+        for (slot, &byte) in free.iter_mut().zip(input) {
+            *slot = byte;
+        }
         let have = self.header_len + take;
-        match frame_header(&self.header[..have]) {
+        match frame_header(self.header.get(..have).unwrap_or_default()) {
             Parse::NeedMore => {
                 self.header_len = have;
-                &input[take..]
+                input.get(take..).unwrap_or_default()
             }
             Parse::Invalid(what) => {
                 self.stopped = true;
@@ -187,7 +191,7 @@ impl WsDecoder {
                 if message.payload_len == 0 {
                     self.end_frame(message, notes);
                 }
-                &input[used..]
+                input.get(used..).unwrap_or_default()
             }
         }
     }
@@ -197,8 +201,8 @@ impl WsDecoder {
         if frame.opcode == OP_CLOSE {
             let code = self
                 .control
-                .get(..2)
-                .map(|c| u16::from_be_bytes([c[0], c[1]]));
+                .first_chunk::<2>()
+                .map(|&c| u16::from_be_bytes(c));
             notes.push(WsNote::Close { code });
         }
     }
@@ -214,10 +218,12 @@ impl WsDecoder {
     /// §5.3: octet i of the payload is XORed with octet i mod 4 of the key.
     fn unmask_slice(&mut self, mask: Option<[u8; 4]>, bytes: &mut [u8]) {
         let Some(key) = mask else { return };
-        for b in bytes {
-            *b ^= key[self.mask_pos & 3];
-            self.mask_pos = self.mask_pos.wrapping_add(1);
+        let len = bytes.len();
+        let keys = key.iter().cycle().skip(self.mask_pos & 3);
+        for (b, k) in bytes.iter_mut().zip(keys) {
+            *b ^= k;
         }
+        self.mask_pos = self.mask_pos.wrapping_add(len);
     }
 }
 

@@ -192,7 +192,7 @@ impl MqttSession {
         out: &mut Vec<Timed<MqttEvent>>,
     ) {
         *self.summary.packets.entry(summary.packet_type).or_insert(0) += 1;
-        self.summary.last_activity[side.index()] = Some(at);
+        *side.of_mut(&mut self.summary.last_activity) = Some(at);
         out.push(Timed {
             at,
             side,

@@ -203,7 +203,7 @@ fn a_large_publish_is_decoded_from_its_head_and_skipped_unstored() {
     let mut out = Vec::new();
     for (i, chunk) in stream.chunks(1400).enumerate() {
         session.on_data(Side::Orig, chunk, at(i as u64), &mut out);
-        assert!(session.dirs[0].buf.capacity() <= HEAD_BYTES * 2);
+        assert!(session.dirs[Side::Orig].buf.capacity() <= HEAD_BYTES * 2);
     }
     assert_eq!(packet_types(&out), ["PUBLISH", "PINGREQ"]);
     let MqttEvent::Packet(p) = &out[0].event else {

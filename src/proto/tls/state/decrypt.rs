@@ -32,7 +32,7 @@
 
 use super::TlsSession;
 use super::record::{self, RecordHeader};
-use crate::common::{At, Side, Timed};
+use crate::common::{At, PerSide, Side, Timed};
 use crate::proto::tls::decrypt::{
     DecryptError, KeyLog, Plaintext, RecordDecryptor, SessionSecrets, SuiteVersion, suite_info,
     tls12_decryptors, tls13_decryptor, tls13_next_secret,
@@ -188,7 +188,7 @@ pub(super) struct Decryption {
     /// Keys were set up (once per connection, at the first real ServerHello).
     set_up: bool,
     suite: u16,
-    dirs: [DirectionKeys; 2],
+    dirs: PerSide<DirectionKeys>,
     plaintext: Vec<(Side, At, Vec<u8>)>,
     queued: usize,
 }
@@ -276,7 +276,7 @@ impl TlsSession {
             self.summary.keys_not_applied = Some(KeysNotApplied::MissingMasterSecret);
             return;
         }
-        let (client, server) = (client_side.index(), client_side.other().index());
+        let (client, server) = (client_side, client_side.other());
         d.set_up = true;
         d.suite = suite;
         match info.version {
@@ -305,11 +305,11 @@ impl TlsSession {
                     server_traffic_0,
                     ..
                 } = secrets;
-                for (i, handshake, traffic) in [
+                for (side, handshake, traffic) in [
                     (client, client_handshake, client_traffic_0),
                     (server, server_handshake, server_traffic_0),
                 ] {
-                    let dir = &mut d.dirs[i];
+                    let dir = &mut d.dirs[side];
                     dir.active = handshake.as_deref().and_then(|s| tls13_decryptor(suite, s));
                     dir.next_secret = traffic.clone().map(Secret);
                     if dir.active.is_none() && dir.next_secret.is_some() {
@@ -322,7 +322,7 @@ impl TlsSession {
 
     /// `side` sent ChangeCipherSpec in TLS <= 1.2: its pending keys take effect.
     pub(super) fn activate_pending_keys(&mut self, side: Side) {
-        let dir = &mut self.decryption.dirs[side.index()];
+        let dir = &mut self.decryption.dirs[side];
         if let Some(keys) = dir.pending.take() {
             dir.active = Some(keys);
         }
@@ -331,7 +331,7 @@ impl TlsSession {
     /// A capture gap in `side`: how many records were lost is unknown, so the next protected
     /// record is tried at the following sequence numbers (see [`MAX_RESYNC_RECORDS`]).
     pub(super) fn note_gap(&mut self, side: Side) {
-        let dir = &mut self.decryption.dirs[side.index()];
+        let dir = &mut self.decryption.dirs[side];
         dir.resync = dir.active.is_some();
     }
 
@@ -353,7 +353,7 @@ impl TlsSession {
             .is_some_and(|ch| ch.extensions.contains(&EXT_EARLY_DATA));
         let is_client = self.summary.client_side == Some(side);
         let suite = self.decryption.suite;
-        let dir = &mut self.decryption.dirs[side.index()];
+        let dir = &mut self.decryption.dirs[side];
         if dir.active.is_none() && !dir.find_application_keys(suite, tls13, header, body) {
             return false;
         }
@@ -451,11 +451,9 @@ impl TlsSession {
         out: &mut Vec<Timed<TlsEvent>>,
     ) {
         let mut messages = Vec::new();
-        let pushed = self.dirs[side.index()]
-            .handshake
-            .push(data, |msg_type, msg| {
-                messages.push((msg_type, msg.to_vec()))
-            });
+        let pushed = self.dirs[side].handshake.push(data, |msg_type, msg| {
+            messages.push((msg_type, msg.to_vec()))
+        });
         for (msg_type, msg) in messages {
             match msg_type {
                 HS_KEY_UPDATE if self.negotiated_tls13() => {
@@ -476,7 +474,7 @@ impl TlsSession {
     /// TLS 1.3 after `side`'s Finished (RFC 8446 §7.1): its application traffic secret.
     fn switch_to_application_keys(&mut self, side: Side) {
         let suite = self.decryption.suite;
-        let dir = &mut self.decryption.dirs[side.index()];
+        let dir = &mut self.decryption.dirs[side];
         let Some(secret) = dir.next_secret.take() else {
             // Only the handshake secrets were logged: the rest stays opaque.
             dir.active = None;
@@ -489,7 +487,7 @@ impl TlsSession {
     /// TLS 1.3 KeyUpdate from `side` (RFC 8446 §7.2): its next application traffic secret.
     fn next_key_generation(&mut self, side: Side) {
         let suite = self.decryption.suite;
-        let dir = &mut self.decryption.dirs[side.index()];
+        let dir = &mut self.decryption.dirs[side];
         let next = dir
             .current_secret
             .as_ref()

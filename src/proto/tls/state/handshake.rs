@@ -78,7 +78,7 @@ impl TlsSession {
             hs::HS_NEW_SESSION_TICKET => TlsEvent::NewSessionTicket,
             hs::HS_ENCRYPTED_EXTENSIONS => TlsEvent::EncryptedExtensions,
             hs::HS_FINISHED => {
-                self.dirs[side.index()].finished = true;
+                self.dirs[side].finished = true;
                 self.emit(out, at, side, TlsEvent::Finished);
                 self.check_established(side, at, out);
                 return;
