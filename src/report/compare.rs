@@ -3,9 +3,17 @@
 //!
 //! Works on the report model only: a connection is compared through its serialised form, so
 //! every fact shown here is one the JSON contract also carries.
+//!
+//! What is random by design never counts as a difference. The model holds no ClientHello random,
+//! session id or key share value to begin with; GREASE values (RFC 8701) are gone from every
+//! list at parse time; the padding extension (RFC 7685), whose presence depends on the hello's
+//! length, is left out of the extensions; and lists are compared as sets first, so an order
+//! that varies by design (extension order in Chrome-based stacks) shows as "other order",
+//! apart from the members that really differ.
 
 use super::model::{ConnectionReport, Report};
 use crate::finding::Severity;
+use crate::proto::tls::names;
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 use serde_json::Value;
@@ -77,6 +85,102 @@ pub struct FactRow {
     pub good: String,
     pub bad: String,
     pub differs: bool,
+    /// For a list (cipher suites, groups, extensions...): how the two lists differ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list: Option<ListDiff>,
+}
+
+/// How two offered lists differ, members compared as sets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListDiff {
+    /// In the good connection's list only, in its order.
+    pub only_good: Vec<String>,
+    /// In the bad connection's list only, in its order.
+    pub only_bad: Vec<String>,
+    /// Both hold the same members, in another order.
+    pub reordered: bool,
+}
+
+/// ClientHello lists, compared member by member (see the module documentation).
+const LIST_FACTS: &[(&str, &str)] = &[
+    ("cipher suites offered", "/tls/client_hello/cipher_suites"),
+    ("groups offered", "/tls/client_hello/groups"),
+    ("key share groups", "/tls/client_hello/key_share_groups"),
+    (
+        "signature algorithms",
+        "/tls/client_hello/signature_algorithms",
+    ),
+    ("extensions", "/tls/client_hello/ja3_full"),
+];
+
+/// The padding extension (RFC 7685): present or not depending on the hello's length.
+const PADDING_EXTENSION: &str = "21";
+
+/// A ClientHello list as texts: the JSON's names, or IANA names for the code points of groups
+/// and signature schemes; extensions from the JA3 string's third field
+/// (GREASE already left out by JA3), without padding. `None` when the connection has none.
+fn list_members(conn: &Value, fact: &str, pointer: &str) -> Option<Vec<String>> {
+    let value = conn.pointer(pointer)?;
+    if fact == "extensions" {
+        let ja3 = value.as_str()?;
+        let field = ja3.split(',').nth(2)?;
+        return Some(
+            field
+                .split('-')
+                .filter(|e| !e.is_empty() && *e != PADDING_EXTENSION)
+                .map(|e| match e.parse::<u16>() {
+                    Ok(n) => names::extension_name(n),
+                    Err(_) => e.to_string(),
+                })
+                .collect(),
+        );
+    }
+    // An empty list is an extension the hello does not carry (no key_share below TLS 1.3).
+    let items = value.as_array().filter(|items| !items.is_empty())?;
+    Some(
+        items
+            .iter()
+            .map(|item| {
+                let code = item.as_u64().and_then(|n| u16::try_from(n).ok());
+                match (code, fact) {
+                    (Some(n), "groups offered" | "key share groups") => names::named_group_name(n),
+                    (Some(n), "signature algorithms") => names::signature_scheme_name(n),
+                    (Some(n), _) => format!("0x{n:04x}"),
+                    (None, _) => text(item),
+                }
+            })
+            .collect(),
+    )
+}
+
+/// The row of a list fact: each cell its count and how many members only it has; the members
+/// themselves are listed under the table.
+fn list_row(fact: &'static str, good: Option<Vec<String>>, bad: Option<Vec<String>>) -> FactRow {
+    let cell = |list: &Option<Vec<String>>, only: &[String], reordered: bool| match list {
+        None => "-".to_string(),
+        Some(l) if !only.is_empty() => format!("{} ({} only here)", l.len(), only.len()),
+        Some(l) if reordered => format!("{} (other order)", l.len()),
+        Some(l) => l.len().to_string(),
+    };
+    let (g, b) = (
+        good.clone().unwrap_or_default(),
+        bad.clone().unwrap_or_default(),
+    );
+    let only_good: Vec<String> = g.iter().filter(|m| !b.contains(m)).cloned().collect();
+    let only_bad: Vec<String> = b.iter().filter(|m| !g.contains(m)).cloned().collect();
+    let reordered = only_good.is_empty() && only_bad.is_empty() && g != b;
+    let differs = good.is_some() != bad.is_some() || g != b;
+    FactRow {
+        fact,
+        good: cell(&good, &only_good, reordered),
+        bad: cell(&bad, &only_bad, reordered),
+        differs,
+        list: differs.then_some(ListDiff {
+            only_good,
+            only_bad,
+            reordered,
+        }),
+    }
 }
 
 /// Where a compared connection came from.
@@ -252,11 +356,26 @@ pub fn compare(
                 differs: good != bad,
                 good,
                 bad,
+                list: None,
             }
         })
-        // A fact neither side has (MQTT facts of two TLS-only connections) says nothing.
-        .filter(|row| row.good != "-" || row.bad != "-")
-        .collect();
+        .collect::<Vec<_>>();
+    // The ClientHello's lists go after its fingerprints, which they explain.
+    let after_ja4 = facts
+        .iter()
+        .position(|row| row.fact == "JA4")
+        .map_or(facts.len(), |i| i + 1);
+    let lists = LIST_FACTS.iter().map(|(fact, pointer)| {
+        list_row(
+            fact,
+            list_members(&g, fact, pointer),
+            list_members(&b, fact, pointer),
+        )
+    });
+    let mut facts = facts;
+    facts.splice(after_ja4..after_ja4, lists);
+    // A fact neither side has (MQTT facts of two TLS-only connections) says nothing.
+    facts.retain(|row| row.good != "-" || row.bad != "-");
     Comparison {
         schema: "mqpcap-compare/1",
         good: which(good_report, good),
@@ -275,6 +394,18 @@ pub fn compare(
             .collect(),
     }
 }
+
+/// Members listed on one line, at most [`LISTED`] of them.
+fn list_text(members: &[String]) -> String {
+    let shown: Vec<&str> = members.iter().take(LISTED).map(String::as_str).collect();
+    match members.len().saturating_sub(LISTED) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
+/// Members of a list difference shown in the table format (JSON has them all).
+const LISTED: usize = 12;
 
 pub fn write_json(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, c)?;
@@ -304,6 +435,24 @@ pub fn write_table(c: &Comparison, out: &mut dyn Write, width: usize) -> io::Res
     writeln!(out, "{table}")?;
     let differing = c.facts.iter().filter(|r| r.differs).count();
     writeln!(out, "{differing} of {} facts differ", c.facts.len())?;
+    let wrap_width = width.max(40) - 2;
+    for (fact, diff) in c
+        .facts
+        .iter()
+        .filter_map(|r| Some((r.fact, r.list.as_ref()?)))
+    {
+        for (side, only) in [("good", &diff.only_good), ("bad", &diff.only_bad)] {
+            if !only.is_empty() {
+                let line = format!("{fact}, only in {side}: {}", list_text(only));
+                for part in super::table::wrap(&line, wrap_width).lines() {
+                    writeln!(out, "  {part}")?;
+                }
+            }
+        }
+        if diff.reordered {
+            writeln!(out, "  {fact}: the same members in another order")?;
+        }
+    }
     if !c.bad_findings.is_empty() {
         writeln!(out, "findings on the bad connection:")?;
         for f in &c.bad_findings {
@@ -326,6 +475,63 @@ mod tests {
         assert_eq!(text(&json!(["TLS 1.3", "TLS 1.2"])), "TLS 1.3, TLS 1.2");
         assert_eq!(text(&json!({"bytes_base64": "/wA="})), "base64:/wA=");
         assert_eq!(text(&json!(60)), "60");
+    }
+
+    #[test]
+    fn lists_compare_as_sets_without_what_is_random_by_design() {
+        let hello = |ja3: &str, suites: Value, groups: Value| {
+            json!({"tls": {"client_hello": {
+                "ja3_full": ja3, "cipher_suites": suites, "groups": groups}}})
+        };
+        // The same members: extension order shuffled and padding (21) added, as Chrome does.
+        let good = hello(
+            "771,4865,0-10-43-51,29,0",
+            json!(["A", "B"]),
+            json!([29, 23]),
+        );
+        let bad = hello(
+            "771,4865,51-43-0-10-21,29,0",
+            json!(["A", "B"]),
+            json!([29, 23]),
+        );
+        let ext = |c: &Value| list_members(c, "extensions", "/tls/client_hello/ja3_full");
+        let row = list_row("extensions", ext(&good), ext(&bad));
+        assert!(row.differs);
+        assert_eq!(
+            row.list,
+            Some(ListDiff {
+                only_good: vec![],
+                only_bad: vec![],
+                reordered: true
+            })
+        );
+        assert_eq!(
+            (row.good.as_str(), row.bad.as_str()),
+            ("4 (other order)", "4 (other order)")
+        );
+        // Members that really differ are named, each on its side.
+        let bad = hello("771,4865,0-10,29,0", json!(["B", "C"]), json!([29, 256]));
+        let suites = |c: &Value| {
+            list_members(
+                c,
+                "cipher suites offered",
+                "/tls/client_hello/cipher_suites",
+            )
+        };
+        let row = list_row("cipher suites offered", suites(&good), suites(&bad));
+        let diff = row.list.unwrap();
+        assert_eq!(
+            (diff.only_good, diff.only_bad),
+            (vec!["A".to_string()], vec!["C".to_string()])
+        );
+        assert_eq!(row.good, "2 (1 only here)");
+        let groups = |c: &Value| list_members(c, "groups offered", "/tls/client_hello/groups");
+        let row = list_row("groups offered", groups(&good), groups(&bad));
+        assert_eq!(row.list.unwrap().only_bad, vec!["ffdhe2048".to_string()]);
+        // Equal lists do not differ; a list one side lacks does.
+        let row = list_row("extensions", ext(&good), ext(&good));
+        assert!(!row.differs && row.list.is_none());
+        assert!(list_row("groups offered", groups(&good), None).differs);
     }
 
     #[test]

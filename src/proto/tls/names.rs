@@ -122,6 +122,28 @@ pub fn named_group_name(group: u16) -> String {
     name.to_string()
 }
 
+/// Name of a signature scheme (RFC 8446 §4.2.3; tls-parser's table of the IANA registry), else
+/// `unknown(0xNNNN)` (TLS 1.2 hash/signature pairs such as 0x0402 included).
+pub fn signature_scheme_name(scheme: u16) -> String {
+    let name = tls_parser::SignatureScheme(scheme).to_string();
+    if name.starts_with("SignatureScheme(") {
+        format!("unknown(0x{scheme:04x})")
+    } else {
+        name
+    }
+}
+
+/// Name of an extension type (tls-parser's table of the IANA ExtensionType registry, e.g.
+/// `SupportedVersions`), else `unknown(N)` with the decimal number JA3 uses.
+pub fn extension_name(extension: u16) -> String {
+    let name = tls_parser::TlsExtensionType(extension).to_string();
+    if name.starts_with("TlsExtensionType(") {
+        format!("unknown({extension})")
+    } else {
+        name
+    }
+}
+
 /// Name of a handshake message type (RFC 8446 §4, RFC 5246 §7.4).
 pub fn handshake_type_name(msg_type: u8) -> String {
     let name = match msg_type {
@@ -150,6 +172,16 @@ pub fn handshake_type_name(msg_type: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signature_schemes_and_extensions_are_named_or_marked_unknown() {
+        assert_eq!(signature_scheme_name(0x0403), "ecdsa_secp256r1_sha256");
+        assert_eq!(signature_scheme_name(0x0804), "rsa_pss_rsae_sha256");
+        assert_eq!(signature_scheme_name(0x0402), "unknown(0x0402)");
+        assert_eq!(extension_name(0), "ServerName");
+        assert_eq!(extension_name(43), "SupportedVersions");
+        assert_eq!(extension_name(64_000), "unknown(64000)");
+    }
 
     #[test]
     fn versions_have_wireshark_names() {
