@@ -141,6 +141,9 @@ pub(crate) fn decode<'a>(
     }
 }
 
+/// Topic Alias (MQTT 5.0 §3.3.2.3.4, property 0x23).
+const TOPIC_ALIAS: u32 = 0x23;
+
 /// PUBLISH (MQTT 3.1.1 §3.3, 5.0 §3.3).
 fn publish<'a>(flags: u8, r: &mut Reader<'a>, ctx: &mut Ctx) -> Publish<'a> {
     let mut p = Publish {
@@ -186,8 +189,14 @@ fn publish<'a>(flags: u8, r: &mut Reader<'a>, ctx: &mut Ctx) -> Publish<'a> {
     }
     if ctx.version.is_v5() {
         p.properties = ctx.properties(r, "PUBLISH properties");
-        if p.properties.is_none() {
+        let Some(properties) = &p.properties else {
             return p;
+        };
+        if topic.is_empty() && properties.get(TOPIC_ALIAS).is_none() {
+            ctx.violations.push(Violation::new(
+                "empty topic name without a topic alias",
+                "MQTT 5.0 §3.3.2.1",
+            ));
         }
     }
     p.payload_len = Some(ctx.declared_body_len.saturating_sub(r.position()));

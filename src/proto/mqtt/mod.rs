@@ -27,24 +27,26 @@
 mod body;
 #[cfg(test)]
 mod corpus_tests;
-pub mod event;
+pub(crate) mod event;
 #[cfg(test)]
 mod fixtures;
-pub mod message;
-pub mod packet;
-pub mod parser;
+pub(crate) mod message;
+pub(crate) mod packet;
+pub(crate) mod parser;
 #[cfg(test)]
 mod parser_tests;
-pub mod properties;
+pub(crate) mod properties;
 mod reader;
-pub mod reason;
-pub mod sniff;
-pub mod state;
+pub(crate) mod reason;
+pub(crate) mod sniff;
+pub(crate) mod state;
+#[cfg(test)]
+mod tables_tests;
 
-pub use event::{MqttEvent, PacketSummary};
-pub use parser::{Framing, Packet, Version, frame, parse_packet};
-pub use sniff::sniff;
-pub use state::MqttSession;
+pub(crate) use event::MqttEvent;
+pub(crate) use parser::{Framing, Version, frame, parse_packet};
+pub(crate) use sniff::sniff;
+pub(crate) use state::MqttSession;
 
 /// Fuzz entry point: frames and decodes arbitrary bytes as every version, then feeds them to a
 /// session in uneven pieces from both sides. Must never panic.

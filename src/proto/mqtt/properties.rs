@@ -33,7 +33,7 @@ fn kind_of(id: u32) -> Option<Kind> {
 }
 
 /// The spec's name of a property identifier, in snake_case (MQTT 5.0 §2.2.2.2).
-pub fn property_name(id: u32) -> Option<&'static str> {
+pub(crate) fn property_name(id: u32) -> Option<&'static str> {
     Some(match id {
         0x01 => "payload_format_indicator",
         0x02 => "message_expiry_interval",
@@ -68,7 +68,7 @@ pub fn property_name(id: u32) -> Option<&'static str> {
 
 /// One property value, borrowed from the packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PropertyValue<'a> {
+pub(crate) enum PropertyValue<'a> {
     Byte(u8),
     TwoByte(u16),
     FourByte(u32),
@@ -81,14 +81,14 @@ pub enum PropertyValue<'a> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Property<'a> {
+pub(crate) struct Property<'a> {
     pub id: u32,
     pub value: PropertyValue<'a>,
 }
 
 /// A decoded property list.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Properties<'a> {
+pub(crate) struct Properties<'a> {
     /// Declared property length.
     pub len: u32,
     pub items: Vec<Property<'a>>,
@@ -97,7 +97,8 @@ pub struct Properties<'a> {
 }
 
 impl<'a> Properties<'a> {
-    pub fn get(&self, id: u32) -> Option<&PropertyValue<'a>> {
+    /// The first value of property `id`, if present.
+    pub(crate) fn get(&self, id: u32) -> Option<&PropertyValue<'a>> {
         self.items.iter().find(|p| p.id == id).map(|p| &p.value)
     }
 }
@@ -239,13 +240,13 @@ fn check_utf8(id: u32, value: &PropertyValue<'_>, violations: &mut Vec<Violation
 
 /// Where a property list sits: in a packet's variable header, or in CONNECT's will.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Place {
+pub(crate) enum Place {
     Packet(PacketType),
     Will,
 }
 
 /// Whether a property may appear in a place (MQTT 5.0 §2.2.2.2, table 2-4).
-pub fn property_allowed(id: u32, place: Place) -> bool {
+pub(crate) fn property_allowed(id: u32, place: Place) -> bool {
     use PacketType::*;
     let Place::Packet(t) = place else {
         return matches!(id, 0x01 | 0x02 | 0x03 | 0x08 | 0x09 | 0x18 | 0x26);

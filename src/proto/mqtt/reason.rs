@@ -6,7 +6,7 @@ use super::parser::{PacketType, Version};
 
 /// CONNACK code name: 3.1/3.1.1 return codes 0-5 (3.1.1 §3.2.2.3, table 3.1) or 5.0 reason
 /// codes (5.0 §3.2.2.2). 3.x code 0 is `success` like 5.0's, so rules can match one name.
-pub fn connack_code_name(version: Version, code: u8) -> Option<&'static str> {
+pub(crate) fn connack_code_name(version: Version, code: u8) -> Option<&'static str> {
     if version.is_v5() {
         return match code {
             0x00 => Some("success"),
@@ -26,7 +26,7 @@ pub fn connack_code_name(version: Version, code: u8) -> Option<&'static str> {
 }
 
 /// Whether a CONNACK code refuses the connection (3.x: non-zero; 5.0: >= 0x80).
-pub fn connack_refused(version: Version, code: u8) -> bool {
+pub(crate) fn connack_refused(version: Version, code: u8) -> bool {
     if version.is_v5() {
         code >= 0x80
     } else {
@@ -36,7 +36,7 @@ pub fn connack_refused(version: Version, code: u8) -> bool {
 
 /// A 5.0 reason code name for a given packet type: 0x00 reads `normal_disconnection` in
 /// DISCONNECT and `granted_qos_0` in SUBACK (MQTT 5.0 §2.4, table 2-6).
-pub fn reason_name_for(packet_type: PacketType, code: u8) -> Option<&'static str> {
+pub(crate) fn reason_name_for(packet_type: PacketType, code: u8) -> Option<&'static str> {
     match (packet_type, code) {
         (PacketType::Disconnect, 0) => Some("normal_disconnection"),
         (PacketType::Suback, 0) => Some("granted_qos_0"),
@@ -45,7 +45,7 @@ pub fn reason_name_for(packet_type: PacketType, code: u8) -> Option<&'static str
 }
 
 /// The 5.0 reason code table (MQTT 5.0 §2.4), 0x00 as `success`.
-pub fn reason_code_name(code: u8) -> Option<&'static str> {
+pub(crate) fn reason_code_name(code: u8) -> Option<&'static str> {
     Some(match code {
         0x00 => "success",
         0x01 => "granted_qos_1",
@@ -97,7 +97,7 @@ pub fn reason_code_name(code: u8) -> Option<&'static str> {
 /// Whether a return or reason code may appear in this packet type (MQTT 3.1.1 §3.2.2.3,
 /// §3.9.3; 5.0 §3.2.2.2, §3.4.2.1, §3.5.2.1, §3.6.2.1, §3.7.2.1, §3.9.3, §3.11.3, §3.14.2.1,
 /// §3.15.2.1). Types without codes allow none.
-pub fn code_allowed(version: Version, packet_type: PacketType, code: u8) -> bool {
+pub(crate) fn code_allowed(version: Version, packet_type: PacketType, code: u8) -> bool {
     use PacketType::*;
     if !version.is_v5() {
         return match packet_type {
@@ -121,9 +121,11 @@ pub fn code_allowed(version: Version, packet_type: PacketType, code: u8) -> bool
             0x00 | 0x01 | 0x02 | 0x80 | 0x83 | 0x87 | 0x8f | 0x91 | 0x97 | 0x9e | 0xa1 | 0xa2
         ),
         Unsuback => matches!(code, 0x00 | 0x11 | 0x80 | 0x83 | 0x87 | 0x8f | 0x91),
+        // MQTT 5.0 §3.14.2.1: 0x91 and 0x92 (packet identifier in use / not found) are not
+        // DISCONNECT reasons.
         Disconnect => matches!(
             code,
-            0x00 | 0x04 | 0x80..=0x83 | 0x87 | 0x89 | 0x8b | 0x8d..=0xa2
+            0x00 | 0x04 | 0x80..=0x83 | 0x87 | 0x89 | 0x8b | 0x8d..=0x90 | 0x93..=0xa2
         ),
         Auth => matches!(code, 0x00 | 0x18 | 0x19),
         _ => false,
@@ -131,7 +133,7 @@ pub fn code_allowed(version: Version, packet_type: PacketType, code: u8) -> bool
 }
 
 /// 3.1.1 SUBACK return codes (3.1.1 §3.9.3).
-pub fn suback_code_name(version: Version, code: u8) -> Option<&'static str> {
+pub(crate) fn suback_code_name(version: Version, code: u8) -> Option<&'static str> {
     if version.is_v5() {
         return reason_name_for(PacketType::Suback, code);
     }
@@ -145,7 +147,7 @@ pub fn suback_code_name(version: Version, code: u8) -> Option<&'static str> {
 }
 
 /// A name for display: the name, or `unknown(0x8f)` for an unassigned code.
-pub fn code_label(name: Option<&'static str>, code: u8) -> String {
+pub(crate) fn code_label(name: Option<&'static str>, code: u8) -> String {
     match name {
         Some(name) => name.to_string(),
         None => format!("unknown(0x{code:02x})"),

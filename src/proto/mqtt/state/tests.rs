@@ -510,3 +510,345 @@ fn packet_events_list_a_bounded_number_of_filters_and_codes() {
         assert_eq!(p.list_len, Some(1000));
     }
 }
+
+#[test]
+fn packet_summaries_count_lists_only_beyond_the_listed_maximum() {
+    use super::super::event::MAX_LISTED;
+    use super::super::parser::parse_packet;
+    // One topic filter per entry of SUBSCRIBE and UNSUBSCRIBE, one return code per filter in
+    // SUBACK (MQTT 3.1.1 §3.8.3, §3.10.3, §3.9.3): the summary lists the first MAX_LISTED and
+    // gives the count only when some were left out.
+    for n in [1, MAX_LISTED - 1, MAX_LISTED, MAX_LISTED + 1, 1000] {
+        let sub = cat(&[&[0, 1], &cat(&[&s(b"a/b"), &[1]]).repeat(n)]);
+        let unsub = cat(&[&[0, 1], &s(b"a/b").repeat(n)]);
+        let suback = cat(&[&[0, 1], &[1].repeat(n)]);
+        let listed = n.min(MAX_LISTED);
+        let list_len = (n > MAX_LISTED).then_some(n);
+        for (first, body) in [(0x82, sub), (0xa2, unsub), (0x90, suback)] {
+            let bytes = packet(first, &body);
+            let p = parse_packet(&bytes, Version::V3_1_1);
+            assert!(
+                p.violations.is_empty(),
+                "{first:#04x} {n}: {:?}",
+                p.violations
+            );
+            let sum = PacketSummary::from_packet(&p, Version::V3_1_1);
+            assert_eq!(
+                (sum.filters.len() + sum.reason_codes.len(), sum.list_len),
+                (listed, list_len),
+                "{} of {n}",
+                sum.packet_type
+            );
+        }
+    }
+}
+
+#[test]
+fn the_first_one_way_packet_tells_the_client_side() {
+    // MQTT 3.1.1 §2.2.1, 5.0 §2.1.2: SUBSCRIBE, UNSUBSCRIBE and PINGREQ flow from the client
+    // only; CONNACK, SUBACK, UNSUBACK and PINGRESP from the server only; PUBLISH and the acks
+    // flow either way, and so does DISCONNECT in 5.0: they tell nothing.
+    for (side, bytes, client_side) in [
+        (
+            Side::Orig,
+            packet(0x82, &cat(&[&[0, 1], &s(b"a"), &[0]])),
+            Some(Side::Orig),
+        ),
+        (
+            Side::Resp,
+            packet(0xa2, &cat(&[&[0, 1], &s(b"a")])),
+            Some(Side::Resp),
+        ),
+        (Side::Resp, vec![0xc0, 0], Some(Side::Resp)),
+        (Side::Orig, vec![0x90, 3, 0, 1, 0], Some(Side::Resp)),
+        (Side::Resp, vec![0xb0, 2, 0, 1], Some(Side::Orig)),
+        (Side::Orig, vec![0xd0, 0], Some(Side::Resp)),
+        (Side::Orig, packet(0x30, &cat(&[&s(b"t"), b"x"])), None),
+        (Side::Resp, vec![0x40, 2, 0, 1], None),
+        (Side::Orig, vec![0xe0, 0], None),
+    ] {
+        let mut session = MqttSession::new();
+        let mut out = Vec::new();
+        session.on_data(side, &bytes, at(1), &mut out);
+        assert_eq!(packet_types(&out).len(), 1, "{bytes:?}: {out:?}");
+        assert_eq!(session.summary().client_side, client_side, "{bytes:?}");
+    }
+}
+
+/// A PUBLISH of exactly `total` bytes (topic "t/x", QoS 0) and its payload length.
+fn publish_of_total_len(total: usize) -> (Vec<u8>, usize) {
+    let body_len = (1..=4)
+        .map(|len_bytes| total - 1 - len_bytes)
+        .find(|&n| 1 + fixtures::varint(n).len() + n == total)
+        .expect("a body length");
+    let mut body = s(b"t/x");
+    body.resize(body_len, 0x5a);
+    let bytes = packet(0x30, &body);
+    assert_eq!(bytes.len(), total);
+    (bytes, body_len - 5)
+}
+
+#[test]
+fn packets_up_to_max_buffered_are_held_whole_larger_ones_skipped() {
+    for total in [MAX_BUFFERED, MAX_BUFFERED + 1] {
+        let (publish, payload_len) = publish_of_total_len(total);
+        // All but the last byte at once (more than the head), or in segment-sized pieces.
+        for piece in [total - 1, 1400] {
+            let mut session = MqttSession::new();
+            let mut out = Vec::new();
+            for (i, chunk) in publish.chunks(piece).enumerate() {
+                session.on_data(Side::Orig, chunk, at(i as u64), &mut out);
+            }
+            session.on_data(Side::Orig, &[0xc0, 0], at(9_999), &mut out);
+            assert_eq!(
+                packet_types(&out),
+                ["PUBLISH", "PINGREQ"],
+                "{total} {piece}"
+            );
+            let MqttEvent::Packet(p) = &out[0].event else {
+                panic!("{:?}", out[0])
+            };
+            assert_eq!(p.body_skipped, total > MAX_BUFFERED, "{total} {piece}");
+            assert_eq!(p.payload_len, Some(payload_len as u64), "{total} {piece}");
+            assert_eq!(p.topic, Some(TextOrBytesExt::text("t/x")));
+            // A buffer that grew large is not kept for the next packet.
+            assert!(session.dirs[Side::Orig].buf.capacity() <= 64 * 1024);
+        }
+    }
+}
+
+#[test]
+fn a_skipped_publish_keeps_a_long_topic_from_its_head() {
+    // Topic names may be up to 65,535 bytes (MQTT 3.1.1 §1.5.3, 5.0 §1.5.4): the head decoded
+    // before skipping holds a long one whole.
+    let topic = vec![b'a'; 60_000];
+    let mut body = s(&topic);
+    body.resize(2 * MAX_BUFFERED, 0);
+    let big = packet(0x30, &body);
+    let mut session = MqttSession::new();
+    let mut out = Vec::new();
+    for (i, chunk) in big.chunks(1400).enumerate() {
+        session.on_data(Side::Orig, chunk, at(i as u64), &mut out);
+    }
+    assert_eq!(packet_types(&out), ["PUBLISH"]);
+    let MqttEvent::Packet(p) = &out[0].event else {
+        panic!("{:?}", out[0])
+    };
+    assert!(p.body_skipped);
+    assert_eq!(p.topic, Some(crate::common::BytesText::new(&topic)));
+}
+
+#[derive(Clone)]
+enum Op {
+    Data(Vec<u8>),
+    Gap(u64),
+    Close,
+}
+
+fn describe(events: &[Timed<MqttEvent>]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| match &e.event {
+            MqttEvent::Packet(p) => format!("packet {}", p.packet_type),
+            MqttEvent::Resync { skipped, resumed } => format!("resync {skipped} {resumed}"),
+            MqttEvent::Unfinished {
+                packet_type,
+                received,
+                declared,
+            } => format!("unfinished {packet_type} {received}/{declared}"),
+            MqttEvent::Violation { what, .. } => format!("violation {what}"),
+        })
+        .collect()
+}
+
+#[test]
+fn gaps_and_closes_account_for_every_dropped_byte() {
+    use Op::*;
+    let (big, _) = publish_of_total_len(2 * MAX_BUFFERED);
+    let head = big[..HEAD_BYTES + 10].to_vec();
+    let rest_of_big = (big.len() - head.len()) as u64;
+    let ping = vec![0xc0, 0];
+    for (midstream, ops, expected) in [
+        // A gap drops nothing received: nothing to report.
+        (false, vec![Gap(10), Close], vec![]),
+        (
+            false,
+            vec![Gap(10), Data(b"zz".to_vec()), Close],
+            vec!["resync 2 false"],
+        ),
+        // A possible packet start still awaiting bytes is dropped at the close...
+        (
+            false,
+            vec![Gap(10), Data(vec![0x30]), Close],
+            vec!["resync 1 false"],
+        ),
+        // ...or at the next gap.
+        (
+            false,
+            vec![Gap(10), Data(vec![0x30]), Gap(5), Data(ping.clone())],
+            vec!["resync 1 true", "packet PINGREQ"],
+        ),
+        // Bytes before a start that needs more are dropped; the start is kept.
+        (
+            false,
+            vec![
+                Gap(10),
+                Data(b"zz\x30".to_vec()),
+                Data(cat(&[&[5], &s(b"a/b")])),
+            ],
+            vec!["resync 2 true", "packet PUBLISH"],
+        ),
+        // A mid-stream direction that starts on a packet boundary reports no resync.
+        (true, vec![Data(ping.clone())], vec!["packet PINGREQ"]),
+        (
+            true,
+            vec![Data(cat(&[b"zz", &ping]))],
+            vec!["resync 2 true", "packet PINGREQ"],
+        ),
+        // A gap ending exactly where a skipped body ends: the packet is complete.
+        (
+            false,
+            vec![Data(head.clone()), Gap(rest_of_big), Data(ping.clone())],
+            vec!["packet PUBLISH", "resync 0 true", "packet PINGREQ"],
+        ),
+        // A gap ending inside it keeps step.
+        (
+            false,
+            vec![
+                Data(head.clone()),
+                Gap(rest_of_big - 1),
+                Data(vec![0x5a]),
+                Data(ping.clone()),
+            ],
+            vec!["packet PUBLISH", "packet PINGREQ"],
+        ),
+    ] {
+        let mut session = if midstream {
+            MqttSession::new_midstream()
+        } else {
+            MqttSession::new()
+        };
+        let mut out = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            let at = at(i as u64);
+            match op {
+                Data(bytes) => session.on_data(Side::Orig, bytes, at, &mut out),
+                Gap(len) => session.on_gap(Side::Orig, *len, at, &mut out),
+                Close => session.on_close(Side::Orig, at, &mut out),
+            }
+        }
+        assert_eq!(describe(&out), expected, "{}", expected.join(", "));
+        assert_eq!(session.summary().violations, 0);
+    }
+}
+
+#[test]
+fn connect_fixes_the_version_otherwise_it_follows_the_layouts() {
+    let run = |packets: &[(Side, Vec<u8>)]| {
+        let mut session = MqttSession::new();
+        let mut out = Vec::new();
+        for (i, (side, bytes)) in packets.iter().enumerate() {
+            session.on_data(*side, bytes, at(i as u64), &mut out);
+        }
+        session
+    };
+    // PUBACK with a reason code and properties: a 5.0 layout (MQTT 5.0 §3.4.2).
+    let puback_5 = vec![0x40, 4, 0, 1, 0x10, 0];
+    // SUBACK with one code and no property length: a 3.1.1 layout (3.1.1 §3.9).
+    let suback_311 = vec![0x90, 3, 0, 1, 0];
+    for (packets, version, guessed, violations) in [
+        // 3.x CONNACK has 2 bytes and 3.x DISCONNECT none: nothing says 5.0.
+        (
+            vec![(Side::Resp, vec![0x20, 2, 0, 0])],
+            Version::V3_1_1,
+            true,
+            0,
+        ),
+        (vec![(Side::Orig, vec![0xe0, 0])], Version::V3_1_1, true, 0),
+        // CONNECT's protocol level decides (3.1.1 §3.1.2.2): a later 5.0 layout is a violation.
+        (
+            vec![
+                (Side::Orig, fixtures::connect_311()),
+                (Side::Resp, puback_5.clone()),
+            ],
+            Version::V3_1_1,
+            false,
+            1,
+        ),
+        // AUTH exists only in 5.0 (§2.1.2): the guess is locked.
+        (
+            vec![
+                (Side::Orig, vec![0xf0, 0]),
+                (Side::Resp, suback_311.clone()),
+            ],
+            Version::V5,
+            true,
+            1,
+        ),
+        // A guess from a layout alone follows the next clean layout back.
+        (
+            vec![(Side::Orig, puback_5), (Side::Resp, suback_311)],
+            Version::V3_1_1,
+            true,
+            0,
+        ),
+    ] {
+        let session = run(&packets);
+        let sum = session.summary();
+        assert_eq!(session.version(), version, "{packets:?}");
+        assert_eq!(
+            (sum.protocol_version, sum.version_guessed),
+            (Some(version.level()), guessed),
+            "{packets:?}"
+        );
+        assert_eq!(sum.violations, violations, "{packets:?}");
+    }
+}
+
+#[test]
+fn the_first_connack_and_the_first_disconnect_are_kept() {
+    let mut session = MqttSession::new();
+    let mut out = Vec::new();
+    for (i, (side, bytes)) in [
+        (Side::Orig, fixtures::connect_311()),
+        (Side::Resp, vec![0x20, 2, 0, 0]),
+        (Side::Resp, vec![0x20, 2, 0, 5]),
+        (Side::Orig, vec![0xc0, 0]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        session.on_data(side, &bytes, at(i as u64 + 1), &mut out);
+    }
+    let connack = session.summary().connack.expect("connack");
+    assert_eq!((connack.code, connack.at.frame), (0, 2));
+    // PINGREQ has no body either, but it is no DISCONNECT.
+    assert!(session.summary().disconnect.is_none());
+    session.on_data(Side::Orig, &[0xe0, 0], at(5), &mut out);
+    session.on_data(Side::Resp, &[0xe0, 0], at(6), &mut out);
+    let d = session.summary().disconnect.expect("disconnect");
+    assert_eq!((d.side, d.at.frame, d.reason_code), (Side::Orig, 5, None));
+
+    // 5.0: AUTH carries a reason code too (§3.15.2.1) but disconnects nothing.
+    let mut session = MqttSession::new();
+    for (i, (side, bytes)) in [
+        (Side::Orig, fixtures::connect_5()),
+        (Side::Orig, vec![0xf0, 2, 0x18, 0]),
+        (Side::Resp, vec![0xe0, 1, 0x8e]),
+        (Side::Orig, vec![0xe0, 1, 0x04]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        session.on_data(side, &bytes, at(i as u64 + 1), &mut out);
+        if i == 1 {
+            assert!(session.summary().disconnect.is_none());
+        }
+    }
+    let d = session.summary().disconnect.expect("disconnect");
+    assert_eq!(
+        (d.side, d.at.frame, d.reason_code),
+        (Side::Resp, 3, Some(0x8e))
+    );
+    assert_eq!(session.summary().violations, 0);
+}
