@@ -19,14 +19,16 @@ pub enum Side {
 }
 
 impl Side {
-    pub fn other(self) -> Side {
+    pub(crate) fn other(self) -> Side {
         match self {
             Side::Orig => Side::Resp,
             Side::Resp => Side::Orig,
         }
     }
-    /// 0 for `Orig`, 1 for `Resp`: an index into per-side arrays.
-    pub fn index(self) -> usize {
+    /// 0 for `Orig`, 1 for `Resp`: an index into per-side arrays (tests; the code uses
+    /// [`PerSide`] and [`Side::of`]).
+    #[cfg(test)]
+    pub(crate) fn index(self) -> usize {
         match self {
             Side::Orig => 0,
             Side::Resp => 1,
@@ -34,7 +36,7 @@ impl Side {
     }
     /// This side's entry of a public `[orig, resp]` array (the serialized per-side fields keep
     /// that shape): a `match`, so unlike `pair[side.index()]` it cannot go out of bounds.
-    pub fn of<T>(self, pair: &[T; 2]) -> &T {
+    pub(crate) fn of<T>(self, pair: &[T; 2]) -> &T {
         let [orig, resp] = pair;
         match self {
             Side::Orig => orig,
@@ -42,7 +44,7 @@ impl Side {
         }
     }
     /// Mutable [`Side::of`].
-    pub fn of_mut<T>(self, pair: &mut [T; 2]) -> &mut T {
+    pub(crate) fn of_mut<T>(self, pair: &mut [T; 2]) -> &mut T {
         let [orig, resp] = pair;
         match self {
             Side::Orig => orig,
@@ -56,14 +58,14 @@ impl Side {
 /// Two named fields rather than a `[T; 2]` indexed by `side.index()`, so that indexing is a
 /// `match` that cannot go out of bounds (the crate denies panicking indexing outside tests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PerSide<T> {
+pub(crate) struct PerSide<T> {
     pub orig: T,
     pub resp: T,
 }
 
 impl<T> PerSide<T> {
     /// The same value for both sides.
-    pub fn both(value: T) -> Self
+    pub(crate) fn both(value: T) -> Self
     where
         T: Clone,
     {
@@ -73,7 +75,7 @@ impl<T> PerSide<T> {
         }
     }
     /// Both values, `Orig` first.
-    pub fn iter(&self) -> std::array::IntoIter<&T, 2> {
+    pub(crate) fn iter(&self) -> std::array::IntoIter<&T, 2> {
         self.into_iter()
     }
 }
@@ -125,7 +127,7 @@ pub struct At {
 
 /// An event of some layer, stamped with where it happened and which side caused it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Timed<E> {
+pub(crate) struct Timed<E> {
     pub at: At,
     pub side: Side,
     pub event: E,
@@ -133,7 +135,7 @@ pub struct Timed<E> {
 
 /// Lower-case hexadecimal of `bytes` (hashes, fingerprints, serial numbers): the one place
 /// bytes are written as hex.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     let digit = |n: u8| char::from_digit(u32::from(n), 16).unwrap_or('0');
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -146,13 +148,13 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Text when valid UTF-8, else `{"bytes_base64": "..."}` (CONTRACT.md: never lossy).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
-pub enum BytesText {
+pub(crate) enum BytesText {
     Text(String),
     Bytes { bytes_base64: String },
 }
 
 impl BytesText {
-    pub fn new(bytes: &[u8]) -> Self {
+    pub(crate) fn new(bytes: &[u8]) -> Self {
         match std::str::from_utf8(bytes) {
             Ok(s) => BytesText::Text(s.to_string()),
             Err(_) => BytesText::Bytes {
@@ -164,7 +166,7 @@ impl BytesText {
         }
     }
     /// The bytes as received (the base64 decoded back).
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
         match self {
             BytesText::Text(s) => s.as_bytes().to_vec(),
             BytesText::Bytes { bytes_base64 } => {
@@ -174,7 +176,7 @@ impl BytesText {
         }
     }
     /// For tables: the text, or the bytes escaped.
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         match self {
             BytesText::Text(s) => s.clone(),
             BytesText::Bytes { bytes_base64 } => format!("base64:{bytes_base64}"),

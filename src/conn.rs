@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 /// The application protocol recognised on a connection from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum AppProtocol {
+pub(crate) enum AppProtocol {
     Tls,
     Mqtt,
     /// Bytes flowed but matched neither TLS nor MQTT.
@@ -31,7 +31,7 @@ pub enum AppProtocol {
 /// One layer's event in a connection timeline.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "layer", content = "what", rename_all = "snake_case")]
-pub enum EventKind {
+pub(crate) enum EventKind {
     Tcp(TcpEvent),
     Tls(TlsEvent),
     Mqtt(MqttEvent),
@@ -40,7 +40,7 @@ pub enum EventKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Event {
+pub(crate) struct Event {
     pub at: At,
     pub side: Side,
     pub kind: EventKind,
@@ -49,7 +49,7 @@ pub struct Event {
 /// Why the client side was chosen, most certain first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ClientBasis {
+pub(crate) enum ClientBasis {
     Syn,
     ClientHello,
     MqttConnect,
@@ -57,7 +57,7 @@ pub enum ClientBasis {
 }
 
 #[derive(Debug, Clone)]
-pub struct Connection {
+pub(crate) struct Connection {
     /// Index of the capture in the run.
     pub capture: usize,
     /// Wireshark's `tcp.stream`.
@@ -87,14 +87,14 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn client_addr(&self) -> SocketAddr {
+    pub(crate) fn client_addr(&self) -> SocketAddr {
         *self.client.of(&self.endpoints)
     }
-    pub fn server_addr(&self) -> SocketAddr {
+    pub(crate) fn server_addr(&self) -> SocketAddr {
         *self.client.other().of(&self.endpoints)
     }
     /// "client" or "server" for a TCP side.
-    pub fn role(&self, side: Side) -> &'static str {
+    pub(crate) fn role(&self, side: Side) -> &'static str {
         if side == self.client {
             "client"
         } else {
@@ -106,7 +106,7 @@ impl Connection {
 /// Picks the client side: the SYN sender; else the ClientHello sender; else the CONNECT sender
 /// (or the side sending client-only MQTT packets); else the side with the higher port, since
 /// clients use ephemeral ports (RFC 6335 §6) and servers well-known or registered ones.
-pub fn infer_client(
+pub(crate) fn infer_client(
     syn_seen: bool,
     tls_client: Option<Side>,
     mqtt_client: Option<Side>,

@@ -8,21 +8,21 @@ use serde::Serialize;
 /// How bad a finding is. A connection with no `Warning` or `Error` finding is healthy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Severity {
+pub(crate) enum Severity {
     Info,
     Warning,
     Error,
 }
 
 impl Severity {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Severity::Info => "info",
             Severity::Warning => "warning",
             Severity::Error => "error",
         }
     }
-    pub fn parse(text: &str) -> Option<Severity> {
+    pub(crate) fn parse(text: &str) -> Option<Severity> {
         match text {
             "info" => Some(Severity::Info),
             "warning" => Some(Severity::Warning),
@@ -34,7 +34,7 @@ impl Severity {
 
 /// Findings counted by severity.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SeverityCounts {
+pub(crate) struct SeverityCounts {
     pub errors: usize,
     pub warnings: usize,
     pub infos: usize,
@@ -42,7 +42,7 @@ pub struct SeverityCounts {
 
 impl SeverityCounts {
     /// Counts one finding of `severity`.
-    pub fn count(&mut self, severity: Severity) {
+    pub(crate) fn count(&mut self, severity: Severity) {
         match severity {
             Severity::Error => self.errors += 1,
             Severity::Warning => self.warnings += 1,
@@ -51,7 +51,7 @@ impl SeverityCounts {
     }
 
     /// Adds `other`'s counts.
-    pub fn add(&mut self, other: SeverityCounts) {
+    pub(crate) fn add(&mut self, other: SeverityCounts) {
         self.errors += other.errors;
         self.warnings += other.warnings;
         self.infos += other.infos;
@@ -67,14 +67,14 @@ impl std::fmt::Display for Severity {
 
 /// One frame that supports a finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Evidence {
+pub(crate) struct Evidence {
     pub at: At,
     pub note: String,
 }
 
 /// A rendered diagnosis (CONTRACT.md `FINDING`, times still as [`At`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub rule: &'static str,
     pub severity: Severity,
     pub title: String,

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 /// Digits of second fraction to print: 9 for nanosecond captures, 6 for microsecond ones, 0 for
 /// certificate validity (whole seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Precision {
+pub(crate) enum Precision {
     Seconds,
     Micros,
     Nanos,
@@ -15,7 +15,7 @@ pub enum Precision {
 ///
 /// Fractions are truncated, never rounded, so a time never moves into the next second. Times
 /// outside years 0 to 9999 fall back to the raw number of nanoseconds.
-pub fn rfc3339(time_ns: i64, precision: Precision) -> String {
+pub(crate) fn rfc3339(time_ns: i64, precision: Precision) -> String {
     let Ok(t) = OffsetDateTime::from_unix_timestamp_nanos(i128::from(time_ns)) else {
         return format!("{time_ns}ns");
     };
@@ -63,7 +63,7 @@ fn push_digits(out: &mut String, value: u32, width: u32) {
 }
 
 /// Formats whole seconds since the epoch (certificate validity).
-pub fn rfc3339_seconds(secs: i64) -> String {
+pub(crate) fn rfc3339_seconds(secs: i64) -> String {
     match secs.checked_mul(1_000_000_000) {
         Some(ns) => rfc3339(ns, Precision::Seconds),
         None => format!("{secs}s"),

@@ -16,13 +16,13 @@ pub struct Frame<'a> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CaptureFormat {
+pub(crate) enum CaptureFormat {
     Pcap,
     PcapNg,
 }
 
 impl CaptureFormat {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             CaptureFormat::Pcap => "pcap",
             CaptureFormat::PcapNg => "pcapng",
@@ -57,7 +57,7 @@ pub struct CaptureError {
 }
 
 impl CaptureError {
-    pub fn new(path: &str, reason: impl Into<String>) -> CaptureError {
+    pub(crate) fn new(path: &str, reason: impl Into<String>) -> CaptureError {
         CaptureError {
             path: path.to_string(),
             reason: reason.into(),
@@ -75,7 +75,7 @@ impl std::error::Error for CaptureError {}
 
 /// The LINKTYPE_ name of a link type value (tcpdump.org link-layer header types), as written
 /// in reports; values without a name here are `LINKTYPE_<n>`.
-pub fn link_type_name(link_type: u32) -> String {
+pub(crate) fn link_type_name(link_type: u32) -> String {
     let name = match link_type {
         0 => "NULL",
         1 => "ETHERNET",
@@ -97,7 +97,7 @@ pub fn link_type_name(link_type: u32) -> String {
 
 /// Facts about one capture file, known once it has been read (what its report record says).
 #[derive(Debug, Clone)]
-pub struct CaptureFacts {
+pub(crate) struct CaptureFacts {
     pub path: String,
     pub sha256: String,
     /// Bytes of the input as given (compressed bytes for gzip).

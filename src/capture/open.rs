@@ -29,7 +29,7 @@ impl CaptureReader {
     /// Reads the start of `input`, detects the format by magic bytes (gzip first, then pcap or
     /// pcapng) and prepares to stream frames. `Err` when the input is empty, unreadable or not
     /// a capture.
-    pub fn from_read(
+    pub(crate) fn from_read(
         name: &str,
         input: Box<dyn Read + Send>,
     ) -> Result<CaptureReader, CaptureError> {

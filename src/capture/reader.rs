@@ -22,7 +22,7 @@ pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 pub const MAX_PACKET_BYTES: u32 = 262_144;
 /// Bound on the interfaces of one pcapng section (the obsolete Packet Block numbers them in
 /// 16 bits; real files have a few, or about a thousand for per-container captures).
-pub const MAX_INTERFACES: usize = 65_536;
+pub(crate) const MAX_INTERFACES: usize = 65_536;
 /// pcapng Section Header Block type (the same in both byte orders).
 const SHB_TYPE: u32 = 0x0A0D_0D0A;
 /// Bound on the key log text kept from Decryption Secrets Blocks.
@@ -117,11 +117,11 @@ impl CaptureReader {
     }
 
     /// The name given at opening (the path, or `-`).
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
-    pub fn format(&self) -> CaptureFormat {
+    pub(crate) fn format(&self) -> CaptureFormat {
         self.format
     }
 
@@ -136,18 +136,18 @@ impl CaptureReader {
 
     /// True when the timestamps are finer than microseconds: a nanosecond pcap, or a pcapng
     /// interface seen so far with `if_tsresol` finer than 10^-6 s.
-    pub fn sub_microsecond_times(&self) -> bool {
+    pub(crate) fn sub_microsecond_times(&self) -> bool {
         self.sub_microsecond
     }
 
     /// Hashes the input on a thread of its own from now on (worth it when other threads do
     /// the rest of the work; see `source`).
-    pub fn hash_in_background(&self) {
+    pub(crate) fn hash_in_background(&self) {
         self.raw.hash_in_background();
     }
 
     /// Bytes of the input consumed so far (compressed bytes for gzip), for progress.
-    pub fn bytes_read(&self) -> u64 {
+    pub(crate) fn bytes_read(&self) -> u64 {
         self.raw.bytes_read()
     }
 
@@ -157,7 +157,7 @@ impl CaptureReader {
     }
 
     /// TLS key log text from pcapng Decryption Secrets Blocks, in file order.
-    pub fn decryption_secrets(&self) -> &[Vec<u8>] {
+    pub(crate) fn decryption_secrets(&self) -> &[Vec<u8>] {
         &self.secrets
     }
 

@@ -68,7 +68,7 @@ const BUILTIN_PROFILES: &[(&str, &str)] = &[
 
 /// The thresholds each rule's code reads, by rule id: the one list of their names. A rule file
 /// may set these and nothing else; their values are in the built-in `rules/*.toml`.
-pub const THRESHOLDS: &[(&str, &[&str])] = &[
+pub(crate) const THRESHOLDS: &[(&str, &[&str])] = &[
     ("syn_unanswered", &["min_wait_s"]),
     (
         "tcp_retransmissions",
@@ -130,7 +130,7 @@ pub const THRESHOLDS: &[(&str, &[&str])] = &[
 ];
 
 /// The thresholds the code of rule `id` reads (none for most rules).
-pub fn threshold_names(id: &str) -> &'static [&'static str] {
+pub(crate) fn threshold_names(id: &str) -> &'static [&'static str] {
     THRESHOLDS
         .iter()
         .find(|(rule, _)| *rule == id)
@@ -192,7 +192,7 @@ struct RawRule {
 
 /// The text of one finding: severity, title, detail, remedy (templates with `{name}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleText {
+pub(crate) struct RuleText {
     pub severity: Severity,
     pub title: String,
     pub detail: String,
@@ -201,7 +201,7 @@ pub struct RuleText {
 
 /// One rule as the data defines it.
 #[derive(Debug, Clone)]
-pub struct RuleDef {
+pub(crate) struct RuleDef {
     pub id: String,
     pub summary: String,
     pub base: RuleText,
@@ -220,7 +220,7 @@ impl RuleDef {
     /// loader gives each one a value (the built-in files set them all; an overlay keeps the
     /// built-in value of one it leaves out), so there is no default here: a name missing from
     /// [`THRESHOLDS`] fails the tests (debug builds) and reads as NaN in release.
-    pub fn threshold(&self, name: &str) -> f64 {
+    pub(crate) fn threshold(&self, name: &str) -> f64 {
         debug_assert!(
             self.thresholds.contains_key(name),
             "rule `{}` reads threshold `{name}`, which it does not declare in book::THRESHOLDS",
@@ -229,7 +229,7 @@ impl RuleDef {
         self.thresholds.get(name).copied().unwrap_or(f64::NAN)
     }
     /// The text of a variant (falling back field by field to the rule's own), or the rule's.
-    pub fn text(&self, variant: Option<&str>) -> RuleText {
+    pub(crate) fn text(&self, variant: Option<&str>) -> RuleText {
         match variant.and_then(|v| self.variants.get(v)) {
             Some(v) => v.clone(),
             None => self.base.clone(),
@@ -241,7 +241,7 @@ impl RuleDef {
 /// in this order ([`Limits::entries`]).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct Limits {
+pub(crate) struct Limits {
     pub keep_alive_min_s: Option<u32>,
     pub keep_alive_max_s: Option<u32>,
     /// A keep-alive of 0 (disabled) is refused or replaced by the platform.
@@ -276,7 +276,7 @@ pub struct Limits {
 impl Limits {
     /// The limits set, as (name, value) in the order of the struct: generated from its serde
     /// names and values, so a new limit is listed without more code.
-    pub fn entries(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn entries(&self) -> Vec<(&'static str, String)> {
         let Ok(serde_json::Value::Object(values)) = serde_json::to_value(self) else {
             return Vec::new();
         };
@@ -323,7 +323,7 @@ fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct Source {
+pub(crate) struct Source {
     pub limit: String,
     pub url: String,
     #[serde(default)]
@@ -332,7 +332,7 @@ pub struct Source {
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct Profile {
+pub(crate) struct Profile {
     pub name: String,
     pub title: String,
     #[serde(default)]
@@ -345,7 +345,7 @@ pub struct Profile {
 
 /// Rules and profiles, with the profile in use.
 #[derive(Debug, Clone)]
-pub struct RuleBook {
+pub(crate) struct RuleBook {
     rules: BTreeMap<String, RuleDef>,
     profiles: BTreeMap<String, Profile>,
     selected: String,
@@ -356,7 +356,7 @@ pub struct RuleBook {
 impl RuleBook {
     /// The rules and profiles compiled into the binary, with the `generic` profile. Parsed once
     /// per process: tests, the fuzz targets and multi-file runs ask for it many times.
-    pub fn builtin() -> RuleBook {
+    pub(crate) fn builtin() -> RuleBook {
         static BUILTIN: std::sync::OnceLock<RuleBook> = std::sync::OnceLock::new();
         BUILTIN.get_or_init(RuleBook::parse_builtin).clone()
     }
@@ -385,7 +385,7 @@ impl RuleBook {
     }
 
     /// The built-in book overlaid with `dir/*.toml` rules and `dir/profiles/*.toml` profiles.
-    pub fn with_dir(mut self, dir: &Path) -> Result<RuleBook, BookError> {
+    pub(crate) fn with_dir(mut self, dir: &Path) -> Result<RuleBook, BookError> {
         let files = toml_files(dir)?;
         if files.is_empty() {
             return Err(BookError {
@@ -418,7 +418,7 @@ impl RuleBook {
     }
 
     /// Selects a profile by name.
-    pub fn with_profile(mut self, name: &str) -> Result<RuleBook, BookError> {
+    pub(crate) fn with_profile(mut self, name: &str) -> Result<RuleBook, BookError> {
         if !self.profiles.contains_key(name) {
             return Err(BookError {
                 path: format!("--profile {name}"),
@@ -433,32 +433,34 @@ impl RuleBook {
         Ok(self)
     }
 
-    pub fn rule(&self, id: &str) -> Option<&RuleDef> {
+    pub(crate) fn rule(&self, id: &str) -> Option<&RuleDef> {
         self.rules.get(id)
     }
-    pub fn rules(&self) -> impl Iterator<Item = &RuleDef> {
+    #[cfg(test)]
+    pub(crate) fn rules(&self) -> impl Iterator<Item = &RuleDef> {
         self.rules.values()
     }
-    pub fn rule_ids(&self) -> Vec<&str> {
+    #[cfg(test)]
+    pub(crate) fn rule_ids(&self) -> Vec<&str> {
         self.rules.keys().map(String::as_str).collect()
     }
-    pub fn profiles(&self) -> impl Iterator<Item = &Profile> {
+    pub(crate) fn profiles(&self) -> impl Iterator<Item = &Profile> {
         self.profiles.values()
     }
     /// Adds broker ports (`--broker-port`) to the IANA ones.
-    pub fn with_broker_ports(mut self, declared: &[(u16, BrokerTransport)]) -> RuleBook {
+    pub(crate) fn with_broker_ports(mut self, declared: &[(u16, BrokerTransport)]) -> RuleBook {
         for &(port, transport) in declared {
             self.broker_ports.declare(port, transport);
         }
         self
     }
 
-    pub fn broker_ports(&self) -> &BrokerPorts {
+    pub(crate) fn broker_ports(&self) -> &BrokerPorts {
         &self.broker_ports
     }
 
     /// The selected profile (an empty generic one if the data lacks it).
-    pub fn profile(&self) -> &Profile {
+    pub(crate) fn profile(&self) -> &Profile {
         static EMPTY: std::sync::OnceLock<Profile> = std::sync::OnceLock::new();
         self.profiles.get(&self.selected).unwrap_or_else(|| {
             EMPTY.get_or_init(|| Profile {
@@ -526,7 +528,7 @@ fn toml_error(path: &str, text: &str, e: &toml::de::Error) -> BookError {
 /// Parses one rule file and checks it against the rules the code implements: every rule id has
 /// code, every key is known, every threshold is one its code reads ([`THRESHOLDS`]). A threshold
 /// left out is not an error here (an overlay keeps the built-in value).
-pub fn parse_rules(path: &str, text: &str) -> Result<Vec<RuleDef>, BookError> {
+pub(crate) fn parse_rules(path: &str, text: &str) -> Result<Vec<RuleDef>, BookError> {
     let raw: BTreeMap<String, RawRule> =
         toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
     let known = super::rule_ids();
@@ -633,7 +635,7 @@ fn parse_builtin_rules(path: &str, text: &str) -> Result<Vec<RuleDef>, BookError
 }
 
 /// Parses one profile file.
-pub fn parse_profile(path: &str, text: &str) -> Result<Profile, BookError> {
+pub(crate) fn parse_profile(path: &str, text: &str) -> Result<Profile, BookError> {
     toml::from_str(text).map_err(|e| toml_error(path, text, &e))
 }
 

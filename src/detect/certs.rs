@@ -58,11 +58,11 @@ fn validity_hits(ctx: &ConnCtx, outside: fn(i64, &CertInfo) -> bool) -> Vec<Hit>
     hits
 }
 
-pub fn cert_expired(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn cert_expired(ctx: &ConnCtx) -> Vec<Hit> {
     validity_hits(ctx, |now, c| now > c.not_after)
 }
 
-pub fn cert_not_yet_valid(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn cert_not_yet_valid(ctx: &ConnCtx) -> Vec<Hit> {
     validity_hits(ctx, |now, c| now < c.not_before)
 }
 
@@ -90,7 +90,7 @@ fn common_name(subject: &str) -> Option<&str> {
 /// root may be left out). A leaf issued directly by a root looks the same on the wire, so the
 /// finding is an error only when the client then refused the chain (unknown_ca and its
 /// relatives), and info when the session went on (the client had the intermediate).
-pub fn intermediate_missing(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn intermediate_missing(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let Some(tls) = &conn.tls else { return vec![] };
     let (client, server) = (facts::client(conn), facts::server(conn));
@@ -131,7 +131,7 @@ pub fn intermediate_missing(ctx: &ConnCtx) -> Vec<Hit> {
 /// The server's chain is not in issuing order: RFC 5246 §7.4.2 requires each certificate to be
 /// followed by the one that certified it; RFC 8446 §4.4.2 keeps only "the end-entity first" as a
 /// MUST. Strict stacks (older mbedTLS, some RTOS TLS ports) refuse a misordered chain.
-pub fn cert_chain_order(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn cert_chain_order(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let Some(tls) = &conn.tls else { return vec![] };
     let (client, server) = (facts::client(conn), facts::server(conn));
@@ -190,7 +190,7 @@ pub fn cert_chain_order(ctx: &ConnCtx) -> Vec<Hit> {
 }
 
 /// The server's leaf certificate does not name the SNI the client asked for.
-pub fn hostname_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn hostname_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let Some(tls) = &conn.tls else { return vec![] };
     let Some(hello) = &tls.client_hello else {
@@ -237,7 +237,7 @@ pub fn hostname_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
 
 /// The client refused the server certificate as expired or bad although every visible server
 /// certificate was valid at the capture's time: the device clock is probably wrong.
-pub fn clock_skew_suspected(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn clock_skew_suspected(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let Some(tls) = &conn.tls else { return vec![] };
     let client = facts::client(conn);

@@ -10,7 +10,7 @@ use crate::flow::CloseHow;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
-pub fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
+pub(crate) fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
     let max_delay = ctx.threshold("max_takeover_delay_s");
     let mut groups: BTreeMap<(usize, SocketAddr, Vec<u8>), Vec<&ConnSummary>> = BTreeMap::new();
     for c in ctx.connections {
@@ -120,7 +120,7 @@ fn attempt_key(c: &ConnSummary) -> (usize, IpAddr, SocketAddr, String) {
     (c.capture, c.client().ip(), c.server(), sni)
 }
 
-pub fn rst_intermittent(ctx: &CrossCtx) -> Vec<Hit> {
+pub(crate) fn rst_intermittent(ctx: &CrossCtx) -> Vec<Hit> {
     let mut groups: BTreeMap<(usize, IpAddr, SocketAddr, String), Vec<&ConnSummary>> =
         BTreeMap::new();
     for c in ctx.connections {
@@ -158,7 +158,7 @@ pub fn rst_intermittent(ctx: &CrossCtx) -> Vec<Hit> {
 
 /// Many attempts from one client to one server, by client id (or by address when hidden in
 /// TLS), too fast and without growing backoff.
-pub fn reconnect_storm(ctx: &CrossCtx) -> Vec<Hit> {
+pub(crate) fn reconnect_storm(ctx: &CrossCtx) -> Vec<Hit> {
     let mut groups: BTreeMap<(usize, IpAddr, SocketAddr, Vec<u8>), Vec<&ConnSummary>> =
         BTreeMap::new();
     for c in ctx.connections {

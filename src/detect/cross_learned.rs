@@ -47,7 +47,7 @@ fn learned_from(hit: Hit, broker: &ConnSummary) -> Hit {
 }
 
 /// `no_connect_sent` on a learned broker endpoint.
-pub fn learned_no_connect(ctx: &CrossCtx) -> Vec<Hit> {
+pub(crate) fn learned_no_connect(ctx: &CrossCtx) -> Vec<Hit> {
     let min_wait = ctx.threshold("min_wait_s");
     to_learned(ctx)
         .filter_map(|(c, unjudged, broker)| {
@@ -72,7 +72,7 @@ pub fn learned_no_connect(ctx: &CrossCtx) -> Vec<Hit> {
 }
 
 /// `protocol_mismatch` (TLS to a plain listener) on a learned broker endpoint.
-pub fn learned_tls_to_plain(ctx: &CrossCtx) -> Vec<Hit> {
+pub(crate) fn learned_tls_to_plain(ctx: &CrossCtx) -> Vec<Hit> {
     let max_delay = ctx.threshold("max_plain_close_s");
     to_learned(ctx)
         .filter_map(|(c, unjudged, broker)| {

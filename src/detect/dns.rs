@@ -10,7 +10,7 @@ use crate::proto::dns::{DnsLookup, LookupOutcome, rcode_name};
 
 /// The failed lookups of a run, each with its capture's last frame time, in capture then
 /// first-query order.
-pub fn dns_failures(lookups: &[(DnsLookup, i64)], book: &RuleBook) -> Vec<Finding> {
+pub(crate) fn dns_failures(lookups: &[(DnsLookup, i64)], book: &RuleBook) -> Vec<Finding> {
     let Some(rule) = book.rule("dns_failure") else {
         return Vec::new();
     };

@@ -5,7 +5,7 @@ use super::{Profile, RuleBook, RuleDef, rule_ids};
 use std::io::{self, Write};
 
 /// Writes the list, or the explanation of `id`. Returns false when `id` names nothing.
-pub fn write(book: &RuleBook, id: Option<&str>, out: &mut dyn Write) -> io::Result<bool> {
+pub(crate) fn write(book: &RuleBook, id: Option<&str>, out: &mut dyn Write) -> io::Result<bool> {
     match id {
         None => {
             list(book, out)?;

@@ -10,46 +10,46 @@ use crate::proto::mqtt::parser::PacketType;
 use crate::proto::mqtt::{MqttEvent, Version};
 use crate::proto::tls::TlsEvent;
 
-pub fn client(conn: &Connection) -> Side {
+pub(crate) fn client(conn: &Connection) -> Side {
     conn.client
 }
-pub fn server(conn: &Connection) -> Side {
+pub(crate) fn server(conn: &Connection) -> Side {
     conn.client.other()
 }
 
 /// TCP events of one side, in frame order.
-pub fn tcp_events(conn: &Connection, side: Side) -> impl Iterator<Item = (At, &TcpEvent)> {
+pub(crate) fn tcp_events(conn: &Connection, side: Side) -> impl Iterator<Item = (At, &TcpEvent)> {
     conn.events.iter().filter_map(move |e| match &e.kind {
         EventKind::Tcp(t) if e.side == side => Some((e.at, t)),
         _ => None,
     })
 }
 
-pub fn first_tcp(conn: &Connection, side: Side, want: fn(&TcpEvent) -> bool) -> Option<At> {
+pub(crate) fn first_tcp(conn: &Connection, side: Side, want: fn(&TcpEvent) -> bool) -> Option<At> {
     tcp_events(conn, side)
         .find(|(_, t)| want(t))
         .map(|(at, _)| at)
 }
 
-pub fn count_tcp(conn: &Connection, side: Side, want: fn(&TcpEvent) -> bool) -> usize {
+pub(crate) fn count_tcp(conn: &Connection, side: Side, want: fn(&TcpEvent) -> bool) -> usize {
     tcp_events(conn, side).filter(|(_, t)| want(t)).count()
 }
 
-pub fn is_syn(t: &TcpEvent) -> bool {
+pub(crate) fn is_syn(t: &TcpEvent) -> bool {
     matches!(t, TcpEvent::Syn)
 }
-pub fn is_syn_ack(t: &TcpEvent) -> bool {
+pub(crate) fn is_syn_ack(t: &TcpEvent) -> bool {
     matches!(t, TcpEvent::SynAck)
 }
-pub fn is_rst(t: &TcpEvent) -> bool {
+pub(crate) fn is_rst(t: &TcpEvent) -> bool {
     matches!(t, TcpEvent::Rst)
 }
-pub fn is_close(t: &TcpEvent) -> bool {
+pub(crate) fn is_close(t: &TcpEvent) -> bool {
     matches!(t, TcpEvent::Fin | TcpEvent::Rst)
 }
 
 /// The first FIN or RST of `side`.
-pub fn first_close(conn: &Connection, side: Side) -> Option<(At, bool)> {
+pub(crate) fn first_close(conn: &Connection, side: Side) -> Option<(At, bool)> {
     tcp_events(conn, side)
         .find(|(_, t)| is_close(t))
         .map(|(at, t)| (at, is_rst(t)))
@@ -57,14 +57,14 @@ pub fn first_close(conn: &Connection, side: Side) -> Option<(At, bool)> {
 
 /// The TCP three-way handshake completed (or the connection was seen mid-stream with data
 /// both ways, which implies it).
-pub fn transport_up(conn: &Connection) -> bool {
+pub(crate) fn transport_up(conn: &Connection) -> bool {
     let syn_ack = first_tcp(conn, server(conn), is_syn_ack).is_some();
     let both_spoke = conn.tcp.sides.iter().all(|s| s.packets > 0);
     syn_ack || (!conn.tcp.syn_seen && both_spoke)
 }
 
 /// TLS events with their side.
-pub fn tls_events(conn: &Connection) -> impl Iterator<Item = (At, Side, &TlsEvent)> {
+pub(crate) fn tls_events(conn: &Connection) -> impl Iterator<Item = (At, Side, &TlsEvent)> {
     conn.events.iter().filter_map(|e| match &e.kind {
         EventKind::Tls(t) => Some((e.at, e.side, t)),
         _ => None,
@@ -72,14 +72,14 @@ pub fn tls_events(conn: &Connection) -> impl Iterator<Item = (At, Side, &TlsEven
 }
 
 /// `side` sent something that parsed as TLS (not bytes that are not TLS, nor a cut record).
-pub fn spoke_tls(conn: &Connection, side: Side) -> bool {
+pub(crate) fn spoke_tls(conn: &Connection, side: Side) -> bool {
     tls_events(conn).any(|(_, s, e)| {
         s == side && !matches!(e, TlsEvent::Invalid { .. } | TlsEvent::Truncated { .. })
     })
 }
 
 /// MQTT packets with their side.
-pub fn mqtt_packets(conn: &Connection) -> impl Iterator<Item = (At, Side, &PacketSummary)> {
+pub(crate) fn mqtt_packets(conn: &Connection) -> impl Iterator<Item = (At, Side, &PacketSummary)> {
     conn.events.iter().filter_map(|e| match &e.kind {
         EventKind::Mqtt(MqttEvent::Packet(p)) => Some((e.at, e.side, &**p)),
         _ => None,
@@ -88,14 +88,14 @@ pub fn mqtt_packets(conn: &Connection) -> impl Iterator<Item = (At, Side, &Packe
 
 /// The type of a packet from the name the decoder gave it ([`PacketType::name`], the one
 /// list of names); `None` for `RESERVED` (type 0, and type 15 before MQTT 5.0).
-pub fn packet_type(name: &str) -> Option<PacketType> {
+pub(crate) fn packet_type(name: &str) -> Option<PacketType> {
     (1..=15u8)
         .map(|n| PacketType::from_first_byte(n << 4))
         .find(|t| t.name(Version::V5) == name)
 }
 
 /// MQTT events of any kind with their side.
-pub fn mqtt_events(conn: &Connection) -> impl Iterator<Item = (At, Side, &MqttEvent)> {
+pub(crate) fn mqtt_events(conn: &Connection) -> impl Iterator<Item = (At, Side, &MqttEvent)> {
     conn.events.iter().filter_map(|e| match &e.kind {
         EventKind::Mqtt(m) => Some((e.at, e.side, m)),
         _ => None,
@@ -103,12 +103,12 @@ pub fn mqtt_events(conn: &Connection) -> impl Iterator<Item = (At, Side, &MqttEv
 }
 
 /// Seconds between two times, for text.
-pub fn secs_between(from: At, to: At) -> f64 {
+pub(crate) fn secs_between(from: At, to: At) -> f64 {
     to.time_ns.saturating_sub(from.time_ns) as f64 / 1e9
 }
 
 /// `1.234 s`, `12.3 s`, `250 ms`.
-pub fn duration_text(secs: f64) -> String {
+pub(crate) fn duration_text(secs: f64) -> String {
     if secs < 1.0 {
         format!("{:.0} ms", secs * 1000.0)
     } else if secs < 10.0 {
@@ -119,12 +119,12 @@ pub fn duration_text(secs: f64) -> String {
 }
 
 /// Capture time in whole seconds (for certificate and JWT comparisons).
-pub fn unix_secs(at: At) -> i64 {
+pub(crate) fn unix_secs(at: At) -> i64 {
     at.time_ns.div_euclid(1_000_000_000)
 }
 
 /// Text for bytes that are usually UTF-8 (client ids, topics).
-pub fn text_of(bytes: &[u8]) -> String {
+pub(crate) fn text_of(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(s) => s.to_string(),
         Err(_) => format!("{} bytes (not UTF-8)", bytes.len()),

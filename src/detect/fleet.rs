@@ -18,7 +18,7 @@ struct InCapture {
 }
 
 /// `summaries` in report-id order; `failing[id]`: the connection had a warning or error.
-pub fn failing_in_every_capture(
+pub(crate) fn failing_in_every_capture(
     summaries: &[ConnSummary],
     failing: &[bool],
     book: &RuleBook,

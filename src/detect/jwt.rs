@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JwtFacts {
+pub(crate) struct JwtFacts {
     pub alg: Option<String>,
     pub exp: Option<i64>,
     pub iat: Option<i64>,
@@ -31,7 +31,7 @@ fn number(v: Option<&serde_json::Value>) -> Option<i64> {
 
 /// `None` when the password is not a JWT (three dot-separated parts whose header is a JSON
 /// object with `alg`).
-pub fn inspect(password: &[u8]) -> Option<JwtFacts> {
+pub(crate) fn inspect(password: &[u8]) -> Option<JwtFacts> {
     let text = std::str::from_utf8(password).ok()?.trim();
     let parts: Vec<&str> = text.split('.').collect();
     let [header, payload, _signature] = parts.as_slice() else {

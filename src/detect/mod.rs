@@ -11,20 +11,20 @@
 //! no panics on any connection record; every rule id in code has an entry in `rules/` and
 //! vice versa (checked by a test and when a rule directory is loaded).
 
-pub mod book;
+pub(crate) mod book;
 mod certs;
 mod combine;
 mod cross;
 mod cross_learned;
 mod dns;
-pub mod explain;
+pub(crate) mod explain;
 mod facts;
 mod fleet;
 mod jwt;
 mod mqtt;
 mod mqtt_sequence;
 mod pmtu;
-pub mod ports;
+pub(crate) mod ports;
 mod profile;
 mod summary;
 mod tcp;
@@ -39,16 +39,9 @@ mod test_support;
 
 use crate::common::At;
 use crate::conn::Connection;
-pub use crate::finding::{Evidence, Finding, Severity};
-pub use book::{BookError, Profile, RuleBook, RuleDef};
-pub use summary::{ConnSummary, summarize};
-
-/// Findings of a run: per connection (indexed by report id) and across connections.
-#[derive(Debug, Clone, Default)]
-pub struct Detection {
-    pub per_connection: Vec<Vec<Finding>>,
-    pub cross: Vec<Finding>,
-}
+pub(crate) use crate::finding::{Evidence, Finding, Severity};
+pub(crate) use book::{BookError, Profile, RuleBook, RuleDef};
+pub(crate) use summary::{ConnSummary, summarize};
 
 /// Values substituted for `{name}` in a rule's text.
 pub(crate) type Vars = Vec<(&'static str, String)>;
@@ -68,18 +61,18 @@ pub(crate) struct Hit {
 }
 
 impl Hit {
-    pub fn new() -> Hit {
+    pub(crate) fn new() -> Hit {
         Hit::default()
     }
-    pub fn variant(mut self, key: impl Into<String>) -> Hit {
+    pub(crate) fn variant(mut self, key: impl Into<String>) -> Hit {
         self.variant = Some(key.into());
         self
     }
-    pub fn var(mut self, name: &'static str, value: impl ToString) -> Hit {
+    pub(crate) fn var(mut self, name: &'static str, value: impl ToString) -> Hit {
         self.vars.push((name, value.to_string()));
         self
     }
-    pub fn at(mut self, at: At, note: impl Into<String>) -> Hit {
+    pub(crate) fn at(mut self, at: At, note: impl Into<String>) -> Hit {
         self.evidence.push(Evidence {
             at,
             note: note.into(),
@@ -87,11 +80,11 @@ impl Hit {
         self
     }
     /// Marks the hit as an inference (`inferred: true` in the finding).
-    pub fn inferred(mut self) -> Hit {
+    pub(crate) fn inferred(mut self) -> Hit {
         self.inferred = true;
         self
     }
-    pub fn alert(mut self, name: Option<String>) -> Hit {
+    pub(crate) fn alert(mut self, name: Option<String>) -> Hit {
         self.alert = Some(name);
         self
     }
@@ -112,15 +105,15 @@ pub(crate) struct ConnCtx<'a> {
 
 impl ConnCtx<'_> {
     /// A threshold of the rule (its value is in `rules/*.toml`; see [`RuleDef::threshold`]).
-    pub fn threshold(&self, name: &str) -> f64 {
+    pub(crate) fn threshold(&self, name: &str) -> f64 {
         self.rule.threshold(name)
     }
-    pub fn found(&self, rule: &str) -> bool {
+    pub(crate) fn found(&self, rule: &str) -> bool {
         self.found.contains(&rule)
     }
     /// How far the capture watched this connection: its last packet, or later when the capture
     /// (or the record) went on past it. Silences are measured up to here.
-    pub fn watched_until(&self) -> At {
+    pub(crate) fn watched_until(&self) -> At {
         if self.observed_until.frame >= self.conn.tcp.last.frame {
             self.observed_until
         } else {
@@ -128,7 +121,7 @@ impl ConnCtx<'_> {
         }
     }
     /// How the connection's server port is spoken to, when it is a broker port.
-    pub fn broker_port(&self) -> Option<ports::BrokerTransport> {
+    pub(crate) fn broker_port(&self) -> Option<ports::BrokerTransport> {
         self.broker_ports.get(self.conn.server_addr().port())
     }
 }
@@ -144,7 +137,7 @@ pub(crate) struct CrossCtx<'a> {
 
 impl CrossCtx<'_> {
     /// A threshold of the rule (its value is in `rules/*.toml`; see [`RuleDef::threshold`]).
-    pub fn threshold(&self, name: &str) -> f64 {
+    pub(crate) fn threshold(&self, name: &str) -> f64 {
         self.rule.threshold(name)
     }
 }
@@ -218,8 +211,8 @@ pub(crate) const CROSS_RULES: &[(&str, CrossRule)] = &[
 /// Rules on capture-level facts rather than connections (DNS lookups): see [`dns_failures`].
 pub(crate) const CAPTURE_RULES: &[&str] = &["dns_failure", "failing_in_every_capture"];
 
-pub use dns::dns_failures;
-pub use fleet::failing_in_every_capture;
+pub(crate) use dns::dns_failures;
+pub(crate) use fleet::failing_in_every_capture;
 
 /// Per-connection rules run again across connections, for the connections they could not
 /// judge alone (broker ports learned from other connections; see `cross_learned`). Their ids
@@ -230,7 +223,7 @@ pub(crate) const LEARNED_RULES: &[(&str, CrossRule)] = &[
 ];
 
 /// Every rule id the code implements, in run order.
-pub fn rule_ids() -> Vec<&'static str> {
+pub(crate) fn rule_ids() -> Vec<&'static str> {
     CONNECTION_RULES
         .iter()
         .map(|(id, _)| *id)
@@ -239,28 +232,8 @@ pub fn rule_ids() -> Vec<&'static str> {
         .collect()
 }
 
-/// Runs every rule over `connections` (report ids = their positions), all watched until
-/// `observed_until`: the whole of detection for tests and small tools. The engine calls
-/// [`connection_findings`] as each connection ends and [`cross_findings`] at the end.
-pub fn detect(connections: &[Connection], observed_until: At, book: &RuleBook) -> Detection {
-    let per_connection = connections
-        .iter()
-        .enumerate()
-        .map(|(id, conn)| connection_findings(id, conn, observed_until, book))
-        .collect();
-    let summaries: Vec<ConnSummary> = connections
-        .iter()
-        .enumerate()
-        .map(|(id, conn)| summarize(id, conn))
-        .collect();
-    Detection {
-        per_connection,
-        cross: cross_findings(&summaries, book),
-    }
-}
-
 /// Runs the cross-connection rules over the summaries of a run (in report-id order).
-pub fn cross_findings(summaries: &[ConnSummary], book: &RuleBook) -> Vec<Finding> {
+pub(crate) fn cross_findings(summaries: &[ConnSummary], book: &RuleBook) -> Vec<Finding> {
     let mut cross = Vec::new();
     let mut explained: Vec<usize> = Vec::new();
     for (id, rule_fn) in CROSS_RULES.iter().chain(LEARNED_RULES) {
@@ -286,23 +259,31 @@ pub fn cross_findings(summaries: &[ConnSummary], book: &RuleBook) -> Vec<Finding
 /// Fuzz entry (called by `engine::fuzz_detect` with the connections the pipeline made of the
 /// same bytes): `data` as a rule file and a profile file, then every rule under every built-in
 /// profile over `connections`. Must never panic.
-pub fn fuzz_rules(data: &[u8], connections: &[Connection], observed_until: At) {
+pub(crate) fn fuzz_rules(data: &[u8], connections: &[Connection], observed_until: At) {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = book::parse_rules("fuzz.toml", text);
         let _ = book::parse_profile("fuzz.toml", text);
     }
     let base = RuleBook::builtin();
     let names: Vec<String> = base.profiles().map(|p| p.name.clone()).collect();
+    let summaries: Vec<ConnSummary> = connections
+        .iter()
+        .enumerate()
+        .map(|(id, conn)| summarize(id, conn))
+        .collect();
     for name in names {
         if let Ok(book) = base.clone().with_profile(&name) {
-            let _ = detect(connections, observed_until, &book);
+            for (id, conn) in connections.iter().enumerate() {
+                let _ = connection_findings(id, conn, observed_until, &book);
+            }
+            let _ = cross_findings(&summaries, &book);
         }
     }
 }
 
 /// Runs the per-connection rules on one connection, which has report id `id` and was watched
 /// until `observed_until`.
-pub fn connection_findings(
+pub(crate) fn connection_findings(
     id: usize,
     conn: &Connection,
     observed_until: At,

@@ -37,7 +37,7 @@ fn version_text(v: Version) -> &'static str {
 
 /// CONNACK with a refusal: 3.1.1 §3.2.2.3 codes 1-5, 5.0 §3.2.2.2 codes >= 0x80. A 5.0 client
 /// answered with a 3.1.1-style code 1-5 (a broker without MQTT 5) is refused too.
-pub fn connack_refused(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn connack_refused(ctx: &ConnCtx) -> Vec<Hit> {
     let Some(m) = &ctx.conn.mqtt else {
         return connack_refused_inferred(ctx);
     };
@@ -149,7 +149,7 @@ fn connack_refused_inferred(ctx: &ConnCtx) -> Vec<Hit> {
 }
 
 /// The transport (and TLS) came up but the client never sent CONNECT.
-pub fn no_connect_sent(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn no_connect_sent(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     if !conn.tcp.syn_seen || !transport_up(conn) || conn.tcp.missing_bytes > 0 {
         return vec![];
@@ -223,7 +223,7 @@ fn close_hit(ctx: &ConnCtx, hit: Hit, up: At, end: At, waited: f64) -> Hit {
 }
 
 /// MQTT 5.0 §3.14: a DISCONNECT from the server says why it dropped the client.
-pub fn server_disconnect(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn server_disconnect(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let server = facts::server(conn);
     let Some((at, _, p)) = mqtt_packets(conn).find(|(_, side, p)| {
@@ -254,7 +254,7 @@ fn last_client_packet(ctx: &ConnCtx, before: u64) -> Option<(At, &'static str)> 
 
 /// MQTT 3.1.1 §3.1.2.10 / 5.0 §3.1.2.10: the server may close a client silent for 1.5x its
 /// keep-alive. Brokers check on a timer, so the close often comes seconds later.
-pub fn keepalive_lapse(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn keepalive_lapse(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     if conn.tcp.missing_bytes > 0 {
         return vec![];
@@ -361,7 +361,7 @@ pub fn keepalive_lapse(ctx: &ConnCtx) -> Vec<Hit> {
 
 /// The server closed right after a client packet and never answered it: brokers do this for a
 /// will or topic they refuse, an oversized packet in 3.1.1, or a protocol error.
-pub fn server_closed_after_request(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn server_closed_after_request(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     if ctx.found("keepalive_lapse")
         || ctx.found("connack_refused")
@@ -439,7 +439,7 @@ pub fn server_closed_after_request(ctx: &ConnCtx) -> Vec<Hit> {
 }
 
 /// SUBACK failure codes: 3.1.1 §3.9.3 0x80, 5.0 §3.9.3 >= 0x80.
-pub fn subscribe_refused(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn subscribe_refused(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let server = facts::server(conn);
     let version = version_of(ctx);
@@ -499,7 +499,7 @@ pub fn subscribe_refused(ctx: &ConnCtx) -> Vec<Hit> {
 }
 
 /// MQTT 5.0 §3.4.2.1 / §3.5.2.1: PUBACK or PUBREC with a reason code >= 0x80.
-pub fn publish_refused(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn publish_refused(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let server = facts::server(conn);
     let max = ctx.threshold("max_findings") as usize;
@@ -551,7 +551,7 @@ pub fn publish_refused(ctx: &ConnCtx) -> Vec<Hit> {
 
 /// Specification violations the decoder listed. Not raised when the capture lacks bytes of
 /// the connection: the decoder then resynchronised and a violation may be an artifact.
-pub fn malformed_mqtt(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn malformed_mqtt(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     if conn.tcp.missing_bytes > 0 || ctx.found("capture_gap") {
         return vec![];

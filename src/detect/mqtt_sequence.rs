@@ -15,7 +15,7 @@ use crate::proto::mqtt::Version;
 use crate::proto::mqtt::parser::PacketType;
 use crate::proto::mqtt::reason::connack_refused as refused;
 
-pub fn mqtt_sequence_violation(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn mqtt_sequence_violation(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let Some(m) = &conn.mqtt else { return vec![] };
     let (client, server) = (facts::client(conn), facts::server(conn));

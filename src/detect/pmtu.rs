@@ -11,7 +11,7 @@ use crate::conn::Connection;
 use crate::flow::TcpEvent;
 
 /// ICMPv4 type 3 code 4 or ICMPv6 type 2: the path needs smaller packets.
-pub fn is_too_big(event: &TcpEvent) -> bool {
+pub(crate) fn is_too_big(event: &TcpEvent) -> bool {
     matches!(
         event,
         TcpEvent::Icmp {
@@ -28,7 +28,7 @@ pub fn is_too_big(event: &TcpEvent) -> bool {
 
 /// Retransmissions of `side` after it was told the path needs smaller packets: path MTU
 /// discovery resending at the new size, not loss.
-pub fn pmtud_resends(conn: &Connection, side: Side) -> u64 {
+pub(crate) fn pmtud_resends(conn: &Connection, side: Side) -> u64 {
     let mut told = false;
     let mut resends = 0;
     for (_, e) in facts::tcp_events(conn, side) {
@@ -41,7 +41,7 @@ pub fn pmtud_resends(conn: &Connection, side: Side) -> u64 {
     resends
 }
 
-pub fn pmtu_blackhole(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn pmtu_blackhole(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     if !facts::transport_up(conn) || conn.tcp.missing_bytes > 0 {
         return vec![];

@@ -18,7 +18,7 @@ pub enum BrokerTransport {
 
 /// The broker ports of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BrokerPorts {
+pub(crate) struct BrokerPorts {
     ports: BTreeMap<u16, BrokerTransport>,
 }
 
@@ -32,21 +32,21 @@ impl Default for BrokerPorts {
 
 impl BrokerPorts {
     /// Adds (or redefines) a broker port.
-    pub fn declare(&mut self, port: u16, transport: BrokerTransport) {
+    pub(crate) fn declare(&mut self, port: u16, transport: BrokerTransport) {
         self.ports.insert(port, transport);
     }
 
     /// How `port` is spoken to, if it is a broker port.
-    pub fn get(&self, port: u16) -> Option<BrokerTransport> {
+    pub(crate) fn get(&self, port: u16) -> Option<BrokerTransport> {
         self.ports.get(&port).copied()
     }
 
-    pub fn contains(&self, port: u16) -> bool {
+    pub(crate) fn contains(&self, port: u16) -> bool {
         self.ports.contains_key(&port)
     }
 
     /// Parses `--broker-port`'s value: `PORT`, `PORT/plain` or `PORT/tls`.
-    pub fn parse_declaration(text: &str) -> Result<(u16, BrokerTransport), String> {
+    pub(crate) fn parse_declaration(text: &str) -> Result<(u16, BrokerTransport), String> {
         let (port, transport) = match text.split_once('/') {
             None => (text, BrokerTransport::Either),
             Some((port, "plain")) => (port, BrokerTransport::Plain),

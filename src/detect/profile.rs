@@ -15,7 +15,7 @@ fn platform(ctx: &ConnCtx) -> String {
 }
 
 /// QoS above the platform's maximum (e.g. QoS 2 on AWS IoT Core), in PUBLISH or the will.
-pub fn qos_unsupported(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn qos_unsupported(ctx: &ConnCtx) -> Vec<Hit> {
     let Some(max) = ctx.profile.limits.max_qos else {
         return vec![];
     };
@@ -101,7 +101,7 @@ pub(crate) fn keepalive_window(
 
 impl KeepAliveWindow {
     /// "45.0 s", or "90.0 s to 120.0 s" for a platform that checks on a timer.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         match self.latest_s {
             Some(latest) if latest > self.earliest_s => format!(
                 "{} to {}",
@@ -118,7 +118,7 @@ impl KeepAliveWindow {
 /// longer than the client needs) or `lowered` (warning: the platform gives up on an idle client
 /// before the client's own PINGREQ is due). Variant `idle_timeout` when the keep-alive (or none)
 /// exceeds an idle timeout the platform applies whatever the keep-alive (ClearBlade).
-pub fn keepalive_out_of_range(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn keepalive_out_of_range(ctx: &ConnCtx) -> Vec<Hit> {
     let limits = &ctx.profile.limits;
     let Some(c) = ctx.conn.mqtt.as_ref().and_then(|m| m.connect.as_ref()) else {
         return vec![];
@@ -181,7 +181,7 @@ pub(crate) fn matches_format(format: &str, id: &str) -> bool {
     }
 }
 
-pub fn client_id_invalid(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn client_id_invalid(ctx: &ConnCtx) -> Vec<Hit> {
     let limits = &ctx.profile.limits;
     let Some(c) = ctx.conn.mqtt.as_ref().and_then(|m| m.connect.as_ref()) else {
         return vec![];
@@ -217,7 +217,7 @@ pub fn client_id_invalid(ctx: &ConnCtx) -> Vec<Hit> {
     ]
 }
 
-pub fn packet_too_large(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn packet_too_large(ctx: &ConnCtx) -> Vec<Hit> {
     let limits = &ctx.profile.limits;
     let client = ctx.conn.client;
     for (at, side, p) in mqtt_packets(ctx.conn) {
@@ -253,7 +253,7 @@ pub fn packet_too_large(ctx: &ConnCtx) -> Vec<Hit> {
 }
 
 /// The password is a JWT with a problem. Its value is never put in a finding.
-pub fn jwt_invalid(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn jwt_invalid(ctx: &ConnCtx) -> Vec<Hit> {
     let limits = &ctx.profile.limits;
     let Some(c) = ctx.conn.mqtt.as_ref().and_then(|m| m.connect.as_ref()) else {
         return vec![];

@@ -16,7 +16,7 @@ use std::num::NonZeroU64;
 ///
 /// Up to 131,072 of these are kept to the end of a run, so addresses and optional times are
 /// stored compactly (192 bytes, not 248) and read through accessors.
-pub struct ConnSummary {
+pub(crate) struct ConnSummary {
     /// Report id.
     pub id: usize,
     pub capture: usize,
@@ -45,7 +45,7 @@ pub struct ConnSummary {
 /// known broker port; judged at the end if the same server endpoint answered MQTT in another
 /// connection of the run (`cross_learned`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unjudged {
+pub(crate) enum Unjudged {
     /// The transport came up and the client sent nothing: `no_connect_sent` on a broker.
     Silent { up: At, end: At },
     /// A ClientHello answered by no TLS and a close: `protocol_mismatch` on a plain broker.
@@ -83,37 +83,37 @@ impl Stamp {
 }
 
 impl ConnSummary {
-    pub fn client(&self) -> SocketAddr {
+    pub(crate) fn client(&self) -> SocketAddr {
         SocketAddr::new(self.client.ip, self.client.port)
     }
 
-    pub fn server(&self) -> SocketAddr {
+    pub(crate) fn server(&self) -> SocketAddr {
         SocketAddr::new(self.server.ip, self.server.port)
     }
 
     /// When the connection closed (first FIN or RST).
-    pub fn close_at(&self) -> Option<At> {
+    pub(crate) fn close_at(&self) -> Option<At> {
         self.close_at.map(Stamp::at)
     }
 
     /// The client's first FIN or RST.
-    pub fn client_close(&self) -> Option<At> {
+    pub(crate) fn client_close(&self) -> Option<At> {
         self.client_close.map(Stamp::at)
     }
 
     /// When the server dropped the connection: its DISCONNECT (5.0, e.g. 0x8E session taken
     /// over) or its first FIN/RST.
-    pub fn server_drop(&self) -> Option<At> {
+    pub(crate) fn server_drop(&self) -> Option<At> {
         self.server_drop.map(Stamp::at)
     }
 
     /// The client's CONNECT.
-    pub fn connect_at(&self) -> Option<At> {
+    pub(crate) fn connect_at(&self) -> Option<At> {
         self.connect_at.map(Stamp::at)
     }
 
     /// The attempt reached its goal: TLS established, or (plain) CONNACK 0.
-    pub fn succeeded(&self) -> bool {
+    pub(crate) fn succeeded(&self) -> bool {
         match self.tls_established {
             Some(established) => established,
             None => self.connack_code == Some(0),
@@ -121,7 +121,7 @@ impl ConnSummary {
     }
 
     /// The session was up: TLS established, or (plain) any CONNACK.
-    pub fn session_up(&self) -> bool {
+    pub(crate) fn session_up(&self) -> bool {
         match self.tls_established {
             Some(established) => established,
             None => self.mqtt && self.connack_code.is_some(),
@@ -130,7 +130,7 @@ impl ConnSummary {
 }
 
 /// Summarises `conn`, which has report id `id`.
-pub fn summarize(id: usize, conn: &Connection) -> ConnSummary {
+pub(crate) fn summarize(id: usize, conn: &Connection) -> ConnSummary {
     let server = facts::server(conn);
     let disconnect = mqtt_packets(conn)
         .find(|(_, side, p)| {

@@ -11,7 +11,7 @@ use crate::flow::TcpEvent;
 /// (RFC 9293 §3.4: an acknowledgment number says what was received): the other side's packets
 /// existed and the capture missed them. A side that only sends SYNs acknowledges nothing, so an
 /// unanswered SYN is never mistaken for this.
-pub fn capture_one_sided(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn capture_one_sided(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let sides = &conn.tcp.sides;
     let (present, missing) = match (sides[0].packets, sides[1].packets) {
@@ -54,7 +54,7 @@ pub fn capture_one_sided(ctx: &ConnCtx) -> Vec<Hit> {
 /// and its buffer filled) for at least `min_stall_s`: from its first zero window to the next
 /// segment that opens it again, or to the end of what the capture watched. Each stall of each
 /// side is one hit; the longest per side is what the text names.
-pub fn zero_window(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn zero_window(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let min_stall = ctx.threshold("min_stall_s");
     let mut hits = Vec::new();
@@ -109,7 +109,7 @@ pub fn zero_window(ctx: &ConnCtx) -> Vec<Hit> {
 /// `min_retransmissions` tries, until the sender gave up (its RST) or the capture ended. A dead
 /// path, a NAT or firewall that forgot the connection, or a peer that vanished (half-open).
 /// Unanswered SYNs are `syn_unanswered`'s.
-pub fn peer_unresponsive(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn peer_unresponsive(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     if !facts::transport_up(conn) || conn.tcp.missing_bytes > 0 {
         return vec![];
@@ -168,7 +168,7 @@ pub fn peer_unresponsive(ctx: &ConnCtx) -> Vec<Hit> {
 /// code 4 which is path MTU; RFC 4443 §3.1 type 1): the network says why they do not arrive.
 /// RFC 1122 §4.2.3.9 / RFC 9293 §3.9.2: "host" and "net" unreachable are soft errors that TCP
 /// may retry; "port" and "prohibited" end the attempt.
-pub fn icmp_unreachable(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn icmp_unreachable(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let found = conn.events.iter().find_map(|e| match e.kind {
         crate::conn::EventKind::Tcp(TcpEvent::Icmp {
@@ -220,7 +220,7 @@ pub fn icmp_unreachable(ctx: &ConnCtx) -> Vec<Hit> {
 }
 
 /// RFC 9293 §3.10.7.2: a SYN to a closed port is answered by RST (with ACK).
-pub fn connection_refused(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn connection_refused(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let (client, server) = (facts::client(conn), facts::server(conn));
     let Some(syn) = first_tcp(conn, client, is_syn) else {
@@ -247,7 +247,7 @@ pub fn connection_refused(ctx: &ConnCtx) -> Vec<Hit> {
 
 /// SYNs with neither SYN-ACK nor RST. When the capture stopped right after the SYN, the answer
 /// may simply not have been recorded: no finding below `min_wait_s`.
-pub fn syn_unanswered(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn syn_unanswered(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let (client, server) = (facts::client(conn), facts::server(conn));
     let Some(first) = first_tcp(conn, client, is_syn) else {
@@ -277,7 +277,7 @@ pub fn syn_unanswered(ctx: &ConnCtx) -> Vec<Hit> {
 }
 
 /// Bytes the capture lacks (`missing_bytes`), with the first gap.
-pub fn capture_gap(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn capture_gap(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     if conn.tcp.missing_bytes == 0 {
         return vec![];
@@ -300,7 +300,7 @@ pub fn capture_gap(ctx: &ConnCtx) -> Vec<Hit> {
 
 /// Retransmitted segments as a share of all packets: info from `info_rate`, warning from
 /// `warning_rate` (and at least `warning_min_count` of them).
-pub fn tcp_retransmissions(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn tcp_retransmissions(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     // Resends at a smaller size after an ICMP "fragmentation needed" are path MTU discovery
     // working (RFC 1191 §6.5), not loss.

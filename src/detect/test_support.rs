@@ -1,7 +1,7 @@
 //! Builders of small connection records for rule unit tests (times in milliseconds after a
 //! fixed start, frames given explicitly).
 
-use super::{Finding, RuleBook, detect};
+use super::{ConnSummary, Finding, RuleBook, connection_findings, cross_findings, summarize};
 use crate::common::{At, Side};
 use crate::conn::{AppProtocol, ClientBasis, Connection, Event, EventKind};
 use crate::flow::{Close, CloseHow, SideStats, TcpEvent, TcpSummary};
@@ -12,23 +12,23 @@ use crate::proto::tls::TlsEvent;
 use std::net::SocketAddr;
 
 /// 2027-01-15T08:00:00Z.
-pub const T0_NS: i64 = 1_800_000_000_000_000_000;
+pub(crate) const T0_NS: i64 = 1_800_000_000_000_000_000;
 
-pub fn at(frame: u64, ms: i64) -> At {
+pub(crate) fn at(frame: u64, ms: i64) -> At {
     At {
         frame,
         time_ns: T0_NS + ms * 1_000_000,
     }
 }
 
-pub fn conn() -> Connection {
+pub(crate) fn conn() -> Connection {
     conn_between(
         SocketAddr::from(([10, 0, 0, 2], 50000)),
         SocketAddr::from(([10, 0, 0, 1], 1883)),
     )
 }
 
-pub fn conn_between(client: SocketAddr, server: SocketAddr) -> Connection {
+pub(crate) fn conn_between(client: SocketAddr, server: SocketAddr) -> Connection {
     let stats = SideStats {
         packets: 1,
         bytes: 0,
@@ -77,7 +77,7 @@ fn push(c: &mut Connection, at: At, side: Side, kind: EventKind) {
 }
 
 /// Adds a TCP event; a FIN or RST also sets `close` if it is the first.
-pub fn tcp(c: &mut Connection, frame: u64, ms: i64, side: Side, event: TcpEvent) {
+pub(crate) fn tcp(c: &mut Connection, frame: u64, ms: i64, side: Side, event: TcpEvent) {
     let when = at(frame, ms);
     if matches!(event, TcpEvent::Fin | TcpEvent::Rst) && c.tcp.close.how == CloseHow::None {
         c.tcp.close = Close {
@@ -96,11 +96,11 @@ pub fn tcp(c: &mut Connection, frame: u64, ms: i64, side: Side, event: TcpEvent)
     push(c, when, side, EventKind::Tcp(event));
 }
 
-pub fn tls(c: &mut Connection, frame: u64, ms: i64, side: Side, event: TlsEvent) {
+pub(crate) fn tls(c: &mut Connection, frame: u64, ms: i64, side: Side, event: TlsEvent) {
     push(c, at(frame, ms), side, EventKind::Tls(event));
 }
 
-pub fn mqtt(c: &mut Connection, frame: u64, ms: i64, side: Side, p: PacketSummary) {
+pub(crate) fn mqtt(c: &mut Connection, frame: u64, ms: i64, side: Side, p: PacketSummary) {
     let when = at(frame, ms);
     if let Some(m) = c.mqtt.as_mut() {
         *m.packets.entry(p.packet_type).or_insert(0) += 1;
@@ -114,7 +114,7 @@ pub fn mqtt(c: &mut Connection, frame: u64, ms: i64, side: Side, p: PacketSummar
     );
 }
 
-pub fn mqtt_violation(c: &mut Connection, frame: u64, ms: i64, side: Side) {
+pub(crate) fn mqtt_violation(c: &mut Connection, frame: u64, ms: i64, side: Side) {
     if let Some(m) = c.mqtt.as_mut() {
         m.violations += 1;
     }
@@ -125,7 +125,7 @@ pub fn mqtt_violation(c: &mut Connection, frame: u64, ms: i64, side: Side) {
     push(c, at(frame, ms), side, EventKind::Mqtt(v));
 }
 
-pub fn packet(packet_type: &'static str) -> PacketSummary {
+pub(crate) fn packet(packet_type: &'static str) -> PacketSummary {
     PacketSummary {
         packet_type,
         ..PacketSummary::default()
@@ -133,7 +133,7 @@ pub fn packet(packet_type: &'static str) -> PacketSummary {
 }
 
 /// A plain MQTT 3.1.1 session: handshake, CONNECT (keep-alive 60, id `dev-1`), CONNACK 0.
-pub fn established_plain() -> Connection {
+pub(crate) fn established_plain() -> Connection {
     let mut c = conn();
     c.protocol = AppProtocol::Mqtt;
     tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
@@ -171,7 +171,7 @@ pub fn established_plain() -> Connection {
 }
 
 /// Ends a plain session the normal way: client DISCONNECT then FINs.
-pub fn normal_end(c: &mut Connection, frame: u64, ms: i64) {
+pub(crate) fn normal_end(c: &mut Connection, frame: u64, ms: i64) {
     mqtt(c, frame, ms, Side::Orig, packet("DISCONNECT"));
     if let Some(m) = c.mqtt.as_mut() {
         m.disconnect = Some(crate::proto::mqtt::message::DisconnectInfo {
@@ -184,11 +184,11 @@ pub fn normal_end(c: &mut Connection, frame: u64, ms: i64) {
     tcp(c, frame + 2, ms + 2, Side::Resp, TcpEvent::Fin);
 }
 
-pub fn findings_with(
+pub(crate) fn findings_with(
     connections: Vec<Connection>,
     end_ms: i64,
     book: &RuleBook,
-) -> super::Detection {
+) -> Detection {
     let last_frame = connections
         .iter()
         .map(|c| c.tcp.last.frame)
@@ -197,7 +197,7 @@ pub fn findings_with(
     detect(&connections, at(last_frame, end_ms), book)
 }
 
-pub fn findings(c: &Connection) -> Vec<Finding> {
+pub(crate) fn findings(c: &Connection) -> Vec<Finding> {
     let end_ms = (c.tcp.last.time_ns - T0_NS) / 1_000_000;
     findings_until(c, end_ms)
 }
@@ -208,7 +208,7 @@ fn findings_until(c: &Connection, end_ms: i64) -> Vec<Finding> {
 
 /// The findings of one connection watched until `end_ms`, judged with `book` (a profile,
 /// broker ports).
-pub fn findings_under(c: &Connection, end_ms: i64, book: &RuleBook) -> Vec<Finding> {
+pub(crate) fn findings_under(c: &Connection, end_ms: i64, book: &RuleBook) -> Vec<Finding> {
     findings_with(vec![c.clone()], end_ms, book)
         .per_connection
         .into_iter()
@@ -216,23 +216,50 @@ pub fn findings_under(c: &Connection, end_ms: i64, book: &RuleBook) -> Vec<Findi
         .collect()
 }
 
-pub fn rules_fired(c: &Connection) -> Vec<&'static str> {
+pub(crate) fn rules_fired(c: &Connection) -> Vec<&'static str> {
     findings(c).iter().map(|f| f.rule).collect()
 }
 
-pub fn rules_fired_until(c: &Connection, end_ms: i64) -> Vec<&'static str> {
+pub(crate) fn rules_fired_until(c: &Connection, end_ms: i64) -> Vec<&'static str> {
     findings_until(c, end_ms).iter().map(|f| f.rule).collect()
 }
 
-pub fn severity_of(f: &[Finding], rule: &str) -> Option<&'static str> {
+pub(crate) fn severity_of(f: &[Finding], rule: &str) -> Option<&'static str> {
     f.iter().find(|f| f.rule == rule).map(|f| f.severity.name())
 }
 
 /// Rules fired with warning or error severity (what makes a connection unhealthy).
-pub fn problems(c: &Connection) -> Vec<&'static str> {
+pub(crate) fn problems(c: &Connection) -> Vec<&'static str> {
     findings(c)
         .iter()
         .filter(|f| f.severity >= super::Severity::Warning)
         .map(|f| f.rule)
         .collect()
+}
+
+/// Findings of a run: per connection (indexed by report id) and across connections.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Detection {
+    pub per_connection: Vec<Vec<Finding>>,
+    pub cross: Vec<Finding>,
+}
+
+/// Runs every rule over `connections` (report ids = their positions), all watched until
+/// `observed_until`: the whole of detection for tests. The engine calls
+/// [`connection_findings`] as each connection ends and [`cross_findings`] at the end.
+pub(crate) fn detect(connections: &[Connection], observed_until: At, book: &RuleBook) -> Detection {
+    let per_connection = connections
+        .iter()
+        .enumerate()
+        .map(|(id, conn)| connection_findings(id, conn, observed_until, book))
+        .collect();
+    let summaries: Vec<ConnSummary> = connections
+        .iter()
+        .enumerate()
+        .map(|(id, conn)| summarize(id, conn))
+        .collect();
+    Detection {
+        per_connection,
+        cross: cross_findings(&summaries, book),
+    }
 }

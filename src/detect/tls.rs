@@ -112,7 +112,7 @@ fn pick(ctx: &ConnCtx, keys: &[String]) -> Option<String> {
 
 /// Readable alerts that end or damage a session. close_notify and user_canceled are normal
 /// closure (RFC 8446 §6.1). A warning-level alert the handshake survives is info only.
-pub fn tls_alert(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn tls_alert(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let Some(tls) = tls_of(conn) else {
         return vec![];
@@ -230,7 +230,7 @@ fn fatal_from(tls: &TlsSummary, side: Side, descs: &[u8]) -> Option<AlertInfo> {
 
 /// The server asked for a certificate (CertificateRequest) and the client sent none (an empty
 /// Certificate, RFC 5246 §7.4.6), or the server said certificate_required (RFC 8446 §4.4.2.4).
-pub fn client_cert_missing(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn client_cert_missing(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let Some(tls) = tls_of(conn) else {
         return vec![];
@@ -290,7 +290,7 @@ pub fn client_cert_missing(ctx: &ConnCtx) -> Vec<Hit> {
 }
 
 /// The client sent a certificate and the server answered with a certificate alert.
-pub fn client_cert_rejected(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn client_cert_rejected(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let Some(tls) = tls_of(conn) else {
         return vec![];
@@ -329,7 +329,7 @@ pub fn client_cert_rejected(ctx: &ConnCtx) -> Vec<Hit> {
 /// close_notify and is not reported. Nor is one on a connection whose handshake is not in the
 /// capture (it started mid-stream): no handshake is there to end, and a 2-byte alert under
 /// any suite (26 bytes with AES-GCM in TLS 1.2) at the end of a session is its close_notify.
-pub fn encrypted_alert(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn encrypted_alert(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let Some(tls) = tls_of(conn) else {
         return vec![];
@@ -403,7 +403,7 @@ pub fn encrypted_alert(ctx: &ConnCtx) -> Vec<Hit> {
 /// A RST ended the connection before the TLS handshake completed, and neither side sent an
 /// alert: typical of middleboxes and of TLS stacks that drop the socket. A RST after
 /// close_notify or after an MQTT DISCONNECT is normal teardown and never this finding.
-pub fn rst_without_alert(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn rst_without_alert(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let Some(tls) = tls_of(conn) else {
         return vec![];
@@ -454,7 +454,7 @@ pub fn rst_without_alert(ctx: &ConnCtx) -> Vec<Hit> {
 }
 
 /// The handshake did not complete and nothing more specific explains it.
-pub fn handshake_incomplete(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn handshake_incomplete(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let Some(tls) = tls_of(conn) else {
         return vec![];

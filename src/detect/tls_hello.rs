@@ -47,7 +47,7 @@ fn proxy_header_unexpected(ctx: &ConnCtx, server_close: Option<(At, bool)>) -> O
     )
 }
 
-pub fn protocol_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn protocol_mismatch(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let port = conn.server_addr().port();
     let transport = ctx.broker_port();
@@ -150,7 +150,7 @@ fn profile_min_version(ctx: &ConnCtx) -> u16 {
 }
 
 /// RFC 8996 deprecates TLS 1.0 and 1.1; a profile may require more (`min_tls_version`).
-pub fn low_tls_version(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn low_tls_version(ctx: &ConnCtx) -> Vec<Hit> {
     let Some(tls) = tls_of(ctx.conn) else {
         return vec![];
     };
@@ -181,7 +181,7 @@ pub fn low_tls_version(ctx: &ConnCtx) -> Vec<Hit> {
 }
 
 /// No server_name extension (RFC 6066 §3). Cloud brokers route and pick certificates by SNI.
-pub fn sni_missing(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn sni_missing(ctx: &ConnCtx) -> Vec<Hit> {
     let Some(ch) = tls_of(ctx.conn).and_then(|t| t.client_hello.as_ref()) else {
         return vec![];
     };
@@ -200,7 +200,7 @@ pub fn sni_missing(ctx: &ConnCtx) -> Vec<Hit> {
 }
 
 /// RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted in HostName."
-pub fn sni_ip_literal(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn sni_ip_literal(ctx: &ConnCtx) -> Vec<Hit> {
     let Some(ch) = tls_of(ctx.conn).and_then(|t| t.client_hello.as_ref()) else {
         return vec![];
     };

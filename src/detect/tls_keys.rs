@@ -29,7 +29,7 @@ fn weakness(suite: &TlsCipherSuite) -> Option<&'static str> {
 }
 
 /// The ServerHello chose a weak suite.
-pub fn weak_cipher_suite(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn weak_cipher_suite(ctx: &ConnCtx) -> Vec<Hit> {
     let Some(tls) = tls_of(ctx.conn) else {
         return vec![];
     };
@@ -57,7 +57,7 @@ pub fn weak_cipher_suite(ctx: &ConnCtx) -> Vec<Hit> {
 }
 
 /// The key log matched the session (by its ClientHello random) but its secrets were not used.
-pub fn keys_not_applied(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn keys_not_applied(ctx: &ConnCtx) -> Vec<Hit> {
     let Some(tls) = tls_of(ctx.conn) else {
         return vec![];
     };

@@ -15,7 +15,7 @@ fn event_at(conn: &Connection, pick: impl Fn(&TransportEvent) -> bool) -> Option
     })
 }
 
-pub fn proxy_refused(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn proxy_refused(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let Some(layer) = conn
         .transport
@@ -76,7 +76,7 @@ pub fn proxy_refused(ctx: &ConnCtx) -> Vec<Hit> {
     }
 }
 
-pub fn websocket_upgrade_failed(ctx: &ConnCtx) -> Vec<Hit> {
+pub(crate) fn websocket_upgrade_failed(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let Some(Transport::Websocket {
         target,

@@ -19,9 +19,9 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// Events kept from the start of a connection's timeline.
-pub const TIMELINE_HEAD: usize = 1_000;
+pub(crate) const TIMELINE_HEAD: usize = 1_000;
 /// Events kept from the end of a connection's timeline.
-pub const TIMELINE_TAIL: usize = 1_000;
+pub(crate) const TIMELINE_TAIL: usize = 1_000;
 
 /// Bytes buffered per direction while the protocol is not yet recognised.
 const SNIFF_LIMIT: usize = 4096;

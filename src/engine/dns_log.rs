@@ -10,7 +10,7 @@ use crate::wire::DnsDatagram;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
-pub const MAX_LOOKUPS: usize = 10_000;
+pub(crate) const MAX_LOOKUPS: usize = 10_000;
 const MAX_PENDING: usize = 10_000;
 /// mDNS answers go to the group address (RFC 6762 §6), not to the querier.
 const MDNS_PORT: u16 = 5353;
@@ -28,7 +28,7 @@ pub(super) struct DnsLog {
 
 impl DnsLog {
     /// A DNS or mDNS datagram. False when it holds no DNS message (shorter than a header).
-    pub fn datagram(&mut self, at: At, d: &DnsDatagram<'_>) -> bool {
+    pub(crate) fn datagram(&mut self, at: At, d: &DnsDatagram<'_>) -> bool {
         let Some(message) = dns::parse(d.payload) else {
             return false;
         };
@@ -57,7 +57,7 @@ impl DnsLog {
     /// A TCP segment to or from port 53 (RFC 1035 §4.2.2: each message behind a two-byte
     /// length). Read when the segment holds whole messages, as resolvers send them; a message
     /// split across segments is not read (the connection itself is still analysed as TCP).
-    pub fn tcp_segment(&mut self, at: At, seg: &crate::wire::TcpSegment<'_>) {
+    pub(crate) fn tcp_segment(&mut self, at: At, seg: &crate::wire::TcpSegment<'_>) {
         let mut rest = seg.payload;
         while let Some(&[hi, lo]) = rest.get(..2) {
             let len = usize::from(u16::from_be_bytes([hi, lo]));
@@ -169,7 +169,7 @@ impl DnsLog {
     }
 
     /// The lookup that resolved `server` for `client` before `at`, counted as used.
-    pub fn resolved_by(&mut self, client: IpAddr, server: IpAddr) -> Option<ResolvedBy> {
+    pub(crate) fn resolved_by(&mut self, client: IpAddr, server: IpAddr) -> Option<ResolvedBy> {
         let &(i, answered) = self.by_address.get(&(client, server))?;
         let l = self.lookups.get_mut(i)?;
         l.connections += 1;
@@ -182,7 +182,7 @@ impl DnsLog {
     }
 
     /// Every lookup, in order of first query; the log is emptied for the next capture.
-    pub fn finish(&mut self) -> Vec<DnsLookup> {
+    pub(crate) fn finish(&mut self) -> Vec<DnsLookup> {
         let lookups = std::mem::take(&mut self.lookups);
         *self = DnsLog::default();
         lookups

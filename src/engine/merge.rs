@@ -30,9 +30,9 @@ use std::net::IpAddr;
 use std::os::unix::fs::FileExt;
 
 /// Summaries kept for the cross-connection rules (about 200 bytes each).
-pub const MAX_SUMMARIES: usize = 131_072;
+pub(crate) const MAX_SUMMARIES: usize = 131_072;
 /// JSON held in memory for waiting connections before it is spilled to a temporary file.
-pub const SPILL_AT: usize = 4 << 20;
+pub(crate) const SPILL_AT: usize = 4 << 20;
 /// Distinct clients counted separately in the overview.
 const MAX_CLIENTS: usize = 100_000;
 /// Clients listed in the overview.

@@ -49,7 +49,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use worker::{Finished, Opening, Worker};
 
 /// One input of a run.
-pub enum Input {
+pub(crate) enum Input {
     /// A file, opened when its turn comes.
     Path(PathBuf),
     /// Already open (stdin).
@@ -58,7 +58,7 @@ pub enum Input {
 
 /// How a run is carried out.
 #[derive(Debug, Clone)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     /// Worker threads; 1 runs everything on the calling thread.
     pub jobs: usize,
     pub report: ReportOptions,
@@ -91,7 +91,7 @@ pub(crate) struct Shared {
 /// Analyses `inputs` in order and writes the report to `sink`. Returns the finding counts
 /// (for the exit code). Capture damage becomes warnings; `Err` is for a file that cannot be
 /// opened any more or an output that cannot be written.
-pub fn run(
+pub(crate) fn run(
     inputs: Vec<Input>,
     keys: Arc<KeyLog>,
     book: RuleBook,

@@ -29,11 +29,11 @@ use std::hash::BuildHasher as _;
 use std::net::{IpAddr, SocketAddr};
 
 /// Index of a connection record in the order records start (per capture).
-pub type RecordId = u32;
+pub(crate) type RecordId = u32;
 
 /// The caps and times of a directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DirectoryLimits {
+pub(crate) struct DirectoryLimits {
     /// Live records at once; more end the least recently active ones (`flow_limit`).
     pub max_live: usize,
     /// Entries (live and tombstones); more drop the oldest tombstones. The table is sized for
@@ -68,7 +68,7 @@ impl Default for DirectoryLimits {
 
 impl DirectoryLimits {
     /// No cap and no timeout: every record lasts to its stream's end (tests, small captures).
-    pub fn unbounded() -> Self {
+    pub(crate) fn unbounded() -> Self {
         DirectoryLimits {
             max_live: usize::MAX,
             max_entries: usize::MAX,
@@ -83,7 +83,7 @@ impl DirectoryLimits {
 /// Why a record ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum EndReason {
+pub(crate) enum EndReason {
     /// Closed (FIN both ways, or RST) and quiet for the linger time.
     Close,
     /// No segment for the idle time.
@@ -100,7 +100,7 @@ pub enum EndReason {
 
 /// The opening facts of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RecordOpen {
+pub(crate) struct RecordOpen {
     pub record: RecordId,
     /// Wireshark's `tcp.stream`.
     pub stream: u32,
@@ -116,7 +116,7 @@ pub struct RecordOpen {
 
 /// Where a segment goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Route {
+pub(crate) struct Route {
     pub record: RecordId,
     pub side: Side,
     /// Set when this segment opens the record.
@@ -127,7 +127,7 @@ pub struct Route {
 
 /// A record that ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ended {
+pub(crate) struct Ended {
     pub record: RecordId,
     pub reason: EndReason,
     pub pair_hash: u64,
@@ -137,7 +137,7 @@ pub struct Ended {
 
 /// Counts of records cut short by each cap (for `limit_reached` warnings).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LimitCounts {
+pub(crate) struct LimitCounts {
     pub flow_limit: u64,
     pub reorder_limit: u64,
     pub first_flow_limit: Option<At>,
@@ -212,7 +212,7 @@ impl Entry {
 
 /// The stream directory of one capture. See the module documentation.
 #[derive(Debug)]
-pub struct StreamDirectory {
+pub(crate) struct StreamDirectory {
     limits: DirectoryLimits,
     entries: HashMap<PairKey, Entry, FixedState>,
     next_stream: u32,
@@ -228,7 +228,7 @@ pub struct StreamDirectory {
 }
 
 impl StreamDirectory {
-    pub fn new(limits: DirectoryLimits) -> Self {
+    pub(crate) fn new(limits: DirectoryLimits) -> Self {
         StreamDirectory {
             limits,
             entries: match limits.max_entries {
@@ -247,23 +247,23 @@ impl StreamDirectory {
     }
 
     /// Streams numbered so far (`tcp.stream` values are `0..streams()`).
-    pub fn streams(&self) -> u32 {
+    pub(crate) fn streams(&self) -> u32 {
         self.next_stream
     }
 
     /// Records opened so far.
-    pub fn records(&self) -> RecordId {
+    pub(crate) fn records(&self) -> RecordId {
         self.next_record
     }
 
-    pub fn limit_counts(&self) -> LimitCounts {
+    pub(crate) fn limit_counts(&self) -> LimitCounts {
         self.counts
     }
 
     /// Routes one segment of frame `at`. Records ended on the way (port reuse, timeouts and
     /// caps, checked every so often) are appended to `ended`, before this segment's record
     /// opens.
-    pub fn route(&mut self, at: At, seg: &TcpSegment<'_>, ended: &mut Vec<Ended>) -> Route {
+    pub(crate) fn route(&mut self, at: At, seg: &TcpSegment<'_>, ended: &mut Vec<Ended>) -> Route {
         self.now = at;
         self.maybe_sweep(ended);
         let src = SocketAddr::new(seg.src, seg.src_port);
@@ -357,7 +357,7 @@ impl StreamDirectory {
     /// The live record of the pair `src`-`dst`, the side `src` is on, and the pair's hash:
     /// where an ICMP error quoting a segment from `src` to `dst` belongs. `None` when the pair
     /// has no live record.
-    pub fn locate(&self, src: SocketAddr, dst: SocketAddr) -> Option<(RecordId, Side, u64)> {
+    pub(crate) fn locate(&self, src: SocketAddr, dst: SocketAddr) -> Option<(RecordId, Side, u64)> {
         let key = PairKey::new(src, dst);
         let e = self.entries.get(&key)?;
         Some((e.live?, side_of(e.orig(&key), src), e.hash))
@@ -397,7 +397,7 @@ impl StreamDirectory {
     }
 
     /// End of input: every live record ends, in record order.
-    pub fn finish(&mut self, at: At, ended: &mut Vec<Ended>) {
+    pub(crate) fn finish(&mut self, at: At, ended: &mut Vec<Ended>) {
         self.now = at;
         let mut live: Vec<(RecordId, PairKey)> = self
             .entries

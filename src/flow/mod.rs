@@ -12,11 +12,11 @@
 //! ([`fuzz_segments`]) feeds arbitrary synthetic segments through the whole table.
 
 mod direction;
-pub mod directory;
-pub mod reassembly;
+pub(crate) mod directory;
+pub(crate) mod reassembly;
 mod table;
-pub mod tcp_state;
-pub mod tracker;
+pub(crate) mod tcp_state;
+pub(crate) mod tracker;
 
 #[cfg(test)]
 mod tests;
@@ -57,7 +57,7 @@ impl FlowLimits {
 
 /// Who is `Side::Orig` of a stream first seen with `seg`: its sender, or its receiver when
 /// `seg` is a SYN-ACK (the SYN was missed). Returns (orig, resp, handshake seen).
-pub fn orientation(seg: &crate::wire::TcpSegment<'_>) -> (SocketAddr, SocketAddr, bool) {
+pub(crate) fn orientation(seg: &crate::wire::TcpSegment<'_>) -> (SocketAddr, SocketAddr, bool) {
     let src = SocketAddr::new(seg.src, seg.src_port);
     let dst = SocketAddr::new(seg.dst, seg.dst_port);
     let synack = seg.flags.syn() && seg.flags.ack();
@@ -177,7 +177,7 @@ pub trait FlowSink {
 
 /// A sink that ignores everything (fuzzing, benchmarks).
 #[derive(Debug, Default, Clone, Copy)]
-pub struct NullSink;
+pub(crate) struct NullSink;
 
 impl FlowSink for NullSink {
     fn open(&mut self, _flow: &FlowOpen) {}

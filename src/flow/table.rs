@@ -72,7 +72,12 @@ impl FlowTable {
     /// Feeds one TCP segment of frame `at`. Calls the sink: `open` (first segment of a new
     /// flow), `tcp_event`, `data`, `gap`, and `closed` for a flow whose tuple is reused by a
     /// new connection. Returns the flow the segment belongs to (its `tcp.stream`).
-    pub fn on_segment(&mut self, at: At, seg: &TcpSegment<'_>, sink: &mut impl FlowSink) -> FlowId {
+    pub(crate) fn on_segment(
+        &mut self,
+        at: At,
+        seg: &TcpSegment<'_>,
+        sink: &mut impl FlowSink,
+    ) -> FlowId {
         let route = self.directory.route(at, seg, &mut self.ended);
         self.close_ended(sink);
         if let Some(open) = route.opened {

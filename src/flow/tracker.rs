@@ -14,7 +14,7 @@ use crate::common::{At, PerSide, Side};
 use crate::wire::TcpSegment;
 
 #[derive(Debug, Clone)]
-pub struct FlowTracker {
+pub(crate) struct FlowTracker {
     id: FlowId,
     syn_seen: bool,
     first: At,
@@ -36,7 +36,7 @@ pub struct FlowTracker {
 
 impl FlowTracker {
     /// A flow opened by the stream directory (`open` says which side is `Side::Orig`).
-    pub fn new(open: &FlowOpen, limits: ReassemblyLimits) -> Self {
+    pub(crate) fn new(open: &FlowOpen, limits: ReassemblyLimits) -> Self {
         Self {
             id: open.id,
             syn_seen: open.syn_seen,
@@ -54,11 +54,11 @@ impl FlowTracker {
         }
     }
 
-    pub fn id(&self) -> FlowId {
+    pub(crate) fn id(&self) -> FlowId {
         self.id
     }
 
-    pub fn on_segment<S: FlowSink>(
+    pub(crate) fn on_segment<S: FlowSink>(
         &mut self,
         at: At,
         side: Side,
@@ -181,7 +181,7 @@ impl FlowTracker {
     }
 
     /// End of capture (or tuple reuse): every hole is lost, held data and FINs are delivered.
-    pub fn finish<S: FlowSink>(&mut self, sink: &mut S) {
+    pub(crate) fn finish<S: FlowSink>(&mut self, sink: &mut S) {
         let at = self.last;
         for side in [Side::Orig, Side::Resp] {
             self.close_out_side(side, at, sink);
@@ -230,7 +230,7 @@ impl FlowTracker {
         }
     }
 
-    pub fn summary(&self) -> TcpSummary {
+    pub(crate) fn summary(&self) -> TcpSummary {
         let PerSide { orig: o, resp: r } = &self.dirs;
         TcpSummary {
             state: self

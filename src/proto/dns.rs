@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// How a lookup ended (the last word of the capture on that name for that client).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum LookupOutcome {
+pub(crate) enum LookupOutcome {
     /// At least one answer gave an address.
     Resolved,
     /// Answered with an error response code (`rcode`).
@@ -26,7 +26,7 @@ pub enum LookupOutcome {
 /// The lookups of one name by one client in a capture (every query type together: a device
 /// asks A and AAAA for one connection).
 #[derive(Debug, Clone, Serialize)]
-pub struct DnsLookup {
+pub(crate) struct DnsLookup {
     pub client: IpAddr,
     pub name: String,
     /// The resolver asked first.
@@ -52,11 +52,11 @@ pub struct DnsLookup {
 }
 
 /// Addresses kept per lookup.
-pub const MAX_ADDRESSES: usize = 16;
+pub(crate) const MAX_ADDRESSES: usize = 16;
 
 /// Which lookup resolved a connection's server address (the connection's `dns`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ResolvedBy {
+pub(crate) struct ResolvedBy {
     pub name: String,
     pub query_frame: u64,
     pub answer_frame: u64,
@@ -65,7 +65,7 @@ pub struct ResolvedBy {
 
 /// One DNS message, reduced to what lookups and connections need.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DnsMessage {
+pub(crate) struct DnsMessage {
     pub id: u16,
     pub response: bool,
     /// RFC 1035 §4.1.1 RCODE (0 no error, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED).
@@ -80,7 +80,7 @@ pub struct DnsMessage {
 
 /// The message in `bytes` (one UDP payload, or one length-prefixed TCP message without its
 /// prefix); `None` when it is shorter than a header.
-pub fn parse(bytes: &[u8]) -> Option<DnsMessage> {
+pub(crate) fn parse(bytes: &[u8]) -> Option<DnsMessage> {
     // RFC 1035 §4.1.1: ID, flags (QR in the top bit, RCODE in the low nibble), four counts.
     let &[id_hi, id_lo, flags_hi, flags_lo, ..] = bytes.first_chunk::<12>()?;
     let id = u16::from_be_bytes([id_hi, id_lo]);
@@ -120,7 +120,7 @@ fn normalise(name: &str) -> String {
 }
 
 /// RFC 1035 §4.1.1 and RFC 6895 §2.3 names of the response codes a lookup can end with.
-pub fn rcode_name(rcode: u8) -> &'static str {
+pub(crate) fn rcode_name(rcode: u8) -> &'static str {
     match rcode {
         0 => "NOERROR",
         1 => "FORMERR",

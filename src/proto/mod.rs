@@ -9,7 +9,7 @@ pub mod transport;
 
 /// What the first bytes of one direction look like (protocol detection on any port).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sniffed {
+pub(crate) enum Sniffed {
     Tls,
     Mqtt,
     /// Not enough bytes yet to tell.

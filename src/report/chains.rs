@@ -7,7 +7,7 @@
 use super::model::{CertReport, Report};
 
 /// One distinct chain and who received it.
-pub struct ChainSeen<'a> {
+pub(crate) struct ChainSeen<'a> {
     pub connections: Vec<usize>,
     /// Frame of the Certificate message in the first connection.
     pub frame: u64,
@@ -15,7 +15,7 @@ pub struct ChainSeen<'a> {
 }
 
 /// Distinct server chains, in order of first connection.
-pub fn server_chains(report: &Report) -> Vec<ChainSeen<'_>> {
+pub(crate) fn server_chains(report: &Report) -> Vec<ChainSeen<'_>> {
     let mut seen: Vec<(Vec<&str>, ChainSeen<'_>)> = Vec::new();
     for c in &report.connections {
         let Some(tls) = &c.tls else { continue };
@@ -42,7 +42,7 @@ pub fn server_chains(report: &Report) -> Vec<ChainSeen<'_>> {
 
 /// One certificate as a line: subject, issuer, validity, and a note when the next certificate
 /// in the list is not its issuer (or the leaf's issuer is missing).
-pub fn describe(chain: &[CertReport], index: usize) -> String {
+pub(crate) fn describe(chain: &[CertReport], index: usize) -> String {
     let Some(cert) = chain.get(index) else {
         return String::new();
     };
@@ -72,7 +72,7 @@ pub fn describe(chain: &[CertReport], index: usize) -> String {
 }
 
 /// "0" or "0, 3, 7" or "0, 3, 7 and 41 more".
-pub fn connection_list(ids: &[usize]) -> String {
+pub(crate) fn connection_list(ids: &[usize]) -> String {
     const SHOWN: usize = 8;
     let mut text = ids
         .iter()

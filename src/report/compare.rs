@@ -22,7 +22,7 @@ use std::io::{self, Write};
 /// The first connection of `report` with an error (its own, or a cross-connection one that
 /// names it: the connection a duplicate client id kicked off has none of its own), else with a
 /// warning, else with an info.
-pub fn pick_failing(report: &Report) -> Option<&ConnectionReport> {
+pub(crate) fn pick_failing(report: &Report) -> Option<&ConnectionReport> {
     let has = |c: &ConnectionReport, severity: Severity| {
         c.findings.iter().any(|f| f.severity == severity)
             || report
@@ -37,7 +37,7 @@ pub fn pick_failing(report: &Report) -> Option<&ConnectionReport> {
 
 /// The healthy connection of `report` most like `bad`: the same server and SNI, else the same
 /// client id, else the first healthy one. `same_report`: `bad` is one of `report`'s own.
-pub fn pick_like<'a>(
+pub(crate) fn pick_like<'a>(
     report: &'a Report,
     bad: &ConnectionReport,
     same_report: bool,
@@ -80,7 +80,7 @@ pub fn pick_like<'a>(
 
 /// One compared fact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FactRow {
+pub(crate) struct FactRow {
     pub fact: &'static str,
     pub good: String,
     pub bad: String,
@@ -92,7 +92,7 @@ pub struct FactRow {
 
 /// How two offered lists differ, members compared as sets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ListDiff {
+pub(crate) struct ListDiff {
     /// In the good connection's list only, in its order.
     pub only_good: Vec<String>,
     /// In the bad connection's list only, in its order.
@@ -185,7 +185,7 @@ fn list_row(fact: &'static str, good: Option<Vec<String>>, bad: Option<Vec<Strin
 
 /// Where a compared connection came from.
 #[derive(Debug, Clone, Serialize)]
-pub struct Which {
+pub(crate) struct Which {
     pub capture: String,
     pub connection: usize,
     pub tcp_stream: u32,
@@ -193,7 +193,7 @@ pub struct Which {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Comparison {
+pub(crate) struct Comparison {
     pub schema: &'static str,
     pub good: Which,
     pub bad: Which,
@@ -334,7 +334,7 @@ fn which(report: &Report, conn: &ConnectionReport) -> Which {
 }
 
 /// Compares `good` (of `good_report`) with `bad` (of `bad_report`).
-pub fn compare(
+pub(crate) fn compare(
     good_report: &Report,
     good: &ConnectionReport,
     bad_report: &Report,
@@ -407,13 +407,13 @@ fn list_text(members: &[String]) -> String {
 /// Members of a list difference shown in the table format (JSON has them all).
 const LISTED: usize = 12;
 
-pub fn write_json(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn write_json(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, c)?;
     writeln!(out)
 }
 
 /// The comparison as a table that fits `width` columns (long values fold inside their cells).
-pub fn write_table(c: &Comparison, out: &mut dyn Write, width: usize) -> io::Result<()> {
+pub(crate) fn write_table(c: &Comparison, out: &mut dyn Write, width: usize) -> io::Result<()> {
     let describe = |w: &Which| {
         format!(
             "{} connection {} (tcp.stream {}, from frame {})",

@@ -16,7 +16,7 @@ const MAX_DIAGRAMS: usize = 20;
 use std::io::{self, Write};
 
 /// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -147,7 +147,7 @@ fn connection_row(report: &Report, c: &ConnectionReport, out: &mut dyn Write) ->
     )
 }
 
-pub fn write(report: &Report, out: &mut dyn Write, only_failures: bool) -> io::Result<()> {
+pub(crate) fn write(report: &Report, out: &mut dyn Write, only_failures: bool) -> io::Result<()> {
     let name = match report.captures.as_slice() {
         [one] => one.path.clone(),
         many => format!("{} captures", many.len()),

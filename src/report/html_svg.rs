@@ -35,7 +35,7 @@ fn outcome_colour(report: &Report, c: &ConnectionReport) -> &'static str {
 }
 
 /// The timeline of all connections (empty when there is none).
-pub fn timeline(report: &Report) -> String {
+pub(crate) fn timeline(report: &Report) -> String {
     let conns: Vec<&ConnectionReport> = report.connections.iter().take(MAX_BARS).collect();
     let Some(t0) = conns.iter().map(|c| c.start_ns).min() else {
         return String::new();
@@ -100,7 +100,7 @@ fn cut_note(shown: usize, total: usize, what: &str) -> String {
 }
 
 /// The sequence diagram of one connection from its timeline (empty when it has none).
-pub fn sequence(c: &ConnectionReport) -> String {
+pub(crate) fn sequence(c: &ConnectionReport) -> String {
     if c.events.is_empty() {
         return String::new();
     }

@@ -12,7 +12,7 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', "<br>")
 }
 
-pub fn write(report: &Report, out: &mut dyn Write, only_failures: bool) -> io::Result<()> {
+pub(crate) fn write(report: &Report, out: &mut dyn Write, only_failures: bool) -> io::Result<()> {
     let title = match report.captures.as_slice() {
         [one] => format!("mqpcap report: `{}`", one.path),
         many => format!("mqpcap report: {} captures", many.len()),

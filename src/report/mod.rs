@@ -4,28 +4,28 @@
 
 mod cells;
 mod chains;
-pub mod compare;
-pub mod html;
+pub(crate) mod compare;
+pub(crate) mod html;
 mod html_svg;
-pub mod markdown;
-pub mod model;
-pub mod redact;
-pub mod sink;
-pub mod story;
-pub mod table;
+pub(crate) mod markdown;
+pub(crate) mod model;
+pub(crate) mod redact;
+pub(crate) mod sink;
+pub(crate) mod story;
+pub(crate) mod table;
 
 use std::io::{self, Write};
 
 /// The human formats, rendered from a gathered report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HumanFormat {
+pub(crate) enum HumanFormat {
     Table,
     Markdown,
     Html,
 }
 
 /// Writes `report` to `out` in `format`.
-pub fn render(
+pub(crate) fn render(
     report: &model::Report,
     format: HumanFormat,
     out: &mut dyn Write,

@@ -7,7 +7,7 @@
 //! always gives byte-identical output.
 
 use crate::capture::{CaptureFacts, CaptureWarning};
-pub use crate::common::BytesText;
+pub(crate) use crate::common::BytesText;
 use crate::common::{At, Side};
 use crate::conn::{AppProtocol, ClientBasis, Connection, EventKind};
 use crate::finding;
@@ -21,17 +21,17 @@ use crate::proto::tls::message::{CertInfo, KeysNotApplied, TlsSummary};
 use crate::proto::tls::names::{alert_description_name, cipher_suite_name, version_name};
 use crate::proto::transport::Transport;
 use crate::report::redact::{self, Redactor};
-pub use crate::timefmt::Precision;
+pub(crate) use crate::timefmt::Precision;
 use crate::timefmt::{rfc3339, rfc3339_seconds};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-pub const SCHEMA: &str = "mqpcap/1";
+pub(crate) const SCHEMA: &str = "mqpcap/1";
 
 /// Which connection timelines the report carries (`--events`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum EventsPolicy {
+pub(crate) enum EventsPolicy {
     /// Connections with a warning or error finding of their own.
     #[default]
     Failures,
@@ -40,7 +40,7 @@ pub enum EventsPolicy {
 }
 
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ReportOptions {
+pub(crate) struct ReportOptions {
     /// Show passwords (`--reveal`); they are redacted by default.
     pub reveal: bool,
     pub events: EventsPolicy,
@@ -49,7 +49,7 @@ pub struct ReportOptions {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub schema: &'static str,
     pub tool: Tool,
     pub captures: Vec<CaptureReport>,
@@ -65,7 +65,7 @@ pub struct Report {
 
 /// What a human report leaves out of its connection list.
 #[derive(Debug, Default)]
-pub struct Omitted {
+pub(crate) struct Omitted {
     pub connections: usize,
     /// One finding per (rule, severity, title), listing every omitted connection it concerns;
     /// `repeats` says how many findings it stands for.
@@ -74,7 +74,7 @@ pub struct Omitted {
 
 /// The run at a glance: what a fleet capture's reader wants before any connection.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Overview {
+pub(crate) struct Overview {
     pub connections: usize,
     /// Connections with a warning or error finding, their own or across connections.
     pub failing: usize,
@@ -87,20 +87,20 @@ pub struct Overview {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct ClientFailures {
+pub(crate) struct ClientFailures {
     pub client: String,
     pub connections: usize,
     pub failing: usize,
 }
 
 #[derive(Debug, Serialize)]
-pub struct Tool {
+pub(crate) struct Tool {
     pub name: &'static str,
     pub version: &'static str,
 }
 
 #[derive(Debug, Serialize)]
-pub struct CaptureReport {
+pub(crate) struct CaptureReport {
     pub path: String,
     pub sha256: String,
     /// Bytes of the input as given (compressed bytes for gzip).
@@ -120,7 +120,7 @@ pub struct CaptureReport {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     pub ip: String,
     pub port: u16,
 }
@@ -135,14 +135,14 @@ impl From<SocketAddr> for Endpoint {
 }
 
 #[derive(Debug, Serialize)]
-pub struct CloseReport {
+pub(crate) struct CloseReport {
     pub how: CloseHow,
     pub by: Option<&'static str>,
     pub frame: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct TcpReport {
+pub(crate) struct TcpReport {
     pub state: String,
     pub history: String,
     pub handshake_seen: bool,
@@ -156,7 +156,7 @@ pub struct TcpReport {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ClientHelloReport {
+pub(crate) struct ClientHelloReport {
     pub frame: u64,
     pub legacy_version: String,
     pub versions: Vec<String>,
@@ -176,7 +176,7 @@ pub struct ClientHelloReport {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ServerHelloReport {
+pub(crate) struct ServerHelloReport {
     pub frame: u64,
     pub version: String,
     pub cipher_suite: String,
@@ -187,7 +187,7 @@ pub struct ServerHelloReport {
 }
 
 #[derive(Debug, Serialize)]
-pub struct CertReport {
+pub(crate) struct CertReport {
     pub subject: String,
     pub issuer: String,
     pub serial: String,
@@ -199,14 +199,14 @@ pub struct CertReport {
 }
 
 #[derive(Debug, Serialize)]
-pub struct CertificatesReport {
+pub(crate) struct CertificatesReport {
     pub frame: u64,
     pub from: &'static str,
     pub chain: Vec<CertReport>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct AlertReport {
+pub(crate) struct AlertReport {
     pub frame: u64,
     pub time: String,
     pub from: &'static str,
@@ -217,7 +217,7 @@ pub struct AlertReport {
 }
 
 #[derive(Debug, Serialize)]
-pub struct AppDataReport {
+pub(crate) struct AppDataReport {
     pub records: u64,
     pub bytes: u64,
     pub first_frame: Option<u64>,
@@ -225,7 +225,7 @@ pub struct AppDataReport {
 }
 
 #[derive(Debug, Serialize)]
-pub struct TlsReport {
+pub(crate) struct TlsReport {
     pub client_hello: Option<ClientHelloReport>,
     pub server_hello: Option<ServerHelloReport>,
     pub certificates: Vec<CertificatesReport>,
@@ -244,7 +244,7 @@ pub struct TlsReport {
 
 impl TlsReport {
     /// The SNI the client asked for, or `-`.
-    pub fn sni_text(&self) -> String {
+    pub(crate) fn sni_text(&self) -> String {
         self.client_hello
             .as_ref()
             .and_then(|ch| ch.sni.clone())
@@ -253,14 +253,14 @@ impl TlsReport {
 }
 
 #[derive(Debug, Serialize)]
-pub struct WillReport {
+pub(crate) struct WillReport {
     pub topic: BytesText,
     pub qos: u8,
     pub retain: bool,
 }
 
 #[derive(Debug, Serialize)]
-pub struct ConnectReport {
+pub(crate) struct ConnectReport {
     pub frame: u64,
     /// Null when the CONNECT was too damaged to locate it.
     pub client_id: Option<BytesText>,
@@ -277,7 +277,7 @@ pub struct ConnectReport {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ConnackReport {
+pub(crate) struct ConnackReport {
     pub frame: u64,
     pub code: u8,
     pub name: String,
@@ -285,14 +285,14 @@ pub struct ConnackReport {
 }
 
 #[derive(Debug, Serialize)]
-pub struct DisconnectReport {
+pub(crate) struct DisconnectReport {
     pub frame: u64,
     pub from: &'static str,
     pub reason_code: Option<u8>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct MqttReport {
+pub(crate) struct MqttReport {
     pub protocol_version: Option<u8>,
     pub version_guessed: bool,
     pub connect: Option<ConnectReport>,
@@ -305,7 +305,7 @@ pub struct MqttReport {
 
 impl MqttReport {
     /// The CONNECT's client id for reading, or `-` (no CONNECT, or an id it hid).
-    pub fn client_id_text(&self) -> String {
+    pub(crate) fn client_id_text(&self) -> String {
         self.connect
             .as_ref()
             .and_then(|c| c.client_id.as_ref())
@@ -314,7 +314,7 @@ impl MqttReport {
     }
 
     /// `CONNACK 5 not_authorized`, or `no CONNACK`.
-    pub fn connack_text(&self) -> String {
+    pub(crate) fn connack_text(&self) -> String {
         self.connack
             .as_ref()
             .map(|a| format!("CONNACK {} {}", a.code, a.name))
@@ -323,7 +323,7 @@ impl MqttReport {
 }
 
 #[derive(Debug, Serialize)]
-pub struct EvidenceItem {
+pub(crate) struct EvidenceItem {
     pub frame: u64,
     pub time: String,
     pub note: String,
@@ -331,7 +331,7 @@ pub struct EvidenceItem {
 
 /// A diagnosis (CONTRACT.md `FINDING`); produced by the rules.
 #[derive(Debug, Serialize)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub rule: String,
     pub severity: finding::Severity,
     pub title: String,
@@ -350,7 +350,7 @@ pub struct Finding {
 }
 
 #[derive(Debug, Serialize)]
-pub struct TimelineEvent {
+pub(crate) struct TimelineEvent {
     pub frame: u64,
     pub time: String,
     /// `time` in nanoseconds since the epoch, for drawings.
@@ -362,7 +362,7 @@ pub struct TimelineEvent {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ConnectionReport {
+pub(crate) struct ConnectionReport {
     pub id: usize,
     /// `start` in nanoseconds since the epoch, for drawings.
     #[serde(skip)]
@@ -400,7 +400,7 @@ pub struct ConnectionReport {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub connections: usize,
     pub errors: usize,
     pub warnings: usize,
@@ -408,7 +408,7 @@ pub struct Summary {
 }
 
 /// The serialisable form of a rule's finding, times written with `precision`.
-pub fn finding_report(f: finding::Finding, precision: Precision) -> Finding {
+pub(crate) fn finding_report(f: finding::Finding, precision: Precision) -> Finding {
     Finding {
         rule: f.rule.to_string(),
         severity: f.severity,
@@ -432,7 +432,7 @@ pub fn finding_report(f: finding::Finding, precision: Precision) -> Finding {
 }
 
 /// Timestamps are written with the capture's own precision.
-pub fn precision_of(facts: &CaptureFacts) -> Precision {
+pub(crate) fn precision_of(facts: &CaptureFacts) -> Precision {
     if facts.microsecond_times {
         Precision::Micros
     } else {
@@ -440,7 +440,7 @@ pub fn precision_of(facts: &CaptureFacts) -> Precision {
     }
 }
 
-pub fn capture_report(
+pub(crate) fn capture_report(
     facts: &CaptureFacts,
     dns_lookups: Vec<DnsLookup>,
     redact_ids: bool,
@@ -481,7 +481,7 @@ pub fn capture_report(
 
 /// The report of one connection, with its findings. The timeline is kept as `options.events`
 /// says: for `Failures`, only when a finding is a warning or an error.
-pub fn connection_report(
+pub(crate) fn connection_report(
     id: usize,
     conn: &Connection,
     findings: Vec<finding::Finding>,
@@ -573,7 +573,7 @@ pub fn connection_report(
 
 /// The capture's DNS lookup that gave the server's address (`dns`).
 #[derive(Debug, Serialize)]
-pub struct DnsReport {
+pub(crate) struct DnsReport {
     pub name: String,
     pub query_frame: u64,
     pub answer_frame: u64,
@@ -583,7 +583,7 @@ pub struct DnsReport {
 /// A timeline event's layer and content: as recorded, or rewritten by `--redact-ids`.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
-pub enum EventPayload {
+pub(crate) enum EventPayload {
     Typed(EventKind),
     Redacted(serde_json::Value),
 }
@@ -693,7 +693,7 @@ fn redact_connection(r: &mut ConnectionReport) {
 }
 
 /// Rewrites a finding's text (`--redact-ids`).
-pub fn redact_finding(red: &Redactor, f: &mut Finding) {
+pub(crate) fn redact_finding(red: &Redactor, f: &mut Finding) {
     red.in_place(&mut f.title);
     red.in_place(&mut f.detail);
     red.in_place(&mut f.remedy);

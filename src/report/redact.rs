@@ -9,7 +9,7 @@
 use sha2::{Digest, Sha256};
 
 /// The pseudonym of `value`: `kind-` and the first 8 hex digits of SHA-256(kind, value).
-pub fn pseudonym(kind: &str, value: &str) -> String {
+pub(crate) fn pseudonym(kind: &str, value: &str) -> String {
     let mut hash = Sha256::new();
     hash.update(kind.as_bytes());
     hash.update([0]);
@@ -23,18 +23,18 @@ pub fn pseudonym(kind: &str, value: &str) -> String {
 
 /// The values of one record (or one finding) and their pseudonyms.
 #[derive(Debug, Default, Clone)]
-pub struct Redactor {
+pub(crate) struct Redactor {
     /// (original, pseudonym), longest original first so a host name goes before its parts.
     pairs: Vec<(String, String)>,
 }
 
 impl Redactor {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Redactor::default()
     }
 
     /// Adds `value` (ignored when empty or already known) under `kind`.
-    pub fn add(&mut self, kind: &str, value: &str) {
+    pub(crate) fn add(&mut self, kind: &str, value: &str) {
         let value = value.trim();
         if value.is_empty() || self.pairs.iter().any(|(o, _)| o == value) {
             return;
@@ -45,7 +45,7 @@ impl Redactor {
     }
 
     /// Adds the host of `host:port` (or `[v6]:port`), as an address when it parses as one.
-    pub fn add_target(&mut self, target: &str) {
+    pub(crate) fn add_target(&mut self, target: &str) {
         let host = match target.rsplit_once(':') {
             Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
             _ => target,
@@ -59,7 +59,7 @@ impl Redactor {
     }
 
     /// The pseudonym of a value added before, or the text rewritten.
-    pub fn text(&self, text: &str) -> String {
+    pub(crate) fn text(&self, text: &str) -> String {
         let mut out = text.to_string();
         for (original, pseudonym) in &self.pairs {
             out = replace_tokens(&out, original, pseudonym);
@@ -67,12 +67,12 @@ impl Redactor {
         out
     }
 
-    pub fn in_place(&self, text: &mut String) {
+    pub(crate) fn in_place(&self, text: &mut String) {
         *text = self.text(text);
     }
 
     /// Every string in a JSON value rewritten.
-    pub fn value(&self, value: &mut serde_json::Value) {
+    pub(crate) fn value(&self, value: &mut serde_json::Value) {
         match value {
             serde_json::Value::String(s) => self.in_place(s),
             serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.value(v)),

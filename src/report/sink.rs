@@ -18,12 +18,12 @@ use crate::finding::Severity;
 use std::io::{self, Write};
 
 /// Connections a human report lists one by one.
-pub const HUMAN_ROWS: usize = 1_000;
+pub(crate) const HUMAN_ROWS: usize = 1_000;
 
 /// A connection as it leaves the engine: its report, and its compact JSON when the sink
 /// writes JSON (serialised by the worker that built it, in parallel).
 #[derive(Debug)]
-pub struct ConnectionOut {
+pub(crate) struct ConnectionOut {
     /// The report, when the sink gathers reports (human formats).
     pub report: Option<Box<ConnectionReport>>,
     /// The connection object as compact JSON (no trailing newline), when asked for.
@@ -32,7 +32,7 @@ pub struct ConnectionOut {
 
 impl ConnectionOut {
     /// The compact JSON: as serialised by the worker, else made from the report.
-    pub fn into_json(self) -> io::Result<String> {
+    pub(crate) fn into_json(self) -> io::Result<String> {
         match self.json {
             Some(json) => Ok(json),
             None => Ok(serde_json::to_string(&self.report)?),
@@ -42,14 +42,14 @@ impl ConnectionOut {
 
 /// What comes at the end of a run.
 #[derive(Debug)]
-pub struct RunEnd {
+pub(crate) struct RunEnd {
     pub findings: Vec<Finding>,
     pub overview: Overview,
     pub summary: Summary,
 }
 
 /// Receives a run's report in order (see the module documentation).
-pub trait ReportSink {
+pub(crate) trait ReportSink {
     /// True when connections should come with their compact JSON.
     fn wants_json(&self) -> bool;
     fn connection(&mut self, connection: ConnectionOut) -> io::Result<()>;
@@ -65,7 +65,7 @@ fn tool() -> Tool {
 }
 
 /// `--format json`, streamed.
-pub struct JsonDocumentSink<'a> {
+pub(crate) struct JsonDocumentSink<'a> {
     out: &'a mut dyn Write,
     started: bool,
     connections: usize,
@@ -73,7 +73,7 @@ pub struct JsonDocumentSink<'a> {
 }
 
 impl<'a> JsonDocumentSink<'a> {
-    pub fn new(out: &'a mut dyn Write) -> Self {
+    pub(crate) fn new(out: &'a mut dyn Write) -> Self {
         JsonDocumentSink {
             out,
             started: false,
@@ -137,12 +137,12 @@ impl ReportSink for JsonDocumentSink<'_> {
 }
 
 /// `--format jsonl`: every line one record that stands alone.
-pub struct JsonLinesSink<'a> {
+pub(crate) struct JsonLinesSink<'a> {
     out: &'a mut dyn Write,
 }
 
 impl<'a> JsonLinesSink<'a> {
-    pub fn new(out: &'a mut dyn Write) -> Self {
+    pub(crate) fn new(out: &'a mut dyn Write) -> Self {
         JsonLinesSink { out }
     }
 
@@ -180,7 +180,7 @@ impl ReportSink for JsonLinesSink<'_> {
 
 /// Gathers a bounded [`Report`] for the human formats.
 #[derive(Debug, Default)]
-pub struct HumanSink {
+pub(crate) struct HumanSink {
     connections: Vec<ConnectionReport>,
     captures: Vec<CaptureReport>,
     omitted: Omitted,
@@ -192,12 +192,12 @@ pub struct HumanSink {
 }
 
 impl HumanSink {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         HumanSink::default()
     }
 
     /// The report gathered; call after [`ReportSink::finish`].
-    pub fn into_report(self) -> Report {
+    pub(crate) fn into_report(self) -> Report {
         let end = self.end.unwrap_or(RunEnd {
             findings: Vec::new(),
             overview: Overview::default(),

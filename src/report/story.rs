@@ -8,7 +8,7 @@ use super::model::{ConnectionReport, Finding, Report};
 use crate::finding::Severity;
 
 /// Findings of one cause.
-pub struct Group<'a> {
+pub(crate) struct Group<'a> {
     /// The first finding of the group: its detail, remedy and evidence stand for all.
     pub first: &'a Finding,
     /// How many findings fell in the group.
@@ -18,13 +18,13 @@ pub struct Group<'a> {
 }
 
 /// A warning or an error.
-pub fn serious(f: &Finding) -> bool {
+pub(crate) fn serious(f: &Finding) -> bool {
     f.severity >= Severity::Warning
 }
 
 /// True when a connection has a warning or error finding, its own or a cross-connection one
 /// that names it.
-pub fn failing(report: &Report, c: &ConnectionReport) -> bool {
+pub(crate) fn failing(report: &Report, c: &ConnectionReport) -> bool {
     c.findings.iter().any(serious)
         || report
             .findings
@@ -34,7 +34,7 @@ pub fn failing(report: &Report, c: &ConnectionReport) -> bool {
 
 /// Every finding of the report grouped by cause. With `only_failures`, infos and the findings
 /// of healthy connections are left out.
-pub fn groups(report: &Report, only_failures: bool) -> Vec<Group<'_>> {
+pub(crate) fn groups(report: &Report, only_failures: bool) -> Vec<Group<'_>> {
     let all = report
         .connections
         .iter()
@@ -93,7 +93,7 @@ pub fn groups(report: &Report, only_failures: bool) -> Vec<Group<'_>> {
 }
 
 /// `0-14, 17, 20-21`: sorted ids with runs collapsed.
-pub fn id_ranges(ids: &[usize]) -> String {
+pub(crate) fn id_ranges(ids: &[usize]) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut i = 0;
     while let Some(&start) = ids.get(i) {
@@ -129,7 +129,7 @@ fn cause(g: &Group<'_>) -> String {
 
 /// The verdict line: how many connections failed and the main causes, e.g. "40 of 40
 /// connections failed: Not authorized (40 connections: 0-39); Reconnect storm ...".
-pub fn verdict(report: &Report) -> String {
+pub(crate) fn verdict(report: &Report) -> String {
     let unread = report
         .captures
         .iter()

@@ -16,14 +16,14 @@ use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 use std::io::{self, IsTerminal, Write};
 
 /// Width when neither `COLUMNS` nor a terminal says.
-pub const DEFAULT_WIDTH: usize = 100;
+pub(crate) const DEFAULT_WIDTH: usize = 100;
 /// Below this, tables are not tried: the stacked layout is used.
 const MIN_TABLE_WIDTH: usize = 90;
 
 /// How the human formats are rendered (not part of the report model: JSON always has every
 /// connection).
 #[derive(Debug, Clone, Copy)]
-pub struct TableOptions {
+pub(crate) struct TableOptions {
     /// Hide connections without a warning or error finding, and infos (`--only-failures`).
     pub only_failures: bool,
     /// Columns the table output must fit.
@@ -48,7 +48,7 @@ impl Default for TableOptions {
 impl TableOptions {
     /// Width and colour for standard output: `COLUMNS`, else the terminal's width, else 100;
     /// colour on a terminal unless `NO_COLOR` is set or `TERM` is `dumb`.
-    pub fn for_stdout(only_failures: bool) -> Self {
+    pub(crate) fn for_stdout(only_failures: bool) -> Self {
         let tty = io::stdout().is_terminal();
         let width = std::env::var("COLUMNS")
             .ok()
@@ -114,7 +114,11 @@ fn widest(text: &str) -> usize {
     text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
 }
 
-pub fn write_with(report: &Report, out: &mut dyn Write, options: TableOptions) -> io::Result<()> {
+pub(crate) fn write_with(
+    report: &Report,
+    out: &mut dyn Write,
+    options: TableOptions,
+) -> io::Result<()> {
     let width = options.width.max(20);
     let verdict = story::verdict(report);
     let tone = if report.summary.errors > 0 {

@@ -23,18 +23,18 @@ pub(crate) enum LinkError {
 
 /// LINKTYPE_ values (tcpdump.org link-layer header types).
 pub(crate) mod link_type {
-    pub const NULL: u32 = 0;
-    pub const ETHERNET: u32 = 1;
+    pub(crate) const NULL: u32 = 0;
+    pub(crate) const ETHERNET: u32 = 1;
     /// DLT_RAW as written on most BSDs and macOS.
-    pub const RAW_BSD: u32 = 12;
+    pub(crate) const RAW_BSD: u32 = 12;
     /// DLT_RAW as written on OpenBSD.
-    pub const RAW_OPENBSD: u32 = 14;
-    pub const RAW: u32 = 101;
-    pub const LOOP: u32 = 108;
-    pub const LINUX_SLL: u32 = 113;
-    pub const IPV4: u32 = 228;
-    pub const IPV6: u32 = 229;
-    pub const LINUX_SLL2: u32 = 276;
+    pub(crate) const RAW_OPENBSD: u32 = 14;
+    pub(crate) const RAW: u32 = 101;
+    pub(crate) const LOOP: u32 = 108;
+    pub(crate) const LINUX_SLL: u32 = 113;
+    pub(crate) const IPV4: u32 = 228;
+    pub(crate) const IPV6: u32 = 229;
+    pub(crate) const LINUX_SLL2: u32 = 276;
 }
 
 const ETHERTYPE_IPV4: u16 = 0x0800;

@@ -13,28 +13,27 @@ use std::net::IpAddr;
 pub struct TcpFlags(pub u8);
 
 impl TcpFlags {
-    pub const FIN: u8 = 0x01;
-    pub const SYN: u8 = 0x02;
-    pub const RST: u8 = 0x04;
-    pub const PSH: u8 = 0x08;
-    pub const ACK: u8 = 0x10;
-    pub const URG: u8 = 0x20;
-    pub const ECE: u8 = 0x40;
-    pub const CWR: u8 = 0x80;
+    pub(crate) const FIN: u8 = 0x01;
+    pub(crate) const SYN: u8 = 0x02;
+    pub(crate) const RST: u8 = 0x04;
+    #[cfg(test)]
+    pub(crate) const PSH: u8 = 0x08;
+    pub(crate) const ACK: u8 = 0x10;
 
-    pub fn fin(self) -> bool {
+    pub(crate) fn fin(self) -> bool {
         self.0 & Self::FIN != 0
     }
-    pub fn syn(self) -> bool {
+    pub(crate) fn syn(self) -> bool {
         self.0 & Self::SYN != 0
     }
-    pub fn rst(self) -> bool {
+    pub(crate) fn rst(self) -> bool {
         self.0 & Self::RST != 0
     }
-    pub fn ack(self) -> bool {
+    pub(crate) fn ack(self) -> bool {
         self.0 & Self::ACK != 0
     }
-    pub fn psh(self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn psh(self) -> bool {
         self.0 & Self::PSH != 0
     }
 }
@@ -64,10 +63,10 @@ mod tunnel;
 
 use defrag::{DefragPool, FragmentKey, FragmentOutcome};
 use etherparse::{IpNumber, Ipv6ExtensionSlice, LaxIpPayloadSlice, LaxNetSlice, LaxSlicedPacket};
-pub use icmp::IcmpError;
+pub(crate) use icmp::IcmpError;
 use link::{LinkError, Network};
 use tunnel::Inner;
-pub use tunnel::OtherTraffic;
+pub(crate) use tunnel::OtherTraffic;
 
 /// Tunnels followed inside one another before a frame is counted as `tunnel_too_deep`.
 const MAX_TUNNEL_DEPTH: usize = 4;

@@ -46,7 +46,7 @@ pub enum OtherTraffic {
 
 impl OtherTraffic {
     /// The kind's name in the JSON output (`CONTRACT.md`: capture `frames_not_analyzed`).
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             OtherTraffic::Dns => "dns",
             OtherTraffic::Quic => "quic",
@@ -61,7 +61,7 @@ impl OtherTraffic {
     }
 
     /// Words for the warning text.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             OtherTraffic::Dns => "DNS",
             OtherTraffic::Quic => "QUIC (UDP 443)",

@@ -13,11 +13,11 @@ use crate::wire::TcpFlags;
 
 /// Wireshark's out-of-order threshold when the handshake's round trip is unknown
 /// (`packet-tcp.c`, `tcp_analyze_sequence_number`: 3 ms).
-pub const DEFAULT_OUT_OF_ORDER_NS: i64 = 3_000_000;
+pub(crate) const DEFAULT_OUT_OF_ORDER_NS: i64 = 3_000_000;
 
 /// What a segment is, as Wireshark's `tcp.analysis` sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SegmentKind {
+pub(crate) enum SegmentKind {
     /// Advances the sequence space, or carries nothing that occupies it.
     Normal,
     /// Starts before the highest sequence number already seen: `tcp.analysis.retransmission`.
@@ -31,11 +31,11 @@ pub enum SegmentKind {
 }
 
 /// Wireshark's window for a fast retransmission after the last duplicate ACK (20 ms).
-pub const FAST_RETRANSMISSION_NS: i64 = 20_000_000;
+pub(crate) const FAST_RETRANSMISSION_NS: i64 = 20_000_000;
 
 /// The header fields the analysis needs; `payload_len` includes bytes the snaplen cut.
 #[derive(Debug, Clone, Copy)]
-pub struct SegmentHeader {
+pub(crate) struct SegmentHeader {
     pub seq: u32,
     pub ack: u32,
     pub flags: TcpFlags,
@@ -46,7 +46,7 @@ pub struct SegmentHeader {
 /// What one side last acknowledged and advertised (Wireshark's `lastack`, `window`,
 /// `dupacknum`), seen from the other side's analysis.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct AckState {
+pub(crate) struct AckState {
     pub window: Option<u16>,
     /// `None` until a segment with the ACK flag (and after one without).
     pub last_ack: Option<u32>,
@@ -55,7 +55,7 @@ pub struct AckState {
 }
 
 /// `a < b` in sequence space (RFC 9293 §3.4).
-pub fn seq_lt(a: u32, b: u32) -> bool {
+pub(crate) fn seq_lt(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
 }
 
@@ -68,7 +68,7 @@ struct FinMark {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Direction {
+pub(crate) struct Direction {
     /// Sequence number of stream offset 0: one after the SYN, else the first segment's.
     origin: Option<u32>,
     reassembler: Reassembler,
@@ -121,7 +121,7 @@ impl<S: FlowSink> Output<'_, S> {
 
 /// Who is writing: the flow, the side and the frame deliveries are attributed to.
 #[derive(Debug, Clone, Copy)]
-pub struct Writer {
+pub(crate) struct Writer {
     pub id: FlowId,
     pub side: Side,
     pub at: At,
@@ -134,7 +134,7 @@ impl Direction {
     /// retransmission).
     /// `peer` is what the other side last acknowledged and advertised; `out_of_order_ns` is the
     /// out-of-order threshold.
-    pub fn classify(
+    pub(crate) fn classify(
         &mut self,
         seg: SegmentHeader,
         peer: &AckState,
@@ -216,7 +216,7 @@ impl Direction {
     /// Records what this side acknowledges and advertises, counting duplicate ACKs as
     /// Wireshark does (no data, no SYN/FIN/RST, same nonzero window, same ACK, sequence number
     /// at `nextseq`). Call before [`Direction::classify`] for the same segment.
-    pub fn note_ack(&mut self, seg: SegmentHeader, now_ns: i64) {
+    pub(crate) fn note_ack(&mut self, seg: SegmentHeader, now_ns: i64) {
         let SegmentHeader {
             seq,
             ack,
@@ -247,7 +247,7 @@ impl Direction {
     }
 
     /// Sets where the stream starts, from the first segment that is not a RST.
-    pub fn init_origin(&mut self, seq: u32, syn: bool) {
+    pub(crate) fn init_origin(&mut self, seq: u32, syn: bool) {
         if self.origin.is_none() {
             self.origin = Some(if syn { seq.wrapping_add(1) } else { seq });
         }
@@ -271,7 +271,7 @@ impl Direction {
     /// sequence number `seq`. Data beyond this side's FIN is ignored (RFC 9293 §3.10.7.4: no
     /// data follows a FIN). Returns the number of new bytes and of gaps declared (snaplen cuts,
     /// limits).
-    pub fn add_payload<S: FlowSink>(
+    pub(crate) fn add_payload<S: FlowSink>(
         &mut self,
         seq: u32,
         data: &[u8],
@@ -305,7 +305,7 @@ impl Direction {
 
     /// Records this side's first FIN, sent with a segment at `seq` carrying `payload_len`
     /// bytes (after the SYN, if any). Later FINs are retransmissions.
-    pub fn mark_fin(&mut self, seq: u32, payload_len: u32, at: At) {
+    pub(crate) fn mark_fin(&mut self, seq: u32, payload_len: u32, at: At) {
         if self.fin.is_some() {
             return;
         }
@@ -325,7 +325,7 @@ impl Direction {
     /// The peer acknowledged everything before `ack`: bytes before it that were never seen
     /// are lost to the capture (Wireshark's "ACKed segment that wasn't captured"). Returns the
     /// number of gaps declared.
-    pub fn acknowledged<S: FlowSink>(&mut self, ack: u32, w: Writer, sink: &mut S) -> u64 {
+    pub(crate) fn acknowledged<S: FlowSink>(&mut self, ack: u32, w: Writer, sink: &mut S) -> u64 {
         let Some(acked) = self.offset_of(ack) else {
             return 0;
         };
@@ -345,7 +345,7 @@ impl Direction {
 
     /// Ends the stream: every hole is lost, held data is delivered, and the stream runs up to
     /// the FIN if one was sent. Returns the number of gaps declared.
-    pub fn close_out<S: FlowSink>(&mut self, w: Writer, sink: &mut S) -> u64 {
+    pub(crate) fn close_out<S: FlowSink>(&mut self, w: Writer, sink: &mut S) -> u64 {
         let mut gaps = self.with_output(w, sink, |r, out| r.flush(&mut |d| out(d)));
         if let Some(fin) = self.fin {
             gaps += self.skip_to(fin.offset, w, sink);
@@ -383,7 +383,12 @@ impl Direction {
     }
 
     /// Reports the FIN once the stream has reached it, so a FIN never overtakes data.
-    pub fn report_fin_if_reached<S: FlowSink>(&mut self, id: FlowId, side: Side, sink: &mut S) {
+    pub(crate) fn report_fin_if_reached<S: FlowSink>(
+        &mut self,
+        id: FlowId,
+        side: Side,
+        sink: &mut S,
+    ) {
         if let Some(fin) = &mut self.fin
             && !fin.reported
             && self.reassembler.next_offset() >= fin.offset

@@ -20,15 +20,15 @@
 use std::collections::BTreeMap;
 
 /// Bookkeeping cost charged per buffered piece, so that many tiny pieces also hit the limit.
-pub const CHUNK_OVERHEAD: usize = 64;
+pub(crate) const CHUNK_OVERHEAD: usize = 64;
 
 /// The largest window TCP can advertise is 2^30 bytes (RFC 7323 §2.3, shift count 14); a
 /// segment further ahead than that cannot be in the window and is ignored.
-pub const MAX_AHEAD: u64 = 1 << 30;
+pub(crate) const MAX_AHEAD: u64 = 1 << 30;
 
 /// What the reassembler hands on, in stream order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery<'a> {
+pub(crate) enum Delivery<'a> {
     Data(&'a [u8]),
     /// Bytes of the stream that will never be seen.
     Gap(u64),
@@ -37,7 +37,7 @@ pub enum Delivery<'a> {
 /// Content of a segment: captured bytes, or a known length of bytes the capture lacks (a
 /// snaplen cut).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Content<'a> {
+pub(crate) enum Content<'a> {
     Data(&'a [u8]),
     Missing(u64),
 }
@@ -74,14 +74,14 @@ impl Chunk {
 
 /// Limits for the buffered, not yet deliverable part of one direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReassemblyLimits {
+pub(crate) struct ReassemblyLimits {
     pub max_buffered: usize,
     pub max_holes: usize,
 }
 
 /// One direction's reassembly state: the delivery point and the pieces held beyond it.
 #[derive(Debug, Default, Clone)]
-pub struct Reassembler {
+pub(crate) struct Reassembler {
     /// Stream offset of the next byte to deliver; everything before it was delivered or gapped.
     next: u64,
     /// Pieces beyond `next`, keyed by start offset; they never overlap and none starts at `next`.
@@ -93,27 +93,31 @@ pub struct Reassembler {
 }
 
 impl Reassembler {
-    pub fn new() -> Self {
+    #[cfg(test)]
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Offset of the next byte to deliver.
-    pub fn next_offset(&self) -> u64 {
+    pub(crate) fn next_offset(&self) -> u64 {
         self.next
     }
 
+    #[cfg(test)]
     /// Bytes (plus per-piece overhead) held beyond the delivery point.
-    pub fn buffered(&self) -> usize {
+    pub(crate) fn buffered(&self) -> usize {
         self.buffered
     }
 
+    #[cfg(test)]
     /// Missing ranges between the delivery point and the last held byte.
-    pub fn holes(&self) -> usize {
+    pub(crate) fn holes(&self) -> usize {
         self.holes
     }
 
+    #[cfg(test)]
     /// Offset one past the last held byte, or the delivery point when nothing is held.
-    pub fn end_offset(&self) -> u64 {
+    pub(crate) fn end_offset(&self) -> u64 {
         self.chunks
             .iter()
             .next_back()
@@ -123,7 +127,7 @@ impl Reassembler {
     /// Takes a segment's content at `offset`. Returns how many of its bytes were new (neither
     /// delivered before nor held). New bytes at the delivery point are delivered at once,
     /// followed by any held pieces they made contiguous.
-    pub fn insert(
+    pub(crate) fn insert(
         &mut self,
         offset: u64,
         content: Content<'_>,
@@ -165,7 +169,7 @@ impl Reassembler {
 
     /// Declares every byte before `target` that is neither delivered nor held as lost: holes
     /// become gaps and held pieces are delivered in order.
-    pub fn skip_to(&mut self, target: u64, out: &mut impl FnMut(Delivery<'_>)) {
+    pub(crate) fn skip_to(&mut self, target: u64, out: &mut impl FnMut(Delivery<'_>)) {
         while self.next < target {
             match self.chunks.keys().next().copied() {
                 Some(start) if start < target => self.fill_first_hole_with_gap(start, out),
@@ -178,14 +182,14 @@ impl Reassembler {
     }
 
     /// Declares every hole lost and delivers everything held.
-    pub fn flush(&mut self, out: &mut impl FnMut(Delivery<'_>)) {
+    pub(crate) fn flush(&mut self, out: &mut impl FnMut(Delivery<'_>)) {
         while let Some(start) = self.chunks.keys().next().copied() {
             self.fill_first_hole_with_gap(start, out);
         }
     }
 
     /// Declares holes lost, oldest first, until the held data is within `limits`.
-    pub fn enforce(&mut self, limits: ReassemblyLimits, out: &mut impl FnMut(Delivery<'_>)) {
+    pub(crate) fn enforce(&mut self, limits: ReassemblyLimits, out: &mut impl FnMut(Delivery<'_>)) {
         while self.buffered > limits.max_buffered || self.holes > limits.max_holes {
             match self.chunks.keys().next().copied() {
                 Some(start) => self.fill_first_hole_with_gap(start, out),
@@ -196,7 +200,7 @@ impl Reassembler {
 
     /// Forgets everything held at or beyond `limit` (the stream ends there: RFC 9293
     /// §3.10.7.4, no data follows a FIN).
-    pub fn truncate_at(&mut self, limit: u64) {
+    pub(crate) fn truncate_at(&mut self, limit: u64) {
         // What lies beyond the limit is dropped here.
         let _ = self.chunks.split_off(&limit);
         if let Some((&start, chunk)) = self.chunks.iter_mut().next_back()

@@ -14,11 +14,11 @@ use crate::common::{PerSide, Side};
 use crate::wire::TcpFlags;
 
 /// Longest history kept; a storm of RSTs with changing sequence numbers cannot grow it further.
-pub const MAX_HISTORY: usize = 64;
+pub(crate) const MAX_HISTORY: usize = 64;
 
 /// Zeek's TCP endpoint states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum EndpointState {
+pub(crate) enum EndpointState {
     /// Nothing seen from this endpoint.
     #[default]
     Inactive,
@@ -85,18 +85,18 @@ impl Endpoint {
 
 /// Zeek-style connection state and history of one flow.
 #[derive(Debug, Clone, Default)]
-pub struct ZeekTracker {
+pub(crate) struct ZeekTracker {
     endpoints: PerSide<Endpoint>,
     history: String,
 }
 
 impl ZeekTracker {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// The history letters so far.
-    pub fn history(&self) -> &str {
+    pub(crate) fn history(&self) -> &str {
         &self.history
     }
 
@@ -128,24 +128,24 @@ impl ZeekTracker {
 
     /// Takes one segment sent by `side` (Zeek `TCP_Analyzer::DeliverPacket`: history first,
     /// then the state machine).
-    pub fn on_segment(&mut self, side: Side, flags: TcpFlags, seq: u32, payload_len: u32) {
+    pub(crate) fn on_segment(&mut self, side: Side, flags: TcpFlags, seq: u32, payload_len: u32) {
         self.update_history(side, flags, seq, payload_len);
         self.update_state(side, flags, payload_len);
     }
 
-    pub fn on_retransmission(&mut self, side: Side) {
+    pub(crate) fn on_retransmission(&mut self, side: Side) {
         if self.endpoints[side].retransmissions.bump() {
             self.add_letter(side, 'T');
         }
     }
 
-    pub fn on_zero_window(&mut self, side: Side) {
+    pub(crate) fn on_zero_window(&mut self, side: Side) {
         if self.endpoints[side].zero_windows.bump() {
             self.add_letter(side, 'W');
         }
     }
 
-    pub fn on_gap(&mut self, side: Side) {
+    pub(crate) fn on_gap(&mut self, side: Side) {
         if self.endpoints[side].gaps.bump() {
             self.add_letter(side, 'G');
         }
@@ -264,7 +264,7 @@ impl ZeekTracker {
 
     /// Zeek's `conn_state` (`Conn::conn_state`), from the endpoint states, the payload byte
     /// counts and the history.
-    pub fn conn_state(&self, orig_bytes: u64, resp_bytes: u64) -> &'static str {
+    pub(crate) fn conn_state(&self, orig_bytes: u64, resp_bytes: u64) -> &'static str {
         use EndpointState::*;
         let os = self.endpoints.orig.state;
         let rs = self.endpoints.resp.state;

@@ -8,11 +8,11 @@ use crate::common::BytesText;
 use serde::Serialize;
 
 /// Filters and codes listed per packet event; a packet with more says how many in `list_len`.
-pub const MAX_LISTED: usize = 64;
+pub(crate) const MAX_LISTED: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum MqttEvent {
+pub(crate) enum MqttEvent {
     /// One complete packet (or one whose body was skipped unstored because it was large).
     /// Boxed: a summary is four times the size of any other event, and events are most of a
     /// live connection's memory.
@@ -35,7 +35,7 @@ pub enum MqttEvent {
 
 /// Concise details of one packet; fields that do not apply are left out of the JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-pub struct PacketSummary {
+pub(crate) struct PacketSummary {
     pub packet_type: &'static str,
     /// Declared remaining length.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -81,7 +81,7 @@ pub struct PacketSummary {
 }
 
 impl PacketSummary {
-    pub fn from_packet(packet: &Packet<'_>, version: Version) -> PacketSummary {
+    pub(crate) fn from_packet(packet: &Packet<'_>, version: Version) -> PacketSummary {
         let mut s = PacketSummary {
             packet_type: packet.packet_type.name(version),
             remaining_len: packet.remaining_len,

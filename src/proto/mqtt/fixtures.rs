@@ -4,7 +4,7 @@
 use super::parser::Version;
 
 /// Encodes a variable byte integer (MQTT 5.0 §1.5.5).
-pub fn varint(mut value: usize) -> Vec<u8> {
+pub(crate) fn varint(mut value: usize) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
         let mut byte = (value % 128) as u8;
@@ -20,7 +20,7 @@ pub fn varint(mut value: usize) -> Vec<u8> {
 }
 
 /// A packet from its first byte and body: the remaining length is computed.
-pub fn packet(first: u8, body: &[u8]) -> Vec<u8> {
+pub(crate) fn packet(first: u8, body: &[u8]) -> Vec<u8> {
     let mut out = vec![first];
     out.extend(varint(body.len()));
     out.extend_from_slice(body);
@@ -28,24 +28,24 @@ pub fn packet(first: u8, body: &[u8]) -> Vec<u8> {
 }
 
 /// A two-byte-length-prefixed string.
-pub fn s(text: &[u8]) -> Vec<u8> {
+pub(crate) fn s(text: &[u8]) -> Vec<u8> {
     let mut out = (text.len() as u16).to_be_bytes().to_vec();
     out.extend_from_slice(text);
     out
 }
 
 /// A property list: length then the given bytes.
-pub fn props(list: &[u8]) -> Vec<u8> {
+pub(crate) fn props(list: &[u8]) -> Vec<u8> {
     let mut out = varint(list.len());
     out.extend_from_slice(list);
     out
 }
 
-pub fn cat(parts: &[&[u8]]) -> Vec<u8> {
+pub(crate) fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
 
-pub struct Fixture {
+pub(crate) struct Fixture {
     pub name: &'static str,
     pub version: Version,
     pub bytes: Vec<u8>,
@@ -63,7 +63,7 @@ fn fx(name: &'static str, version: Version, type_name: &'static str, bytes: Vec<
 }
 
 /// CONNECT 3.1.1: clean session, user name and password, keep-alive 60, client id "dev-42".
-pub fn connect_311() -> Vec<u8> {
+pub(crate) fn connect_311() -> Vec<u8> {
     packet(
         0x10,
         &cat(&[
@@ -77,7 +77,7 @@ pub fn connect_311() -> Vec<u8> {
 }
 
 /// CONNECT 3.1 ("MQIsdp", level 3), clean session, client id "paho/1".
-pub fn connect_31() -> Vec<u8> {
+pub(crate) fn connect_31() -> Vec<u8> {
     packet(
         0x10,
         &cat(&[&s(b"MQIsdp"), &[3, 0x02, 0, 30], &s(b"paho/1")]),
@@ -85,7 +85,7 @@ pub fn connect_31() -> Vec<u8> {
 }
 
 /// CONNECT 5.0 with session expiry, a QoS 1 retained will with a payload format property.
-pub fn connect_5() -> Vec<u8> {
+pub(crate) fn connect_5() -> Vec<u8> {
     packet(
         0x10,
         &cat(&[
@@ -100,7 +100,7 @@ pub fn connect_5() -> Vec<u8> {
     )
 }
 
-pub fn all() -> Vec<Fixture> {
+pub(crate) fn all() -> Vec<Fixture> {
     use Version::*;
     vec![
         fx("connect 3.1.1", V3_1_1, "CONNECT", connect_311()),

@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct WillInfo {
+pub(crate) struct WillInfo {
     pub topic: Vec<u8>,
     pub qos: u8,
     pub retain: bool,
@@ -14,7 +14,7 @@ pub struct WillInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ConnectInfo {
+pub(crate) struct ConnectInfo {
     pub at: At,
     /// "MQTT" or "MQIsdp" as sent.
     pub protocol_name: Vec<u8>,
@@ -34,7 +34,7 @@ pub struct ConnectInfo {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct ConnackInfo {
+pub(crate) struct ConnackInfo {
     pub at: At,
     /// 3.1/3.1.1 return code or 5.0 reason code.
     pub code: u8,
@@ -42,7 +42,7 @@ pub struct ConnackInfo {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct DisconnectInfo {
+pub(crate) struct DisconnectInfo {
     pub at: At,
     pub side: Side,
     /// MQTT 5 reason code; `None` for 3.x or a v5 DISCONNECT with remaining length 0 (§3.14.2.1
@@ -52,7 +52,7 @@ pub struct DisconnectInfo {
 
 /// Everything one MQTT connection showed.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-pub struct MqttSummary {
+pub(crate) struct MqttSummary {
     /// The side that sent CONNECT, or that sent client-only packets when CONNECT is missing.
     pub client_side: Option<Side>,
     /// 3, 4 or 5 from CONNECT; guessed when the capture starts after it.

@@ -5,7 +5,7 @@ use super::properties::Properties;
 
 /// The variable header and payload by packet type.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Body<'a> {
+pub(crate) enum Body<'a> {
     Connect(Connect<'a>),
     Connack(Connack<'a>),
     Publish(Publish<'a>),
@@ -24,7 +24,7 @@ pub enum Body<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Connect<'a> {
+pub(crate) struct Connect<'a> {
     pub protocol_name: Option<&'a [u8]>,
     pub level: Option<u8>,
     pub flags: Option<u8>,
@@ -38,14 +38,14 @@ pub struct Connect<'a> {
 
 impl Connect<'_> {
     /// Clean Session (3.x) / Clean Start (5.0), bit 1 of the connect flags (§3.1.2.4).
-    pub fn clean_start(&self) -> Option<bool> {
+    pub(crate) fn clean_start(&self) -> Option<bool> {
         self.flags.map(|f| f & 0x02 != 0)
     }
 }
 
 /// The will announced in CONNECT (MQTT 5.0 §3.1.2.5, §3.1.3.2-4).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Will<'a> {
+pub(crate) struct Will<'a> {
     pub qos: u8,
     pub retain: bool,
     pub properties: Option<Properties<'a>>,
@@ -54,7 +54,7 @@ pub struct Will<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Connack<'a> {
+pub(crate) struct Connack<'a> {
     /// Connect acknowledge flags byte (§3.2.2.1).
     pub ack_flags: Option<u8>,
     /// 3.x return code or 5.0 reason code (§3.2.2.2 / §3.2.2.3).
@@ -63,13 +63,13 @@ pub struct Connack<'a> {
 }
 
 impl Connack<'_> {
-    pub fn session_present(&self) -> bool {
+    pub(crate) fn session_present(&self) -> bool {
         self.ack_flags.is_some_and(|f| f & 1 != 0)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Publish<'a> {
+pub(crate) struct Publish<'a> {
     pub dup: bool,
     /// QoS bits as sent (3 is a violation, kept).
     pub qos: u8,
@@ -84,7 +84,7 @@ pub struct Publish<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Ack<'a> {
+pub(crate) struct Ack<'a> {
     pub packet_id: Option<u16>,
     /// 5.0 reason code; absent (meaning success, §3.4.2.1) when the remaining length is 2.
     pub reason: Option<u8>,
@@ -92,7 +92,7 @@ pub struct Ack<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Subscribe<'a> {
+pub(crate) struct Subscribe<'a> {
     pub packet_id: Option<u16>,
     pub properties: Option<Properties<'a>>,
     /// Topic filter and its options byte (requested QoS in bits 0-1).
@@ -100,7 +100,7 @@ pub struct Subscribe<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Suback<'a> {
+pub(crate) struct Suback<'a> {
     pub packet_id: Option<u16>,
     pub properties: Option<Properties<'a>>,
     /// Return codes (SUBACK) or 5.0 reason codes (SUBACK, UNSUBACK), one per filter.
@@ -108,14 +108,14 @@ pub struct Suback<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Unsubscribe<'a> {
+pub(crate) struct Unsubscribe<'a> {
     pub packet_id: Option<u16>,
     pub properties: Option<Properties<'a>>,
     pub filters: Vec<&'a [u8]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ReasonBody<'a> {
+pub(crate) struct ReasonBody<'a> {
     /// Absent when the remaining length is 0, which means 0x00 (MQTT 5.0 §3.14.2.1, §3.15.2.1).
     pub reason: Option<u8>,
     pub properties: Option<Properties<'a>>,

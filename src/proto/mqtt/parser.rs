@@ -9,21 +9,21 @@
 //! [`super::properties`].
 
 use super::body;
-pub use super::packet::*;
+pub(crate) use super::packet::*;
 pub(crate) use super::reader::Reader;
-pub use super::reader::utf8_problem;
+pub(crate) use super::reader::utf8_problem;
 use std::borrow::Cow;
 use std::fmt;
 
 /// The longest remaining-length encoding: four bytes (MQTT 3.1.1 §2.2.3, 5.0 §1.5.5).
-pub const MAX_VARINT_BYTES: usize = 4;
+pub(crate) const MAX_VARINT_BYTES: usize = 4;
 
 /// Violations listed per packet; more are summed up in one last entry.
-pub const MAX_VIOLATIONS: usize = 16;
+pub(crate) const MAX_VIOLATIONS: usize = 16;
 
 /// What the fixed header says about the bytes at the start of a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Framing {
+pub(crate) enum Framing {
     /// A fixed header of `header_len` bytes announcing a packet of `total_len` bytes in all
     /// (`total_len` may exceed the buffer: the header alone decides).
     Complete { header_len: usize, total_len: usize },
@@ -34,7 +34,7 @@ pub enum Framing {
 }
 
 /// Frames one packet on its fixed header alone (MQTT 3.1.1 §2.2, 5.0 §2.1.1).
-pub fn frame(buf: &[u8]) -> Framing {
+pub(crate) fn frame(buf: &[u8]) -> Framing {
     let Some(rest) = buf.get(1..) else {
         return Framing::NeedMore;
     };
@@ -50,7 +50,7 @@ pub fn frame(buf: &[u8]) -> Framing {
 
 /// Outcome of decoding a variable byte integer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VarInt {
+pub(crate) enum VarInt {
     Value { value: u32, len: usize },
     NeedMore,
     Invalid(&'static str),
@@ -59,7 +59,7 @@ pub enum VarInt {
 /// Decodes a variable byte integer (MQTT 5.0 §1.5.5, 3.1.1 §2.2.3): 7 bits a byte, least
 /// significant first, at most four bytes. A non-minimal encoding (a trailing 0x80 0x00) is
 /// accepted as the spec's decoding algorithm does.
-pub fn decode_varint(buf: &[u8]) -> VarInt {
+pub(crate) fn decode_varint(buf: &[u8]) -> VarInt {
     let mut value: u32 = 0;
     for (i, &byte) in buf.iter().enumerate() {
         if i >= MAX_VARINT_BYTES {
@@ -79,7 +79,7 @@ pub fn decode_varint(buf: &[u8]) -> VarInt {
 
 /// Protocol level from CONNECT (MQTT 3.1.1 §3.1.2.2, 5.0 §3.1.2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Version {
+pub(crate) enum Version {
     /// Level 3, protocol name "MQIsdp".
     V3_1,
     /// Level 4.
@@ -89,7 +89,7 @@ pub enum Version {
 }
 
 impl Version {
-    pub fn from_level(level: u8) -> Option<Version> {
+    pub(crate) fn from_level(level: u8) -> Option<Version> {
         match level {
             3 => Some(Version::V3_1),
             4 => Some(Version::V3_1_1),
@@ -97,21 +97,21 @@ impl Version {
             _ => None,
         }
     }
-    pub fn level(self) -> u8 {
+    pub(crate) fn level(self) -> u8 {
         match self {
             Version::V3_1 => 3,
             Version::V3_1_1 => 4,
             Version::V5 => 5,
         }
     }
-    pub fn is_v5(self) -> bool {
+    pub(crate) fn is_v5(self) -> bool {
         self == Version::V5
     }
 }
 
 /// Control packet type, the high nibble of the first byte (MQTT 5.0 §2.1.2, 3.1.1 §2.2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum PacketType {
+pub(crate) enum PacketType {
     Reserved0,
     Connect,
     Connack,
@@ -132,7 +132,7 @@ pub enum PacketType {
 }
 
 impl PacketType {
-    pub fn from_first_byte(byte: u8) -> PacketType {
+    pub(crate) fn from_first_byte(byte: u8) -> PacketType {
         use PacketType::*;
         match byte >> 4 {
             1 => Connect,
@@ -156,7 +156,7 @@ impl PacketType {
 
     /// The name tshark gives the type (`mqtt.msgtype`), as counted in summaries: type 0, and
     /// type 15 before 5.0, are `RESERVED`.
-    pub fn name(self, version: Version) -> &'static str {
+    pub(crate) fn name(self, version: Version) -> &'static str {
         use PacketType::*;
         match self {
             Reserved0 => "RESERVED",
@@ -181,7 +181,7 @@ impl PacketType {
 
     /// The fixed-header flag bits the spec requires, or `None` for PUBLISH whose flags carry
     /// DUP/QoS/RETAIN (MQTT 5.0 §2.1.3, 3.1.1 §2.2.2). Reserved types have no rule.
-    pub fn required_flags(self) -> Option<u8> {
+    pub(crate) fn required_flags(self) -> Option<u8> {
         use PacketType::*;
         match self {
             Publish | Reserved0 => None,
@@ -192,7 +192,7 @@ impl PacketType {
 
     /// Sent only by a server (CONNACK, SUBACK, UNSUBACK, PINGRESP: MQTT 5.0 §3.2, §3.9, §3.11,
     /// §3.13).
-    pub fn server_only(self) -> bool {
+    pub(crate) fn server_only(self) -> bool {
         matches!(
             self,
             PacketType::Connack | PacketType::Suback | PacketType::Unsuback | PacketType::Pingresp
@@ -200,7 +200,7 @@ impl PacketType {
     }
 
     /// Sent only by a client (CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ).
-    pub fn client_only(self) -> bool {
+    pub(crate) fn client_only(self) -> bool {
         matches!(
             self,
             PacketType::Connect
@@ -213,14 +213,14 @@ impl PacketType {
 
 /// A place where a packet breaks the specification.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
+pub(crate) struct Violation {
     pub what: Cow<'static, str>,
     /// Where the spec says so, e.g. "MQTT 3.1.1 §2.2.2, 5.0 §2.1.3".
     pub section: &'static str,
 }
 
 impl Violation {
-    pub fn new(what: impl Into<Cow<'static, str>>, section: &'static str) -> Violation {
+    pub(crate) fn new(what: impl Into<Cow<'static, str>>, section: &'static str) -> Violation {
         Violation {
             what: what.into(),
             section,
@@ -240,7 +240,7 @@ impl fmt::Display for Violation {
 
 /// One decoded packet. Fields the bytes did not reach are `None`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packet<'a> {
+pub(crate) struct Packet<'a> {
     pub packet_type: PacketType,
     /// Low nibble of the first byte.
     pub flags: u8,
@@ -255,7 +255,7 @@ pub struct Packet<'a> {
 
 impl Packet<'_> {
     /// Packet identifier, for the types that carry one.
-    pub fn packet_id(&self) -> Option<u16> {
+    pub(crate) fn packet_id(&self) -> Option<u16> {
         match &self.body {
             Body::Publish(p) => p.packet_id,
             Body::Ack(a) => a.packet_id,
@@ -269,17 +269,17 @@ impl Packet<'_> {
 
 /// Section citations used by several checks.
 pub(crate) mod sections {
-    pub const FLAGS: &str = "MQTT 3.1.1 §2.2.2, 5.0 §2.1.3";
-    pub const TYPE: &str = "MQTT 3.1.1 §2.2.1, 5.0 §2.1.2";
-    pub const REMAINING_LENGTH: &str = "MQTT 3.1.1 §2.2.3, 5.0 §1.5.5";
-    pub const UTF8: &str = "MQTT 3.1.1 §1.5.3, 5.0 §1.5.4";
-    pub const PACKET_ID: &str = "MQTT 3.1.1 §2.3.1, 5.0 §2.2.1";
+    pub(crate) const FLAGS: &str = "MQTT 3.1.1 §2.2.2, 5.0 §2.1.3";
+    pub(crate) const TYPE: &str = "MQTT 3.1.1 §2.2.1, 5.0 §2.1.2";
+    pub(crate) const REMAINING_LENGTH: &str = "MQTT 3.1.1 §2.2.3, 5.0 §1.5.5";
+    pub(crate) const UTF8: &str = "MQTT 3.1.1 §1.5.3, 5.0 §1.5.4";
+    pub(crate) const PACKET_ID: &str = "MQTT 3.1.1 §2.3.1, 5.0 §2.2.1";
 }
 
 /// Decodes one packet: `packet` starts at the fixed header; bytes past the declared length are
 /// ignored; fewer bytes than declared give a `partial` packet. `version` decides the bodies
 /// whose layout changed in 5.0 (CONNECT carries its own level).
-pub fn parse_packet(packet: &[u8], version: Version) -> Packet<'_> {
+pub(crate) fn parse_packet(packet: &[u8], version: Version) -> Packet<'_> {
     let Some(&first) = packet.first() else {
         return Packet {
             packet_type: PacketType::Reserved0,

@@ -24,7 +24,7 @@ const HEAD_JUDGE_LEN: usize = super::state::RESYNC_WINDOW;
 
 /// What the bytes at a position say about a packet starting there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plausibility {
+pub(crate) enum Plausibility {
     /// A well-formed packet of `total_len` bytes (`complete`: all of it is in the buffer).
     Yes {
         total_len: usize,
@@ -35,7 +35,7 @@ pub enum Plausibility {
 }
 
 /// Guesses whether the first bytes of one direction are MQTT.
-pub fn sniff(data: &[u8]) -> Sniffed {
+pub(crate) fn sniff(data: &[u8]) -> Sniffed {
     let Some(&first) = data.first() else {
         return Sniffed::NeedMore;
     };
@@ -103,7 +103,7 @@ fn sniff_connect(data: &[u8]) -> Sniffed {
 
 /// Whether a plausible MQTT packet starts at `buf[0]`: strict enough to resynchronise on after a
 /// gap and to sniff a mid-stream direction.
-pub fn plausible(buf: &[u8]) -> Plausibility {
+pub(crate) fn plausible(buf: &[u8]) -> Plausibility {
     let Some(&first) = buf.first() else {
         return Plausibility::NeedMore;
     };

@@ -15,11 +15,11 @@ use super::sniff::{Plausibility, plausible};
 use crate::common::{At, PerSide, Side, Timed};
 
 /// Largest packet held whole in memory.
-pub const MAX_BUFFERED: usize = 1 << 20;
+pub(crate) const MAX_BUFFERED: usize = 1 << 20;
 /// Bytes of a larger packet decoded before its body is skipped (topic, ids, properties).
-pub const HEAD_BYTES: usize = 64 * 1024;
+pub(crate) const HEAD_BYTES: usize = 64 * 1024;
 /// Bytes examined at once while looking for a packet start after a gap.
-pub const RESYNC_WINDOW: usize = 16 * 1024;
+pub(crate) const RESYNC_WINDOW: usize = 16 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum VersionSource {
@@ -83,7 +83,7 @@ impl Step {
 
 /// One MQTT connection, fed with each direction's ordered bytes.
 #[derive(Debug, Clone)]
-pub struct MqttSession {
+pub(crate) struct MqttSession {
     dirs: PerSide<Direction>,
     version: Version,
     version_source: VersionSource,
@@ -97,7 +97,7 @@ impl Default for MqttSession {
 }
 
 impl MqttSession {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         MqttSession {
             dirs: PerSide::default(),
             version: Version::V3_1_1,
@@ -109,7 +109,7 @@ impl MqttSession {
     /// A session for a connection whose start was not captured: each direction may begin
     /// inside a packet, so both first look for a plausible packet start (bytes skipped before
     /// it are reported as a `Resync`; a direction that starts on a boundary reports nothing).
-    pub fn new_midstream() -> Self {
+    pub(crate) fn new_midstream() -> Self {
         let mut session = Self::new();
         for dir in &mut session.dirs {
             dir.mode = Mode::Resync {
@@ -120,16 +120,23 @@ impl MqttSession {
         session
     }
 
-    pub fn summary(&self) -> &MqttSummary {
+    pub(crate) fn summary(&self) -> &MqttSummary {
         &self.summary
     }
 
+    #[cfg(test)]
     /// The version bodies are decoded with (from CONNECT, else guessed).
-    pub fn version(&self) -> Version {
+    pub(crate) fn version(&self) -> Version {
         self.version
     }
 
-    pub fn on_data(&mut self, side: Side, data: &[u8], at: At, out: &mut Vec<Timed<MqttEvent>>) {
+    pub(crate) fn on_data(
+        &mut self,
+        side: Side,
+        data: &[u8],
+        at: At,
+        out: &mut Vec<Timed<MqttEvent>>,
+    ) {
         // Bytes a step hands back to be examined again (after a resync, the bytes behind the
         // packet start it found) are processed before the rest of the input, in a loop rather
         // than by recursion so that no input can exhaust the stack.
@@ -173,7 +180,7 @@ impl MqttSession {
     }
 
     /// Bytes missing from the capture in one direction (a capture artifact).
-    pub fn on_gap(&mut self, side: Side, len: u64, at: At, out: &mut Vec<Timed<MqttEvent>>) {
+    pub(crate) fn on_gap(&mut self, side: Side, len: u64, at: At, out: &mut Vec<Timed<MqttEvent>>) {
         let dir = &mut self.dirs[side];
         let mode = std::mem::replace(&mut dir.mode, Mode::Framing);
         match mode {
@@ -209,7 +216,7 @@ impl MqttSession {
     }
 
     /// The direction ended (FIN, RST or end of capture).
-    pub fn on_close(&mut self, side: Side, at: At, out: &mut Vec<Timed<MqttEvent>>) {
+    pub(crate) fn on_close(&mut self, side: Side, at: At, out: &mut Vec<Timed<MqttEvent>>) {
         let dir = &mut self.dirs[side];
         let mode = std::mem::replace(&mut dir.mode, Mode::Framing);
         let buf = std::mem::take(&mut dir.buf);

@@ -38,7 +38,7 @@ fn ip_text(bytes: &[u8]) -> String {
 }
 
 /// Summarises one DER certificate.
-pub fn summarize_der(der: &[u8]) -> CertInfo {
+pub(crate) fn summarize_der(der: &[u8]) -> CertInfo {
     let sha256 = sha256_hex(der);
     let cert = match X509Certificate::from_der(der) {
         Ok((_, cert)) => cert,
@@ -80,7 +80,7 @@ pub fn summarize_der(der: &[u8]) -> CertInfo {
 
 /// TLS <= 1.2 Certificate body (RFC 5246 §7.4.2). An empty list is a client without a
 /// certificate (RFC 5246 §7.4.6).
-pub fn parse_certificate_tls12(body: &[u8]) -> Result<Vec<CertInfo>, String> {
+pub(crate) fn parse_certificate_tls12(body: &[u8]) -> Result<Vec<CertInfo>, String> {
     let list_len = u24_at(body, 0).ok_or("Certificate message shorter than its length")?;
     let mut list = body
         .get(3..3 + list_len)
@@ -100,7 +100,7 @@ pub fn parse_certificate_tls12(body: &[u8]) -> Result<Vec<CertInfo>, String> {
 /// TLS 1.3 Certificate body (RFC 8446 §4.4.2): certificate_request_context, then
 /// CertificateEntry { cert_data<1..2^24-1>; extensions<0..2^16-1> } list. Only X.509 entries
 /// are expected (raw public keys, RFC 7250, are summarised as unparsable DER).
-pub fn parse_certificate_tls13(body: &[u8]) -> Result<Vec<CertInfo>, String> {
+pub(crate) fn parse_certificate_tls13(body: &[u8]) -> Result<Vec<CertInfo>, String> {
     let context_len = usize::from(*body.first().ok_or("empty Certificate message")?);
     let list_at = 1 + context_len;
     let list_len = u24_at(body, list_at).ok_or("certificate_request_context overruns")?;

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum TlsEvent {
+pub(crate) enum TlsEvent {
     /// RFC 8446 §4.1.2. `max_version` as [`super::handshake::max_offered_version`].
     ClientHello {
         max_version: u16,

@@ -11,12 +11,12 @@ use std::fmt::Write as _;
 use crate::common::hex;
 
 /// Lower-case hex MD5 of `data`.
-pub fn md5_hex(data: &[u8]) -> String {
+pub(crate) fn md5_hex(data: &[u8]) -> String {
     hex(&Md5::digest(data))
 }
 
 /// Lower-case hex SHA-256 of `data`.
-pub fn sha256_hex(data: &[u8]) -> String {
+pub(crate) fn sha256_hex(data: &[u8]) -> String {
     hex(&Sha256::digest(data))
 }
 
@@ -33,7 +33,7 @@ fn dash_joined<T: std::fmt::Display>(values: impl Iterator<Item = T>) -> String 
 
 /// JA3 string: `SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats`, decimal
 /// values joined by '-', GREASE dropped, SSLVersion being the ClientHello legacy_version.
-pub fn ja3_string(hello: &ClientHelloInfo) -> String {
+pub(crate) fn ja3_string(hello: &ClientHelloInfo) -> String {
     let keep = |v: &u16| !is_grease(*v);
     format!(
         "{},{},{},{},{}",
@@ -47,7 +47,7 @@ pub fn ja3_string(hello: &ClientHelloInfo) -> String {
 
 /// What JA4 looks at, GREASE included or not (it is dropped here).
 #[derive(Debug, Clone, Copy)]
-pub struct Ja4Input<'a> {
+pub(crate) struct Ja4Input<'a> {
     /// 't' for TLS over TCP, 'q' for QUIC, 'd' for DTLS.
     pub transport: char,
     /// Highest supported_versions value, else legacy_version (JA4.md "TLS and DTLS Version").
@@ -64,7 +64,7 @@ pub struct Ja4Input<'a> {
 }
 
 /// The version JA4 uses: the highest non-GREASE supported_versions value, else legacy_version.
-pub fn ja4_version(hello: &ClientHelloInfo) -> u16 {
+pub(crate) fn ja4_version(hello: &ClientHelloInfo) -> u16 {
     hello
         .versions
         .iter()
@@ -131,7 +131,7 @@ fn truncated_hash(text: &str, empty: bool) -> String {
 
 /// The raw sorted JA4 parts b and c (`JA4_r` without the a part): cipher list, and the extension
 /// list without SNI and ALPN followed by '_' and the signature algorithms when there are any.
-pub fn ja4_raw_parts(input: &Ja4Input<'_>) -> (String, String) {
+pub(crate) fn ja4_raw_parts(input: &Ja4Input<'_>) -> (String, String) {
     let mut ciphers: Vec<u16> = input
         .cipher_suites
         .iter()
@@ -161,7 +161,7 @@ pub fn ja4_raw_parts(input: &Ja4Input<'_>) -> (String, String) {
 }
 
 /// The JA4 fingerprint, e.g. `t13d1516h2_8daaf6152771_e5627efa2ab1`.
-pub fn ja4(input: &Ja4Input<'_>) -> String {
+pub(crate) fn ja4(input: &Ja4Input<'_>) -> String {
     let cipher_count = input
         .cipher_suites
         .iter()

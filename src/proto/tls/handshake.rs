@@ -12,48 +12,48 @@ use super::names::is_grease;
 
 /// Largest handshake message we reassemble. Certificate chains with post-quantum keys reach tens
 /// of KiB; 256 KiB leaves room while bounding memory per direction.
-pub const MAX_HANDSHAKE_MSG_LEN: usize = 256 * 1024;
+pub(crate) const MAX_HANDSHAKE_MSG_LEN: usize = 256 * 1024;
 
 /// RFC 8446 §4.1.3: a HelloRetryRequest is a ServerHello whose random is SHA-256 of
 /// "HelloRetryRequest".
-pub const HELLO_RETRY_REQUEST_RANDOM: [u8; 32] = [
+pub(crate) const HELLO_RETRY_REQUEST_RANDOM: [u8; 32] = [
     0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
     0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 ];
 
-pub const HS_CLIENT_HELLO: u8 = 1;
-pub const HS_SERVER_HELLO: u8 = 2;
-pub const HS_NEW_SESSION_TICKET: u8 = 4;
-pub const HS_ENCRYPTED_EXTENSIONS: u8 = 8;
-pub const HS_CERTIFICATE: u8 = 11;
-pub const HS_SERVER_KEY_EXCHANGE: u8 = 12;
-pub const HS_CERTIFICATE_REQUEST: u8 = 13;
-pub const HS_SERVER_HELLO_DONE: u8 = 14;
-pub const HS_CERTIFICATE_VERIFY: u8 = 15;
-pub const HS_CLIENT_KEY_EXCHANGE: u8 = 16;
-pub const HS_FINISHED: u8 = 20;
+pub(crate) const HS_CLIENT_HELLO: u8 = 1;
+pub(crate) const HS_SERVER_HELLO: u8 = 2;
+pub(crate) const HS_NEW_SESSION_TICKET: u8 = 4;
+pub(crate) const HS_ENCRYPTED_EXTENSIONS: u8 = 8;
+pub(crate) const HS_CERTIFICATE: u8 = 11;
+pub(crate) const HS_SERVER_KEY_EXCHANGE: u8 = 12;
+pub(crate) const HS_CERTIFICATE_REQUEST: u8 = 13;
+pub(crate) const HS_SERVER_HELLO_DONE: u8 = 14;
+pub(crate) const HS_CERTIFICATE_VERIFY: u8 = 15;
+pub(crate) const HS_CLIENT_KEY_EXCHANGE: u8 = 16;
+pub(crate) const HS_FINISHED: u8 = 20;
 
 /// Buffers handshake-record payloads of one direction and cuts them into whole messages.
 #[derive(Debug, Default)]
-pub struct HandshakeReassembler {
+pub(crate) struct HandshakeReassembler {
     pending: Vec<u8>,
 }
 
 impl HandshakeReassembler {
     /// Bytes of an incomplete message held back.
-    pub fn pending_len(&self) -> usize {
+    pub(crate) fn pending_len(&self) -> usize {
         self.pending.len()
     }
 
     /// Forgets a partial message (after a capture gap).
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.pending.clear();
     }
 
     /// Feeds one handshake record's payload and calls `on_message(msg_type, body)` for every
     /// message completed by it. Err when a message declares more than [`MAX_HANDSHAKE_MSG_LEN`];
     /// the reassembler is then empty and the caller should stop parsing this direction.
-    pub fn push(
+    pub(crate) fn push(
         &mut self,
         fragment: &[u8],
         mut on_message: impl FnMut(u8, &[u8]),
@@ -165,7 +165,7 @@ fn key_share_groups(data: &[u8]) -> Vec<u16> {
 
 /// Highest version a ClientHello offers: from supported_versions when present, ignoring GREASE
 /// and TLS 1.3 draft code points (as Wireshark's "highest version" does), else legacy_version.
-pub fn max_offered_version(info: &ClientHelloInfo) -> u16 {
+pub(crate) fn max_offered_version(info: &ClientHelloInfo) -> u16 {
     let final_versions = info
         .versions
         .iter()
@@ -178,7 +178,7 @@ pub fn max_offered_version(info: &ClientHelloInfo) -> u16 {
 }
 
 /// Decodes a ClientHello body (after the 4-byte handshake header).
-pub fn parse_client_hello(body: &[u8]) -> Result<ClientHelloInfo, String> {
+pub(crate) fn parse_client_hello(body: &[u8]) -> Result<ClientHelloInfo, String> {
     let (_, hello) = tls_parser::parse_tls_handshake_client_hello(body)
         .map_err(|e| format!("ClientHello does not parse: {e:?}"))?;
     let mut info = ClientHelloInfo {
@@ -263,7 +263,7 @@ pub fn parse_client_hello(body: &[u8]) -> Result<ClientHelloInfo, String> {
 
 /// Decodes an SSLv2-format ClientHello (RFC 5246 Appendix E.2), `body` starting at msg_type.
 /// Cipher specs whose first byte is 0 are TLS cipher suites; SSLv2-only specs are dropped.
-pub fn parse_sslv2_client_hello(body: &[u8]) -> Result<ClientHelloInfo, String> {
+pub(crate) fn parse_sslv2_client_hello(body: &[u8]) -> Result<ClientHelloInfo, String> {
     let fields = (
         body.first(),
         be_u16_at(body, 1),
@@ -299,7 +299,7 @@ pub fn parse_sslv2_client_hello(body: &[u8]) -> Result<ClientHelloInfo, String> 
 
 /// A decoded ServerHello.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParsedServerHello {
+pub(crate) struct ParsedServerHello {
     pub info: ServerHelloInfo,
     /// RFC 8446 §4.1.3: the random marks a HelloRetryRequest.
     pub hello_retry_request: bool,
@@ -307,7 +307,7 @@ pub struct ParsedServerHello {
 
 /// Decodes a ServerHello body (after the 4-byte handshake header). TLS 1.3 drafts before -22
 /// used a shorter layout (no session id, no compression); those are read by hand.
-pub fn parse_server_hello(body: &[u8]) -> Result<ParsedServerHello, String> {
+pub(crate) fn parse_server_hello(body: &[u8]) -> Result<ParsedServerHello, String> {
     let legacy_version = be_u16_at(body, 0).ok_or("ServerHello is empty")?;
     let (random, cipher_suite, ext) = if (0x7f00..=0x7fff).contains(&legacy_version) {
         let random = body.get(2..34).ok_or("draft ServerHello too short")?;

@@ -5,7 +5,7 @@ use crate::common::{At, Side};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-pub struct ClientHelloInfo {
+pub(crate) struct ClientHelloInfo {
     pub at: At,
     /// The record/handshake `legacy_version` (RFC 8446 §4.1.2).
     pub legacy_version: u16,
@@ -27,7 +27,7 @@ pub struct ClientHelloInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-pub struct ServerHelloInfo {
+pub(crate) struct ServerHelloInfo {
     pub at: At,
     pub legacy_version: u16,
     /// The chosen version: supported_versions when present (TLS 1.3), else `legacy_version`.
@@ -38,7 +38,7 @@ pub struct ServerHelloInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-pub struct CertInfo {
+pub(crate) struct CertInfo {
     pub subject: String,
     pub issuer: String,
     pub serial: String,
@@ -52,7 +52,7 @@ pub struct CertInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CertificateMsg {
+pub(crate) struct CertificateMsg {
     pub at: At,
     pub side: Side,
     /// Empty for an empty Certificate message (a client without a certificate, RFC 5246 §7.4.6).
@@ -60,7 +60,7 @@ pub struct CertificateMsg {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AlertInfo {
+pub(crate) struct AlertInfo {
     pub at: At,
     pub side: Side,
     /// Sent after the sender's keys changed (TLS 1.3 after ServerHello, TLS 1.2 after
@@ -76,7 +76,7 @@ pub struct AlertInfo {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub struct AppDataStats {
+pub(crate) struct AppDataStats {
     pub records: u64,
     pub bytes: u64,
     pub first: Option<At>,
@@ -85,7 +85,7 @@ pub struct AppDataStats {
 
 /// Everything one TLS connection showed, per side where it matters (indexed by `Side::index`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-pub struct TlsSummary {
+pub(crate) struct TlsSummary {
     /// The side that sent the ClientHello.
     pub client_side: Option<Side>,
     pub client_hello: Option<ClientHelloInfo>,
@@ -111,7 +111,7 @@ pub struct TlsSummary {
 /// Why key-logged secrets that match a session were not used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum KeysNotApplied {
+pub(crate) enum KeysNotApplied {
     /// The chosen cipher suite is not one we decrypt (RC4, 3DES, NULL, export, CAMELLIA, ...).
     UnsupportedSuite,
     /// SSL 3.0, TLS 1.0 or 1.1: their key derivation (RFC 2246 §6.3 PRF of MD5 and SHA-1) and

@@ -11,22 +11,22 @@
 //! encryption and "established" are in its module doc; decryption inside the session in
 //! `state::decrypt`), `message` (the summary types), `decrypt` (the crypto layer).
 
-pub mod certificate;
+pub(crate) mod certificate;
 pub mod decrypt;
-pub mod events;
-pub mod fingerprint;
-pub mod handshake;
-pub mod message;
-pub mod names;
-pub mod record;
-pub mod sniff;
-pub mod state;
+pub(crate) mod events;
+pub(crate) mod fingerprint;
+pub(crate) mod handshake;
+pub(crate) mod message;
+pub(crate) mod names;
+pub(crate) mod record;
+pub(crate) mod sniff;
+pub(crate) mod state;
 #[cfg(test)]
 mod test_fixtures;
 
-pub use events::TlsEvent;
-pub use sniff::sniff;
-pub use state::TlsSession;
+pub(crate) use events::TlsEvent;
+pub(crate) use sniff::sniff;
+pub(crate) use state::TlsSession;
 
 use crate::common::{At, Side};
 

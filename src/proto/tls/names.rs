@@ -4,7 +4,7 @@
 
 /// "TLS 1.3", "TLS 1.2", ..., "SSL 2.0", TLS 1.3 drafts as "TLS 1.3 (draft N)", else
 /// `unknown(0x....)`.
-pub fn version_name(version: u16) -> String {
+pub(crate) fn version_name(version: u16) -> String {
     match version {
         0x0304 => "TLS 1.3".to_string(),
         0x0303 => "TLS 1.2".to_string(),
@@ -20,17 +20,17 @@ pub fn version_name(version: u16) -> String {
 
 /// Whether `version` is TLS 1.3 or one of its drafts (0x7fNN, RFC 8446 §4.2.1 in its draft
 /// history): such versions encrypt everything after the ServerHello.
-pub fn is_tls13_family(version: u16) -> bool {
+pub(crate) fn is_tls13_family(version: u16) -> bool {
     version == 0x0304 || (0x7f00..=0x7fff).contains(&version)
 }
 
 /// GREASE values (RFC 8701 §2): 0x0a0a, 0x1a1a, ..., 0xfafa.
-pub fn is_grease(value: u16) -> bool {
+pub(crate) fn is_grease(value: u16) -> bool {
     value & 0x0f0f == 0x0a0a && (value >> 8) == (value & 0xff)
 }
 
 /// IANA name of a cipher suite ("TLS_AES_128_GCM_SHA256"), or `unknown(0x....)`.
-pub fn cipher_suite_name(suite: u16) -> String {
+pub(crate) fn cipher_suite_name(suite: u16) -> String {
     match suite {
         0x00ff => "TLS_EMPTY_RENEGOTIATION_INFO_SCSV".to_string(),
         0x5600 => "TLS_FALLBACK_SCSV".to_string(),
@@ -43,7 +43,7 @@ pub fn cipher_suite_name(suite: u16) -> String {
 }
 
 /// "warning" (1) or "fatal" (2), RFC 5246 §7.2; `None` for any other code.
-pub fn alert_level(level: u8) -> Option<&'static str> {
+pub(crate) fn alert_level(level: u8) -> Option<&'static str> {
     match level {
         1 => Some("warning"),
         2 => Some("fatal"),
@@ -51,13 +51,8 @@ pub fn alert_level(level: u8) -> Option<&'static str> {
     }
 }
 
-/// [`alert_level`], or `unknown(0x..)` showing the code.
-pub fn alert_level_name(level: u8) -> String {
-    alert_level(level).map_or_else(|| format!("unknown(0x{level:02x})"), str::to_string)
-}
-
 /// Alert description in RFC 8446 §6 snake_case, else `unknown(0x..)`.
-pub fn alert_description_name(description: u8) -> String {
+pub(crate) fn alert_description_name(description: u8) -> String {
     let name = match description {
         0 => "close_notify",
         10 => "unexpected_message",
@@ -100,7 +95,7 @@ pub fn alert_description_name(description: u8) -> String {
 }
 
 /// Name of a supported group / key share group (IANA TLS Supported Groups registry).
-pub fn named_group_name(group: u16) -> String {
+pub(crate) fn named_group_name(group: u16) -> String {
     let name = match group {
         23 => "secp256r1",
         24 => "secp384r1",
@@ -124,7 +119,7 @@ pub fn named_group_name(group: u16) -> String {
 
 /// Name of a signature scheme (RFC 8446 §4.2.3; tls-parser's table of the IANA registry), else
 /// `unknown(0xNNNN)` (TLS 1.2 hash/signature pairs such as 0x0402 included).
-pub fn signature_scheme_name(scheme: u16) -> String {
+pub(crate) fn signature_scheme_name(scheme: u16) -> String {
     let name = tls_parser::SignatureScheme(scheme).to_string();
     if name.starts_with("SignatureScheme(") {
         format!("unknown(0x{scheme:04x})")
@@ -135,7 +130,7 @@ pub fn signature_scheme_name(scheme: u16) -> String {
 
 /// Name of an extension type (tls-parser's table of the IANA ExtensionType registry, e.g.
 /// `SupportedVersions`), else `unknown(N)` with the decimal number JA3 uses.
-pub fn extension_name(extension: u16) -> String {
+pub(crate) fn extension_name(extension: u16) -> String {
     let name = tls_parser::TlsExtensionType(extension).to_string();
     if name.starts_with("TlsExtensionType(") {
         format!("unknown({extension})")
@@ -145,7 +140,7 @@ pub fn extension_name(extension: u16) -> String {
 }
 
 /// Name of a handshake message type (RFC 8446 §4, RFC 5246 §7.4).
-pub fn handshake_type_name(msg_type: u8) -> String {
+pub(crate) fn handshake_type_name(msg_type: u8) -> String {
     let name = match msg_type {
         0 => "hello_request",
         1 => "client_hello",
@@ -213,7 +208,8 @@ mod tests {
         assert_eq!(alert_description_name(48), "unknown_ca");
         assert_eq!(alert_description_name(116), "certificate_required");
         assert_eq!(alert_description_name(0x8f), "unknown(0x8f)");
-        assert_eq!(alert_level_name(2), "fatal");
+        assert_eq!(alert_level(2), Some("fatal"));
+        assert_eq!(alert_level(3), None);
     }
 
     #[test]

@@ -9,19 +9,19 @@
 
 /// RFC 8446 §5.1 allows 2^14 bytes of plaintext; RFC 5246 §6.2.3 allows 2^14 + 2048 of
 /// ciphertext. Anything longer is not TLS.
-pub const MAX_RECORD_LEN: usize = (1 << 14) + 2048;
+pub(crate) const MAX_RECORD_LEN: usize = (1 << 14) + 2048;
 /// Record header size: type (1), legacy_record_version (2), length (2).
-pub const HEADER_LEN: usize = 5;
+pub(crate) const HEADER_LEN: usize = 5;
 
-pub const CONTENT_CHANGE_CIPHER_SPEC: u8 = 20;
-pub const CONTENT_ALERT: u8 = 21;
-pub const CONTENT_HANDSHAKE: u8 = 22;
-pub const CONTENT_APPLICATION_DATA: u8 = 23;
-pub const CONTENT_HEARTBEAT: u8 = 24;
+pub(crate) const CONTENT_CHANGE_CIPHER_SPEC: u8 = 20;
+pub(crate) const CONTENT_ALERT: u8 = 21;
+pub(crate) const CONTENT_HANDSHAKE: u8 = 22;
+pub(crate) const CONTENT_APPLICATION_DATA: u8 = 23;
+pub(crate) const CONTENT_HEARTBEAT: u8 = 24;
 
 /// A checked record header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RecordHeader {
+pub(crate) struct RecordHeader {
     pub content_type: u8,
     pub version: u16,
     pub len: u16,
@@ -29,7 +29,7 @@ pub struct RecordHeader {
 
 /// The outcome of framing one record at the front of a buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Framed<'a> {
+pub(crate) enum Framed<'a> {
     /// A whole record; `consumed` bytes (header and body) may be dropped from the buffer.
     Complete {
         header: RecordHeader,
@@ -75,7 +75,7 @@ fn check_header(bytes: &[u8; HEADER_LEN]) -> Result<RecordHeader, String> {
 
 /// Which SSLv2 record formats a direction may carry at this point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sslv2Framing {
+pub(crate) enum Sslv2Framing {
     /// TLS records only.
     Off,
     /// TLS records, or a 2-byte-header SSLv2 record (the first record of a direction: an
@@ -86,7 +86,7 @@ pub enum Sslv2Framing {
 }
 
 /// Frames the record at the front of `buf`.
-pub fn next_record(buf: &[u8], sslv2: Sslv2Framing) -> Framed<'_> {
+pub(crate) fn next_record(buf: &[u8], sslv2: Sslv2Framing) -> Framed<'_> {
     match (sslv2, buf.first()) {
         (Sslv2Framing::Off, _) | (_, None) => {}
         (_, Some(b)) if b & 0x80 != 0 => return next_sslv2_record(buf),
@@ -158,7 +158,7 @@ fn next_sslv2_padded_record(buf: &[u8]) -> Framed<'_> {
 }
 
 /// A plausible TLS record header at the front of `buf` (for resuming after a gap).
-pub fn plausible_header(buf: &[u8]) -> bool {
+pub(crate) fn plausible_header(buf: &[u8]) -> bool {
     buf.first_chunk::<HEADER_LEN>()
         .is_some_and(|header| check_header(header).is_ok())
 }

@@ -20,7 +20,7 @@ fn check_prefix(data: &[u8], expected: &[fn(u8) -> bool]) -> Option<bool> {
 }
 
 /// Classifies the first bytes of a direction.
-pub fn sniff(data: &[u8]) -> Sniffed {
+pub(crate) fn sniff(data: &[u8]) -> Sniffed {
     let Some(&first) = data.first() else {
         return Sniffed::NeedMore;
     };

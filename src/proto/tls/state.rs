@@ -28,17 +28,15 @@ use super::names::is_tls13_family;
 use super::record::{self, Framed, RecordHeader};
 use crate::common::{At, PerSide, Side, Timed};
 
-pub use super::handshake::MAX_HANDSHAKE_MSG_LEN;
-
 /// Application data events per side before further records are only counted.
-pub const APP_DATA_EVENTS_PER_SIDE: u64 = 3;
+pub(crate) const APP_DATA_EVENTS_PER_SIDE: u64 = 3;
 /// Events per session; past it only `Established`, `Invalid` and `Truncated` are emitted, so a
 /// flood of alerts, hellos or heartbeats cannot flood the timeline.
-pub const MAX_EVENTS_PER_SESSION: u32 = 256;
+pub(crate) const MAX_EVENTS_PER_SESSION: u32 = 256;
 /// Alerts and Certificate messages kept in the summary (later ones are counted in events only
 /// until the event cap).
-pub const MAX_ALERTS_KEPT: usize = 64;
-pub const MAX_CERTIFICATE_MESSAGES_KEPT: usize = 16;
+pub(crate) const MAX_ALERTS_KEPT: usize = 64;
+pub(crate) const MAX_CERTIFICATE_MESSAGES_KEPT: usize = 16;
 /// Size of a TLS 1.3 encrypted alert: 2 bytes of alert, 1 byte of inner type, 16 bytes of tag.
 const TLS13_ENCRYPTED_ALERT_LEN: u16 = 19;
 
@@ -72,7 +70,7 @@ struct Direction {
 
 /// One TLS connection, fed with the ordered bytes of both directions.
 #[derive(Debug, Default)]
-pub struct TlsSession {
+pub(crate) struct TlsSession {
     dirs: PerSide<Direction>,
     summary: TlsSummary,
     events_emitted: u32,
@@ -80,16 +78,22 @@ pub struct TlsSession {
 }
 
 impl TlsSession {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
-    pub fn summary(&self) -> &TlsSummary {
+    pub(crate) fn summary(&self) -> &TlsSummary {
         &self.summary
     }
 
     /// Feeds the next in-order bytes sent by `side`.
-    pub fn on_data(&mut self, side: Side, data: &[u8], at: At, out: &mut Vec<Timed<TlsEvent>>) {
+    pub(crate) fn on_data(
+        &mut self,
+        side: Side,
+        data: &[u8],
+        at: At,
+        out: &mut Vec<Timed<TlsEvent>>,
+    ) {
         match self.dirs[side].mode {
             Mode::Stopped => return,
             Mode::Resync if !record::plausible_header(data) => return,
@@ -112,7 +116,13 @@ impl TlsSession {
     }
 
     /// `len` bytes sent by `side` are missing from the capture.
-    pub fn on_gap(&mut self, side: Side, _len: u64, _at: At, _out: &mut Vec<Timed<TlsEvent>>) {
+    pub(crate) fn on_gap(
+        &mut self,
+        side: Side,
+        _len: u64,
+        _at: At,
+        _out: &mut Vec<Timed<TlsEvent>>,
+    ) {
         let dir = &mut self.dirs[side];
         if dir.mode != Mode::Stopped {
             dir.mode = Mode::Resync;
@@ -123,7 +133,7 @@ impl TlsSession {
     }
 
     /// `side` closed its direction (FIN or RST).
-    pub fn on_close(&mut self, side: Side, at: At, out: &mut Vec<Timed<TlsEvent>>) {
+    pub(crate) fn on_close(&mut self, side: Side, at: At, out: &mut Vec<Timed<TlsEvent>>) {
         let dir = &mut self.dirs[side];
         let buffered = dir.partial.len() + dir.handshake.pending_len();
         let was_parsing = dir.mode == Mode::Parsing;
@@ -484,7 +494,6 @@ impl TlsSession {
 mod handshake;
 
 mod decrypt;
-pub use decrypt::{MAX_QUEUED_PLAINTEXT, MAX_RESYNC_RECORDS};
 
 #[cfg(test)]
 mod test_support;

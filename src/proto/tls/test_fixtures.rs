@@ -4,9 +4,9 @@
 //! hand-made messages. Only compiled for tests.
 
 /// (frame, sent by the client, hex payload) in capture order.
-pub type Conversation = &'static [(u64, bool, &'static str)];
+pub(crate) type Conversation = &'static [(u64, bool, &'static str)];
 
-pub const ILLUSTRATED_TLS12: Conversation = &[
+pub(crate) const ILLUSTRATED_TLS12: Conversation = &[
     (
         5,
         true,
@@ -97,7 +97,7 @@ pub const ILLUSTRATED_TLS12: Conversation = &[
     ),
 ];
 
-pub const ILLUSTRATED_TLS13: Conversation = &[
+pub(crate) const ILLUSTRATED_TLS13: Conversation = &[
     (
         5,
         true,
@@ -197,7 +197,7 @@ pub const ILLUSTRATED_TLS13: Conversation = &[
 ];
 
 /// Decodes fixture hex; test-only, so malformed hex is a test bug.
-pub fn unhex(text: &str) -> Vec<u8> {
+pub(crate) fn unhex(text: &str) -> Vec<u8> {
     (0..text.len() / 2)
         .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap_or(0))
         .collect()
@@ -205,7 +205,7 @@ pub fn unhex(text: &str) -> Vec<u8> {
 
 /// SSLv2-compatible ClientHello (RFC 5246 Appendix E.2) offering TLS 1.0 with two TLS suites
 /// and one SSLv2-only spec, a 16-byte challenge.
-pub fn sslv2_client_hello_record() -> Vec<u8> {
+pub(crate) fn sslv2_client_hello_record() -> Vec<u8> {
     let mut body = vec![1, 0x03, 0x01, 0, 9, 0, 0, 0, 16];
     body.extend_from_slice(&[0x00, 0x00, 0x2f, 0x07, 0x00, 0xc0, 0x00, 0x00, 0x0a]);
     body.extend_from_slice(&[0x5a; 16]);
@@ -217,7 +217,7 @@ pub fn sslv2_client_hello_record() -> Vec<u8> {
 /// A self-signed P-256 certificate made for these tests with `openssl req -x509`: subject
 /// "CN=broker.test, O=mqpcap test", serial 0x1234abcd, SAN DNS:broker.test, IP:10.78.0.1,
 /// IP:fd00::1, valid from 1795330050 to 2110690050 (seconds since the epoch).
-pub const BROKER_TEST_CERT_DER: &str = concat!(
+pub(crate) const BROKER_TEST_CERT_DER: &str = concat!(
     "308201cf30820175a00302010202041234abcd300a06082a8648ce3d040302302c31143012060355",
     "04030c0b62726f6b65722e7465737431143012060355040a0c0b6d71706361702074657374301e17",
     "0d3236313132323036343733305a170d3336313131393036343733305a302c311430120603550403",
@@ -231,7 +231,7 @@ pub const BROKER_TEST_CERT_DER: &str = concat!(
     "00f4cb6ebc0924055e15e4521852822182e81eeaec34361a7f029b89945203caf3022015304c6e1b",
     "4ad08b6f3f92bd9189eb8caf58569074dbad2387ac6b2c2dd02265",
 );
-pub const BROKER_TEST_NOT_BEFORE: i64 = 1795330050;
-pub const BROKER_TEST_NOT_AFTER: i64 = 2110690050;
-pub const BROKER_TEST_SHA256: &str =
+pub(crate) const BROKER_TEST_NOT_BEFORE: i64 = 1795330050;
+pub(crate) const BROKER_TEST_NOT_AFTER: i64 = 2110690050;
+pub(crate) const BROKER_TEST_SHA256: &str =
     "fa29926ab66a932b9c96803bde8a98af2f7c2bafea1b35a6da183d711b4d49f8";

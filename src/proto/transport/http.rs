@@ -8,7 +8,7 @@ use super::parse::Parse;
 const MAX_HEADERS: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RequestHead {
+pub(crate) struct RequestHead {
     pub method: String,
     /// The request target: `host:port` for CONNECT (RFC 9110 §9.3.6), a path for GET.
     pub target: String,
@@ -18,7 +18,7 @@ pub struct RequestHead {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ResponseHead {
+pub(crate) struct ResponseHead {
     pub status: u16,
     pub reason: String,
     pub upgrade: Option<String>,
@@ -33,7 +33,7 @@ fn header(headers: &[httparse::Header<'_>], name: &str) -> Option<String> {
         .map(|h| String::from_utf8_lossy(h.value).trim().to_string())
 }
 
-pub fn request_head(bytes: &[u8]) -> Parse<RequestHead> {
+pub(crate) fn request_head(bytes: &[u8]) -> Parse<RequestHead> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     match req.parse(bytes) {
@@ -51,7 +51,7 @@ pub fn request_head(bytes: &[u8]) -> Parse<RequestHead> {
     }
 }
 
-pub fn response_head(bytes: &[u8]) -> Parse<ResponseHead> {
+pub(crate) fn response_head(bytes: &[u8]) -> Parse<ResponseHead> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut resp = httparse::Response::new(&mut headers);
     match resp.parse(bytes) {

@@ -10,15 +10,15 @@
 //! it buffers at most `HEAD_LIMIT` bytes per side while reading a preamble; a proxy or upgrade
 //! refusal stops the bytes of both sides (what follows is an error page, not the tunnel).
 
-pub mod http;
+pub(crate) mod http;
 mod parse;
-pub mod proxy_header;
-pub mod socks;
+pub(crate) mod proxy_header;
+pub(crate) mod socks;
 mod summary;
-pub mod websocket;
+pub(crate) mod websocket;
 
-pub use parse::Parse;
-pub use summary::{Transport, TransportEvent};
+pub(crate) use parse::Parse;
+pub(crate) use summary::{Transport, TransportEvent};
 
 use crate::common::{At, PerSide, Side, Timed};
 use websocket::{WsDecoder, WsNote};
@@ -27,11 +27,11 @@ use websocket::{WsDecoder, WsNote};
 const HEAD_LIMIT: usize = 16 * 1024;
 
 /// Bytes of one side handed on to the protocol inside, with the time of their last piece.
-pub type Passed = (Side, At, Vec<u8>);
+pub(crate) type Passed = (Side, At, Vec<u8>);
 
 /// True when a direction's first bytes can start a preamble this module reads. Cheap: it lets
 /// a connection whose first byte rules every preamble out skip the transport stage entirely.
-pub fn may_start(first: u8) -> bool {
+pub(crate) fn may_start(first: u8) -> bool {
     matches!(first, b'P' | b'\r' | b'C' | b'G' | 4 | 5)
 }
 
@@ -59,7 +59,7 @@ enum Mode {
 
 /// The transport layers of one connection (or of one TLS session's plaintext).
 #[derive(Debug)]
-pub struct TransportSession {
+pub(crate) struct TransportSession {
     kind: Kind,
     client: Option<Side>,
     held: PerSide<Vec<u8>>,
@@ -76,7 +76,7 @@ pub struct TransportSession {
 
 impl TransportSession {
     /// `inside_tls`: the bytes are a TLS session's plaintext (WebSockets over TLS).
-    pub fn new(inside_tls: bool) -> Self {
+    pub(crate) fn new(inside_tls: bool) -> Self {
         TransportSession {
             kind: Kind::Detect,
             client: None,
@@ -93,17 +93,17 @@ impl TransportSession {
     }
 
     /// True when `side`'s bytes pass unchanged: the caller may hand them on itself.
-    pub fn passes(&self, side: Side) -> bool {
+    pub(crate) fn passes(&self, side: Side) -> bool {
         self.mode[side] == Mode::Pass
     }
 
     /// True when nothing was found and everything passes: the session can be dropped.
-    pub fn inert(&self) -> bool {
+    pub(crate) fn inert(&self) -> bool {
         self.kind == Kind::Pass && self.layers.is_empty() && self.mode == PerSide::both(Mode::Pass)
     }
 
     /// The layers found, outermost first, with their outcome so far.
-    pub fn layers(&self) -> Vec<Transport> {
+    pub(crate) fn layers(&self) -> Vec<Transport> {
         let mut layers = self.layers.clone();
         for layer in &mut layers {
             if let Transport::Websocket {
@@ -121,12 +121,12 @@ impl TransportSession {
         layers
     }
 
-    pub fn take_events(&mut self) -> Vec<Timed<TransportEvent>> {
+    pub(crate) fn take_events(&mut self) -> Vec<Timed<TransportEvent>> {
         std::mem::take(&mut self.events)
     }
 
     /// Ordered bytes of `side`; what belongs to the protocol inside goes to `out`.
-    pub fn on_data(&mut self, side: Side, data: &[u8], at: At, out: &mut Vec<Passed>) {
+    pub(crate) fn on_data(&mut self, side: Side, data: &[u8], at: At, out: &mut Vec<Passed>) {
         match self.mode[side] {
             Mode::Pass => push(out, side, at, data.to_vec()),
             Mode::Drop => {}
@@ -140,7 +140,7 @@ impl TransportSession {
 
     /// Bytes of `side` are missing: framing cannot be followed across a hole, and a preamble
     /// with a hole in it cannot be read.
-    pub fn on_gap(&mut self, side: Side) {
+    pub(crate) fn on_gap(&mut self, side: Side) {
         match self.mode[side] {
             Mode::Frames => {
                 self.mode[side] = Mode::Drop;

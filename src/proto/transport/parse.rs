@@ -3,7 +3,7 @@
 
 /// Result of parsing one message from the start of a buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Parse<T> {
+pub(crate) enum Parse<T> {
     /// A whole message of `len` bytes.
     Complete {
         len: usize,

@@ -7,14 +7,14 @@ use super::parse::Parse;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// The version 2 signature (spec §2.2).
-pub const V2_SIGNATURE: &[u8; 12] = b"\r\n\r\n\0\r\nQUIT\n";
+pub(crate) const V2_SIGNATURE: &[u8; 12] = b"\r\n\r\n\0\r\nQUIT\n";
 const V1_PREFIX: &[u8] = b"PROXY ";
 /// Spec §2.1: "a receiver must wait for up to 107 bytes".
 const V1_MAX: usize = 107;
 
 /// What a PROXY header says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProxyHeader {
+pub(crate) struct ProxyHeader {
     pub version: u8,
     /// `None` for v1 `UNKNOWN`, v2 `LOCAL` or an address family other than IPv4/IPv6.
     pub source: Option<SocketAddr>,
@@ -22,13 +22,13 @@ pub struct ProxyHeader {
 }
 
 /// True when `bytes` start like a PROXY header, or are a prefix of one.
-pub fn may_start(bytes: &[u8]) -> bool {
+pub(crate) fn may_start(bytes: &[u8]) -> bool {
     let n = bytes.len().min(V1_PREFIX.len());
     let m = bytes.len().min(V2_SIGNATURE.len());
     bytes.get(..n) == V1_PREFIX.get(..n) || bytes.get(..m) == V2_SIGNATURE.get(..m)
 }
 
-pub fn parse(bytes: &[u8]) -> Parse<ProxyHeader> {
+pub(crate) fn parse(bytes: &[u8]) -> Parse<ProxyHeader> {
     if bytes.starts_with(V1_PREFIX) {
         parse_v1(bytes)
     } else if bytes.starts_with(V2_SIGNATURE) {

@@ -6,7 +6,7 @@ use super::parse::Parse;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// RFC 1928 §3: the client's version identifier / method selection message.
-pub fn greeting(b: &[u8]) -> Parse<Vec<u8>> {
+pub(crate) fn greeting(b: &[u8]) -> Parse<Vec<u8>> {
     let (Some(&ver), Some(&n)) = (b.first(), b.get(1)) else {
         return Parse::NeedMore;
     };
@@ -24,7 +24,7 @@ pub fn greeting(b: &[u8]) -> Parse<Vec<u8>> {
 }
 
 /// RFC 1928 §3: the server's METHOD selection (0xFF: no acceptable method).
-pub fn method_choice(b: &[u8]) -> Parse<u8> {
+pub(crate) fn method_choice(b: &[u8]) -> Parse<u8> {
     match b {
         [] | [5] => Parse::NeedMore,
         [5, method, ..] => Parse::Complete {
@@ -36,7 +36,7 @@ pub fn method_choice(b: &[u8]) -> Parse<u8> {
 }
 
 /// RFC 1929 §2: VER=1, ULEN, UNAME, PLEN, PASSWD. Returns the user name's length only.
-pub fn auth_request(b: &[u8]) -> Parse<usize> {
+pub(crate) fn auth_request(b: &[u8]) -> Parse<usize> {
     match b.first() {
         None => return Parse::NeedMore,
         Some(1) => {}
@@ -60,7 +60,7 @@ pub fn auth_request(b: &[u8]) -> Parse<usize> {
 }
 
 /// RFC 1929 §2: VER=1, STATUS (0: success).
-pub fn auth_reply(b: &[u8]) -> Parse<u8> {
+pub(crate) fn auth_reply(b: &[u8]) -> Parse<u8> {
     match b {
         [] | [1] => Parse::NeedMore,
         [1, status, ..] => Parse::Complete {
@@ -73,7 +73,7 @@ pub fn auth_reply(b: &[u8]) -> Parse<u8> {
 
 /// A SOCKS5 request or reply: the command (request) or reply code, and the address.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Socks5Message {
+pub(crate) struct Socks5Message {
     /// CMD in a request (1 CONNECT, 2 BIND, 3 UDP ASSOCIATE), REP in a reply.
     pub code: u8,
     /// "host:port", "ip:port" or "[ip6]:port".
@@ -81,7 +81,7 @@ pub struct Socks5Message {
 }
 
 /// RFC 1928 §4 (request) and §6 (reply) share one layout: VER, CMD/REP, RSV, ATYP, ADDR, PORT.
-pub fn request_or_reply5(b: &[u8]) -> Parse<Socks5Message> {
+pub(crate) fn request_or_reply5(b: &[u8]) -> Parse<Socks5Message> {
     let Some(&[ver, code, _rsv, atyp]) = b.get(..4) else {
         return if b.first().is_some_and(|&v| v != 5) {
             Parse::Invalid("not a SOCKS5 request or reply")
@@ -127,7 +127,7 @@ pub fn request_or_reply5(b: &[u8]) -> Parse<Socks5Message> {
 
 /// SOCKS4 CONNECT or BIND: VN=4, CD, DSTPORT, DSTIP, USERID, NUL; SOCKS4a adds a host name
 /// and NUL when DSTIP is 0.0.0.x with x != 0. Returns the target "host:port".
-pub fn request4(b: &[u8]) -> Parse<String> {
+pub(crate) fn request4(b: &[u8]) -> Parse<String> {
     match b {
         [] | [4] => return Parse::NeedMore,
         [4, 1 | 2, ..] => {}
@@ -168,7 +168,7 @@ pub fn request4(b: &[u8]) -> Parse<String> {
 }
 
 /// SOCKS4 reply: VN=0, CD (90 granted, 91-93 refused), port, address. Returns CD.
-pub fn reply4(b: &[u8]) -> Parse<u8> {
+pub(crate) fn reply4(b: &[u8]) -> Parse<u8> {
     match b {
         [] => Parse::NeedMore,
         &[0, code, _, _, _, _, _, _, ..] => Parse::Complete {
@@ -181,7 +181,7 @@ pub fn reply4(b: &[u8]) -> Parse<u8> {
 }
 
 /// RFC 1928 §6 reply codes.
-pub fn reply5_name(code: u8) -> &'static str {
+pub(crate) fn reply5_name(code: u8) -> &'static str {
     match code {
         0 => "succeeded",
         1 => "general SOCKS server failure",
@@ -197,7 +197,7 @@ pub fn reply5_name(code: u8) -> &'static str {
 }
 
 /// SOCKS4 reply codes (the SOCKS4 protocol description, "CD").
-pub fn reply4_name(code: u8) -> &'static str {
+pub(crate) fn reply4_name(code: u8) -> &'static str {
     match code {
         90 => "request granted",
         91 => "request rejected or failed",

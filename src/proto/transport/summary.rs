@@ -6,7 +6,7 @@ use serde::Serialize;
 /// A transport happening, stamped by the caller with frame and side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum TransportEvent {
+pub(crate) enum TransportEvent {
     /// A PROXY protocol header (v1 text or v2 binary) naming the original connection.
     ProxyHeader {
         version: u8,
@@ -61,7 +61,7 @@ pub enum TransportEvent {
 /// One layer between TCP (or TLS) and the protocol inside, outermost first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Transport {
+pub(crate) enum Transport {
     ProxyProtocol {
         version: u8,
         source: Option<String>,
@@ -102,7 +102,7 @@ pub enum Transport {
 
 impl Transport {
     /// A SOCKS layer whose request and reply are still to come.
-    pub fn socks(version: u8) -> Self {
+    pub(crate) fn socks(version: u8) -> Self {
         Transport::Socks {
             version,
             target: None,
@@ -115,7 +115,7 @@ impl Transport {
     }
 
     /// True when the proxy or the server said no (or has not said yes yet at the end).
-    pub fn refused(&self) -> Option<bool> {
+    pub(crate) fn refused(&self) -> Option<bool> {
         match self {
             Transport::ProxyProtocol { .. } => None,
             Transport::HttpConnect { status, .. } => status.map(|s| !(200..300).contains(&s)),

@@ -8,18 +8,19 @@ use super::parse::Parse;
 
 /// A frame header (RFC 6455 §5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameHeader {
+pub(crate) struct FrameHeader {
     pub fin: bool,
     pub opcode: u8,
     pub mask: Option<[u8; 4]>,
     pub payload_len: u64,
 }
 
-pub const OP_TEXT: u8 = 1;
-pub const OP_BINARY: u8 = 2;
-pub const OP_CLOSE: u8 = 8;
+pub(crate) const OP_TEXT: u8 = 1;
+#[cfg(test)]
+pub(crate) const OP_BINARY: u8 = 2;
+pub(crate) const OP_CLOSE: u8 = 8;
 
-pub fn frame_header(b: &[u8]) -> Parse<FrameHeader> {
+pub(crate) fn frame_header(b: &[u8]) -> Parse<FrameHeader> {
     let (Some(&b0), Some(&b1)) = (b.first(), b.get(1)) else {
         return Parse::NeedMore;
     };
@@ -75,7 +76,7 @@ pub fn frame_header(b: &[u8]) -> Parse<FrameHeader> {
 
 /// What a direction's frames showed besides data.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WsNote {
+pub(crate) enum WsNote {
     /// A Close frame (§5.5.1) with its status code when it carries one (§7.4).
     Close { code: Option<u16> },
     /// A text data frame: MQTT must be sent in binary frames (MQTT 5.0 §6.0).
@@ -88,7 +89,7 @@ pub enum WsNote {
 
 /// Decoder of one direction's frames.
 #[derive(Debug)]
-pub struct WsDecoder {
+pub(crate) struct WsDecoder {
     /// Client frames must be masked, server frames must not (§5.1).
     from_client: bool,
     header: [u8; 14],
@@ -104,7 +105,7 @@ pub struct WsDecoder {
 }
 
 impl WsDecoder {
-    pub fn new(from_client: bool) -> Self {
+    pub(crate) fn new(from_client: bool) -> Self {
         WsDecoder {
             from_client,
             header: [0; 14],
@@ -121,7 +122,7 @@ impl WsDecoder {
     }
 
     /// Decodes `input`: data payload (unmasked) is appended to `data`, notes to `notes`.
-    pub fn decode(&mut self, mut input: &[u8], data: &mut Vec<u8>, notes: &mut Vec<WsNote>) {
+    pub(crate) fn decode(&mut self, mut input: &[u8], data: &mut Vec<u8>, notes: &mut Vec<WsNote>) {
         while !input.is_empty() && !self.stopped {
             let Some(frame) = self.current else {
                 input = self.read_header(input, notes);

@@ -12,14 +12,14 @@ use sha2::{Sha256, Sha384};
 
 /// The hash behind a suite's PRF (TLS 1.2) or HKDF (TLS 1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Hash {
+pub(crate) enum Hash {
     Sha256,
     Sha384,
 }
 
 impl Hash {
     /// Output length in bytes (`Hash.length` in RFC 8446 §7.1).
-    pub fn output_len(self) -> usize {
+    pub(crate) fn output_len(self) -> usize {
         match self {
             Hash::Sha256 => 32,
             Hash::Sha384 => 48,
@@ -31,7 +31,13 @@ impl Hash {
 ///
 /// `A(0) = label + seed`, `A(i) = HMAC(secret, A(i-1))`, and the output is the concatenation of
 /// `HMAC(secret, A(i) + label + seed)` for i = 1, 2, ...
-pub fn tls12_prf(hash: Hash, secret: &[u8], label: &[u8], seed: &[u8], len: usize) -> Vec<u8> {
+pub(crate) fn tls12_prf(
+    hash: Hash,
+    secret: &[u8],
+    label: &[u8],
+    seed: &[u8],
+    len: usize,
+) -> Vec<u8> {
     match hash {
         Hash::Sha256 => p_hash::<Hmac<Sha256>>(secret, label, seed, len),
         Hash::Sha384 => p_hash::<Hmac<Sha384>>(secret, label, seed, len),
@@ -75,7 +81,7 @@ fn p_hash<M: Mac + hmac::digest::KeyInit + Clone>(
 ///
 /// `None` when `secret` is shorter than the hash output, the label or context does not fit its
 /// one-byte length, or `len` exceeds 255 hash blocks (RFC 5869 §2.3) or 65535.
-pub fn hkdf_expand_label(
+pub(crate) fn hkdf_expand_label(
     hash: Hash,
     secret: &[u8],
     label: &str,

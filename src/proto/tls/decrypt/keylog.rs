@@ -12,7 +12,7 @@ use std::fmt;
 
 /// The secrets a key log holds for one connection (one ClientHello random).
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct SessionSecrets {
+pub(crate) struct SessionSecrets {
     /// TLS 1.2 and below: `CLIENT_RANDOM` (RFC 5246 §8.1 master secret).
     pub master_secret: Option<[u8; 48]>,
     /// TLS 1.3 (RFC 8446 §7.1), 32 or 48 bytes (the suite's hash length).
@@ -59,7 +59,7 @@ impl fmt::Debug for SessionSecrets {
 
 /// How the lines of one `add_text` call were used.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct KeyLogStats {
+pub(crate) struct KeyLogStats {
     /// Lines that stored a secret.
     pub used: u64,
     /// Comments and lines with labels we do not need.
@@ -70,7 +70,7 @@ pub struct KeyLogStats {
 
 /// Secrets from one or more key logs, by ClientHello random.
 #[derive(Clone, Default)]
-pub struct KeyLog {
+pub(crate) struct KeyLog {
     sessions: BTreeMap<[u8; 32], SessionSecrets>,
 }
 
@@ -106,13 +106,13 @@ impl Label {
 }
 
 impl KeyLog {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Adds every usable line of `text` (a whole key log file, or a pcapng DSB's payload).
     /// A later line for the same random and label replaces an earlier one.
-    pub fn add_text(&mut self, text: &[u8]) -> KeyLogStats {
+    pub(crate) fn add_text(&mut self, text: &[u8]) -> KeyLogStats {
         let mut stats = KeyLogStats::default();
         for line in text.split(|&b| b == b'\n') {
             let line = line.trim_ascii();
@@ -174,18 +174,13 @@ impl KeyLog {
     }
 
     /// The secrets logged for the connection whose ClientHello carried `client_random`.
-    pub fn lookup(&self, client_random: &[u8; 32]) -> Option<&SessionSecrets> {
+    pub(crate) fn lookup(&self, client_random: &[u8; 32]) -> Option<&SessionSecrets> {
         self.sessions.get(client_random)
     }
 
     /// True when no secret was stored.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.sessions.is_empty()
-    }
-
-    /// Number of distinct client randoms with at least one secret.
-    pub fn len(&self) -> usize {
-        self.sessions.len()
     }
 }
 

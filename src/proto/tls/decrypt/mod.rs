@@ -29,12 +29,13 @@ mod record_tests;
 #[cfg(test)]
 pub(crate) mod test_util;
 
-pub use kdf::{Hash, hkdf_expand_label, tls12_prf};
-pub use keylog::{KeyLog, KeyLogStats, SessionSecrets};
-pub use record::{
+#[cfg(test)]
+pub(crate) use kdf::{Hash, hkdf_expand_label, tls12_prf};
+pub(crate) use keylog::{KeyLog, SessionSecrets};
+pub(crate) use record::{
     DecryptError, Plaintext, RecordDecryptor, tls12_decryptors, tls13_decryptor, tls13_next_secret,
 };
-pub use suite::{BulkCipher, MacHash, SuiteInfo, SuiteVersion, suite_info};
+pub(crate) use suite::{SuiteVersion, suite_info};
 
 /// Fuzz entry point: arbitrary bytes into [`KeyLog::add_text`] and, under keys derived from a
 /// fixed secret for the suite picked by the first byte (bit 7: encrypt-then-MAC), into

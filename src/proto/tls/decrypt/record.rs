@@ -33,7 +33,7 @@ type Aes256Ccm8 = Ccm<aes::Aes256, U8, U12>;
 
 /// One decrypted record.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plaintext {
+pub(crate) struct Plaintext {
     /// The real content type: the header's for TLS 1.2, the inner one for TLS 1.3
     /// (RFC 8446 §5.2 `TLSInnerPlaintext.type`).
     pub content_type: u8,
@@ -42,7 +42,7 @@ pub struct Plaintext {
 
 /// Why a record did not decrypt. All are facts about that record, not about our environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum DecryptError {
+pub(crate) enum DecryptError {
     /// Too short for the suite's nonce, tag, IV, MAC or padding, or not a whole number of blocks.
     #[error("record length does not fit the cipher suite")]
     BadLength,
@@ -76,7 +76,7 @@ enum Protection {
 }
 
 /// Decrypts the records of one direction of one connection, in order.
-pub struct RecordDecryptor {
+pub(crate) struct RecordDecryptor {
     version: SuiteVersion,
     protection: Protection,
     /// TLS 1.3 and ChaCha20: the 12-byte IV; TLS 1.2 GCM and CCM: the 4-byte salt first.
@@ -161,19 +161,19 @@ impl RecordDecryptor {
     }
 
     /// The sequence number the next record will be decrypted with.
-    pub fn sequence(&self) -> u64 {
+    pub(crate) fn sequence(&self) -> u64 {
         self.sequence
     }
 
     /// Sets the next record's sequence number: for trial decryption (a server skipping rejected
     /// 0-RTT records, RFC 8446 §4.2.10) or resynchronising after records lost from the capture.
-    pub fn set_sequence(&mut self, sequence: u64) {
+    pub(crate) fn set_sequence(&mut self, sequence: u64) {
         self.sequence = sequence;
     }
 
     /// Decrypts one record: `header` is its 5-byte header (type, version, length), `fragment` the
     /// `length` bytes after it.
-    pub fn decrypt(
+    pub(crate) fn decrypt(
         &mut self,
         header: &[u8; 5],
         fragment: &[u8],
@@ -192,7 +192,7 @@ impl RecordDecryptor {
     /// authenticates). On success the sequence continues after the one that worked and the
     /// number of records skipped is returned with the plaintext; on failure the sequence is
     /// left unchanged, so the caller may try again with the next record.
-    pub fn decrypt_after_gap(
+    pub(crate) fn decrypt_after_gap(
         &mut self,
         header: &[u8; 5],
         fragment: &[u8],
@@ -431,7 +431,7 @@ fn verify_hmac(mac: MacHash, key: &[u8], parts: &[&[u8]], tag: &[u8]) -> Result<
 /// `None` for a suite we cannot decrypt or a TLS 1.3 suite. For TLS 1.2 connections only:
 /// TLS 1.0 and 1.1 derive keys with the MD5/SHA-1 PRF (RFC 4346 §5), and TLS 1.0 CBC uses
 /// implicit IVs (RFC 2246 §6.2.3.2).
-pub fn tls12_decryptors(
+pub(crate) fn tls12_decryptors(
     suite: u16,
     master_secret: &[u8; 48],
     client_random: &[u8; 32],
@@ -477,7 +477,7 @@ pub fn tls12_decryptors(
 /// TLS 1.3 (RFC 8446 §7.3): the decryptor for records protected with `traffic_secret`
 /// (a handshake or application traffic secret). `None` for a suite we cannot decrypt, a TLS 1.2
 /// suite, or a secret whose length is not the suite's hash length.
-pub fn tls13_decryptor(suite: u16, traffic_secret: &[u8]) -> Option<RecordDecryptor> {
+pub(crate) fn tls13_decryptor(suite: u16, traffic_secret: &[u8]) -> Option<RecordDecryptor> {
     let info = suite_info(suite)?;
     if info.version != SuiteVersion::Tls13 || traffic_secret.len() != info.prf.output_len() {
         return None;
@@ -488,7 +488,7 @@ pub fn tls13_decryptor(suite: u16, traffic_secret: &[u8]) -> Option<RecordDecryp
 }
 
 /// TLS 1.3 KeyUpdate (RFC 8446 §7.2): `application_traffic_secret_N+1`.
-pub fn tls13_next_secret(suite: u16, secret: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn tls13_next_secret(suite: u16, secret: &[u8]) -> Option<Vec<u8>> {
     let info = suite_info(suite)?;
     if info.version != SuiteVersion::Tls13 || secret.len() != info.prf.output_len() {
         return None;

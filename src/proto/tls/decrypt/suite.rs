@@ -15,7 +15,7 @@ use tls_parser::{
 
 /// The protocol generation a suite belongs to: their record formats differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SuiteVersion {
+pub(crate) enum SuiteVersion {
     /// RFC 5246 record protection (also what TLS 1.2 negotiates with pre-1.2 suites).
     Tls12,
     /// RFC 8446 §5.2 record protection.
@@ -24,7 +24,7 @@ pub enum SuiteVersion {
 
 /// The bulk cipher of a suite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BulkCipher {
+pub(crate) enum BulkCipher {
     Aes128Gcm,
     Aes256Gcm,
     ChaCha20Poly1305,
@@ -40,7 +40,7 @@ pub enum BulkCipher {
 
 impl BulkCipher {
     /// Encryption key length in bytes.
-    pub fn key_len(self) -> usize {
+    pub(crate) fn key_len(self) -> usize {
         match self {
             BulkCipher::Aes128Gcm
             | BulkCipher::Aes128Ccm
@@ -55,7 +55,7 @@ impl BulkCipher {
     }
 
     /// AEAD tag length in bytes (0 for CBC, whose MAC is separate).
-    pub fn tag_len(self) -> usize {
+    pub(crate) fn tag_len(self) -> usize {
         match self {
             BulkCipher::Aes128Ccm8 | BulkCipher::Aes256Ccm8 => 8,
             BulkCipher::Aes128Cbc | BulkCipher::Aes256Cbc => 0,
@@ -64,14 +64,14 @@ impl BulkCipher {
     }
 
     /// AEAD ciphers carry their own 16-byte tag; CBC suites need a MAC.
-    pub fn is_aead(self) -> bool {
+    pub(crate) fn is_aead(self) -> bool {
         !matches!(self, BulkCipher::Aes128Cbc | BulkCipher::Aes256Cbc)
     }
 }
 
 /// The HMAC of a CBC suite (RFC 5246 §6.2.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MacHash {
+pub(crate) enum MacHash {
     Sha1,
     Sha256,
     Sha384,
@@ -79,7 +79,7 @@ pub enum MacHash {
 
 impl MacHash {
     /// MAC length, equal to its key length in TLS 1.2 (RFC 5246 §6.2.3.1, Appendix C).
-    pub fn output_len(self) -> usize {
+    pub(crate) fn output_len(self) -> usize {
         match self {
             MacHash::Sha1 => 20,
             MacHash::Sha256 => 32,
@@ -90,7 +90,7 @@ impl MacHash {
 
 /// Everything record protection needs to know about a suite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SuiteInfo {
+pub(crate) struct SuiteInfo {
     pub id: u16,
     /// IANA name, e.g. `TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`.
     pub name: &'static str,
@@ -107,7 +107,7 @@ impl SuiteInfo {
     /// Length of the key block's `*_write_IV` (RFC 5246 §6.3): the 4-byte GCM salt
     /// (RFC 5288 §3), the 12-byte ChaCha20 IV (RFC 7905 §2); CBC in TLS 1.2 takes its IV from the
     /// record instead. TLS 1.3 IVs are always 12 bytes (RFC 8446 §5.3).
-    pub fn fixed_iv_len(&self) -> usize {
+    pub(crate) fn fixed_iv_len(&self) -> usize {
         match (self.version, self.cipher) {
             (SuiteVersion::Tls13, _) => 12,
             (
@@ -125,13 +125,13 @@ impl SuiteInfo {
     }
 
     /// MAC key length (0 for AEAD suites).
-    pub fn mac_key_len(&self) -> usize {
+    pub(crate) fn mac_key_len(&self) -> usize {
         self.mac.map_or(0, MacHash::output_len)
     }
 }
 
 /// The suite with IANA code point `cipher_suite`, when we can decrypt it.
-pub fn suite_info(cipher_suite: u16) -> Option<SuiteInfo> {
+pub(crate) fn suite_info(cipher_suite: u16) -> Option<SuiteInfo> {
     let suite = TlsCipherSuite::from_id(cipher_suite)?;
     let version = if suite.kx == TlsCipherKx::Tls13 {
         SuiteVersion::Tls13

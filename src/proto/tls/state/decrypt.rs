@@ -49,7 +49,7 @@ const HS_KEY_UPDATE: u8 = 24;
 const EXT_EARLY_DATA: u16 = 42;
 /// Records a capture gap may have swallowed that resynchronisation looks past (each try is one
 /// AEAD or MAC check of one record, once per gap).
-pub const MAX_RESYNC_RECORDS: u64 = 256;
+pub(crate) const MAX_RESYNC_RECORDS: u64 = 256;
 /// Records of a side tried under its first application keys when the key log lacks the
 /// handshake secrets (a TLS 1.3 handshake flight is a handful of records).
 const MAX_HANDSHAKE_RECORDS_TRIED: u8 = 32;
@@ -57,7 +57,7 @@ const MAX_HANDSHAKE_RECORDS_TRIED: u8 = 32;
 const EXT_ENCRYPT_THEN_MAC: u16 = 0x0016;
 /// Decrypted application data queued and not yet taken; beyond it, plaintext is dropped (the
 /// caller takes it after every `on_data`, so this only bounds a caller that never does).
-pub const MAX_QUEUED_PLAINTEXT: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_QUEUED_PLAINTEXT: usize = 4 * 1024 * 1024;
 
 /// A traffic secret, redacted in `Debug`.
 #[derive(Clone, Default)]
@@ -211,7 +211,7 @@ pub(super) fn hello_random(body: &[u8]) -> Option<[u8; 32]> {
 impl TlsSession {
     /// A session that decrypts with the secrets in `keys` (no secrets for this connection's
     /// client random: it behaves exactly as [`TlsSession::new`]).
-    pub fn with_keylog(keys: Arc<KeyLog>) -> Self {
+    pub(crate) fn with_keylog(keys: Arc<KeyLog>) -> Self {
         TlsSession {
             decryption: Decryption::new(keys),
             ..TlsSession::default()
@@ -219,7 +219,7 @@ impl TlsSession {
     }
 
     /// Replaces the key log (a newer copy with more secrets) while the keys are not yet set up.
-    pub fn offer_keylog(&mut self, keys: Arc<KeyLog>) {
+    pub(crate) fn offer_keylog(&mut self, keys: Arc<KeyLog>) {
         if !self.decryption.set_up {
             self.decryption.keylog = Some(keys);
         }
@@ -227,7 +227,7 @@ impl TlsSession {
 
     /// Decrypted application data, in stream order per side, each with the frame that completed
     /// its record. Take it after every `on_data`: at most [`MAX_QUEUED_PLAINTEXT`] bytes wait.
-    pub fn take_plaintext(&mut self) -> Vec<(Side, At, Vec<u8>)> {
+    pub(crate) fn take_plaintext(&mut self) -> Vec<(Side, At, Vec<u8>)> {
         self.decryption.queued = 0;
         std::mem::take(&mut self.decryption.plaintext)
     }
