@@ -140,7 +140,12 @@ pub(super) fn run(
                     let Some((index, input)) = next else {
                         break;
                     };
-                    reader::read_input(index, input, 0, shared, lane_options, &mut lane, progress);
+                    let reading = reader::Reading {
+                        shared,
+                        options: lane_options,
+                        progress,
+                    };
+                    reader::read_input(index, input, 0, &reading, &mut lane);
                 }
             });
         }

@@ -48,7 +48,12 @@ pub(super) fn read_all(
     let progress = Progress::new(options.progress, total_bytes(&inputs));
     let mut next_id = 0usize;
     for (index, input) in inputs.into_iter().enumerate() {
-        next_id = read_input(index, input, next_id, shared, options, dispatch, &progress);
+        let reading = Reading {
+            shared,
+            options,
+            progress: &progress,
+        };
+        next_id = read_input(index, input, next_id, &reading, dispatch);
         if dispatch.stopped() {
             break;
         }
@@ -68,15 +73,21 @@ pub(super) fn total_bytes(inputs: &[Input]) -> u64 {
         .sum()
 }
 
+/// What reading a capture needs besides the capture: the run's shared state, its options and
+/// the progress bar.
+pub(super) struct Reading<'a> {
+    pub shared: &'a Shared,
+    pub options: &'a RunOptions,
+    pub progress: &'a Progress,
+}
+
 /// Reads input `index`, numbering its connections from `base`. Returns one past its last id.
 pub(super) fn read_input(
     index: usize,
     input: Input,
     base: usize,
-    shared: &Shared,
-    options: &RunOptions,
+    reading: &Reading<'_>,
     dispatch: &mut dyn Dispatch,
-    progress: &Progress,
 ) -> usize {
     let reader = match input {
         Input::Path(path) => match CaptureReader::open(&path) {
@@ -88,10 +99,10 @@ pub(super) fn read_input(
         },
         Input::Open(reader) => *reader,
     };
-    if options.jobs > 1 {
+    if reading.options.jobs > 1 {
         reader.hash_in_background();
     }
-    read_capture(index, reader, base, shared, options, dispatch, progress)
+    read_capture(index, reader, base, reading, dispatch)
 }
 
 /// The record of an input that is not a capture or cannot be read: no frames, no connections.
@@ -138,11 +149,14 @@ fn read_capture(
     index: usize,
     mut reader: CaptureReader,
     base: usize,
-    shared: &Shared,
-    options: &RunOptions,
+    reading: &Reading<'_>,
     dispatch: &mut dyn Dispatch,
-    progress: &Progress,
 ) -> usize {
+    let Reading {
+        shared,
+        options,
+        progress,
+    } = *reading;
     let name = reader.name().to_string();
     let mut decoder = WireDecoder::new();
     let mut directory = StreamDirectory::new(options.directory);
