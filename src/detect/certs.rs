@@ -468,3 +468,6 @@ mod tests {
         assert!(title.is_some_and(|t| t.contains("does not start")));
     }
 }
+
+#[cfg(test)]
+mod boundary_tests;

@@ -131,3 +131,6 @@ pub(super) fn confidence_note(rule_id: &str, conn: &Connection, found: &[&str]) 
     }
     (!notes.is_empty()).then(|| format!("Lower confidence: {}.", notes.join("; ")))
 }
+
+#[cfg(test)]
+mod boundary_tests;

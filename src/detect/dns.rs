@@ -125,3 +125,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod boundary_tests;

@@ -126,3 +126,6 @@ mod tests {
         assert!(!text(Some("nope")).0);
     }
 }
+
+#[cfg(test)]
+mod boundary_tests;

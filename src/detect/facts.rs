@@ -130,3 +130,6 @@ pub(crate) fn text_of(bytes: &[u8]) -> String {
         Err(_) => format!("{} bytes (not UTF-8)", bytes.len()),
     }
 }
+
+#[cfg(test)]
+mod boundary_tests;

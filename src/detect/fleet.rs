@@ -72,3 +72,6 @@ pub(crate) fn failing_in_every_capture(
     }
     findings
 }
+
+#[cfg(test)]
+mod boundary_tests;

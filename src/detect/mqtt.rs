@@ -281,14 +281,16 @@ pub(crate) fn keepalive_lapse(ctx: &ConnCtx) -> Vec<Hit> {
         if m.disconnect.is_some_and(|d| d.side == client) {
             return vec![];
         }
-        // A DISCONNECT 0x8D (keep alive timeout) from the server is its reaction too.
+        // A DISCONNECT from the server ends the connection there (MQTT 5.0 §3.14: it closes
+        // the network connection after it), whatever its reason: 0x8D (keep alive timeout) is
+        // its reaction to the silence, and after another reason (0x8E session taken over) the
+        // client's later silence is not a lapse. The silence is measured up to it.
         let reaction = mqtt_packets(conn)
             .find(|(_, side, p)| {
-                *side == server
-                    && facts::packet_type(p.packet_type) == Some(PacketType::Disconnect)
-                    && p.reason_codes.first() == Some(&0x8d)
+                *side == server && facts::packet_type(p.packet_type) == Some(PacketType::Disconnect)
             })
             .map(|(at, _, _)| at)
+            .filter(|at| at.frame < close_at.frame)
             .unwrap_or(close_at);
         let Some((last, last_type)) = last_client_packet(ctx, reaction.frame) else {
             return vec![];

@@ -93,3 +93,6 @@ pub(crate) fn pmtu_blackhole(ctx: &ConnCtx) -> Vec<Hit> {
     }
     hits
 }
+
+#[cfg(test)]
+mod tests;

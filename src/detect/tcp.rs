@@ -549,3 +549,6 @@ mod tests {
         assert!(!rules_fired(&mtu).contains(&"icmp_unreachable"));
     }
 }
+
+#[cfg(test)]
+mod boundary_tests;

@@ -114,3 +114,6 @@ pub(crate) fn websocket_upgrade_failed(ctx: &ConnCtx) -> Vec<Hit> {
     }
     vec![hit]
 }
+
+#[cfg(test)]
+mod tests;

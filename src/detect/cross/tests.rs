@@ -180,3 +180,140 @@ fn an_endpoint_that_answered_mqtt_is_a_broker_for_its_silent_clients() {
         found[0].detail
     );
 }
+
+// ---- Boundaries of the cross-connection rules (issue 12: tests that can fail). ----
+
+#[test]
+fn a_takeover_evidence_says_how_long_after_the_connect_the_drop_came() {
+    // duplicate_client_id: the newer CONNECT at 503 ms, the older dropped at 505 ms.
+    let mut a = session(0, 0, 40000, b"dev", 0);
+    let b = session(100, 500, 40001, b"dev", 0);
+    tcp(&mut a, 110, 505, Side::Resp, TcpEvent::Fin);
+    let cross = findings_with(vec![a, b], 1_000_000, &RuleBook::builtin()).cross;
+    let notes: Vec<&str> = cross
+        .iter()
+        .flat_map(|f| f.evidence.iter().map(|e| e.note.as_str()))
+        .collect();
+    assert!(
+        notes.contains(&"server drops connection 0 2 ms later"),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn an_older_connection_the_client_closed_first_was_not_taken_over() {
+    // MQTT 3.1.1 §3.1.4 step 2: the broker drops an open connection; one its client already
+    // closed (FIN at frame 50) before the newer CONNECT (frame 104) was not dropped for it.
+    let mut a = session(0, 0, 40000, b"dev", 0);
+    tcp(&mut a, 50, 100, Side::Orig, TcpEvent::Fin);
+    tcp(&mut a, 110, 505, Side::Resp, TcpEvent::Fin);
+    let b = session(100, 500, 40001, b"dev", 0);
+    let got = cross_rules(vec![a, b]);
+    assert!(
+        !got.iter().any(|(r, _, _)| *r == "duplicate_client_id"),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn three_identical_attempts_are_enough_for_intermittent_resets() {
+    // rst_intermittent: min_attempts = 3.0 (attempts 0 and 2 reset before CONNACK).
+    let attempts = |n: u64| {
+        let mut conns = Vec::new();
+        for i in 0..n {
+            let mut c = session(i * 100, i as i64 * 1000, 40000 + i as u16, b"dev", 0);
+            if i % 2 == 0 {
+                if let Some(m) = c.mqtt.as_mut() {
+                    m.connack = None;
+                }
+                c.events.retain(|e| e.at.frame != 6 + i * 100);
+                tcp(
+                    &mut c,
+                    i * 100 + 5,
+                    i as i64 * 1000 + 3,
+                    Side::Resp,
+                    TcpEvent::Rst,
+                );
+            }
+            conns.push(c);
+        }
+        cross_rules(conns)
+    };
+    let three = attempts(3);
+    assert!(
+        three
+            .iter()
+            .any(|(r, t, _)| *r == "rst_intermittent" && t.contains("2 of 3")),
+        "{three:?}"
+    );
+    assert!(!attempts(2).iter().any(|(r, _, _)| *r == "rst_intermittent"));
+}
+
+/// Refused attempts starting at `starts_ms`.
+fn attempts_at(starts_ms: &[i64]) -> Vec<(&'static str, String, Vec<usize>)> {
+    let conns = starts_ms
+        .iter()
+        .enumerate()
+        .map(|(i, &ms)| session(i as u64 * 100, ms, 40000 + i as u16, b"dev", 5))
+        .collect();
+    cross_rules(conns)
+}
+
+#[test]
+fn a_mean_interval_of_exactly_ten_seconds_is_still_a_storm() {
+    // reconnect_storm: max_mean_interval_s = 10.0 (inclusive), min_attempts = 5.
+    let storm =
+        |got: &[(&str, String, Vec<usize>)]| got.iter().any(|(r, _, _)| *r == "reconnect_storm");
+    assert!(storm(&attempts_at(&[0, 10_000, 20_000, 30_000, 40_000])));
+    assert!(!storm(&attempts_at(&[0, 10_001, 20_002, 30_003, 40_004])));
+}
+
+#[test]
+fn fast_but_doubling_intervals_are_backoff_not_a_storm() {
+    // reconnect_storm: intervals 0.5, 1, 2, 4, 8 s (mean 3.1 s) each grow by >= 1.5x.
+    let got = attempts_at(&[0, 500, 1_500, 3_500, 7_500, 15_500]);
+    assert!(
+        !got.iter().any(|(r, _, _)| *r == "reconnect_storm"),
+        "{got:?}"
+    );
+    // The same count at a steady 1 s is a storm.
+    let got = attempts_at(&[0, 1_000, 2_000, 3_000, 4_000, 5_000]);
+    assert!(got.iter().any(|(r, _, _)| *r == "reconnect_storm"));
+}
+
+#[test]
+fn a_connection_with_missing_bytes_is_not_judged_silent_by_a_learned_broker() {
+    // no_connect_sent (learned): bytes the capture lacks may hold the CONNECT.
+    let server = std::net::SocketAddr::from(([10, 0, 0, 1], 1884));
+    let mut mqtt = established_plain();
+    mqtt.endpoints[1] = server;
+    let mut silent = conn_between(std::net::SocketAddr::from(([10, 0, 0, 3], 40000)), server);
+    tcp(&mut silent, 20, 100, Side::Orig, TcpEvent::Syn);
+    tcp(&mut silent, 21, 101, Side::Resp, TcpEvent::SynAck);
+    tcp(&mut silent, 22, 12_000, Side::Orig, TcpEvent::Fin);
+    silent.tcp.missing_bytes = 40;
+    let cross = findings_with(vec![mqtt, silent], 12_000, &RuleBook::builtin()).cross;
+    assert!(
+        !cross.iter().any(|f| f.rule == "no_connect_sent"),
+        "{cross:#?}"
+    );
+}
+
+#[test]
+fn a_reset_after_the_connack_is_not_an_intermittent_failure() {
+    // rst_intermittent counts resets before the session was up; one after CONNACK 0 (frame
+    // 6 + i * 100) ended a working session.
+    let mut conns = Vec::new();
+    for i in 0..3u64 {
+        let mut c = session(i * 100, i as i64 * 1000, 40000 + i as u16, b"dev", 0);
+        if i == 0 {
+            tcp(&mut c, 50, 500, Side::Resp, TcpEvent::Rst);
+        }
+        conns.push(c);
+    }
+    let got = cross_rules(conns);
+    assert!(
+        !got.iter().any(|(r, _, _)| *r == "rst_intermittent"),
+        "{got:?}"
+    );
+}

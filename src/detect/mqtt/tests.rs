@@ -408,3 +408,243 @@ fn a_client_that_kept_talking_or_a_non_mqtt_port_is_no_inferred_refusal() {
     let https = tls_single_request_then_server_close(1, 443);
     assert!(!rules_fired(&https).contains(&"connack_refused"));
 }
+
+// ---- Boundaries and conditions of the MQTT rules (issue 12: tests that can fail). ----
+
+fn set_keep_alive(c: &mut crate::conn::Connection, secs: u16) {
+    if let Some(connect) = c.mqtt.as_mut().and_then(|m| m.connect.as_mut()) {
+        connect.keep_alive = secs;
+    }
+}
+
+fn finding<'a>(f: &'a [crate::detect::Finding], rule: &str) -> Option<&'a crate::detect::Finding> {
+    f.iter().find(|x| x.rule == rule)
+}
+
+/// A TLS session to 8883 (MQTT over TLS, IANA) without keys, the handshake complete at 9 ms;
+/// no application records yet.
+fn tls_session() -> crate::conn::Connection {
+    use crate::proto::tls::TlsEvent;
+    use crate::proto::tls::message::TlsSummary;
+    let mut c = conn();
+    c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], 8883));
+    c.protocol = crate::conn::AppProtocol::Tls;
+    tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+    tcp(&mut c, 2, 1, Side::Resp, TcpEvent::SynAck);
+    tls(&mut c, 9, 9, Side::Orig, TlsEvent::Established);
+    c.tls = Some(TlsSummary {
+        client_side: Some(Side::Orig),
+        established: true,
+        ..TlsSummary::default()
+    });
+    c
+}
+
+/// Adds `side`'s application records (counted in the TLS summary and as events).
+fn app_record(c: &mut crate::conn::Connection, frame: u64, ms: i64, side: Side) {
+    tls(
+        c,
+        frame,
+        ms,
+        side,
+        crate::proto::tls::TlsEvent::ApplicationData { len: 40 },
+    );
+    if let Some(t) = c.tls.as_mut() {
+        let s = &mut t.app_data[side.index()];
+        s.records += 1;
+        s.bytes += 40;
+        s.first.get_or_insert(at(frame, ms));
+        s.last = Some(at(frame, ms));
+    }
+}
+
+#[test]
+fn connack_refused_names_the_protocol_version() {
+    // connack_refused v3_1 `{version}`: the level of the CONNECT the broker refused
+    // (4 = MQTT 3.1.1, §3.1.2.2; CONNACK 1 = unacceptable protocol version, §3.2.2.3).
+    let mut c = established_plain();
+    set_connack(&mut c, 4, 1);
+    tcp(&mut c, 7, 5, Side::Resp, TcpEvent::Fin);
+    let f = findings(&c);
+    let refused = finding(&f, "connack_refused");
+    assert!(
+        refused.is_some_and(|r| r.detail.contains("MQTT 3.1.1")),
+        "{f:#?}"
+    );
+}
+
+/// The client's only record at 100 ms, the server's answer at 150 ms, its FIN at `close_ms`.
+fn refused_inside_tls(close_ms: i64) -> crate::conn::Connection {
+    let mut c = tls_session();
+    app_record(&mut c, 10, 100, Side::Orig);
+    app_record(&mut c, 11, 150, Side::Resp);
+    tcp(&mut c, 12, close_ms, Side::Resp, TcpEvent::Fin);
+    c
+}
+
+#[test]
+fn inferred_connack_refusal_needs_a_close_within_two_seconds() {
+    // connack_refused (inferred): inferred_max_delay_s = 2.0 from the client's record to the
+    // server's close (a refusing broker closes right after CONNACK, MQTT 3.1.1 §3.2.2.3).
+    let inferred = |c: &crate::conn::Connection| {
+        findings(c)
+            .into_iter()
+            .find(|f| f.rule == "connack_refused" && f.inferred)
+    };
+    let quick = inferred(&refused_inside_tls(1_100));
+    assert!(
+        quick
+            .as_ref()
+            .is_some_and(|f| f.severity.name() == "warning"
+                && f.evidence.iter().map(|e| e.at.frame).collect::<Vec<_>>() == [10, 11, 12]),
+        "{quick:#?}"
+    );
+    assert!(inferred(&refused_inside_tls(2_100)).is_some()); // 2.0 s exactly
+    assert!(inferred(&refused_inside_tls(3_100)).is_none()); // 3.0 s: closed for another reason
+    // Missing bytes: the client may have sent records the capture lacks.
+    let mut gap = refused_inside_tls(1_100);
+    gap.tcp.missing_bytes = 1;
+    assert!(inferred(&gap).is_none());
+}
+
+#[test]
+fn a_long_session_with_a_connect_is_not_no_connect_sent() {
+    // no_connect_sent: a captured CONNECT is enough even when the byte counters say 0.
+    let mut c = established_plain();
+    mqtt(&mut c, 8, 2_000, Side::Orig, packet("PINGREQ"));
+    mqtt(&mut c, 9, 2_001, Side::Resp, packet("PINGRESP"));
+    normal_end(&mut c, 10, 5_000);
+    assert!(
+        !rules_fired(&c).contains(&"no_connect_sent"),
+        "{:?}",
+        rules_fired(&c)
+    );
+}
+
+#[test]
+fn no_connect_sent_after_tls_counts_from_the_handshake_with_a_one_second_minimum() {
+    // no_connect_sent (tls): min_wait_s = 1.0 from the end of the handshake (9 ms).
+    let closed_at = |ms: i64| {
+        let mut c = tls_session();
+        tcp(&mut c, 12, ms, Side::Resp, TcpEvent::Fin);
+        c
+    };
+    let f = findings(&closed_at(1_009));
+    let hit = finding(&f, "no_connect_sent");
+    assert!(
+        hit.is_some_and(|h| h.title.contains("completed TLS")
+            && h.evidence.iter().map(|e| e.at.frame).collect::<Vec<_>>() == [9, 12]),
+        "{f:#?}"
+    );
+    assert!(!rules_fired(&closed_at(1_008)).contains(&"no_connect_sent"));
+    // A handshake that never completed is another rule's matter.
+    let mut c = closed_at(5_000);
+    if let Some(t) = c.tls.as_mut() {
+        t.established = false;
+    }
+    c.events
+        .retain(|e| !matches!(e.kind, crate::conn::EventKind::Tls(_)));
+    assert!(!rules_fired(&c).contains(&"no_connect_sent"));
+}
+
+#[test]
+fn keepalive_lapse_boundary_is_one_and_a_half_keepalives_less_the_tolerance() {
+    // keepalive_lapse: factor 1.5 x 5 s = 7.5 s, tolerance_s 0.5: a silence of 7.0 s from the
+    // CONNECT (3 ms) is a lapse, 6.999 s is not (MQTT 3.1.1 §3.1.2.10).
+    let closed_at = |ms: i64| {
+        let mut c = established_plain();
+        set_keep_alive(&mut c, 5);
+        tcp(&mut c, 9, ms, Side::Resp, TcpEvent::Fin);
+        c
+    };
+    assert!(rules_fired(&closed_at(7_003)).contains(&"keepalive_lapse"));
+    assert!(!rules_fired(&closed_at(7_002)).contains(&"keepalive_lapse"));
+    // Bytes missing: the client may have sent a PINGREQ the capture lacks.
+    let mut gap = closed_at(12_000);
+    gap.tcp.missing_bytes = 1;
+    assert!(!rules_fired(&gap).contains(&"keepalive_lapse"));
+}
+
+#[test]
+fn a_server_disconnect_of_any_reason_ends_the_silence_keepalive_lapse_measures() {
+    // MQTT 5.0 §3.14: the server closes the network connection after its DISCONNECT, so the
+    // client's silence is measured up to it. Keep-alive 5 s: a lapse needs 7.5 s of silence.
+    let ended_by = |reason: u8, disconnect_ms: i64| {
+        let mut c = established_plain();
+        set_keep_alive(&mut c, 5);
+        let mut d = packet("DISCONNECT");
+        d.reason_codes = vec![reason];
+        mqtt(&mut c, 8, disconnect_ms, Side::Resp, d);
+        tcp(&mut c, 9, 9_000, Side::Resp, TcpEvent::Fin);
+        findings(&c)
+    };
+    let reacted_at = |f: &[crate::detect::Finding], frame: u64| {
+        finding(f, "keepalive_lapse").is_some_and(|l| {
+            l.evidence
+                .iter()
+                .any(|e| e.at.frame == frame && e.note == "server closes")
+        })
+    };
+    // 0x8E (session taken over) after 2 s: the broker dropped the client for another reason
+    // long before the keep-alive ran out; the FIN at 9 s is not a reaction to silence.
+    let f = ended_by(0x8e, 2_000);
+    assert!(finding(&f, "keepalive_lapse").is_none(), "{f:#?}");
+    // 0x8D (keep alive timeout) after 9 s of silence: the DISCONNECT is the reaction.
+    let f = ended_by(0x8d, 8_999);
+    assert!(reacted_at(&f, 8), "{f:#?}");
+    // Another reason after 9 s of silence: the client had lapsed by then all the same.
+    let f = ended_by(0x8e, 8_999);
+    assert!(reacted_at(&f, 8), "{f:#?}");
+}
+
+#[test]
+fn server_closed_after_request_waits_up_to_two_seconds() {
+    // server_closed_after_request: max_delay_s = 2.0 from the request to the close.
+    let closed_at = |ms: i64| {
+        let mut c = established_plain();
+        mqtt(&mut c, 8, 1_000, Side::Orig, packet("PUBLISH"));
+        tcp(&mut c, 9, ms, Side::Resp, TcpEvent::Fin);
+        c
+    };
+    let f = findings(&closed_at(3_000));
+    assert!(
+        finding(&f, "server_closed_after_request").is_some_and(|x| x
+            .evidence
+            .iter()
+            .map(|e| e.at.frame)
+            .collect::<Vec<_>>()
+            == [8, 9]),
+        "{f:#?}"
+    );
+    assert!(!rules_fired(&closed_at(3_001)).contains(&"server_closed_after_request"));
+}
+
+#[test]
+fn an_unsuback_failure_is_not_a_refused_subscription() {
+    // subscribe_refused reads SUBACK only (§3.9.3); UNSUBACK 0x87 (5.0 §3.11.2.1) is not one.
+    let mut c = established_plain();
+    set_connack(&mut c, 5, 0);
+    let mut unsub = packet("UNSUBSCRIBE");
+    unsub.packet_id = Some(3);
+    mqtt(&mut c, 8, 5, Side::Orig, unsub);
+    let mut ack = packet("UNSUBACK");
+    ack.packet_id = Some(3);
+    ack.reason_codes = vec![0x87];
+    mqtt(&mut c, 9, 6, Side::Resp, ack);
+    assert!(!rules_fired(&c).contains(&"subscribe_refused"));
+}
+
+#[test]
+fn a_refusing_server_that_closes_late_did_not_keep_the_connection_open() {
+    // mqtt_sequence_violation server_kept_open (3.1.1 §3.2.2.3 [MQTT-3.2.2-5]) is for a server
+    // that never closed within max_close_s = 5.0; one that closed (here 6 s later) did close.
+    let mut c = established_plain();
+    set_connack(&mut c, 4, 5);
+    tcp(&mut c, 9, 6_004, Side::Resp, TcpEvent::Fin);
+    assert!(!rules_fired(&c).contains(&"mqtt_sequence_violation"));
+    // Not closed, but watched only 1 s after the refusal: too early to say.
+    let mut open = established_plain();
+    set_connack(&mut open, 4, 5);
+    assert!(!rules_fired_until(&open, 1_004).contains(&"mqtt_sequence_violation"));
+    assert!(rules_fired_until(&open, 5_004).contains(&"mqtt_sequence_violation"));
+}

@@ -334,3 +334,31 @@ fn every_profile_limit_is_named_by_a_source() {
         }
     }
 }
+
+#[test]
+fn clearblade_idle_timeout_only_for_a_keep_alive_above_twenty_minutes() {
+    // keepalive_out_of_range idle_timeout: ClearBlade drops a client idle for 1200 s whatever
+    // its keep-alive; 600 s (above keep_alive_min_s = 60) pings in time, 1300 s does not.
+    assert!(keepalive_finding(600, "clearblade").is_none());
+    assert!(keepalive_finding(1_200, "clearblade").is_none());
+    let idle = keepalive_finding(1_201, "clearblade");
+    assert!(
+        idle.as_ref().is_some_and(|f| f.detail.contains("1200")),
+        "{idle:#?}"
+    );
+}
+
+#[test]
+fn a_jwt_without_iat_is_a_problem_only_where_the_platform_requires_a_jwt() {
+    // jwt_invalid: "lacks an exp or iat claim" needs jwt_password (ClearBlade); elsewhere a
+    // JWT without iat is the platform's business (RFC 7519 §4.1.6: iat is optional).
+    let now = T0_NS / 1_000_000_000;
+    let c = with_jwt(&format!(r#"{{"exp":{},"aud":"p"}}"#, now + 3600), false);
+    assert!(!fired(&with_profile(&c, "generic")).contains(&"jwt_invalid"));
+    let f = with_profile(&c, "clearblade");
+    assert!(
+        f.iter()
+            .any(|f| f.rule == "jwt_invalid" && f.detail.contains("lacks an exp or iat")),
+        "{f:#?}"
+    );
+}

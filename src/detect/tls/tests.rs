@@ -579,3 +579,202 @@ fn tls13_refusal_after_a_finished_alone_says_nothing_about_certificates() {
     assert!(finding_of(&f, "client_cert_rejected").is_none(), "{f:#?}");
     assert!(finding_of(&f, "encrypted_alert").is_some(), "{f:#?}");
 }
+
+// ---- Conditions of the TLS rules (issue 12: tests that can fail). ----
+
+#[test]
+fn a_tls_alert_names_the_last_message_before_it() {
+    // tls_alert `{after}`: the last TLS message before the alert's frame, not the alert; the
+    // evidence names the level (RFC 5246 §7.2: 2 = fatal).
+    let mut c = tls_conn(Some("b.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    alert(&mut c, 8, Side::Resp, 2, 40);
+    tcp(&mut c, 9, 9, Side::Resp, TcpEvent::Fin);
+    let f = findings(&c);
+    assert!(
+        finding_of(&f, "tls_alert").is_some_and(|a| a.detail.contains("(frame 6)")
+            && a.evidence.iter().any(|e| e.note.starts_with("fatal alert"))),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn tls13_client_alert_instead_of_its_flight_is_an_encrypted_alert() {
+    // RFC 8446 §4.4.4, §6: a client rejecting the server's flight sends an alert instead of
+    // its Finished; without its own flight before, this is no close_notify.
+    let mut c = tls_conn(Some("b.test"), 0x0304);
+    server_hello(&mut c, 0x0304);
+    for (frame, len) in [(7, 62), (8, 1911), (9, 281), (10, 69)] {
+        tls(
+            &mut c,
+            frame,
+            frame as i64,
+            Side::Resp,
+            TlsEvent::EncryptedHandshake { len },
+        );
+    }
+    encrypted_alert(&mut c, 12, Side::Orig, 19);
+    tcp(&mut c, 13, 13, Side::Orig, TcpEvent::Fin);
+    let fired = rules_fired(&c);
+    assert!(fired.contains(&"encrypted_alert"), "{fired:?}");
+}
+
+#[test]
+fn an_sslv2_hello_has_no_cipher_suite_to_judge() {
+    // weak_cipher_suite: a version under SSL 3.0 (0x0300) is an SSL 2.0 hello, whose suite
+    // numbers are not TLS suites (RFC 6176).
+    let with_version = |version: u16| {
+        let mut c = tls_conn(Some("b.test"), 0x0303);
+        server_hello(&mut c, version);
+        if let Some(sh) = c.tls.as_mut().and_then(|t| t.server_hello.as_mut()) {
+            sh.cipher_suite = 0x0005; // TLS_RSA_WITH_RC4_128_SHA
+        }
+        rules_fired(&c)
+    };
+    assert!(with_version(0x0303).contains(&"weak_cipher_suite"));
+    assert!(!with_version(0x0002).contains(&"weak_cipher_suite"));
+}
+
+#[test]
+fn an_encrypted_alert_on_a_connection_seen_mid_stream_is_its_close_notify() {
+    // encrypted_alert: no ClientHello nor ServerHello in the capture, so no handshake to end:
+    // a 26-byte alert (2 bytes under AES-GCM, TLS 1.2) closing the session is close_notify.
+    let mut c = conn();
+    c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], 8883));
+    c.protocol = AppProtocol::Tls;
+    c.tls = Some(TlsSummary {
+        client_side: Some(Side::Orig),
+        ..TlsSummary::default()
+    });
+    encrypted_alert(&mut c, 5, Side::Orig, 26);
+    tcp(&mut c, 6, 6, Side::Orig, TcpEvent::Fin);
+    assert!(!rules_fired(&c).contains(&"encrypted_alert"));
+}
+
+#[test]
+fn a_tls12_server_alert_is_not_blamed_on_the_device() {
+    // encrypted_alert tls13_client_after_server_flight is for a TLS 1.3 *client* alert; a
+    // TLS 1.2 server alert before any client flight keeps the base text.
+    let mut c = tls_conn(Some("b.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    encrypted_alert(&mut c, 8, Side::Resp, 26);
+    tcp(&mut c, 9, 9, Side::Resp, TcpEvent::Fin);
+    let f = findings(&c);
+    let hit = finding_of(&f, "encrypted_alert");
+    assert!(
+        hit.is_some_and(|h| !h.title.starts_with("The device refused")),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn tls13_client_short_record_after_its_own_flight_is_its_close() {
+    // RFC 8446 §6.1: after its encrypted flight, a client's short encrypted record is its
+    // close_notify, not a refusal.
+    let mut c = tls_conn(Some("b.test"), 0x0304);
+    server_hello(&mut c, 0x0304);
+    for (frame, len) in [(7, 62), (8, 1911), (9, 281), (10, 69)] {
+        tls(
+            &mut c,
+            frame,
+            frame as i64,
+            Side::Resp,
+            TlsEvent::EncryptedHandshake { len },
+        );
+    }
+    tls(
+        &mut c,
+        12,
+        12,
+        Side::Orig,
+        TlsEvent::EncryptedHandshake { len: 69 },
+    );
+    encrypted_alert(&mut c, 13, Side::Orig, 19);
+    tcp(&mut c, 14, 14, Side::Orig, TcpEvent::Fin);
+    assert!(
+        !rules_fired(&c).contains(&"encrypted_alert"),
+        "{:?}",
+        rules_fired(&c)
+    );
+}
+
+/// The server's Certificate message at frame 7 with `chain` (subject, issuer).
+fn server_certificates(c: &mut Connection, chain: &[(&str, &str)]) {
+    if let Some(t) = c.tls.as_mut() {
+        t.certificates.push(CertificateMsg {
+            at: at(7, 7),
+            side: Side::Resp,
+            chain: chain
+                .iter()
+                .map(|(subject, issuer)| crate::proto::tls::message::CertInfo {
+                    subject: (*subject).into(),
+                    issuer: (*issuer).into(),
+                    not_after: T0_NS / 1_000_000_000 + 86_400,
+                    san: vec!["b.test".into()],
+                    ..Default::default()
+                })
+                .collect(),
+        });
+    }
+}
+
+#[test]
+fn unknown_ca_after_a_self_signed_server_certificate_says_so() {
+    // tls_alert unknown_ca (48) from the client: the server's lone certificate is its own
+    // issuer (RFC 5280 §6.1: no trust anchor can be built to it).
+    let mut c = tls_conn(Some("b.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    server_certificates(&mut c, &[("CN=b.test", "CN=b.test")]);
+    alert(&mut c, 8, Side::Orig, 2, 48);
+    let f = findings(&c);
+    assert!(
+        f.iter()
+            .any(|x| x.detail.contains("self-signed certificate (CN=b.test)")),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn an_empty_client_certificate_is_not_a_rejected_one() {
+    // RFC 5246 §7.4.6: an empty client Certificate means no certificate; the server's own
+    // certificate is not the client's.
+    let mut c = tls_conn(Some("b.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    server_certificates(&mut c, &[("CN=b.test", "CN=b.test")]);
+    if let Some(t) = c.tls.as_mut() {
+        t.certificates.push(CertificateMsg {
+            at: at(9, 9),
+            side: Side::Orig,
+            chain: Vec::new(),
+        });
+    }
+    alert(&mut c, 10, Side::Resp, 2, 42);
+    let fired = rules_fired(&c);
+    assert!(!fired.contains(&"client_cert_rejected"), "{fired:?}");
+}
+
+#[test]
+fn a_reset_after_the_server_sent_application_data_is_no_tls_matter() {
+    // rst_without_alert "right after": only when the server sent no application data yet.
+    let mut c = tls_conn(Some("b.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    establish(&mut c);
+    tcp(&mut c, 20, 20, Side::Resp, TcpEvent::Rst);
+    assert!(!rules_fired(&c).contains(&"rst_without_alert"));
+}
+
+#[test]
+fn neither_tls_nor_mqtt_on_a_broker_port_is_a_mismatch() {
+    // protocol_mismatch neither: bytes that are neither on 1883 (IANA MQTT); on another port
+    // nothing says MQTT was expected.
+    let on_port = |port: u16| {
+        let mut c = conn();
+        c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], port));
+        c.protocol = AppProtocol::Unknown;
+        tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+        tcp(&mut c, 2, 1, Side::Resp, TcpEvent::SynAck);
+        rules_fired(&c)
+    };
+    assert!(on_port(1883).contains(&"protocol_mismatch"));
+    assert!(!on_port(8080).contains(&"protocol_mismatch"));
+}

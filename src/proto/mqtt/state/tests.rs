@@ -426,22 +426,29 @@ fn a_second_connect_is_a_violation_and_the_first_is_kept() {
 
 #[test]
 fn close_while_skipping_a_large_body_reports_it_unfinished() {
-    let mut body = s(b"t");
-    body.resize(2 * MAX_BUFFERED, 0);
-    let big = packet(0x30, &body);
-    let mut session = MqttSession::new();
-    let mut out = Vec::new();
-    session.on_data(Side::Orig, &big[..HEAD_BYTES + 100], at(1), &mut out);
-    session.on_close(Side::Orig, at(2), &mut out);
-    assert_eq!(
-        out.last().map(|e| &e.event),
-        Some(&MqttEvent::Unfinished {
-            packet_type: "PUBLISH",
-            received: (HEAD_BYTES + 100) as u64,
-            declared: big.len() as u64,
-        })
-    );
-    assert!(session.summary().packets.is_empty());
+    // Skipped packets are over MAX_BUFFERED (1 MiB): a remaining length of three bytes (up to
+    // 2,097,151) or four (MQTT 5.0 §1.5.5); `declared` counts the fixed header exactly.
+    for body_len in [MAX_BUFFERED + MAX_BUFFERED / 2, 2 * MAX_BUFFERED] {
+        let mut body = s(b"t");
+        body.resize(body_len, 0);
+        let big = packet(0x30, &body);
+        let header_len = if body_len <= 2_097_151 { 4 } else { 5 };
+        assert_eq!(big.len(), header_len + body_len, "fixture");
+        let mut session = MqttSession::new();
+        let mut out = Vec::new();
+        session.on_data(Side::Orig, &big[..HEAD_BYTES + 100], at(1), &mut out);
+        session.on_close(Side::Orig, at(2), &mut out);
+        assert_eq!(
+            out.last().map(|e| &e.event),
+            Some(&MqttEvent::Unfinished {
+                packet_type: "PUBLISH",
+                received: (HEAD_BYTES + 100) as u64,
+                declared: big.len() as u64,
+            }),
+            "body of {body_len} bytes"
+        );
+        assert!(session.summary().packets.is_empty());
+    }
 }
 
 #[test]
