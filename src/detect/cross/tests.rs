@@ -107,10 +107,11 @@ fn fast_refused_retries_are_a_storm_but_exponential_backoff_is_not() {
     assert!(cross_rules(backoff).is_empty());
 }
 
-#[test]
-fn identical_attempts_some_reset_some_fine_are_intermittent() {
+/// `n` identical sessions of client id `dev`, a second apart; attempts 0, 2, 4... are reset by
+/// the server before their CONNACK.
+fn every_other_attempt_reset(n: u64) -> Vec<Connection> {
     let mut conns = Vec::new();
-    for i in 0..4u64 {
+    for i in 0..n {
         let mut c = session(i * 100, i as i64 * 1000, 40000 + i as u16, b"dev", 0);
         if i % 2 == 0 {
             // Reset before the CONNACK: drop it and reset.
@@ -128,7 +129,12 @@ fn identical_attempts_some_reset_some_fine_are_intermittent() {
         }
         conns.push(c);
     }
-    let got = cross_rules(conns);
+    conns
+}
+
+#[test]
+fn identical_attempts_some_reset_some_fine_are_intermittent() {
+    let got = cross_rules(every_other_attempt_reset(4));
     assert!(
         got.iter()
             .any(|(r, t, ids)| *r == "rst_intermittent" && t.contains("2 of 4") && ids.len() == 4),
@@ -151,8 +157,9 @@ fn an_mqtt5_takeover_disconnect_counts_as_the_drop() {
     );
 }
 
-#[test]
-fn an_endpoint_that_answered_mqtt_is_a_broker_for_its_silent_clients() {
+/// A plain MQTT session with a broker on port 1884, and another client of that endpoint that
+/// connects (frames 20-21) and closes 12 s later without sending a byte.
+fn mqtt_and_silent_client_of_port_1884() -> (Connection, Connection) {
     let server = std::net::SocketAddr::from(([10, 0, 0, 1], 1884));
     let mut mqtt = established_plain();
     mqtt.endpoints[1] = server;
@@ -160,6 +167,12 @@ fn an_endpoint_that_answered_mqtt_is_a_broker_for_its_silent_clients() {
     tcp(&mut silent, 20, 100, Side::Orig, TcpEvent::Syn);
     tcp(&mut silent, 21, 101, Side::Resp, TcpEvent::SynAck);
     tcp(&mut silent, 22, 12_000, Side::Orig, TcpEvent::Fin);
+    (mqtt, silent)
+}
+
+#[test]
+fn an_endpoint_that_answered_mqtt_is_a_broker_for_its_silent_clients() {
+    let (mqtt, silent) = mqtt_and_silent_client_of_port_1884();
     let book = RuleBook::builtin();
     let learned = |conns: Vec<Connection>| {
         findings_with(conns, 12_000, &book)
@@ -218,27 +231,7 @@ fn an_older_connection_the_client_closed_first_was_not_taken_over() {
 #[test]
 fn three_identical_attempts_are_enough_for_intermittent_resets() {
     // rst_intermittent: min_attempts = 3.0 (attempts 0 and 2 reset before CONNACK).
-    let attempts = |n: u64| {
-        let mut conns = Vec::new();
-        for i in 0..n {
-            let mut c = session(i * 100, i as i64 * 1000, 40000 + i as u16, b"dev", 0);
-            if i % 2 == 0 {
-                if let Some(m) = c.mqtt.as_mut() {
-                    m.connack = None;
-                }
-                c.events.retain(|e| e.at.frame != 6 + i * 100);
-                tcp(
-                    &mut c,
-                    i * 100 + 5,
-                    i as i64 * 1000 + 3,
-                    Side::Resp,
-                    TcpEvent::Rst,
-                );
-            }
-            conns.push(c);
-        }
-        cross_rules(conns)
-    };
+    let attempts = |n: u64| cross_rules(every_other_attempt_reset(n));
     let three = attempts(3);
     assert!(
         three
@@ -284,13 +277,7 @@ fn fast_but_doubling_intervals_are_backoff_not_a_storm() {
 #[test]
 fn a_connection_with_missing_bytes_is_not_judged_silent_by_a_learned_broker() {
     // no_connect_sent (learned): bytes the capture lacks may hold the CONNECT.
-    let server = std::net::SocketAddr::from(([10, 0, 0, 1], 1884));
-    let mut mqtt = established_plain();
-    mqtt.endpoints[1] = server;
-    let mut silent = conn_between(std::net::SocketAddr::from(([10, 0, 0, 3], 40000)), server);
-    tcp(&mut silent, 20, 100, Side::Orig, TcpEvent::Syn);
-    tcp(&mut silent, 21, 101, Side::Resp, TcpEvent::SynAck);
-    tcp(&mut silent, 22, 12_000, Side::Orig, TcpEvent::Fin);
+    let (mqtt, mut silent) = mqtt_and_silent_client_of_port_1884();
     silent.tcp.missing_bytes = 40;
     let cross = findings_with(vec![mqtt, silent], 12_000, &RuleBook::builtin()).cross;
     assert!(

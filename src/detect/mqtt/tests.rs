@@ -256,34 +256,7 @@ fn violations_are_malformed_mqtt() {
 #[test]
 fn inside_tls_without_keys_a_long_client_silence_then_server_close_is_an_inferred_lapse() {
     use crate::proto::tls::TlsEvent;
-    use crate::proto::tls::message::TlsSummary;
-    let mut c = conn();
-    c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], 8883));
-    c.protocol = crate::conn::AppProtocol::Tls;
-    tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
-    tcp(&mut c, 2, 1, Side::Resp, TcpEvent::SynAck);
-    c.tls = Some(TlsSummary {
-        established: true,
-        ..TlsSummary::default()
-    });
-    if let Some(t) = c.tls.as_mut() {
-        t.app_data[0].records = 1;
-        t.app_data[1].records = 1;
-    }
-    tls(
-        &mut c,
-        5,
-        5,
-        Side::Orig,
-        TlsEvent::ApplicationData { len: 40 },
-    );
-    tls(
-        &mut c,
-        6,
-        6,
-        Side::Resp,
-        TlsEvent::ApplicationData { len: 20 },
-    );
+    let mut c = tls_exchange_without_keys(8883, 40, 20);
     // The server's encrypted close_notify just before its FIN is part of the close.
     tls(
         &mut c,
@@ -356,6 +329,23 @@ fn a_connect_with_a_will_closed_without_connack_names_the_will_topic() {
 /// A TLS connection without keys where the client sent one application record (`client_records`
 /// in all), the server answered it and closed 1 ms later.
 fn tls_single_request_then_server_close(client_records: u64, port: u16) -> crate::conn::Connection {
+    let mut c = tls_exchange_without_keys(port, 60, 28);
+    if let Some(t) = c.tls.as_mut() {
+        t.app_data[0].records = client_records;
+        t.app_data[0].first = Some(at(5, 5));
+        t.app_data[1].last = Some(at(6, 6));
+    }
+    tcp(&mut c, 7, 7, Side::Resp, TcpEvent::Fin);
+    c
+}
+
+/// An established TLS connection to `port` without keys: one application record from the
+/// client (frame 5, `client_len` bytes), then one from the server (frame 6, `server_len`).
+fn tls_exchange_without_keys(
+    port: u16,
+    client_len: u16,
+    server_len: u16,
+) -> crate::conn::Connection {
     use crate::proto::tls::TlsEvent;
     use crate::proto::tls::message::TlsSummary;
     let mut c = conn();
@@ -368,26 +358,13 @@ fn tls_single_request_then_server_close(client_records: u64, port: u16) -> crate
         ..TlsSummary::default()
     });
     if let Some(t) = c.tls.as_mut() {
-        t.app_data[0].records = client_records;
-        t.app_data[0].first = Some(at(5, 5));
+        t.app_data[0].records = 1;
         t.app_data[1].records = 1;
-        t.app_data[1].last = Some(at(6, 6));
     }
-    tls(
-        &mut c,
-        5,
-        5,
-        Side::Orig,
-        TlsEvent::ApplicationData { len: 60 },
-    );
-    tls(
-        &mut c,
-        6,
-        6,
-        Side::Resp,
-        TlsEvent::ApplicationData { len: 28 },
-    );
-    tcp(&mut c, 7, 7, Side::Resp, TcpEvent::Fin);
+    let client = TlsEvent::ApplicationData { len: client_len };
+    tls(&mut c, 5, 5, Side::Orig, client);
+    let server = TlsEvent::ApplicationData { len: server_len };
+    tls(&mut c, 6, 6, Side::Resp, server);
     c
 }
 

@@ -403,37 +403,22 @@ fn tls13_client_closing_after_its_finished_is_not_an_encrypted_alert() {
 
 #[test]
 fn a_server_answering_tls_with_non_tls_on_another_port_is_a_mismatch() {
-    let mut c = tls_conn(None, 0x0303);
-    c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], 80));
-    tls(
-        &mut c,
-        6,
-        5,
-        Side::Resp,
-        TlsEvent::Invalid {
-            what: "HTTP".into(),
-        },
-    );
-    tcp(&mut c, 7, 6, Side::Resp, TcpEvent::Fin);
-    let f = findings(&c);
+    // A ClientHello to `port`, answered by server bytes that are not TLS (`what`), then a FIN.
+    let answered = |port: u16, what: &str| {
+        let mut c = tls_conn(None, 0x0303);
+        c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], port));
+        let invalid = TlsEvent::Invalid { what: what.into() };
+        tls(&mut c, 6, 5, Side::Resp, invalid);
+        tcp(&mut c, 7, 6, Side::Resp, TcpEvent::Fin);
+        c
+    };
+    let f = findings(&answered(80, "HTTP"));
     assert!(
         finding_of(&f, "protocol_mismatch").is_some_and(|m| m.title.contains("not TLS")),
         "{f:#?}"
     );
     // On a TLS port, broken server bytes are not called a protocol mismatch.
-    let mut c = tls_conn(None, 0x0303);
-    c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], 443));
-    tls(
-        &mut c,
-        6,
-        5,
-        Side::Resp,
-        TlsEvent::Invalid {
-            what: "type 0".into(),
-        },
-    );
-    tcp(&mut c, 7, 6, Side::Resp, TcpEvent::Fin);
-    let fired = rules_fired(&c);
+    let fired = rules_fired(&answered(443, "type 0"));
     assert!(
         !fired.contains(&"protocol_mismatch") && fired.contains(&"handshake_incomplete"),
         "{fired:?}"
@@ -515,10 +500,10 @@ fn reset_right_after_a_completed_handshake_without_any_answer() {
     );
 }
 
-/// A TLS 1.3 handshake without keys whose client answers the server's flight with a first
-/// record of `first_len` bytes, and the server refuses with an encrypted alert.
-fn tls13_refused_after_client_record(first_len: u16) -> Connection {
-    let mut c = tls_conn(Some("mtls.test"), 0x0304);
+/// A TLS 1.3 connection to `sni` whose server sent its ServerHello and its encrypted flight
+/// (EncryptedExtensions, Certificate, CertificateVerify, Finished: frames 7 to 10) without keys.
+fn tls13_after_server_flight(sni: &str) -> Connection {
+    let mut c = tls_conn(Some(sni), 0x0304);
     server_hello(&mut c, 0x0304);
     for (frame, len) in [(7, 62), (8, 1911), (9, 281), (10, 69)] {
         tls(
@@ -529,6 +514,13 @@ fn tls13_refused_after_client_record(first_len: u16) -> Connection {
             TlsEvent::EncryptedHandshake { len },
         );
     }
+    c
+}
+
+/// A TLS 1.3 handshake without keys whose client answers the server's flight with a first
+/// record of `first_len` bytes, and the server refuses with an encrypted alert.
+fn tls13_refused_after_client_record(first_len: u16) -> Connection {
+    let mut c = tls13_after_server_flight("mtls.test");
     tls(
         &mut c,
         12,
@@ -602,17 +594,7 @@ fn a_tls_alert_names_the_last_message_before_it() {
 fn tls13_client_alert_instead_of_its_flight_is_an_encrypted_alert() {
     // RFC 8446 §4.4.4, §6: a client rejecting the server's flight sends an alert instead of
     // its Finished; without its own flight before, this is no close_notify.
-    let mut c = tls_conn(Some("b.test"), 0x0304);
-    server_hello(&mut c, 0x0304);
-    for (frame, len) in [(7, 62), (8, 1911), (9, 281), (10, 69)] {
-        tls(
-            &mut c,
-            frame,
-            frame as i64,
-            Side::Resp,
-            TlsEvent::EncryptedHandshake { len },
-        );
-    }
+    let mut c = tls13_after_server_flight("b.test");
     encrypted_alert(&mut c, 12, Side::Orig, 19);
     tcp(&mut c, 13, 13, Side::Orig, TcpEvent::Fin);
     let fired = rules_fired(&c);
@@ -671,17 +653,7 @@ fn a_tls12_server_alert_is_not_blamed_on_the_device() {
 fn tls13_client_short_record_after_its_own_flight_is_its_close() {
     // RFC 8446 §6.1: after its encrypted flight, a client's short encrypted record is its
     // close_notify, not a refusal.
-    let mut c = tls_conn(Some("b.test"), 0x0304);
-    server_hello(&mut c, 0x0304);
-    for (frame, len) in [(7, 62), (8, 1911), (9, 281), (10, 69)] {
-        tls(
-            &mut c,
-            frame,
-            frame as i64,
-            Side::Resp,
-            TlsEvent::EncryptedHandshake { len },
-        );
-    }
+    let mut c = tls13_after_server_flight("b.test");
     tls(
         &mut c,
         12,
