@@ -26,6 +26,26 @@ fn generic_profile_checks_no_platform_limits() {
 }
 
 #[test]
+fn qos_unsupported_names_the_platform_and_allows_its_maximum() {
+    // AWS IoT Core (rules/profiles/aws-iot.toml): max_qos = 1. QoS 1 is allowed; QoS 2 is
+    // refused, and the finding names the platform by its profile title.
+    let with_qos = |qos: u8| {
+        let mut c = established_plain();
+        let mut p = packet("PUBLISH");
+        p.qos = Some(qos);
+        mqtt(&mut c, 8, 5, Side::Orig, p);
+        with_profile(&c, "aws-iot")
+    };
+    assert!(!fired(&with_qos(1)).contains(&"qos_unsupported"));
+    let f = with_qos(2);
+    let hit = f.iter().find(|f| f.rule == "qos_unsupported");
+    assert!(
+        hit.is_some_and(|h| h.title == "AWS IoT Core does not support QoS 2"),
+        "{f:#?}"
+    );
+}
+
+#[test]
 fn keepalive_and_client_id_against_clearblade() {
     let mut c = established_plain();
     if let Some(x) = c.mqtt.as_mut().and_then(|m| m.connect.as_mut()) {

@@ -588,6 +588,19 @@ fn a_tls_alert_names_the_last_message_before_it() {
             && a.evidence.iter().any(|e| e.note.starts_with("fatal alert"))),
         "{f:#?}"
     );
+    // RFC 5246 §7.2: 1 = warning (here a certificate warning the handshake survived or not).
+    let mut c = tls_conn(Some("b.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    alert(&mut c, 8, Side::Resp, 1, 45);
+    tcp(&mut c, 9, 9, Side::Resp, TcpEvent::Fin);
+    let f = findings(&c);
+    assert!(
+        finding_of(&f, "tls_alert").is_some_and(|a| a
+            .evidence
+            .iter()
+            .any(|e| e.note.starts_with("warning alert"))),
+        "{f:#?}"
+    );
 }
 
 #[test]
