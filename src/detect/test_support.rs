@@ -263,3 +263,29 @@ pub(crate) fn detect(connections: &[Connection], observed_until: At, book: &Rule
         cross: cross_findings(&summaries, book),
     }
 }
+
+/// An ICMP error (`(v6, type, code)`, frame 5) about `side`'s segments, then three resends of
+/// `len` bytes from that side (frames 6 to 8): path-MTU discovery when it says "too big".
+pub(crate) fn icmp_then_resends(c: &mut Connection, side: Side, icmp: (bool, u8, u8), len: u32) {
+    let (v6, icmp_type, code) = icmp;
+    tcp(
+        c,
+        5,
+        10,
+        side,
+        TcpEvent::Icmp {
+            v6,
+            icmp_type,
+            code,
+        },
+    );
+    for frame in 6..9 {
+        tcp(
+            c,
+            frame,
+            frame as i64 * 10,
+            side,
+            TcpEvent::Retransmission { len },
+        );
+    }
+}

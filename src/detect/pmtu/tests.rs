@@ -66,21 +66,7 @@ fn resends_after_a_fragmentation_needed_icmp_are_not_loss() {
     let mut c = conn();
     tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
     tcp(&mut c, 2, 1, Side::Resp, TcpEvent::SynAck);
-    let icmp = TcpEvent::Icmp {
-        v6: false,
-        icmp_type: 3,
-        code: 4,
-    };
-    tcp(&mut c, 5, 10, Side::Orig, icmp);
-    for frame in 6..9 {
-        tcp(
-            &mut c,
-            frame,
-            frame as i64 * 10,
-            Side::Orig,
-            TcpEvent::Retransmission { len: 500 },
-        );
-    }
+    icmp_then_resends(&mut c, Side::Orig, (false, 3, 4), 500);
     c.tcp.retransmissions = 3;
     c.tcp.sides[0].packets = 10;
     c.tcp.sides[1].packets = 10;

@@ -54,21 +54,7 @@ fn resends_of_the_server_after_its_packet_too_big_are_not_loss() {
     // RFC 8201 §4 (IPv6 packet too big, type 2): the server's resends at the smaller size are
     // path MTU discovery, whichever side does it.
     let mut c = retransmitted(3, 20);
-    let icmp = TcpEvent::Icmp {
-        v6: true,
-        icmp_type: 2,
-        code: 0,
-    };
-    tcp(&mut c, 5, 10, Side::Resp, icmp);
-    for frame in 6..9 {
-        tcp(
-            &mut c,
-            frame,
-            frame as i64 * 10,
-            Side::Resp,
-            TcpEvent::Retransmission { len: 1_200 },
-        );
-    }
+    icmp_then_resends(&mut c, Side::Resp, (true, 2, 0), 1_200);
     assert!(!rules_fired(&c).contains(&"tcp_retransmissions"));
 }
 
