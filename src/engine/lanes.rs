@@ -1,6 +1,7 @@
 //! Several captures read at the same time: with `--jobs N` and more than one input, N lanes
 //! each take the next capture, read it and analyse its connections on their own thread (a
-//! reader calling its own worker, as with `--jobs 1`), and send the outcomes to the merge.
+//! reader calling its own worker, `inline`, as with `--jobs 1`), and send the outcomes to the
+//! merge.
 //! A lane numbers its capture's connections from 0; the merge gives them their run ids once
 //! every earlier capture is out (`renumber`), so the output is the same byte for byte as when
 //! the captures are read one after another.
@@ -14,17 +15,13 @@
 //! fewer than two lanes (a capture over 8 MiB), the captures go through the sharded engine one
 //! after another, as a single large capture does.
 
+use super::inline::{Inline, Outcomes};
 use super::merge::{CaptureDone, Merge};
 use super::progress::Progress;
-use super::reader::{self, Dispatch};
-use super::worker::{Finished, Opening, Worker};
+use super::reader;
+use super::worker::Finished;
 use super::{FINISHED_BATCH, Input, MERGE_QUEUE, RunOptions, Shared, ToMerge, merge_all};
-use crate::common::{At, Side};
 use crate::error::Error;
-use crate::flow::directory::EndReason;
-use crate::proto::tls::decrypt::KeyLog;
-use crate::report::model::Precision;
-use crate::wire::{IcmpError, TcpSegment};
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -51,51 +48,35 @@ pub(super) fn lanes_for(inputs: &[Input], jobs: usize) -> Option<usize> {
     (lanes > 1).then_some(lanes)
 }
 
-/// One lane: the capture it reads goes straight to its worker; outcomes go to the merge.
-struct Lane {
-    worker: Worker,
-    /// Finished connections not sent yet (sent by [`FINISHED_BATCH`] and at a capture's end).
+/// A lane's outcomes: sent to the merge by [`FINISHED_BATCH`] and at a capture's end.
+struct ToChannel {
     finished: Vec<Finished>,
     merge: SyncSender<ToMerge>,
-    json: bool,
     stopped: bool,
 }
 
-impl Lane {
-    fn send_finished(&mut self) {
-        if !self.finished.is_empty() {
-            let list = std::mem::take(&mut self.finished);
-            self.send(ToMerge::Finished(list));
-        }
-    }
-
+impl ToChannel {
     fn send(&mut self, message: ToMerge) {
         if !self.stopped && self.merge.send(message).is_err() {
             // The merge stopped (output closed): the run is over.
             self.stopped = true;
         }
     }
+
+    fn send_finished(&mut self) {
+        if !self.finished.is_empty() {
+            let list = std::mem::take(&mut self.finished);
+            self.send(ToMerge::Finished(list));
+        }
+    }
 }
 
-impl Dispatch for Lane {
-    fn open(&mut self, _hash: u64, id: usize, opening: Opening) {
-        self.worker.open(id, opening);
-    }
-    fn segment(&mut self, _hash: u64, id: usize, side: Side, at: At, seg: &TcpSegment<'_>) {
-        self.worker.segment(id, side, at, seg);
-    }
-    fn end(&mut self, _hash: u64, id: usize, reason: EndReason, until: At, precision: Precision) {
-        self.finished
-            .extend(self.worker.end(id, reason, until, precision, self.json));
+impl Outcomes for ToChannel {
+    fn finished(&mut self, finished: Finished) {
+        self.finished.push(finished);
         if self.finished.len() >= FINISHED_BATCH {
             self.send_finished();
         }
-    }
-    fn icmp(&mut self, _hash: u64, id: usize, side: Side, at: At, error: IcmpError) {
-        self.worker.icmp(id, side, at, error);
-    }
-    fn keys(&mut self, keys: Arc<KeyLog>) {
-        self.worker.set_keys(keys);
     }
     fn capture_done(&mut self, done: CaptureDone) {
         self.send_finished();
@@ -125,25 +106,24 @@ pub(super) fn run(
     let (merge_tx, merge_rx) = sync_channel::<ToMerge>(MERGE_QUEUE);
     let output = std::thread::scope(|scope| {
         for _ in 0..lanes {
-            let mut lane = Lane {
-                worker: Worker::new(shared.clone()),
+            let channel = ToChannel {
                 finished: Vec::new(),
                 merge: merge_tx.clone(),
-                json,
                 stopped: false,
             };
-            let (queue, progress, lane_options) = (&queue, &progress, &lane_options);
+            let mut lane = Inline::new(shared.clone(), json, channel);
+            let reading = reader::Reading {
+                shared,
+                options: &lane_options,
+                progress: &progress,
+            };
+            let queue = &queue;
             scope.spawn(move || {
-                while !lane.stopped {
+                while !lane.outcomes.stopped() {
                     // A poisoned queue means another lane panicked: stop taking captures.
                     let next = queue.lock().ok().and_then(|mut q| q.next());
                     let Some((index, input)) = next else {
                         break;
-                    };
-                    let reading = reader::Reading {
-                        shared,
-                        options: lane_options,
-                        progress,
                     };
                     reader::read_input(index, input, 0, &reading, &mut lane);
                 }

@@ -1,9 +1,10 @@
 //! The merge: finished connections arrive in any order (from any worker, and from captures
 //! read at the same time); they leave for the sink in id order, each capture's record after
 //! its last connection. A capture read alongside earlier ones was numbered from 0; its
-//! connections get their run ids here ([`Renumber`]), once every earlier capture is out. It keeps the compact
-//! summaries for the cross-connection rules (up to a cap), the counts and the overview, and at
-//! the end runs the cross-connection rules and hands the sink the findings across connections.
+//! connections get their run ids here ([`Renumber`]), once every earlier capture is out. It
+//! keeps the compact summaries for the cross-connection rules (up to a cap), the counts and the
+//! overview, and at the end runs the cross-connection rules and hands the sink the findings
+//! across connections.
 //!
 //! How many finished connections can wait here is bounded by the reader's reorder cap (see
 //! `flow::directory`), not by timing; what is written depends only on the input. What does not
@@ -182,8 +183,8 @@ impl<'a> Merge<'a> {
     }
 
     /// Keeps a summary for the cross-connection rules. Past [`MAX_SUMMARIES`], the run's first
-    /// connections are kept (the same set whatever the arrival order): the list grows by a sixteenth, then
-    /// the highest ids are dropped, so the cost per connection stays constant.
+    /// connections are kept (the same set whatever the arrival order): the list grows by a
+    /// sixteenth, then the highest ids are dropped, so the cost per connection stays constant.
     fn keep_summary(&mut self, summary: ConnSummary) {
         if self.summaries.len() == MAX_SUMMARIES {
             self.summaries.reserve_exact(MAX_SUMMARIES / 16);

@@ -16,12 +16,14 @@
 //! per thread, each capture numbered from 0 and renumbered by the merge).
 //!
 //! Guarantees: output is byte-identical for every `--jobs` (all decisions are the reader's, in
-//! capture order; workers only execute them; lanes change only which thread reads a capture); memory is bounded by the directory's caps, the
-//! reassembly limits, the timeline caps, the bounded channels and the merge's summary cap, and
-//! each cap that is reached becomes a `limit_reached` capture warning.
+//! capture order; workers only execute them; lanes change only which thread reads a capture);
+//! memory is bounded by the directory's caps, the reassembly limits, the timeline caps, the
+//! bounded channels and the merge's summary cap, and each cap that is reached becomes a
+//! `limit_reached` capture warning.
 
 mod building;
 mod dns_log;
+mod inline;
 mod lanes;
 mod merge;
 mod progress;
@@ -109,14 +111,13 @@ pub(crate) fn run(
     if let Some(lanes) = lanes::lanes_for(&inputs, options.jobs) {
         lanes::run(inputs, lanes, &shared, options, json, &mut merge)?;
     } else if options.jobs <= 1 {
-        let mut inline = Inline {
-            worker: Worker::new(shared.clone()),
+        let direct = inline::ToMergeDirectly {
             merge: &mut merge,
-            json,
             failed: None,
         };
+        let mut inline = inline::Inline::new(shared.clone(), json, direct);
         let result = reader::read_all(inputs, &shared, options, &mut inline);
-        if let Some(e) = inline.failed {
+        if let Some(e) = inline.outcomes.failed {
             return Err(Error::Output(e));
         }
         result?;
@@ -124,47 +125,6 @@ pub(crate) fn run(
         run_threaded(inputs, &shared, options, json, &mut merge)?;
     }
     merge.finish(&shared.book).map_err(Error::Output)
-}
-
-/// `--jobs 1`: the reader calls the worker and the merge directly.
-struct Inline<'m, 's> {
-    worker: Worker,
-    merge: &'m mut Merge<'s>,
-    json: bool,
-    failed: Option<std::io::Error>,
-}
-
-impl Dispatch for Inline<'_, '_> {
-    fn open(&mut self, _hash: u64, id: usize, opening: Opening) {
-        self.worker.open(id, opening);
-    }
-    fn segment(&mut self, _hash: u64, id: usize, side: Side, at: At, seg: &TcpSegment<'_>) {
-        self.worker.segment(id, side, at, seg);
-    }
-    fn end(&mut self, _hash: u64, id: usize, reason: EndReason, until: At, precision: Precision) {
-        if let Some(f) = self.worker.end(id, reason, until, precision, self.json)
-            && self.failed.is_none()
-            && let Err(e) = self.merge.finished(f)
-        {
-            self.failed = Some(e);
-        }
-    }
-    fn icmp(&mut self, _hash: u64, id: usize, side: Side, at: At, error: IcmpError) {
-        self.worker.icmp(id, side, at, error);
-    }
-    fn keys(&mut self, keys: Arc<KeyLog>) {
-        self.worker.set_keys(keys);
-    }
-    fn capture_done(&mut self, done: merge::CaptureDone) {
-        if self.failed.is_none()
-            && let Err(e) = self.merge.capture_done(done)
-        {
-            self.failed = Some(e);
-        }
-    }
-    fn stopped(&self) -> bool {
-        self.failed.is_some()
-    }
 }
 
 /// A segment in a batch: the header fields, and where its payload sits in the batch bytes.

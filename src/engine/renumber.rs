@@ -8,8 +8,9 @@
 //! connection would cost as much as the serialisation the workers share. The places are
 //! unambiguous in JSON: `"connections":` cannot occur inside a string, where every quote is
 //! escaped (`\"connections\":`), so it is a key; `id` is the record's first key, `continues`
-//! its last, and `connections` appears only in the connection's findings. The jobs-equality tests compare these runs byte for byte
-//! with runs that number captures in order, so a new id field left out here fails them.
+//! its last, and `connections` appears only in the connection's findings. The jobs-equality
+//! tests compare these runs byte for byte with runs that number captures in order, so a new id
+//! field left out here fails them.
 
 use crate::report::model::ConnectionReport;
 
