@@ -89,3 +89,108 @@ fn icmp_codes_name_their_kind_of_unreachable() {
     }
     assert!(title(false, 3, 3).contains("port unreachable"));
 }
+
+#[test]
+fn only_the_servers_acknowledging_side_captured_is_one_sided() {
+    // capture_one_sided, mirrored: a capture filter on the broker's packets only. The server's
+    // ACKs moved forward over 120 bytes of the client's sequence space (RFC 9293 §3.4), so the
+    // client's packets existed; the capture missed them.
+    let mut c = conn();
+    tcp(&mut c, 2, 1, Side::Resp, TcpEvent::SynAck);
+    tcp(&mut c, 9, 3_000, Side::Resp, TcpEvent::Fin);
+    c.tcp.sides[0].packets = 0;
+    c.tcp.sides[1].packets = 5;
+    c.tcp.sides[1].peer_seq_acked = 120;
+    let f = findings(&c);
+    let hit = f.iter().find(|f| f.rule == "capture_one_sided");
+    assert!(
+        hit.is_some_and(|h| h.title
+            == "Only the server's side of this connection is in the capture"
+            && h.detail
+                .contains("5 packets from the server (10.0.0.1:1883)")
+            && h.detail.contains("acknowledged 120 bytes of the client's")),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_stall_still_open_at_the_end_outranks_a_shorter_reopened_one() {
+    // zero_window: a 2.5 s stall that reopened (frames 5-6), then one from frame 7 that lasts
+    // 6 s to the end of the capture: the longest is what the text names (RFC 9293 §3.8.6.1:
+    // the reader stopped for 6 s, not 2.5 s).
+    let mut c = handshake();
+    tcp(&mut c, 5, 1_000, Side::Resp, TcpEvent::ZeroWindow);
+    tcp(&mut c, 6, 3_500, Side::Resp, TcpEvent::WindowOpened);
+    tcp(&mut c, 7, 4_000, Side::Resp, TcpEvent::ZeroWindow);
+    let f = findings_under(&c, 10_000, &crate::detect::RuleBook::builtin());
+    let hit = f.iter().find(|f| f.rule == "zero_window");
+    assert!(
+        hit.is_some_and(
+            |h| h.title == "The server stopped reading for 6.000 s (zero window)"
+                && h.detail.contains("had not opened it again")
+                && h.evidence.iter().map(|e| e.at.frame).collect::<Vec<_>>() == [7]
+        ),
+        "{f:#?}"
+    );
+}
+
+/// The client's SYN (frame 1), then an ICMP error (`v6`, `icmp_type`, `code`) about it at
+/// frame 2; nothing from the server.
+fn syn_then_icmp(v6: bool, icmp_type: u8, code: u8) -> Connection {
+    let mut c = conn();
+    tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+    tcp(
+        &mut c,
+        2,
+        1,
+        Side::Orig,
+        TcpEvent::Icmp {
+            v6,
+            icmp_type,
+            code,
+        },
+    );
+    c.tcp.sides[1].packets = 0;
+    c
+}
+
+#[test]
+fn icmp_network_codes_say_there_is_no_route() {
+    // RFC 792 type 3 code 0 (net unreachable), RFC 1122 §3.2.2.1 codes 6 (destination network
+    // unknown) and 11 (network unreachable for TOS), RFC 4443 §3.1 type 1 code 0 (no route to
+    // destination): a router has no route to the broker's network.
+    for (v6, icmp_type, code) in [(false, 3, 0), (false, 3, 6), (false, 3, 11), (true, 1, 0)] {
+        let f = findings(&syn_then_icmp(v6, icmp_type, code));
+        let hit = f.iter().find(|f| f.rule == "icmp_unreachable");
+        assert!(
+            hit.is_some_and(|h| h.title.starts_with("No route to the broker's network")
+                && h.title.contains("network unreachable")),
+            "{v6} {code}: {f:#?}"
+        );
+    }
+}
+
+#[test]
+fn an_icmp_error_points_at_the_packet_it_answers_and_at_itself() {
+    // icmp_unreachable evidence: the client's first packet (its SYN, frame 1) comes before the
+    // ICMP error that answers it (frame 2, RFC 792: the error quotes the offending datagram);
+    // both are named, each once.
+    let f = findings(&syn_then_icmp(false, 3, 1));
+    let frames: Vec<u64> = f
+        .iter()
+        .find(|f| f.rule == "icmp_unreachable")
+        .map(|h| h.evidence.iter().map(|e| e.at.frame).collect())
+        .unwrap_or_default();
+    assert_eq!(frames, [1, 2], "{f:#?}");
+}
+
+#[test]
+fn a_syn_unanswered_for_exactly_the_minimum_wait_is_reported() {
+    // syn_unanswered: no finding *below* min_wait_s = 1.0 (rules/tcp.toml: "less than this
+    // after the first SYN"); a capture that went on exactly 1 s after the SYN is enough.
+    let mut c = conn();
+    tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+    c.tcp.sides[1].packets = 0;
+    assert_eq!(rules_fired_until(&c, 1_000), ["syn_unanswered"]);
+    assert!(rules_fired_until(&c, 999).is_empty());
+}

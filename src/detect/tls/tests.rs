@@ -763,3 +763,160 @@ fn neither_tls_nor_mqtt_on_a_broker_port_is_a_mismatch() {
     assert!(on_port(1883).contains(&"protocol_mismatch"));
     assert!(!on_port(8080).contains(&"protocol_mismatch"));
 }
+
+#[test]
+fn a_server_sending_half_rtt_data_before_the_client_flight_is_no_completed_handshake() {
+    // handshake_done (TLS 1.3 without keys): RFC 8446 §4.4.4 lets a server send data right
+    // after its own flight (0.5-RTT), before the client's Finished; only the client's flight
+    // followed by the server's data says the client was accepted. Here the client never sent
+    // its flight and closed: the handshake did not complete.
+    let mut c = tls13_after_server_flight("b.test");
+    tls(
+        &mut c,
+        11,
+        11,
+        Side::Resp,
+        TlsEvent::ApplicationData { len: 250 },
+    );
+    tcp(&mut c, 12, 12, Side::Orig, TcpEvent::Fin);
+    assert!(!crate::detect::tls::handshake_done(&c));
+    let f = findings(&c);
+    assert!(
+        finding_of(&f, "handshake_incomplete").is_some_and(|h| h.evidence.iter().any(|e| e
+            .at
+            .frame
+            == 12
+            && e.note == "FIN from client")),
+        "{f:#?}"
+    );
+    // With the client's flight in between, the same server data is its acceptance.
+    let mut c = tls13_after_server_flight("b.test");
+    tls(
+        &mut c,
+        11,
+        11,
+        Side::Orig,
+        TlsEvent::EncryptedHandshake { len: 53 },
+    );
+    tls(
+        &mut c,
+        12,
+        12,
+        Side::Resp,
+        TlsEvent::ApplicationData { len: 250 },
+    );
+    assert!(crate::detect::tls::handshake_done(&c));
+}
+
+#[test]
+fn an_encrypted_alert_after_a_server_hello_counts_though_the_client_hello_was_missed() {
+    // encrypted_alert: only a connection with no handshake message at all in the capture is
+    // seen mid-stream; one whose capture started between the ClientHello and the ServerHello
+    // still shows the handshake the alert ended (RFC 8446 §4.4.4: the client alerts instead
+    // of sending its Finished).
+    let mut c = tls13_after_server_flight("b.test");
+    c.events.retain(|e| {
+        !matches!(
+            e.kind,
+            crate::conn::EventKind::Tls(TlsEvent::ClientHello { .. })
+        )
+    });
+    if let Some(t) = c.tls.as_mut() {
+        t.client_hello = None;
+        t.client_hello_count = 0;
+    }
+    encrypted_alert(&mut c, 12, Side::Orig, 19);
+    tcp(&mut c, 13, 13, Side::Orig, TcpEvent::Fin);
+    let fired = rules_fired(&c);
+    assert!(fired.contains(&"encrypted_alert"), "{fired:?}");
+}
+
+#[test]
+fn a_server_reset_after_its_own_hello_is_no_reset_right_after_the_client_hello() {
+    // rst_without_alert: the middlebox variant needs the ClientHello to be the last message;
+    // a server that already answered with its ServerHello is a TLS stack, named by side.
+    let mut c = tls_conn(Some("b.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    tcp(&mut c, 8, 8, Side::Resp, TcpEvent::Rst);
+    let f = findings(&c);
+    assert!(
+        finding_of(&f, "rst_without_alert").is_some_and(
+            |r| r.title.contains("server") && !r.title.contains("right after the ClientHello")
+        ),
+        "{f:#?}"
+    );
+    // A client reset right after its own ClientHello is the client's, not a middlebox's.
+    let mut c = tls_conn(Some("b.test"), 0x0303);
+    tcp(&mut c, 6, 6, Side::Orig, TcpEvent::Rst);
+    let f = findings(&c);
+    assert!(
+        finding_of(&f, "rst_without_alert")
+            .is_some_and(|r| r.title.starts_with("The client reset")),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_client_alert_after_its_flight_is_not_the_server_refusing_it() {
+    // refused_client_flight: the refusal is the *server's* encrypted alert, else its close
+    // (RFC 8446 §6); a client's own alert after its flight is neither.
+    let mut c = tls13_after_server_flight("mtls.test");
+    tls(
+        &mut c,
+        12,
+        12,
+        Side::Orig,
+        TlsEvent::EncryptedHandshake { len: 894 },
+    );
+    encrypted_alert(&mut c, 13, Side::Orig, 19);
+    tcp(&mut c, 14, 14, Side::Resp, TcpEvent::Fin);
+    let flight = crate::detect::tls13_flight::refused_client_flight(&c, 10.0);
+    assert!(
+        flight.is_some_and(|f| !f.by_alert && f.refusal.frame == 14),
+        "{flight:?}"
+    );
+}
+
+#[test]
+fn plain_mqtt_to_the_tls_port_closed_unanswered_is_a_protocol_mismatch() {
+    // protocol_mismatch plain_to_tls: a plain CONNECT to 8883 (IANA MQTT over TLS) that the
+    // server closed without one MQTT packet back; a server that answered MQTT is no TLS
+    // listener.
+    let unanswered = || {
+        let mut c = conn();
+        c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], 8883));
+        c.protocol = AppProtocol::Mqtt;
+        tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+        tcp(&mut c, 2, 1, Side::Resp, TcpEvent::SynAck);
+        c.mqtt = Some(crate::proto::mqtt::message::MqttSummary {
+            client_side: Some(Side::Orig),
+            connect: Some(crate::proto::mqtt::message::ConnectInfo {
+                at: at(4, 3),
+                protocol_name: b"MQTT".to_vec(),
+                level: 4,
+                client_id: Some(b"dev-1".to_vec()),
+                keep_alive: 60,
+                clean_start: true,
+                username: None,
+                password: None,
+                password_len: None,
+                will: None,
+            }),
+            ..Default::default()
+        });
+        mqtt(&mut c, 4, 3, Side::Orig, packet("CONNECT"));
+        c
+    };
+    let mut c = unanswered();
+    tcp(&mut c, 6, 5, Side::Resp, TcpEvent::Rst);
+    let f = findings(&c);
+    assert!(
+        finding_of(&f, "protocol_mismatch")
+            .is_some_and(|m| m.title == "Plain MQTT sent to a TLS listener on port 8883"),
+        "{f:#?}"
+    );
+    let mut c = unanswered();
+    mqtt(&mut c, 5, 4, Side::Resp, packet("PINGRESP"));
+    tcp(&mut c, 6, 5, Side::Resp, TcpEvent::Rst);
+    assert!(!rules_fired(&c).contains(&"protocol_mismatch"));
+}

@@ -163,3 +163,43 @@ fn a_failed_upgrade_points_at_its_request_and_answer() {
         .unwrap_or_default();
     assert_eq!(frames, [4, 6], "{f:#?}");
 }
+
+/// An HTTP CONNECT to the broker answered `status`.
+fn http_connect(status: u16, reason: &str) -> Transport {
+    Transport::HttpConnect {
+        target: "broker.test:8883".into(),
+        request_frame: 4,
+        status: Some(status),
+        reason: Some(reason.into()),
+        reply_frame: Some(6),
+    }
+}
+
+#[test]
+fn a_connect_answered_200_opened_the_tunnel_and_is_no_refusal() {
+    // proxy_refused: RFC 9110 §9.3.6, any 2xx answer to CONNECT means the tunnel is open.
+    let fired = rules_fired(&with_layer(http_connect(200, "Connection established")));
+    assert!(!fired.contains(&"proxy_refused"), "{fired:?}");
+}
+
+#[test]
+fn a_refusal_behind_a_proxy_protocol_header_is_still_a_refusal() {
+    // proxy_refused: a load balancer passes the client's address in a PROXY protocol v2
+    // header (PROXY protocol spec §2: the first bytes of the connection, before the client's),
+    // then the client's CONNECT is refused with 403. The PROXY header opens no tunnel and
+    // refuses nothing: the HTTP layer behind it is the refusal.
+    let mut c = with_layer(Transport::ProxyProtocol {
+        version: 2,
+        source: None,
+        destination: None,
+        frame: 3,
+    });
+    c.transport.push(http_connect(403, "Forbidden"));
+    let f = findings(&c);
+    assert!(
+        find(&f, "proxy_refused")
+            .is_some_and(|h| h.title
+                == "The HTTP proxy refused the tunnel to broker.test:8883: 403 Forbidden"),
+        "{f:#?}"
+    );
+}
