@@ -34,7 +34,10 @@ pub(crate) fn mqtt_sequence_violation(ctx: &ConnCtx) -> Vec<Hit> {
             .var("frame", second.frame)
             .at(*first, "CONNECT")
             .at(*second, "another CONNECT on the same connection");
-        if let Some((at, _)) = first_close(conn, server).filter(|(at, _)| at.frame > second.frame) {
+        // `>=`: client bytes held behind a capture hole are delivered at the frame of the
+        // server segment that acknowledged them, which can be the server's FIN itself.
+        let close = first_close(conn, server).filter(|(at, _)| at.frame >= second.frame);
+        if let Some((at, _)) = close {
             hit = hit.at(at, "server closes");
         }
         hits.push(hit);
@@ -163,5 +166,24 @@ mod tests {
         tcp(&mut c, 31, 901, Side::Resp, TcpEvent::Fin);
         let v = variants(&c);
         assert!(v.iter().any(|t| t.contains("second CONNECT")), "{v:?}");
+    }
+
+    #[test]
+    fn a_second_connect_released_by_the_servers_fin_is_followed_by_that_close() {
+        // Client bytes behind a capture hole are delivered when the server's segment
+        // acknowledging them arrives: here its FIN (frame 31), which therefore came after the
+        // second CONNECT and is the server's answer to it ([MQTT-3.1.0-2]).
+        let mut c = established_plain();
+        mqtt(&mut c, 31, 901, Side::Orig, packet("CONNECT"));
+        tcp(&mut c, 31, 901, Side::Resp, TcpEvent::Fin);
+        let f = findings(&c);
+        let hit = f.iter().find(|f| f.rule == "mqtt_sequence_violation");
+        assert!(
+            hit.is_some_and(|h| h
+                .evidence
+                .iter()
+                .any(|e| e.at.frame == 31 && e.note == "server closes")),
+            "{f:#?}"
+        );
     }
 }

@@ -625,3 +625,148 @@ fn a_refusing_server_that_closes_late_did_not_keep_the_connection_open() {
     assert!(!rules_fired_until(&open, 1_004).contains(&"mqtt_sequence_violation"));
     assert!(rules_fired_until(&open, 5_004).contains(&"mqtt_sequence_violation"));
 }
+
+#[test]
+fn a_close_explained_by_a_keepalive_lapse_is_not_blamed_on_the_last_request() {
+    // server_closed_after_request stands back for keepalive_lapse: with a 1 s keep-alive the
+    // broker may close after 1.5 s of silence (MQTT 3.1.1 §3.1.2.10), so a FIN 1.5 s after a
+    // QoS 0 PUBLISH (which gets no answer) is the keep-alive timer, one fault, one finding.
+    let publish_then_close = |keep_alive: u16| {
+        let mut c = established_plain();
+        set_keep_alive(&mut c, keep_alive);
+        mqtt(&mut c, 8, 1_000, Side::Orig, packet("PUBLISH"));
+        tcp(&mut c, 9, 2_500, Side::Resp, TcpEvent::Fin);
+        rules_fired(&c)
+    };
+    let lapsed = publish_then_close(1);
+    assert!(
+        lapsed.contains(&"keepalive_lapse") && !lapsed.contains(&"server_closed_after_request"),
+        "{lapsed:?}"
+    );
+    // With a 60 s keep-alive the same close is a reaction to the PUBLISH.
+    let reacted = publish_then_close(60);
+    assert!(
+        reacted.contains(&"server_closed_after_request") && !reacted.contains(&"keepalive_lapse"),
+        "{reacted:?}"
+    );
+}
+
+/// The client's PUBLISH at 1 s, then FINs from `first` at 1.01 s and from the other side at
+/// 1.02 s.
+fn publish_then_fins(first: Side) -> crate::conn::Connection {
+    let mut c = established_plain();
+    mqtt(&mut c, 8, 1_000, Side::Orig, packet("PUBLISH"));
+    tcp(&mut c, 9, 1_010, first, TcpEvent::Fin);
+    tcp(&mut c, 10, 1_020, first.other(), TcpEvent::Fin);
+    c
+}
+
+#[test]
+fn the_clients_fin_answering_the_servers_close_does_not_hide_the_close() {
+    // server_closed_after_request: the client's FIN after the server's is the usual TCP answer
+    // to a close (RFC 9293 §3.6); the server still closed first, right after the request.
+    let f = findings(&publish_then_fins(Side::Resp));
+    assert!(
+        finding(&f, "server_closed_after_request").is_some_and(|x| x
+            .evidence
+            .iter()
+            .map(|e| e.at.frame)
+            .collect::<Vec<_>>()
+            == [8, 9]),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_client_that_closes_first_was_not_closed_on_by_the_server() {
+    // server_closed_after_request: a client FIN before the server's means the client ended the
+    // connection; the server's FIN answers it and is no reaction to the PUBLISH.
+    let fired = rules_fired(&publish_then_fins(Side::Orig));
+    assert!(!fired.contains(&"server_closed_after_request"), "{fired:?}");
+}
+
+#[test]
+fn a_refused_subscription_is_matched_to_its_subscribe_by_packet_identifier() {
+    // subscribe_refused names the filters of the SUBSCRIBE the SUBACK answers: the one with the
+    // same packet identifier (MQTT 3.1.1 §3.9.2, 5.0 §3.9.2), not an earlier SUBSCRIBE.
+    let mut c = established_plain();
+    let subscribe = |id: u16, filter: &[u8]| {
+        let mut s = packet("SUBSCRIBE");
+        s.packet_id = Some(id);
+        s.filters = vec![crate::common::BytesText::new(filter)];
+        s
+    };
+    let suback = |id: u16, code: u8| {
+        let mut a = packet("SUBACK");
+        a.packet_id = Some(id);
+        a.reason_codes = vec![code];
+        a
+    };
+    mqtt(&mut c, 8, 5, Side::Orig, subscribe(1, b"a/allowed"));
+    mqtt(&mut c, 9, 6, Side::Resp, suback(1, 0));
+    mqtt(&mut c, 10, 7, Side::Orig, subscribe(2, b"b/denied"));
+    mqtt(&mut c, 11, 8, Side::Resp, suback(2, 0x80));
+    let f = findings(&c);
+    let refused = finding(&f, "subscribe_refused");
+    assert!(
+        refused.is_some_and(|r| r.detail.contains("b/denied")
+            && !r.detail.contains("a/allowed")
+            && r.evidence.iter().map(|e| e.at.frame).collect::<Vec<_>>() == [10, 11]),
+        "{f:#?}"
+    );
+}
+
+/// A decoder violation in the server's CONNACK (frame 6).
+fn connack_violation(c: &mut crate::conn::Connection, what: &str) {
+    if let Some(m) = c.mqtt.as_mut() {
+        m.violations += 1;
+    }
+    c.events.push(crate::conn::Event {
+        at: at(6, 4),
+        side: Side::Resp,
+        kind: crate::conn::EventKind::Mqtt(MqttEvent::Violation {
+            packet_type: Some("CONNACK"),
+            what: what.into(),
+        }),
+    });
+    c.events.sort_by_key(|e| e.at.frame);
+}
+
+#[test]
+fn only_a_legacy_connack_to_an_mqtt5_client_hides_connack_violations() {
+    // malformed_mqtt leaves CONNACK violations to connack_refused only for an MQTT 5 CONNECT
+    // answered 3.1.1-style (codes 1-5). A 3.1.1 refusal with session present set breaks
+    // [MQTT-3.2.2-4] (§3.2.2.2); a 5.0 success with reserved flag bits breaks 5.0 §3.2.2.1.
+    let malformed = |version: u8, code: u8, what: &str| {
+        let mut c = established_plain();
+        set_connack(&mut c, version, code);
+        connack_violation(&mut c, what);
+        tcp(&mut c, 7, 5, Side::Resp, TcpEvent::Fin);
+        findings(&c)
+            .into_iter()
+            .find(|f| f.rule == "malformed_mqtt")
+    };
+    let refusal = malformed(4, 5, "session present with a refusal code");
+    assert!(
+        refusal
+            .as_ref()
+            .is_some_and(|f| f.detail.contains("session present")),
+        "{refusal:#?}"
+    );
+    let flags = malformed(5, 0, "reserved connect acknowledge flag bits are set");
+    assert!(
+        flags
+            .as_ref()
+            .is_some_and(|f| f.detail.contains("reserved")),
+        "{flags:#?}"
+    );
+    // An MQTT 5 client answered with the 3.1.1 code 5: connack_refused explains it.
+    assert!(
+        malformed(
+            5,
+            5,
+            "remaining length too short for the CONNACK properties"
+        )
+        .is_none()
+    );
+}

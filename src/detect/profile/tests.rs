@@ -382,3 +382,44 @@ fn a_jwt_without_iat_is_a_problem_only_where_the_platform_requires_a_jwt() {
         "{f:#?}"
     );
 }
+
+#[test]
+fn a_will_at_the_platforms_maximum_qos_is_supported() {
+    // qos_unsupported (will): AWS IoT Core's max_qos = 1 is allowed for the will message too;
+    // only a will above it (QoS 2) is a finding.
+    let with_will_qos = |qos: u8| {
+        let mut c = established_plain();
+        if let Some(x) = c.mqtt.as_mut().and_then(|m| m.connect.as_mut()) {
+            x.will = Some(crate::proto::mqtt::message::WillInfo {
+                topic: b"devices/d1/lwt".to_vec(),
+                qos,
+                retain: false,
+                payload_len: 7,
+            });
+        }
+        with_profile(&c, "aws-iot")
+    };
+    let f = with_will_qos(1);
+    assert!(!fired(&f).contains(&"qos_unsupported"), "{f:#?}");
+    let f = with_will_qos(2);
+    assert!(
+        f.iter().any(|f| f.rule == "qos_unsupported"
+            && f.detail.contains("QoS 2 for the will message")),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_keepalive_window_without_grace_is_one_instant_not_a_range() {
+    // KeepAliveWindow::text: "from .. to .." only when the platform's check timer makes the
+    // latest close later than the earliest; a grace of 0 s leaves the single limit.
+    use crate::detect::profile::KeepAliveWindow;
+    let window = |latest_s| KeepAliveWindow {
+        used_s: 60,
+        earliest_s: 90.0,
+        latest_s,
+    };
+    assert_eq!(window(Some(90.0)).text(), "90.0 s");
+    assert_eq!(window(None).text(), "90.0 s");
+    assert_eq!(window(Some(120.0)).text(), "90.0 s to 120.0 s");
+}
