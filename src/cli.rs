@@ -325,6 +325,7 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
 /// Flushes the output and turns the counts into the exit outcome.
 fn finish(out: &mut dyn Write, s: &Summary, fail_on: FailOn) -> Result<Outcome, Error> {
     out.flush().map_err(Error::Output)?;
+    let s = &s.findings;
     let failing = match fail_on {
         FailOn::Error => s.errors,
         FailOn::Warning => s.errors + s.warnings,

@@ -32,8 +32,8 @@ impl Severity {
     }
 }
 
-/// Findings counted by severity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Findings counted by severity (CONTRACT.md `summary`: `errors`, `warnings`, `infos`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub(crate) struct SeverityCounts {
     pub errors: usize,
     pub warnings: usize,

@@ -473,9 +473,7 @@ impl<'a> Merge<'a> {
         };
         let summary = Summary {
             connections: failing_flags.len(),
-            errors: self.counts.errors,
-            warnings: self.counts.warnings,
-            infos: self.counts.infos,
+            findings: self.counts,
         };
         self.sink.finish(RunEnd {
             findings,

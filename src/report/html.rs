@@ -161,9 +161,9 @@ pub(crate) fn write(report: &Report, out: &mut dyn Write, only_failures: bool) -
     )?;
     writeln!(out, "<h1>mqpcap report: {}</h1>", escape(&name))?;
     let s = &report.summary;
-    let tone = if s.errors > 0 {
+    let tone = if s.findings.errors > 0 {
         " bad"
-    } else if s.warnings > 0 {
+    } else if s.findings.warnings > 0 {
         " warn"
     } else {
         ""
@@ -177,9 +177,9 @@ pub(crate) fn write(report: &Report, out: &mut dyn Write, only_failures: bool) -
         out,
         "<p>{}, {}, {}, {}. Times are UTC; frame numbers are Wireshark's.</p>",
         count(s.connections, "connection"),
-        count(s.errors, "error"),
-        count(s.warnings, "warning"),
-        count(s.infos, "info")
+        count(s.findings.errors, "error"),
+        count(s.findings.warnings, "warning"),
+        count(s.findings.infos, "info")
     )?;
 
     writeln!(out, "<h2>Findings</h2>")?;

@@ -10,7 +10,7 @@ use crate::capture::{CaptureFacts, CaptureWarning};
 pub(crate) use crate::common::BytesText;
 use crate::common::{At, Side};
 use crate::conn::{AppProtocol, ClientBasis, Connection, EventKind};
-use crate::finding;
+use crate::finding::{self, SeverityCounts};
 use crate::flow::CloseHow;
 use crate::flow::directory::EndReason;
 use crate::proto::dns::DnsLookup;
@@ -402,9 +402,8 @@ pub(crate) struct ConnectionReport {
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Summary {
     pub connections: usize,
-    pub errors: usize,
-    pub warnings: usize,
-    pub infos: usize,
+    #[serde(flatten)]
+    pub findings: SeverityCounts,
 }
 
 /// The serialisable form of a rule's finding, times written with `precision`.

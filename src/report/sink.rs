@@ -14,7 +14,7 @@
 use super::model::{
     CaptureReport, ConnectionReport, Finding, Omitted, Overview, Report, SCHEMA, Summary, Tool,
 };
-use crate::finding::Severity;
+use crate::finding::{Severity, SeverityCounts};
 use std::io::{self, Write};
 
 /// Connections a human report lists one by one.
@@ -203,9 +203,7 @@ impl HumanSink {
             overview: Overview::default(),
             summary: Summary {
                 connections: 0,
-                errors: 0,
-                warnings: 0,
-                infos: 0,
+                findings: SeverityCounts::default(),
             },
         });
         Report {

@@ -121,9 +121,9 @@ pub(crate) fn write_with(
 ) -> io::Result<()> {
     let width = options.width.max(20);
     let verdict = story::verdict(report);
-    let tone = if report.summary.errors > 0 {
+    let tone = if report.summary.findings.errors > 0 {
         Some(Severity::Error)
-    } else if report.summary.warnings > 0 {
+    } else if report.summary.findings.warnings > 0 {
         Some(Severity::Warning)
     } else {
         None
@@ -173,12 +173,12 @@ pub(crate) fn write_with(
         "{} connection{}: {} error{}, {} warning{}, {} info{}",
         s.connections,
         plural(s.connections),
-        s.errors,
-        plural(s.errors),
-        s.warnings,
-        plural(s.warnings),
-        s.infos,
-        plural(s.infos)
+        s.findings.errors,
+        plural(s.findings.errors),
+        s.findings.warnings,
+        plural(s.findings.warnings),
+        s.findings.infos,
+        plural(s.findings.infos)
     )
 }
 
