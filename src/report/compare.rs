@@ -101,56 +101,101 @@ pub(crate) struct ListDiff {
     pub reordered: bool,
 }
 
+/// A ClientHello list compared member by member: where the JSON holds it and how its members
+/// are named.
+#[derive(Debug, Clone, Copy)]
+struct ListFact {
+    fact: &'static str,
+    pointer: &'static str,
+    members: Members,
+}
+
+/// How the members of a ClientHello list are written in the comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Members {
+    /// As the JSON names them (cipher suites).
+    AsWritten,
+    /// IANA TLS Supported Groups names (RFC 8446 §4.2.7).
+    Groups,
+    /// IANA TLS SignatureScheme names (RFC 8446 §4.2.3).
+    SignatureSchemes,
+    /// Extension names from the JA3 string's third field (GREASE already left out by JA3),
+    /// without padding.
+    Ja3Extensions,
+}
+
 /// ClientHello lists, compared member by member (see the module documentation).
-const LIST_FACTS: &[(&str, &str)] = &[
-    ("cipher suites offered", "/tls/client_hello/cipher_suites"),
-    ("groups offered", "/tls/client_hello/groups"),
-    ("key share groups", "/tls/client_hello/key_share_groups"),
-    (
-        "signature algorithms",
-        "/tls/client_hello/signature_algorithms",
-    ),
-    ("extensions", "/tls/client_hello/ja3_full"),
+const LIST_FACTS: &[ListFact] = &[
+    ListFact {
+        fact: "cipher suites offered",
+        pointer: "/tls/client_hello/cipher_suites",
+        members: Members::AsWritten,
+    },
+    ListFact {
+        fact: "groups offered",
+        pointer: "/tls/client_hello/groups",
+        members: Members::Groups,
+    },
+    ListFact {
+        fact: "key share groups",
+        pointer: "/tls/client_hello/key_share_groups",
+        members: Members::Groups,
+    },
+    ListFact {
+        fact: "signature algorithms",
+        pointer: "/tls/client_hello/signature_algorithms",
+        members: Members::SignatureSchemes,
+    },
+    ListFact {
+        fact: "extensions",
+        pointer: "/tls/client_hello/ja3_full",
+        members: Members::Ja3Extensions,
+    },
 ];
 
 /// The padding extension (RFC 7685): present or not depending on the hello's length.
 const PADDING_EXTENSION: &str = "21";
 
-/// A ClientHello list as texts: the JSON's names, or IANA names for the code points of groups
-/// and signature schemes; extensions from the JA3 string's third field
-/// (GREASE already left out by JA3), without padding. `None` when the connection has none.
-fn list_members(conn: &Value, fact: &str, pointer: &str) -> Option<Vec<String>> {
-    let value = conn.pointer(pointer)?;
-    if fact == "extensions" {
-        let ja3 = value.as_str()?;
-        let field = ja3.split(',').nth(2)?;
-        return Some(
-            field
-                .split('-')
-                .filter(|e| !e.is_empty() && *e != PADDING_EXTENSION)
-                .map(|e| match e.parse::<u16>() {
-                    Ok(n) => names::extension_name(n),
-                    Err(_) => e.to_string(),
+impl ListFact {
+    /// The list of `conn` as texts; `None` when the connection has none.
+    fn members(&self, conn: &Value) -> Option<Vec<String>> {
+        let value = conn.pointer(self.pointer)?;
+        if self.members == Members::Ja3Extensions {
+            let ja3 = value.as_str()?;
+            let field = ja3.split(',').nth(2)?;
+            return Some(
+                field
+                    .split('-')
+                    .filter(|e| !e.is_empty() && *e != PADDING_EXTENSION)
+                    .map(|e| match e.parse::<u16>() {
+                        Ok(n) => names::extension_name(n),
+                        Err(_) => e.to_string(),
+                    })
+                    .collect(),
+            );
+        }
+        // An empty list is an extension the hello does not carry (no key_share below TLS 1.3).
+        let items = value.as_array().filter(|items| !items.is_empty())?;
+        Some(
+            items
+                .iter()
+                .map(|item| {
+                    let code = item.as_u64().and_then(|n| u16::try_from(n).ok());
+                    match (code, self.members) {
+                        (Some(n), Members::Groups) => names::named_group_name(n),
+                        (Some(n), Members::SignatureSchemes) => names::signature_scheme_name(n),
+                        (Some(n), _) => format!("0x{n:04x}"),
+                        (None, _) => text(item),
+                    }
                 })
                 .collect(),
-        );
+        )
     }
-    // An empty list is an extension the hello does not carry (no key_share below TLS 1.3).
-    let items = value.as_array().filter(|items| !items.is_empty())?;
-    Some(
-        items
-            .iter()
-            .map(|item| {
-                let code = item.as_u64().and_then(|n| u16::try_from(n).ok());
-                match (code, fact) {
-                    (Some(n), "groups offered" | "key share groups") => names::named_group_name(n),
-                    (Some(n), "signature algorithms") => names::signature_scheme_name(n),
-                    (Some(n), _) => format!("0x{n:04x}"),
-                    (None, _) => text(item),
-                }
-            })
-            .collect(),
-    )
+
+    /// The comparison row of this list between `good` and `bad`.
+    fn row(&self, good: &Value, bad: &Value) -> FactRow {
+        list_row(self.fact, self.members(good), self.members(bad))
+    }
 }
 
 /// The row of a list fact: each cell its count and how many members only it has; the members
@@ -365,13 +410,7 @@ pub(crate) fn compare(
         .iter()
         .position(|row| row.fact == "JA4")
         .map_or(facts.len(), |i| i + 1);
-    let lists = LIST_FACTS.iter().map(|(fact, pointer)| {
-        list_row(
-            fact,
-            list_members(&g, fact, pointer),
-            list_members(&b, fact, pointer),
-        )
-    });
+    let lists = LIST_FACTS.iter().map(|list| list.row(&g, &b));
     let mut facts = facts;
     facts.splice(after_ja4..after_ja4, lists);
     // A fact neither side has (MQTT facts of two TLS-only connections) says nothing.
@@ -494,7 +533,8 @@ mod tests {
             json!(["A", "B"]),
             json!([29, 23]),
         );
-        let ext = |c: &Value| list_members(c, "extensions", "/tls/client_hello/ja3_full");
+        let list = |fact: &str| LIST_FACTS.iter().find(|l| l.fact == fact).copied();
+        let ext = |c: &Value| list("extensions").and_then(|l| l.members(c));
         let row = list_row("extensions", ext(&good), ext(&bad));
         assert!(row.differs);
         assert_eq!(
@@ -511,13 +551,7 @@ mod tests {
         );
         // Members that really differ are named, each on its side.
         let bad = hello("771,4865,0-10,29,0", json!(["B", "C"]), json!([29, 256]));
-        let suites = |c: &Value| {
-            list_members(
-                c,
-                "cipher suites offered",
-                "/tls/client_hello/cipher_suites",
-            )
-        };
+        let suites = |c: &Value| list("cipher suites offered").and_then(|l| l.members(c));
         let row = list_row("cipher suites offered", suites(&good), suites(&bad));
         let diff = row.list.unwrap();
         assert_eq!(
@@ -525,7 +559,7 @@ mod tests {
             (vec!["A".to_string()], vec!["C".to_string()])
         );
         assert_eq!(row.good, "2 (1 only here)");
-        let groups = |c: &Value| list_members(c, "groups offered", "/tls/client_hello/groups");
+        let groups = |c: &Value| list("groups offered").and_then(|l| l.members(c));
         let row = list_row("groups offered", groups(&good), groups(&bad));
         assert_eq!(row.list.unwrap().only_bad, vec!["ffdhe2048".to_string()]);
         // Equal lists do not differ; a list one side lacks does.
