@@ -298,8 +298,6 @@ mod tests {
 
     fn with_server_cert(sni: Option<&str>, c: CertInfo) -> crate::conn::Connection {
         let mut conn = conn();
-        let t0 = T0_NS / 1_000_000_000;
-        let _ = t0;
         let mut tls = TlsSummary {
             client_side: Some(Side::Orig),
             ..TlsSummary::default()
@@ -396,6 +394,35 @@ mod tests {
         let fired = rules_fired(&c);
         assert!(!fired.contains(&"clock_skew_suspected"), "{fired:?}");
         assert!(fired.contains(&"tls_alert"), "{fired:?}");
+    }
+
+    #[test]
+    fn only_the_clients_verdict_on_a_certificate_valid_at_capture_time_blames_its_clock() {
+        // clock_skew_suspected: the device's clock judged the server's certificate. A server
+        // sending certificate_expired judged the client's certificate (mutual TLS), which
+        // says nothing about the device clock. RFC 5280 §4.1.2.5: the validity period includes
+        // notBefore, so a certificate valid from the capture's very second was valid then.
+        let rejected_by = |side: Side, not_before: i64| {
+            let mut c = with_server_cert(
+                Some("b.test"),
+                cert("CN=b.test", &["b.test"], not_before, NOW + 9_999),
+            );
+            if let Some(t) = c.tls.as_mut() {
+                t.alerts.push(crate::proto::tls::message::AlertInfo {
+                    at: at(8, 5),
+                    side,
+                    encrypted: false,
+                    level: Some(2),
+                    description: Some(CERTIFICATE_EXPIRED),
+                    record_len: 2,
+                });
+            }
+            rules_fired(&c)
+        };
+        let fired = rejected_by(Side::Orig, NOW);
+        assert!(fired.contains(&"clock_skew_suspected"), "{fired:?}");
+        let fired = rejected_by(Side::Resp, 0);
+        assert!(!fired.contains(&"clock_skew_suspected"), "{fired:?}");
     }
 
     #[test]
