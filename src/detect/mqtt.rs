@@ -464,11 +464,13 @@ pub(crate) fn subscribe_refused(ctx: &ConnCtx) -> Vec<Hit> {
         if failed.is_empty() {
             continue;
         }
+        // `<=`: a SUBSCRIBE behind a capture hole is delivered at the frame of the server
+        // segment that acknowledged it, which can be the SUBACK's own.
         let request = mqtt_packets(conn).find(|(a, s, q)| {
             *s != server
                 && facts::packet_type(q.packet_type) == Some(PacketType::Subscribe)
                 && q.packet_id == p.packet_id
-                && a.frame < at.frame
+                && a.frame <= at.frame
         });
         let filters: Vec<String> = failed
             .iter()
@@ -526,7 +528,7 @@ pub(crate) fn publish_refused(ctx: &ConnCtx) -> Vec<Hit> {
                 *s != server
                     && facts::packet_type(q.packet_type) == Some(PacketType::Publish)
                     && q.packet_id == p.packet_id
-                    && a.frame < at.frame
+                    && a.frame <= at.frame
             })
             .last();
         let name = code_label(p.reason, code);

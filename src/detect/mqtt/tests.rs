@@ -716,6 +716,27 @@ fn a_refused_subscription_is_matched_to_its_subscribe_by_packet_identifier() {
     );
 }
 
+#[test]
+fn a_subscribe_released_by_its_subacks_segment_is_still_its_request() {
+    // subscribe_refused: client bytes behind a capture hole are delivered when the server's
+    // segment acknowledging them arrives, here the SUBACK's (frame 9): the SUBSCRIBE it
+    // answers carries the same frame and its filter is still named (MQTT 3.1.1 §3.9.2).
+    let mut c = established_plain();
+    let mut subscribe = packet("SUBSCRIBE");
+    subscribe.packet_id = Some(7);
+    subscribe.filters = vec![crate::common::BytesText::new(b"c/denied")];
+    mqtt(&mut c, 9, 6, Side::Orig, subscribe);
+    let mut suback = packet("SUBACK");
+    suback.packet_id = Some(7);
+    suback.reason_codes = vec![0x80];
+    mqtt(&mut c, 9, 6, Side::Resp, suback);
+    let f = findings(&c);
+    assert!(
+        finding(&f, "subscribe_refused").is_some_and(|r| r.detail.contains("c/denied")),
+        "{f:#?}"
+    );
+}
+
 /// A decoder violation in the server's CONNACK (frame 6).
 fn connack_violation(c: &mut crate::conn::Connection, what: &str) {
     if let Some(m) = c.mqtt.as_mut() {
