@@ -204,9 +204,109 @@ fn unjudged(conn: &Connection) -> Option<Unjudged> {
 
 #[cfg(test)]
 mod tests {
+    use super::{Unjudged, summarize};
+    use crate::common::Side;
+    use crate::conn::{AppProtocol, Connection};
+    use crate::detect::test_support::*;
+    use crate::flow::TcpEvent;
+    use crate::proto::tls::TlsEvent;
+    use crate::proto::tls::message::{ClientHelloInfo, TlsSummary};
+
     #[test]
     fn a_summary_stays_compact() {
         // Kept by the hundred thousand: growth here is memory on every large run.
         assert!(std::mem::size_of::<super::ConnSummary>() <= 192);
+    }
+
+    #[test]
+    fn a_plain_session_succeeded_only_when_its_connack_accepted_it() {
+        // ConnSummary::succeeded: a plain attempt reaches its goal with CONNACK 0 (MQTT 3.1.1
+        // §3.2.2.3: 0x00 Connection Accepted). A CONNACK 5 (not authorized) is a session that
+        // came up, and an attempt that failed.
+        let accepted = summarize(0, &established_plain());
+        assert!(accepted.succeeded(), "{accepted:?}");
+        let mut c = established_plain();
+        if let Some(ack) = c.mqtt.as_mut().and_then(|m| m.connack.as_mut()) {
+            ack.code = 5;
+        }
+        let refused = summarize(0, &c);
+        assert!(refused.session_up() && !refused.succeeded(), "{refused:?}");
+    }
+
+    #[test]
+    fn a_tls_attempt_succeeded_only_when_its_handshake_completed() {
+        // ConnSummary::succeeded: with TLS the goal is an established session (RFC 8446 §4.4.4:
+        // both Finished messages); a ClientHello the server never completed is a failure.
+        let hello_only = summarize(0, &client_hello_on(8883));
+        assert_eq!(hello_only.tls_established, Some(false), "{hello_only:?}");
+        assert!(!hello_only.succeeded(), "{hello_only:?}");
+    }
+
+    /// The client's SYN, the server's SYN-ACK, then the client's ClientHello (frame 4) to
+    /// `port`; nothing more.
+    fn client_hello_on(port: u16) -> Connection {
+        let mut c = conn();
+        c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], port));
+        c.protocol = AppProtocol::Tls;
+        tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+        tcp(&mut c, 2, 1, Side::Resp, TcpEvent::SynAck);
+        tls(
+            &mut c,
+            4,
+            2,
+            Side::Orig,
+            TlsEvent::ClientHello {
+                max_version: 0x0303,
+                sni: None,
+                sslv2_format: false,
+            },
+        );
+        c.tls = Some(TlsSummary {
+            client_side: Some(Side::Orig),
+            client_hello: Some(ClientHelloInfo {
+                at: at(4, 2),
+                legacy_version: 0x0303,
+                versions: vec![0x0303],
+                ..ClientHelloInfo::default()
+            }),
+            client_hello_count: 1,
+            ..TlsSummary::default()
+        });
+        c
+    }
+
+    #[test]
+    fn a_client_hello_closed_on_without_tls_is_left_for_a_learned_plain_broker() {
+        // unjudged, TlsUnanswered: on port 1884 (no broker port) a ClientHello the server
+        // closes on without any TLS record is what a plain MQTT listener does with it (it reads
+        // a bad packet and closes: MQTT 3.1.1 §4.8), to judge at the end if the endpoint
+        // answered MQTT elsewhere. A server that answered with a ServerHello spoke TLS: no
+        // protocol mismatch to judge.
+        let mut plain = client_hello_on(1884);
+        tcp(&mut plain, 5, 3, Side::Resp, TcpEvent::Fin);
+        let s = summarize(0, &plain);
+        assert_eq!(
+            s.unjudged.as_deref(),
+            Some(&Unjudged::TlsUnanswered {
+                hello: at(4, 2),
+                close: at(5, 3),
+                rst: false
+            }),
+            "{s:?}"
+        );
+        let mut answered = client_hello_on(1884);
+        tls(
+            &mut answered,
+            5,
+            3,
+            Side::Resp,
+            TlsEvent::ServerHello {
+                version: 0x0303,
+                cipher_suite: 0xc030,
+            },
+        );
+        tcp(&mut answered, 6, 4, Side::Resp, TcpEvent::Fin);
+        let s = summarize(0, &answered);
+        assert_eq!(s.unjudged, None, "{s:?}");
     }
 }

@@ -128,7 +128,11 @@ pub(crate) fn peer_unresponsive(ctx: &ConnCtx) -> Vec<Hit> {
         let (Some(&first), Some(&last)) = (retries.first(), retries.last()) else {
             continue;
         };
-        let silence = facts::secs_between(first, end);
+        // The silence lasts until the sender gave up (its RST), else until the record's end;
+        // a record closed by a RST is watched for a linger after it, which is no silence.
+        let gave_up =
+            facts::first_tcp(conn, side, facts::is_rst).filter(|at| at.frame > last.frame);
+        let silence = facts::secs_between(first, gave_up.unwrap_or(end));
         if (retries.len() as f64) < ctx.threshold("min_retransmissions")
             || silence < ctx.threshold("min_silence_s")
         {
@@ -136,8 +140,6 @@ pub(crate) fn peer_unresponsive(ctx: &ConnCtx) -> Vec<Hit> {
         }
         let who = conn.role(side);
         let peer = conn.role(side.other());
-        let gave_up =
-            facts::first_tcp(conn, side, facts::is_rst).filter(|at| at.frame > last.frame);
         let mut hit = Hit::new()
             .variant(if gave_up.is_some() {
                 "gave_up"

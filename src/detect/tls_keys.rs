@@ -97,4 +97,36 @@ mod tests {
         assert_eq!(kind(0x1301), None); // TLS_AES_128_GCM_SHA256
         assert_eq!(kind(0xc013), None); // TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA
     }
+
+    #[test]
+    fn an_ssl3_server_hello_choosing_rc4_is_a_weak_suite() {
+        // weak_cipher_suite: only versions under SSL 3.0 are SSL 2.0 hellos without a TLS suite
+        // (RFC 6176); an SSL 3.0 ServerHello (version 0x0300, RFC 6101 §5.6.1.3) names a suite
+        // from the same registry, and TLS_RSA_WITH_RC4_128_SHA is as weak there (RFC 7465).
+        use crate::common::Side;
+        use crate::detect::test_support::*;
+        use crate::proto::tls::message::{ServerHelloInfo, TlsSummary};
+        let mut c = conn();
+        c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], 8883));
+        c.protocol = crate::conn::AppProtocol::Tls;
+        tcp(&mut c, 1, 0, Side::Orig, crate::flow::TcpEvent::Syn);
+        tcp(&mut c, 2, 1, Side::Resp, crate::flow::TcpEvent::SynAck);
+        c.tls = Some(TlsSummary {
+            client_side: Some(Side::Orig),
+            server_hello: Some(ServerHelloInfo {
+                at: at(5, 3),
+                legacy_version: 0x0300,
+                version: 0x0300,
+                cipher_suite: 0x0005,
+                ..ServerHelloInfo::default()
+            }),
+            ..TlsSummary::default()
+        });
+        let f = findings(&c);
+        assert!(
+            f.iter().any(|f| f.rule == "weak_cipher_suite"
+                && f.title == "RC4 chosen: TLS_RSA_WITH_RC4_128_SHA"),
+            "{f:#?}"
+        );
+    }
 }

@@ -423,3 +423,24 @@ fn a_keepalive_window_without_grace_is_one_instant_not_a_range() {
     assert_eq!(window(None).text(), "90.0 s");
     assert_eq!(window(Some(120.0)).text(), "90.0 s to 120.0 s");
 }
+
+#[test]
+fn a_jwt_living_exactly_the_platforms_maximum_is_valid() {
+    // jwt_invalid lifetime: ClearBlade allows exp - iat <= 24 h (rules/profiles/clearblade.toml,
+    // jwt_max_lifetime_s = 86400, "over" the limit is the problem): a token of exactly 86400 s
+    // is fine, one second more is not.
+    let now = T0_NS / 1_000_000_000;
+    let lifetime = |seconds: i64| {
+        let claims = format!(r#"{{"iat":{now},"exp":{},"aud":"p"}}"#, now + seconds);
+        with_profile(&with_jwt(&claims, false), "clearblade")
+    };
+    let f = lifetime(86_400);
+    assert!(!fired(&f).contains(&"jwt_invalid"), "{f:#?}");
+    let f = lifetime(86_401);
+    assert!(
+        f.iter().any(|f| f.rule == "jwt_invalid"
+            && f.detail
+                .contains("its lifetime exp - iat is 86401 s, over the platform's 86400 s")),
+        "{f:#?}"
+    );
+}

@@ -194,3 +194,134 @@ fn a_syn_unanswered_for_exactly_the_minimum_wait_is_reported() {
     assert_eq!(rules_fired_until(&c, 1_000), ["syn_unanswered"]);
     assert!(rules_fired_until(&c, 999).is_empty());
 }
+
+#[test]
+fn of_two_reopened_stalls_the_longer_is_named_even_when_it_comes_second() {
+    // zero_window: the client stopped reading for 1 s (frames 5-6, ordinary flow control under
+    // min_stall_s = 2.0), then for 3 s (frames 7-8); the longest stall is the one the text names
+    // (RFC 9293 §3.8.6.1: the reader was stuck for 3 s), whatever its place.
+    let mut c = handshake();
+    tcp(&mut c, 5, 1_000, Side::Orig, TcpEvent::ZeroWindow);
+    tcp(&mut c, 6, 2_000, Side::Orig, TcpEvent::WindowOpened);
+    tcp(&mut c, 7, 3_000, Side::Orig, TcpEvent::ZeroWindow);
+    tcp(&mut c, 8, 6_000, Side::Orig, TcpEvent::WindowOpened);
+    let f = findings_under(&c, 9_000, &crate::detect::RuleBook::builtin());
+    let hit = f.iter().find(|f| f.rule == "zero_window");
+    assert!(
+        hit.is_some_and(
+            |h| h.title == "The client stopped reading for 3.000 s (zero window)"
+                && h.evidence.iter().map(|e| e.at.frame).collect::<Vec<_>>() == [7, 8]
+        ),
+        "{f:#?}"
+    );
+}
+
+/// After the handshake, the client's last packet at frame 9 (0.9 s), then the server's
+/// retransmissions of 20 bytes at the given frames and times, nothing more from the client.
+fn server_retransmits(tries: &[(u64, i64)]) -> Connection {
+    let mut c = handshake();
+    c.tcp.sides[0].last = Some(at(9, 900));
+    for &(frame, ms) in tries {
+        tcp(
+            &mut c,
+            frame,
+            ms,
+            Side::Resp,
+            TcpEvent::Retransmission { len: 20 },
+        );
+    }
+    c
+}
+
+#[test]
+fn exactly_the_minimum_of_retransmissions_into_silence_is_an_unresponsive_peer() {
+    // peer_unresponsive: "at least min_retransmissions tries" (its doc comment; 3.0 in
+    // rules/tcp.toml): three tries into 9 s of silence (over min_silence_s = 5.0) are enough,
+    // two are not, however long the silence after them.
+    let book = crate::detect::RuleBook::builtin();
+    let three = server_retransmits(&[(20, 1_000), (21, 2_000), (22, 4_000)]);
+    let f = findings_under(&three, 10_000, &book);
+    let hit = f.iter().find(|f| f.rule == "peer_unresponsive");
+    assert!(
+        hit.is_some_and(|h| h.title
+            == "The client stopped answering: the server retransmitted 3 time(s) over 9.000 s"),
+        "{f:#?}"
+    );
+    let two = server_retransmits(&[(20, 1_000), (21, 2_000)]);
+    let f = findings_under(&two, 10_000, &book);
+    assert!(!f.iter().any(|f| f.rule == "peer_unresponsive"), "{f:#?}");
+}
+
+#[test]
+fn a_rst_after_the_last_retransmission_is_the_sender_giving_up() {
+    // peer_unresponsive, variant gave_up: the server's RST (frame 23) comes after its last
+    // retransmission (frame 22): its TCP ran out of retries and aborted the connection (RFC
+    // 9293 §3.8.3: past R2 it closes the connection; §3.10.5: an abort sends a RST).
+    let mut c = server_retransmits(&[(20, 1_000), (21, 2_000), (22, 4_000)]);
+    tcp(&mut c, 23, 8_000, Side::Resp, TcpEvent::Rst);
+    let f = findings_under(&c, 10_000, &crate::detect::RuleBook::builtin());
+    let hit = f.iter().find(|f| f.rule == "peer_unresponsive");
+    assert!(
+        hit.is_some_and(|h| h.detail.contains("the server gave up with a RST")
+            && h.evidence
+                .iter()
+                .any(|e| e.at.frame == 23 && e.note == "the server gives up (RST)")),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn with_every_retransmission_worth_mentioning_none_is_still_nothing_to_report() {
+    // tcp_retransmissions with an overlay (`--rules DIR`, rules/README.md) setting
+    // info_rate = 0: any retransmitted segment is worth an info, but a connection without one
+    // (0 of 20 packets), or whose only resends are path MTU discovery (RFC 1191 §6.5, not
+    // loss), has no retransmission to report.
+    let Ok(dir) = tempfile::tempdir() else {
+        panic!("no temporary directory")
+    };
+    let rule = "[tcp_retransmissions]\nseverity = \"info\"\n\
+                title = \"{count} TCP retransmission(s) ({percent}% of packets)\"\n\
+                detail = \"D\"\nremedy = \"R\"\n\
+                [tcp_retransmissions.thresholds]\ninfo_rate = 0.0\n";
+    std::fs::write(dir.path().join("mine.toml"), rule).expect("overlay written");
+    let book = crate::detect::RuleBook::builtin().with_dir(dir.path());
+    let Ok(book) = book else { panic!("{book:?}") };
+    let fired_under = |c: &Connection| {
+        let end = (c.tcp.last.time_ns - T0_NS) / 1_000_000;
+        findings_under(c, end, &book)
+    };
+    // The overlay is in force: a single retransmission among 20 packets is reported.
+    let f = fired_under(&retransmitted(1, 20));
+    assert!(
+        f.iter()
+            .any(|f| f.rule == "tcp_retransmissions" && f.title.starts_with("1 TCP")),
+        "{f:#?}"
+    );
+    let f = fired_under(&retransmitted(0, 20));
+    assert!(!f.iter().any(|f| f.rule == "tcp_retransmissions"), "{f:#?}");
+    let mut pmtud = retransmitted(3, 20);
+    icmp_then_resends(&mut pmtud, Side::Orig, (false, 3, 4), 1_200);
+    let f = fired_under(&pmtud);
+    assert!(!f.iter().any(|f| f.rule == "tcp_retransmissions"), "{f:#?}");
+}
+
+#[test]
+fn the_silence_of_a_peer_ends_where_the_sender_gave_up() {
+    // peer_unresponsive: the silence runs from the first retransmission to the sender's RST,
+    // not over the linger the engine watches a reset record for. Retries over 0.6 s and a RST
+    // at 2 s are 1 s of silence, under min_silence_s = 5.0, however late the capture ends.
+    let book = crate::detect::RuleBook::builtin();
+    let mut quick = server_retransmits(&[(20, 1_000), (21, 1_200), (22, 1_600)]);
+    tcp(&mut quick, 23, 2_000, Side::Resp, TcpEvent::Rst);
+    let f = findings_under(&quick, 7_000, &book);
+    assert!(!f.iter().any(|f| f.rule == "peer_unresponsive"), "{f:#?}");
+    // Given up after 7 s of silence: the span is those 7 s, not the 9 s to the capture's end.
+    let mut slow = server_retransmits(&[(20, 1_000), (21, 2_000), (22, 4_000)]);
+    tcp(&mut slow, 23, 8_000, Side::Resp, TcpEvent::Rst);
+    let f = findings_under(&slow, 10_000, &book);
+    assert!(
+        f.iter()
+            .any(|f| f.rule == "peer_unresponsive" && f.title.ends_with("3 time(s) over 7.000 s")),
+        "{f:#?}"
+    );
+}
