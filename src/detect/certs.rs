@@ -494,6 +494,56 @@ mod tests {
         assert_eq!(severity, Some("error"));
         assert!(title.is_some_and(|t| t.contains("does not start")));
     }
+
+    #[test]
+    fn only_the_clients_certificate_alert_refuses_a_misordered_server_chain() {
+        // cert_chain_order refused: the client verifies the server's chain (RFC 5246 §7.4.2),
+        // so only its certificate alert after the Certificate refuses the order. The server's
+        // bad_certificate (42) is its verdict on the client's certificate in mutual TLS
+        // (§7.4.6), which says nothing about the order of its own chain.
+        let issued = |subject: &str, issuer: &str| {
+            let mut c = cert(subject, &["b.test"], 0, NOW + 9_999);
+            c.issuer = issuer.into();
+            c
+        };
+        let chain = vec![
+            issued("CN=b.test", "CN=Inter"),
+            issued("CN=Root", "CN=Root"),
+            issued("CN=Inter", "CN=Root"),
+        ];
+        let order_after_alert_from = |side: Side| {
+            let mut c = with_server_cert(Some("b.test"), chain[0].clone());
+            if let Some(t) = c.tls.as_mut() {
+                t.certificates[0].chain = chain.clone();
+                t.alerts.push(crate::proto::tls::message::AlertInfo {
+                    at: at(8, 5),
+                    side,
+                    encrypted: false,
+                    level: Some(2),
+                    description: Some(42),
+                    record_len: 2,
+                });
+            }
+            findings(&c)
+                .into_iter()
+                .find(|f| f.rule == "cert_chain_order")
+        };
+        let refused = |f: &crate::detect::Finding| {
+            f.title.ends_with("and the device refuses it")
+                && f.evidence
+                    .iter()
+                    .any(|e| e.note == "the client refuses the chain")
+        };
+        let by_client = order_after_alert_from(Side::Orig);
+        assert!(by_client.as_ref().is_some_and(refused), "{by_client:#?}");
+        let by_server = order_after_alert_from(Side::Resp);
+        assert!(
+            by_server.as_ref().is_some_and(|f| f.title
+                == "The broker sends its certificate chain out of order"
+                && !refused(f)),
+            "{by_server:#?}"
+        );
+    }
 }
 
 #[cfg(test)]

@@ -344,10 +344,11 @@ pub(crate) fn encrypted_alert(ctx: &ConnCtx) -> Vec<Hit> {
     let from = conn.role(a.side);
     // TLS 1.3: a client that already sent its encrypted Finished and then a short encrypted
     // record is closing (close_notify); a client rejecting the server sends its alert instead
-    // of its Finished (RFC 8446 §4.4.4, §6).
+    // of its Finished (RFC 8446 §4.4.4, §6). `<=`: the records of one segment are in order, so
+    // a Finished in the alert's own frame came before it.
     let own_flight_sent = tls_events(conn).any(|(at, side, e)| {
         side == a.side
-            && at.frame < a.at.frame
+            && at.frame <= a.at.frame
             && tls
                 .server_hello
                 .as_ref()

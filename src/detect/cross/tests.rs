@@ -304,3 +304,73 @@ fn a_reset_after_the_connack_is_not_an_intermittent_failure() {
         "{got:?}"
     );
 }
+
+#[test]
+fn attempts_at_the_same_instant_are_a_storm_not_backoff() {
+    // reconnect_storm: a zero interval did not grow (backoff means waiting longer each time);
+    // attempts whose starts share one timestamp (a client retrying at once, at the capture's
+    // clock resolution) are the fastest retries there are.
+    let got = attempts_at(&[0, 0, 0, 0, 0]);
+    assert!(
+        got.iter().any(|(r, _, _)| *r == "reconnect_storm"),
+        "{got:?}"
+    );
+}
+
+/// A ClientHello (frame 14 at 100 ms) from 10.0.0.3 to the plain broker of
+/// `mqtt_and_silent_client_of_port_1884`, which closes `close_ms` later without a TLS answer.
+fn tls_hello_to_port_1884_closed_after(close_ms: i64) -> Connection {
+    let server = std::net::SocketAddr::from(([10, 0, 0, 1], 1884));
+    let mut c = conn_between(std::net::SocketAddr::from(([10, 0, 0, 3], 40001)), server);
+    c.protocol = crate::conn::AppProtocol::Tls;
+    tcp(&mut c, 12, 98, Side::Orig, TcpEvent::Syn);
+    tcp(&mut c, 13, 99, Side::Resp, TcpEvent::SynAck);
+    let hello = crate::proto::tls::TlsEvent::ClientHello {
+        max_version: 0x0304,
+        sni: Some("b.test".into()),
+        sslv2_format: false,
+    };
+    crate::detect::test_support::tls(&mut c, 14, 100, Side::Orig, hello);
+    c.tls = Some(crate::proto::tls::message::TlsSummary {
+        client_side: Some(Side::Orig),
+        client_hello: Some(crate::proto::tls::message::ClientHelloInfo {
+            at: at(14, 100),
+            legacy_version: 0x0303,
+            versions: vec![0x0304],
+            sni: Some("b.test".into()),
+            ..Default::default()
+        }),
+        client_hello_count: 1,
+        ..Default::default()
+    });
+    tcp(&mut c, 15, 100 + close_ms, Side::Resp, TcpEvent::Rst);
+    c
+}
+
+#[test]
+fn a_learned_plain_broker_closing_on_a_client_hello_within_a_second_is_a_mismatch() {
+    // protocol_mismatch learned_tls_to_plain: max_plain_close_s = 1.0, inclusive as on a
+    // declared port; a plain broker reads the ClientHello as a malformed packet and closes at
+    // once (its first byte 0x16 is a CONNECT with invalid flags, MQTT 3.1.1 §2.2.2); a later
+    // close is some other story.
+    let mismatch = |close_ms: i64| {
+        let (mqtt, _) = mqtt_and_silent_client_of_port_1884();
+        let conns = vec![mqtt, tls_hello_to_port_1884_closed_after(close_ms)];
+        findings_with(conns, 10_000, &RuleBook::builtin())
+            .cross
+            .into_iter()
+            .find(|f| f.rule == "protocol_mismatch")
+    };
+    for quick in [5, 1_000] {
+        let found = mismatch(quick);
+        assert!(
+            found.as_ref().is_some_and(|f| f.connections == [1]
+                && f.title == "TLS ClientHello sent to the plain MQTT broker on port 1884"),
+            "{quick} ms: {found:#?}"
+        );
+    }
+    for slow in [1_001, 5_000] {
+        let found = mismatch(slow);
+        assert!(found.is_none(), "{slow} ms: {found:#?}");
+    }
+}

@@ -920,3 +920,185 @@ fn plain_mqtt_to_the_tls_port_closed_unanswered_is_a_protocol_mismatch() {
     tcp(&mut c, 6, 5, Side::Resp, TcpEvent::Rst);
     assert!(!rules_fired(&c).contains(&"protocol_mismatch"));
 }
+
+#[test]
+fn an_empty_client_certificate_answers_a_request_the_capture_missed() {
+    // tls_alert handshake_failure_after_empty_client_cert: RFC 5246 §7.4.6 has the client send
+    // a Certificate only when the server asked for one, so its empty Certificate proves the
+    // CertificateRequest even when a capture hole hid it (no client_cert_missing then); the
+    // server's fatal handshake_failure is its refusal of the missing certificate (§7.4.6).
+    let mut c = tls_conn(Some("mtls.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    c.tcp.missing_bytes = 300;
+    if let Some(t) = c.tls.as_mut() {
+        t.certificates.push(CertificateMsg {
+            at: at(8, 8),
+            side: Side::Orig,
+            chain: Vec::new(),
+        });
+    }
+    alert(&mut c, 10, Side::Resp, 2, 40);
+    tcp(&mut c, 11, 11, Side::Resp, TcpEvent::Fin);
+    let f = findings(&c);
+    assert!(
+        finding_of(&f, "tls_alert").is_some_and(
+            |a| a.title == "The broker requires a client certificate and the device sent none"
+        ),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_tls13_server_alert_before_any_client_flight_is_not_blamed_on_the_device() {
+    // encrypted_alert tls13_client_after_server_flight is the *client's* alert sent instead of
+    // its Finished (RFC 8446 §4.4.4, §6.2); a server that alerts right after its ServerHello,
+    // before the client sent anything encrypted, ended the handshake itself.
+    let mut c = tls_conn(Some("b.test"), 0x0304);
+    server_hello(&mut c, 0x0304);
+    encrypted_alert(&mut c, 7, Side::Resp, 19);
+    tcp(&mut c, 8, 8, Side::Resp, TcpEvent::Fin);
+    let f = findings(&c);
+    assert!(
+        finding_of(&f, "encrypted_alert")
+            .is_some_and(|e| e.title == "The server ended the handshake with an encrypted alert"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_server_reset_after_the_clients_key_exchange_is_no_reset_right_after_the_client_hello() {
+    // rst_without_alert server_after_client_hello needs the ClientHello to be the last
+    // message. Here the last one is the client's, but its ClientKeyExchange (RFC 5246 §7.3:
+    // the client's second flight, after the server's): the server's TLS stack had answered,
+    // so no middlebox story; the reset is named by side.
+    let mut c = tls_conn(Some("b.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    tls(&mut c, 8, 8, Side::Orig, TlsEvent::ClientKeyExchange);
+    tcp(&mut c, 9, 9, Side::Resp, TcpEvent::Rst);
+    let f = findings(&c);
+    assert!(
+        finding_of(&f, "rst_without_alert").is_some_and(|r| r.title
+            == "The server reset the connection during the TLS handshake, without an alert"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_refused_tls13_flight_is_refused_by_the_servers_alert_not_its_later_reset() {
+    // refused_client_flight: the refusal is the server's encrypted alert after the client's
+    // first record (RFC 8446 §6.2), frame 14; its close (RST, frame 15) is only the fallback
+    // when no alert came.
+    let c = tls13_refused_after_client_record(25);
+    let flight = crate::detect::tls13_flight::refused_client_flight(&c, 1.0);
+    assert!(
+        flight.is_some_and(|f| f.by_alert && f.refusal.frame == 14),
+        "{flight:?}"
+    );
+    let f = findings(&c);
+    assert!(
+        finding_of(&f, "client_cert_missing")
+            .is_some_and(|m| m.detail.contains("by an encrypted alert (frame 14)")),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_refused_tls13_flight_counts_only_the_client_records_before_the_refusal() {
+    // refused_client_flight: the flight is what the client sent before the server refused it:
+    // the 25-byte empty Certificate and the 69-byte Finished (SHA-384, RFC 8446 §4.4.4). Its
+    // MQTT CONNECT (RFC 8446 §4.4.4 lets it follow the Finished at once) crossed the server's
+    // alert and is not part of it.
+    let mut c = tls13_after_server_flight("mtls.test");
+    for (frame, event) in [
+        (12, TlsEvent::EncryptedHandshake { len: 25 }),
+        (13, TlsEvent::ApplicationData { len: 69 }),
+    ] {
+        tls(&mut c, frame, frame as i64, Side::Orig, event);
+    }
+    encrypted_alert(&mut c, 14, Side::Resp, 19);
+    tls(
+        &mut c,
+        15,
+        15,
+        Side::Orig,
+        TlsEvent::ApplicationData { len: 40 },
+    );
+    tcp(&mut c, 16, 16, Side::Resp, TcpEvent::Rst);
+    let flight = crate::detect::tls13_flight::refused_client_flight(&c, 1.0);
+    assert!(
+        flight.is_some_and(|f| f.records == 2 && f.bytes == 94),
+        "{flight:?}"
+    );
+    let f = findings(&c);
+    assert!(
+        finding_of(&f, "client_cert_missing")
+            .is_some_and(|m| m.detail.contains("(2 client record(s), 94 bytes)")),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_profile_requiring_tls13_finds_tls12_too_low() {
+    // low_tls_version: a profile's min_tls_version = "1.3" raises the bar above RFC 8996's
+    // TLS 1.2 (rules/README.md), both for the version the server chose and for the most the
+    // client offered; TLS 1.3 itself passes.
+    let dir = tempfile::tempdir();
+    let Ok(dir) = dir else { panic!("{dir:?}") };
+    let profiles = dir.path().join("profiles");
+    let written = std::fs::write(
+        dir.path().join("tls.toml"),
+        include_str!("../../../rules/tls.toml"),
+    )
+    .and_then(|()| std::fs::create_dir(&profiles))
+    .and_then(|()| {
+        std::fs::write(
+            profiles.join("tls13-only.toml"),
+            "name = \"tls13-only\"\ntitle = \"A broker that accepts TLS 1.3 only\"\n\
+             [limits]\nmin_tls_version = \"1.3\"\n",
+        )
+    });
+    assert!(written.is_ok(), "{written:?}");
+    let book = crate::detect::RuleBook::builtin()
+        .with_dir(dir.path())
+        .and_then(|b| b.with_profile("tls13-only"));
+    let Ok(book) = book else { panic!("{book:?}") };
+    let titles = |c: &Connection| -> Vec<String> {
+        let end_ms = (c.tcp.last.time_ns - T0_NS) / 1_000_000;
+        findings_under(c, end_ms, &book)
+            .into_iter()
+            .filter(|f| f.rule == "low_tls_version")
+            .map(|f| f.title)
+            .collect()
+    };
+    let mut chosen = tls_conn(Some("b.test"), 0x0304);
+    server_hello(&mut chosen, 0x0303);
+    establish(&mut chosen);
+    assert_eq!(titles(&chosen), ["The server chose TLS 1.2"]);
+    let offered = tls_conn(Some("b.test"), 0x0303);
+    assert_eq!(titles(&offered), ["The client offers at most TLS 1.2"]);
+    let mut tls13 = tls_conn(Some("b.test"), 0x0304);
+    server_hello(&mut tls13, 0x0304);
+    establish(&mut tls13);
+    assert!(titles(&tls13).is_empty(), "{:?}", titles(&tls13));
+    // Under the generic profile TLS 1.2 is fine.
+    assert!(!rules_fired(&chosen).contains(&"low_tls_version"));
+}
+
+#[test]
+fn tls13_client_finished_and_close_notify_in_one_segment_is_its_close() {
+    // encrypted_alert: the records of one segment are in order, and a client refusing the
+    // server sends its alert instead of its Finished and nothing after it (RFC 8446 §4.4.4,
+    // §6.2): a Finished in the alert's own frame came first, so the alert is its close_notify.
+    let mut c = tls13_after_server_flight("b.test");
+    tls(
+        &mut c,
+        12,
+        12,
+        Side::Orig,
+        TlsEvent::EncryptedHandshake { len: 69 },
+    );
+    encrypted_alert(&mut c, 12, Side::Orig, 19);
+    tcp(&mut c, 13, 13, Side::Orig, TcpEvent::Fin);
+    let f = findings(&c);
+    assert!(finding_of(&f, "encrypted_alert").is_none(), "{f:#?}");
+}
