@@ -82,6 +82,10 @@ pub(crate) struct Finding {
     pub remedy: String,
     /// `Some` only on `tls_alert` and `encrypted_alert`: the alert name, `None` when unknown.
     pub alert: Option<Option<String>>,
+    /// Who sent that alert (`client` or `server`): an `explains` entry may name the sender,
+    /// since the same alert judges the server's certificate from the client and the client's
+    /// from the server.
+    pub alert_from: Option<&'static str>,
     /// Report ids of the connections concerned.
     pub connections: Vec<usize>,
     pub evidence: Vec<Evidence>,

@@ -8,7 +8,8 @@ use super::{Finding, Hit, RuleBook, RuleDef, base_vars, render};
 use crate::conn::Connection;
 
 /// One fault, one finding: a finding whose rule `explains` another rule that also fired on
-/// this connection (`rule`, or `rule:alert` for a finding about that TLS alert) absorbs it
+/// this connection (`rule`; `rule:alert` for a finding about that TLS alert; or
+/// `rule:alert_from_client` / `_from_server` for that alert from that side) absorbs it
 /// (its evidence, alert name and severity if worse) and takes the earlier of the two places,
 /// so the root cause comes first (e.g. `client_cert_missing` absorbs the `tls_alert` about the
 /// same handshake_failure).
@@ -22,17 +23,14 @@ pub(super) fn fold_explained(findings: Vec<Finding>, book: &RuleBook) -> Vec<Fin
             .and_then(|f| book.rule(f.rule))
             .map_or(&[], |r| r.explains.as_slice());
         for explained in explains {
-            // `rule` or `rule:alert`: the latter only when the finding is about that alert.
+            // `rule`, `rule:alert` or `rule:alert_from_SIDE`: the latter two only when the
+            // finding is about that alert (from that side).
             let (rule, alert) = match explained.split_once(':') {
                 Some((rule, alert)) => (rule, Some(alert)),
                 None => (explained.as_str(), None),
             };
-            let matches = |f: &Finding| {
-                f.rule == rule
-                    && alert.is_none_or(|name| {
-                        f.alert.as_ref().and_then(|a| a.as_deref()) == Some(name)
-                    })
-            };
+            let matches =
+                |f: &Finding| f.rule == rule && alert.is_none_or(|wanted| about_alert(f, wanted));
             let Some(j) = slots.iter().position(|s| s.as_ref().is_some_and(matches)) else {
                 continue;
             };
@@ -50,6 +48,7 @@ pub(super) fn fold_explained(findings: Vec<Finding>, book: &RuleBook) -> Vec<Fin
             keeper.evidence.sort_by_key(|e| e.at.frame);
             if keeper.alert.is_none() {
                 keeper.alert = absorbed.alert;
+                keeper.alert_from = absorbed.alert_from;
             }
             // The fault is as bad as its worst effect (a malformed packet the broker closed
             // the connection for is an error); an inference keeps its own, lower certainty.
@@ -66,6 +65,22 @@ pub(super) fn fold_explained(findings: Vec<Finding>, book: &RuleBook) -> Vec<Fin
         }
     }
     slots.into_iter().flatten().collect()
+}
+
+/// Whether `f` is about the TLS alert `wanted`: its name (`unknown_ca`), or its name and
+/// sender (`unknown_ca_from_client`).
+fn about_alert(f: &Finding, wanted: &str) -> bool {
+    let Some(Some(name)) = &f.alert else {
+        return false;
+    };
+    if wanted == name {
+        return true;
+    }
+    let from = f.alert_from.unwrap_or_default();
+    wanted
+        .strip_prefix(name.as_str())
+        .and_then(|rest| rest.strip_prefix("_from_"))
+        .is_some_and(|side| !from.is_empty() && side == from)
 }
 
 /// A one-sided view: the findings of rules that need both directions (`needs_both_sides` in

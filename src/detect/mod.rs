@@ -54,6 +54,8 @@ pub(crate) struct Hit {
     pub vars: Vars,
     pub evidence: Vec<Evidence>,
     pub alert: Option<Option<String>>,
+    /// Who sent the alert: `client` or `server`.
+    pub alert_from: Option<&'static str>,
     /// Concluded from indirect evidence (sizes, timing) rather than read from the protocol.
     pub inferred: bool,
     /// Connections beyond the one being examined (cross-connection rules list all of theirs).
@@ -84,8 +86,10 @@ impl Hit {
         self.inferred = true;
         self
     }
-    pub(crate) fn alert(mut self, name: Option<String>) -> Hit {
+    /// The finding is about a TLS alert: its name (`None` when encrypted) and its sender.
+    pub(crate) fn alert(mut self, name: Option<String>, from: &'static str) -> Hit {
         self.alert = Some(name);
+        self.alert_from = Some(from);
         self
     }
 }
@@ -363,6 +367,7 @@ fn render(
         detail: fill(&text.detail, &vars),
         remedy: fill(&text.remedy, &vars),
         alert: hit.alert,
+        alert_from: hit.alert_from,
         connections,
         evidence: hit.evidence,
         merged: Vec::new(),

@@ -163,7 +163,7 @@ pub(crate) fn tls_alert(ctx: &ConnCtx) -> Vec<Hit> {
             .var("sni", sni)
             .var("offered", offered)
             .var("chain", chain_note(conn, tls))
-            .alert(Some(name.clone()))
+            .alert(Some(name.clone()), from)
             .at(
                 a.at,
                 format!("{} alert {name} from {from}", level_word(a.level)),
@@ -387,7 +387,7 @@ pub(crate) fn encrypted_alert(ctx: &ConnCtx) -> Vec<Hit> {
         .var("record_len", a.record_len)
         .var("version", version)
         .var("after", describe_last(conn, a.at.frame))
-        .alert(None)
+        .alert(None, from)
         .at(
             a.at,
             format!("encrypted alert ({} bytes) from {from}", a.record_len),

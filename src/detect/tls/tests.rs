@@ -1102,3 +1102,56 @@ fn tls13_client_finished_and_close_notify_in_one_segment_is_its_close() {
     let f = findings(&c);
     assert!(finding_of(&f, "encrypted_alert").is_none(), "{f:#?}");
 }
+
+#[test]
+fn the_servers_unknown_ca_is_about_the_device_certificate_not_the_brokers_chain() {
+    // Mutual TLS with a broker chain out of order: the server's unknown_ca judges the client's
+    // certificate (RFC 5246 §7.4.6), so it is client_cert_rejected's evidence; cert_chain_order
+    // explains only the client's alerts (`unknown_ca_from_client` in rules/tls.toml).
+    let mut c = tls_conn(Some("b.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    server_certificates(
+        &mut c,
+        &[
+            ("CN=b.test", "CN=Inter"),
+            ("CN=Root", "CN=Root"),
+            ("CN=Inter", "CN=Root"),
+        ],
+    );
+    if let Some(t) = c.tls.as_mut() {
+        t.certificate_request = Some(at(8, 8));
+        t.certificates.push(CertificateMsg {
+            at: at(9, 9),
+            side: Side::Orig,
+            chain: vec![Default::default()],
+        });
+    }
+    alert(&mut c, 10, Side::Resp, 2, 48);
+    tcp(&mut c, 11, 12, Side::Resp, TcpEvent::Rst);
+    let f = findings(&c);
+    assert!(
+        finding_of(&f, "client_cert_rejected").is_some_and(|r| r.merged == ["tls_alert"]),
+        "{f:#?}"
+    );
+    assert!(
+        finding_of(&f, "cert_chain_order").is_some_and(|o| o.merged.is_empty()),
+        "{f:#?}"
+    );
+    // The client's unknown_ca about the same chain is the order's consequence.
+    let mut c = tls_conn(Some("b.test"), 0x0303);
+    server_hello(&mut c, 0x0303);
+    server_certificates(
+        &mut c,
+        &[
+            ("CN=b.test", "CN=Inter"),
+            ("CN=Root", "CN=Root"),
+            ("CN=Inter", "CN=Root"),
+        ],
+    );
+    alert(&mut c, 10, Side::Orig, 2, 48);
+    let f = findings(&c);
+    assert!(
+        finding_of(&f, "cert_chain_order").is_some_and(|o| o.merged == ["tls_alert"]),
+        "{f:#?}"
+    );
+}
