@@ -69,3 +69,26 @@ fn a_rule_that_sets_some_thresholds_is_accepted() {
     ));
     assert_eq!(code, Some(0), "{err}");
 }
+
+#[test]
+fn an_explained_alert_must_be_a_tls_alert_name() {
+    // `explains = ["tls_alert:NAME"]` folds a tls_alert finding only when NAME is the alert's
+    // RFC 8446 §6 name: a misspelt one would silently never match.
+    let with = |entry: &str| {
+        analyze_with(&format!(
+            "[hostname_mismatch]\nseverity = \"error\"\ntitle = \"T\"\ndetail = \"D\"\n\
+             remedy = \"R\"\nexplains = [\"{entry}\"]\n"
+        ))
+    };
+    let (code, err, path) = with("tls_alert:unknown_caa");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{path}:1: ")) && err.contains("unknown_caa"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    for good in ["tls_alert:unknown_ca", "tls_alert:unknown_ca_from_client"] {
+        let (code, err, _) = with(good);
+        assert_ne!(code, Some(2), "{good}: {err}");
+    }
+}

@@ -569,12 +569,18 @@ pub(crate) fn parse_rules(path: &str, text: &str) -> Result<Vec<RuleDef>, BookEr
             variants.insert(key, text);
         }
         for explained in &r.explains {
-            let rule = explained
+            let (rule, alert) = explained
                 .split_once(':')
-                .map_or(explained.as_str(), |(r, _)| r);
+                .map_or((explained.as_str(), None), |(r, a)| (r, Some(a)));
             if !known.contains(&rule) {
                 return Err(err(format!(
                     "rule `{id}` explains `{explained}`, which names no rule"
+                )));
+            }
+            if alert.is_some_and(|a| !known_alert(a)) {
+                return Err(err(format!(
+                    "rule `{id}` explains `{explained}`, which names no TLS alert (RFC 8446 §6 \
+                     names, optionally with _from_client or _from_server)"
                 )));
             }
         }
@@ -637,6 +643,16 @@ fn parse_builtin_rules(path: &str, text: &str) -> Result<Vec<RuleDef>, BookError
 /// Parses one profile file.
 pub(crate) fn parse_profile(path: &str, text: &str) -> Result<Profile, BookError> {
     toml::from_str(text).map_err(|e| toml_error(path, text, &e))
+}
+
+/// Whether `alert` is a TLS alert's name (RFC 8446 §6, as `tls_alert` findings name them),
+/// optionally followed by its sender (`_from_client`, `_from_server`).
+fn known_alert(alert: &str) -> bool {
+    let name = alert
+        .strip_suffix("_from_client")
+        .or_else(|| alert.strip_suffix("_from_server"))
+        .unwrap_or(alert);
+    (0..=u8::MAX).any(|code| crate::proto::tls::names::alert_description_name(code) == name)
 }
 
 #[cfg(test)]
