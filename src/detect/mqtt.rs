@@ -523,6 +523,8 @@ pub(crate) fn publish_refused(ctx: &ConnCtx) -> Vec<Hit> {
         let Some(&code) = p.reason_codes.first().filter(|c| **c >= 0x80) else {
             continue;
         };
+        // `<=`: as for SUBSCRIBE, a PUBLISH behind a capture hole is delivered at the frame of
+        // the server segment that acknowledged it, which can be the PUBACK's own.
         let topic = mqtt_packets(conn)
             .filter(|(a, s, q)| {
                 *s != server

@@ -791,3 +791,28 @@ fn only_a_legacy_connack_to_an_mqtt5_client_hides_connack_violations() {
         .is_none()
     );
 }
+
+#[test]
+fn a_publish_released_by_its_pubacks_segment_is_still_its_request() {
+    // publish_refused (MQTT 5.0 §3.4.2.1): the refused PUBLISH is the one with the PUBACK's
+    // packet identifier, even when it was delivered at the PUBACK's own frame (client bytes
+    // behind a capture hole are released by the server segment that acknowledges them).
+    let mut c = established_plain();
+    set_connack(&mut c, 5, 0);
+    let mut p = packet("PUBLISH");
+    p.packet_id = Some(4);
+    p.qos = Some(1);
+    p.topic = Some(crate::common::BytesText::new(b"t/denied"));
+    mqtt(&mut c, 9, 6, Side::Orig, p);
+    let mut ack = packet("PUBACK");
+    ack.packet_id = Some(4);
+    ack.reason_codes = vec![0x87];
+    ack.reason = Some("not_authorized");
+    mqtt(&mut c, 9, 6, Side::Resp, ack);
+    let f = findings(&c);
+    assert!(
+        f.iter()
+            .any(|f| f.rule == "publish_refused" && f.title.contains("t/denied")),
+        "{f:#?}"
+    );
+}
