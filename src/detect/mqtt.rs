@@ -559,7 +559,7 @@ pub(crate) fn publish_refused(ctx: &ConnCtx) -> Vec<Hit> {
 /// the connection: the decoder then resynchronised and a violation may be an artifact.
 pub(crate) fn malformed_mqtt(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
-    if conn.tcp.missing_bytes > 0 || ctx.found("capture_gap") {
+    if conn.tcp.missing_bytes > 0 {
         return vec![];
     }
     // A 3.1.1-style CONNACK answering an MQTT 5 CONNECT breaks the 5.0 layout; that is

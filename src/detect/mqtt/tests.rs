@@ -247,6 +247,10 @@ fn violations_are_malformed_mqtt() {
             .any(|f| f.rule == "malformed_mqtt" && f.detail.contains("QoS 3")),
         "{f:#?}"
     );
+    // Bytes missing from the capture: the decoder resynchronised after them, and what it
+    // read as a violation may be the middle of a packet.
+    c.tcp.missing_bytes = 1;
+    assert!(!rules_fired(&c).contains(&"malformed_mqtt"));
     let _ = MqttEvent::Resync {
         skipped: 0,
         resumed: true,
