@@ -1155,3 +1155,73 @@ fn the_servers_unknown_ca_is_about_the_device_certificate_not_the_brokers_chain(
         "{f:#?}"
     );
 }
+
+#[test]
+fn only_the_servers_non_tls_bytes_say_it_speaks_another_protocol() {
+    // protocol_mismatch tls_to_other: the server answered the ClientHello with bytes that are
+    // not TLS. Bytes of the client's that are not TLS say nothing about the server.
+    let mut c = tls_conn(None, 0x0303);
+    c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], 9000));
+    let invalid = TlsEvent::Invalid {
+        what: "type 0".into(),
+    };
+    tls(&mut c, 5, 4, Side::Orig, invalid);
+    tcp(&mut c, 7, 6, Side::Resp, TcpEvent::Fin);
+    let fired = rules_fired(&c);
+    assert!(!fired.contains(&"protocol_mismatch"), "{fired:?}");
+}
+
+/// The TLS 1.3 handshake of `tls13_after_server_flight` answered by the client's flight
+/// (Certificate of 894 bytes at frame 12, Finished at 13), then the server's `answer`.
+fn tls13_flight_then(answer: impl FnOnce(&mut Connection)) -> Connection {
+    let mut c = tls13_after_server_flight("mtls.test");
+    tls(
+        &mut c,
+        12,
+        12,
+        Side::Orig,
+        TlsEvent::EncryptedHandshake { len: 894 },
+    );
+    tls(
+        &mut c,
+        13,
+        13,
+        Side::Orig,
+        TlsEvent::ApplicationData { len: 69 },
+    );
+    answer(&mut c);
+    c
+}
+
+#[test]
+fn a_server_that_sent_data_after_the_flight_accepted_it_whatever_follows() {
+    // refused_client_flight: an accepted TLS 1.3 client gets application data first (session
+    // tickets, RFC 8446 §4.6.1; then CONNACK); a close after that is no refusal of the flight.
+    let served = tls13_flight_then(|c| {
+        tls(
+            c,
+            14,
+            14,
+            Side::Resp,
+            TlsEvent::ApplicationData { len: 250 },
+        );
+        tcp(c, 15, 15, Side::Resp, TcpEvent::Fin);
+    });
+    let flight = crate::detect::tls13_flight::refused_client_flight(&served, 1.0);
+    assert_eq!(flight, None);
+}
+
+#[test]
+fn a_flight_refused_exactly_at_the_maximum_delay_is_refused_later_is_not() {
+    // refused_client_flight: the refusal must follow the flight within max_refusal_delay_s
+    // (1.0 s in rules/tls.toml), inclusive; a close 1.5 s later is some other story.
+    let closed_after =
+        |ms: i64| tls13_flight_then(|c| tcp(c, 14, 12 + ms, Side::Resp, TcpEvent::Fin));
+    let refused = crate::detect::tls13_flight::refused_client_flight(&closed_after(1_000), 1.0);
+    assert!(
+        refused.is_some_and(|f| !f.by_alert && f.refusal.frame == 14),
+        "{refused:?}"
+    );
+    let late = crate::detect::tls13_flight::refused_client_flight(&closed_after(1_500), 1.0);
+    assert_eq!(late, None);
+}
