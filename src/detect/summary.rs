@@ -206,11 +206,10 @@ fn unjudged(conn: &Connection) -> Option<Unjudged> {
 mod tests {
     use super::{Unjudged, summarize};
     use crate::common::Side;
-    use crate::conn::{AppProtocol, Connection};
+    use crate::conn::Connection;
     use crate::detect::test_support::*;
     use crate::flow::TcpEvent;
     use crate::proto::tls::TlsEvent;
-    use crate::proto::tls::message::{ClientHelloInfo, TlsSummary};
 
     #[test]
     fn a_summary_stays_compact() {
@@ -242,37 +241,9 @@ mod tests {
         assert!(!hello_only.succeeded(), "{hello_only:?}");
     }
 
-    /// The client's SYN, the server's SYN-ACK, then the client's ClientHello (frame 4) to
-    /// `port`; nothing more.
+    /// A TLS 1.2 ClientHello to `port`, nothing more.
     fn client_hello_on(port: u16) -> Connection {
-        let mut c = conn();
-        c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], port));
-        c.protocol = AppProtocol::Tls;
-        tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
-        tcp(&mut c, 2, 1, Side::Resp, TcpEvent::SynAck);
-        tls(
-            &mut c,
-            4,
-            2,
-            Side::Orig,
-            TlsEvent::ClientHello {
-                max_version: 0x0303,
-                sni: None,
-                sslv2_format: false,
-            },
-        );
-        c.tls = Some(TlsSummary {
-            client_side: Some(Side::Orig),
-            client_hello: Some(ClientHelloInfo {
-                at: at(4, 2),
-                legacy_version: 0x0303,
-                versions: vec![0x0303],
-                ..ClientHelloInfo::default()
-            }),
-            client_hello_count: 1,
-            ..TlsSummary::default()
-        });
-        c
+        tls_client_hello(port, None, 0x0303)
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::proto::mqtt::MqttEvent;
 use crate::proto::mqtt::event::PacketSummary;
 use crate::proto::mqtt::message::{ConnackInfo, ConnectInfo, MqttSummary};
 use crate::proto::tls::TlsEvent;
+use crate::proto::tls::message::{ClientHelloInfo, TlsSummary};
 use std::net::SocketAddr;
 
 /// 2027-01-15T08:00:00Z.
@@ -123,6 +124,35 @@ pub(crate) fn mqtt_violation(c: &mut Connection, frame: u64, ms: i64, side: Side
         what: "QoS 3 (MQTT 3.1.1 §3.3.1.2)".into(),
     };
     push(c, at(frame, ms), side, EventKind::Mqtt(v));
+}
+
+/// A TLS attempt to 10.0.0.1:`port`: SYN, SYN-ACK, then the client's ClientHello (frame 4,
+/// offering `version`, SNI `sni`); nothing more.
+pub(crate) fn tls_client_hello(port: u16, sni: Option<&str>, version: u16) -> Connection {
+    let mut c = conn();
+    c.endpoints[1] = SocketAddr::from(([10, 0, 0, 1], port));
+    c.protocol = AppProtocol::Tls;
+    tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+    tcp(&mut c, 2, 1, Side::Resp, TcpEvent::SynAck);
+    let hello = TlsEvent::ClientHello {
+        max_version: version,
+        sni: sni.map(String::from),
+        sslv2_format: false,
+    };
+    tls(&mut c, 4, 2, Side::Orig, hello);
+    c.tls = Some(TlsSummary {
+        client_side: Some(Side::Orig),
+        client_hello: Some(ClientHelloInfo {
+            at: at(4, 2),
+            legacy_version: 0x0303,
+            versions: vec![version],
+            sni: sni.map(String::from),
+            ..ClientHelloInfo::default()
+        }),
+        client_hello_count: 1,
+        ..TlsSummary::default()
+    });
+    c
 }
 
 pub(crate) fn packet(packet_type: &'static str) -> PacketSummary {

@@ -63,21 +63,7 @@ fn icmp_codes_name_their_kind_of_unreachable() {
     // RFC 792 (type 3 codes 1, 7, 12) and RFC 4443 §3.1 (type 1 code 3): the host is
     // unreachable; the other kinds have their own texts.
     let title = |v6: bool, icmp_type: u8, code: u8| {
-        let mut c = conn();
-        tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
-        tcp(
-            &mut c,
-            2,
-            1,
-            Side::Orig,
-            TcpEvent::Icmp {
-                v6,
-                icmp_type,
-                code,
-            },
-        );
-        c.tcp.sides[1].packets = 0;
-        findings(&c)
+        findings(&syn_then_icmp(v6, icmp_type, code))
             .into_iter()
             .find(|f| f.rule == "icmp_unreachable")
             .map(|f| f.title)

@@ -7,39 +7,12 @@ use crate::detect::test_support::*;
 use crate::flow::TcpEvent;
 use crate::proto::tls::TlsEvent;
 use crate::proto::tls::message::{
-    AlertInfo, CertificateMsg, ClientHelloInfo, ServerHelloInfo, TlsSummary,
+    AlertInfo, CertInfo, CertificateMsg, ServerHelloInfo, TlsSummary,
 };
 
+/// A ClientHello to the broker's TLS port 8883 (IANA MQTT over TLS).
 fn tls_conn(sni: Option<&str>, version: u16) -> Connection {
-    let mut c = conn();
-    c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], 8883));
-    c.protocol = AppProtocol::Tls;
-    tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
-    tcp(&mut c, 2, 1, Side::Resp, TcpEvent::SynAck);
-    tls(
-        &mut c,
-        4,
-        2,
-        Side::Orig,
-        TlsEvent::ClientHello {
-            max_version: version,
-            sni: sni.map(String::from),
-            sslv2_format: false,
-        },
-    );
-    c.tls = Some(TlsSummary {
-        client_side: Some(Side::Orig),
-        client_hello: Some(ClientHelloInfo {
-            at: at(4, 2),
-            legacy_version: 0x0303,
-            versions: vec![version],
-            sni: sni.map(String::from),
-            ..ClientHelloInfo::default()
-        }),
-        client_hello_count: 1,
-        ..TlsSummary::default()
-    });
-    c
+    tls_client_hello(8883, sni, version)
 }
 
 fn server_hello(c: &mut Connection, version: u16) {
@@ -64,54 +37,67 @@ fn server_hello(c: &mut Connection, version: u16) {
     }
 }
 
-fn alert(c: &mut Connection, frame: u64, side: Side, level: u8, description: u8) {
-    tls(
-        c,
-        frame,
-        frame as i64,
-        side,
-        TlsEvent::Alert {
-            level: Some(level),
-            description: Some(description),
-            encrypted: false,
-            record_len: 2,
-        },
-    );
+/// `tls_conn` answered by a ServerHello choosing `version` (frame 6).
+fn answered_hello(sni: Option<&str>, version: u16) -> Connection {
+    let mut c = tls_conn(sni, version);
+    server_hello(&mut c, version);
+    c
+}
+
+/// A TLS alert from `side` at `frame` (ms = frame): as the event stream and the summary
+/// both hold it.
+fn push_alert(c: &mut Connection, frame: u64, side: Side, read: Option<(u8, u8)>, len: u16) {
+    let (level, description) = (read.map(|r| r.0), read.map(|r| r.1));
+    let encrypted = read.is_none();
+    let event = TlsEvent::Alert {
+        level,
+        description,
+        encrypted,
+        record_len: len,
+    };
+    tls(c, frame, frame as i64, side, event);
     if let Some(t) = c.tls.as_mut() {
         t.alerts.push(AlertInfo {
             at: at(frame, frame as i64),
             side,
-            encrypted: false,
-            level: Some(level),
-            description: Some(description),
-            record_len: 2,
+            encrypted,
+            level,
+            description,
+            record_len: len,
         });
     }
 }
 
+/// A plaintext alert (RFC 5246 §7.2: `level` 1 warning, 2 fatal).
+fn alert(c: &mut Connection, frame: u64, side: Side, level: u8, description: u8) {
+    push_alert(c, frame, side, Some((level, description)), 2);
+}
+
+/// An alert record that cannot be read (after ChangeCipherSpec, or TLS 1.3 without keys).
 fn encrypted_alert(c: &mut Connection, frame: u64, side: Side, len: u16) {
+    push_alert(c, frame, side, None, len);
+}
+
+/// An encrypted handshake record of `len` bytes from `side` at `frame` (ms = frame).
+fn encrypted_handshake(c: &mut Connection, frame: u64, side: Side, len: u16) {
     tls(
         c,
         frame,
         frame as i64,
         side,
-        TlsEvent::Alert {
-            level: None,
-            description: None,
-            encrypted: true,
-            record_len: len,
-        },
+        TlsEvent::EncryptedHandshake { len },
     );
-    if let Some(t) = c.tls.as_mut() {
-        t.alerts.push(AlertInfo {
-            at: at(frame, frame as i64),
-            side,
-            encrypted: true,
-            level: None,
-            description: None,
-            record_len: len,
-        });
-    }
+}
+
+/// An application-data record of `len` bytes from `side` at `frame` (ms = frame).
+fn application_data(c: &mut Connection, frame: u64, side: Side, len: u16) {
+    tls(
+        c,
+        frame,
+        frame as i64,
+        side,
+        TlsEvent::ApplicationData { len },
+    );
 }
 
 fn establish(c: &mut Connection) {
@@ -130,10 +116,29 @@ fn finding_of<'a>(
     f.iter().find(|x| x.rule == rule)
 }
 
+/// The server's CertificateRequest (frame 7) and the client's Certificate with `chain`
+/// (frame 8; empty: it had none to send).
+fn requested_client_certificate(c: &mut Connection, chain: Vec<CertInfo>) {
+    if let Some(t) = c.tls.as_mut() {
+        t.certificate_request = Some(at(7, 4));
+        t.certificates.push(CertificateMsg {
+            at: at(8, 5),
+            side: Side::Orig,
+            chain,
+        });
+    }
+}
+
+/// Asserts that `rule` found something on `c` that passes `check`; prints every finding if not.
+#[track_caller]
+fn assert_finding(c: &Connection, rule: &str, check: impl Fn(&crate::detect::Finding) -> bool) {
+    let f = findings(c);
+    assert!(finding_of(&f, rule).is_some_and(check), "{rule}: {f:#?}");
+}
+
 #[test]
 fn unknown_ca_from_client_blames_the_device_trust_store() {
-    let mut c = tls_conn(Some("broker.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
+    let mut c = answered_hello(Some("broker.test"), 0x0303);
     alert(&mut c, 10, Side::Orig, 2, 48);
     tcp(&mut c, 11, 12, Side::Resp, TcpEvent::Fin);
     let f = findings(&c);
@@ -152,16 +157,8 @@ fn unknown_ca_from_client_blames_the_device_trust_store() {
 
 #[test]
 fn unknown_ca_from_server_blames_the_client_certificate() {
-    let mut c = tls_conn(Some("mtls.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
-    if let Some(t) = c.tls.as_mut() {
-        t.certificate_request = Some(at(7, 4));
-        t.certificates.push(CertificateMsg {
-            at: at(8, 5),
-            side: Side::Orig,
-            chain: vec![Default::default()],
-        });
-    }
+    let mut c = answered_hello(Some("mtls.test"), 0x0303);
+    requested_client_certificate(&mut c, vec![Default::default()]);
     alert(&mut c, 10, Side::Resp, 2, 48);
     tcp(&mut c, 11, 12, Side::Resp, TcpEvent::Rst);
     let f = findings(&c);
@@ -177,16 +174,8 @@ fn unknown_ca_from_server_blames_the_client_certificate() {
 
 #[test]
 fn empty_client_certificate_then_handshake_failure_is_a_missing_client_cert() {
-    let mut c = tls_conn(Some("mtls.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
-    if let Some(t) = c.tls.as_mut() {
-        t.certificate_request = Some(at(7, 4));
-        t.certificates.push(CertificateMsg {
-            at: at(8, 5),
-            side: Side::Orig,
-            chain: vec![],
-        });
-    }
+    let mut c = answered_hello(Some("mtls.test"), 0x0303);
+    requested_client_certificate(&mut c, vec![]);
     alert(&mut c, 10, Side::Resp, 2, 40);
     let f = findings(&c);
     // One fault, one finding: the handshake_failure alert is the missing certificate's
@@ -206,17 +195,12 @@ fn empty_client_certificate_then_handshake_failure_is_a_missing_client_cert() {
 fn handshake_failure_right_after_client_hello_means_nothing_in_common() {
     let mut c = tls_conn(Some("b.test"), 0x0303);
     alert(&mut c, 5, Side::Resp, 2, 40);
-    let f = findings(&c);
-    assert!(
-        finding_of(&f, "tls_alert").is_some_and(|a| a.title.contains("nothing in common")),
-        "{f:#?}"
-    );
+    assert_finding(&c, "tls_alert", |a| a.title.contains("nothing in common"));
 }
 
 #[test]
 fn a_warning_alert_the_handshake_survives_is_not_a_problem() {
-    let mut c = tls_conn(Some("b.test"), 0x0304);
-    server_hello(&mut c, 0x0304);
+    let mut c = answered_hello(Some("b.test"), 0x0304);
     alert(&mut c, 7, Side::Resp, 1, 112);
     establish(&mut c);
     let f = findings(&c);
@@ -226,8 +210,7 @@ fn a_warning_alert_the_handshake_survives_is_not_a_problem() {
 
 #[test]
 fn close_notify_is_never_an_alert_finding() {
-    let mut c = tls_conn(Some("b.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
+    let mut c = answered_hello(Some("b.test"), 0x0303);
     establish(&mut c);
     alert(&mut c, 20, Side::Orig, 1, 0);
     assert!(findings(&c).is_empty(), "{:?}", rules_fired(&c));
@@ -235,8 +218,7 @@ fn close_notify_is_never_an_alert_finding() {
 
 #[test]
 fn rst_after_close_notify_is_teardown_not_rst_without_alert() {
-    let mut c = tls_conn(Some("b.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
+    let mut c = answered_hello(Some("b.test"), 0x0303);
     establish(&mut c);
     encrypted_alert(&mut c, 20, Side::Resp, 26);
     encrypted_alert(&mut c, 21, Side::Orig, 26);
@@ -267,15 +249,8 @@ fn rst_from_server_right_after_client_hello_is_rst_without_alert() {
 
 #[test]
 fn tls13_encrypted_alert_after_client_finished_points_to_client_certificates() {
-    let mut c = tls_conn(Some("mtls.test"), 0x0304);
-    server_hello(&mut c, 0x0304);
-    tls(
-        &mut c,
-        8,
-        8,
-        Side::Orig,
-        TlsEvent::EncryptedHandshake { len: 25 },
-    );
+    let mut c = answered_hello(Some("mtls.test"), 0x0304);
+    encrypted_handshake(&mut c, 8, Side::Orig, 25);
     encrypted_alert(&mut c, 9, Side::Resp, 19);
     tcp(&mut c, 10, 10, Side::Resp, TcpEvent::Rst);
     let f = findings(&c);
@@ -290,15 +265,13 @@ fn tls13_encrypted_alert_after_client_finished_points_to_client_certificates() {
 
 #[test]
 fn handshake_stopped_by_a_fin_is_incomplete_and_capture_end_is_info() {
-    let mut c = tls_conn(Some("b.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
+    let mut c = answered_hello(Some("b.test"), 0x0303);
     tcp(&mut c, 8, 8, Side::Orig, TcpEvent::Fin);
     assert_eq!(
         severity_of(&findings(&c), "handshake_incomplete"),
         Some("warning")
     );
-    let mut c = tls_conn(Some("b.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
+    let c = answered_hello(Some("b.test"), 0x0303);
     assert_eq!(
         severity_of(&findings(&c), "handshake_incomplete"),
         Some("info")
@@ -380,22 +353,9 @@ fn on_a_declared_port_a_quick_reset_is_a_plain_listener_a_slow_close_is_not() {
 #[test]
 fn tls13_client_closing_after_its_finished_is_not_an_encrypted_alert() {
     // zeek hrr.pcap: client flight, server tickets, then the client's close_notify.
-    let mut c = tls_conn(Some("b.test"), 0x0304);
-    server_hello(&mut c, 0x0304);
-    tls(
-        &mut c,
-        8,
-        8,
-        Side::Orig,
-        TlsEvent::EncryptedHandshake { len: 53 },
-    );
-    tls(
-        &mut c,
-        9,
-        9,
-        Side::Resp,
-        TlsEvent::ApplicationData { len: 517 },
-    );
+    let mut c = answered_hello(Some("b.test"), 0x0304);
+    encrypted_handshake(&mut c, 8, Side::Orig, 53);
+    application_data(&mut c, 9, Side::Resp, 517);
     encrypted_alert(&mut c, 10, Side::Orig, 19);
     tcp(&mut c, 11, 11, Side::Orig, TcpEvent::Fin);
     assert!(problems(&c).is_empty(), "{:?}", problems(&c));
@@ -427,16 +387,14 @@ fn a_server_answering_tls_with_non_tls_on_another_port_is_a_mismatch() {
 
 #[test]
 fn missing_sni_is_info_when_the_server_accepted_it() {
-    let mut c = tls_conn(None, 0x0303);
-    server_hello(&mut c, 0x0303);
+    let mut c = answered_hello(None, 0x0303);
     establish(&mut c);
     assert_eq!(severity_of(&findings(&c), "sni_missing"), Some("info"));
 }
 
 #[test]
 fn unknown_ca_with_a_lone_server_certificate_suggests_a_missing_intermediate() {
-    let mut c = tls_conn(Some("b.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
+    let mut c = answered_hello(Some("b.test"), 0x0303);
     if let Some(t) = c.tls.as_mut() {
         let leaf = crate::proto::tls::message::CertInfo {
             subject: "CN=b.test".into(),
@@ -464,8 +422,7 @@ fn unknown_ca_with_a_lone_server_certificate_suggests_a_missing_intermediate() {
 
 #[test]
 fn profiles_raise_the_minimum_version_and_require_client_certificates() {
-    let mut c = tls_conn(Some("b.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
+    let mut c = answered_hello(Some("b.test"), 0x0303);
     establish(&mut c);
     let book = crate::detect::RuleBook::builtin();
     let run = |book: &crate::detect::RuleBook| -> Vec<&'static str> {
@@ -486,25 +443,19 @@ fn profiles_raise_the_minimum_version_and_require_client_certificates() {
 
 #[test]
 fn reset_right_after_a_completed_handshake_without_any_answer() {
-    let mut c = tls_conn(Some("b.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
+    let mut c = answered_hello(Some("b.test"), 0x0303);
     establish(&mut c);
     if let Some(t) = c.tls.as_mut() {
         t.app_data[1].records = 0;
     }
     tcp(&mut c, 12, 12, Side::Resp, TcpEvent::Rst);
-    let f = findings(&c);
-    assert!(
-        finding_of(&f, "rst_without_alert").is_some_and(|r| r.title.contains("right after")),
-        "{f:#?}"
-    );
+    assert_finding(&c, "rst_without_alert", |r| r.title.contains("right after"));
 }
 
 /// A TLS 1.3 connection to `sni` whose server sent its ServerHello and its encrypted flight
 /// (EncryptedExtensions, Certificate, CertificateVerify, Finished: frames 7 to 10) without keys.
 fn tls13_after_server_flight(sni: &str) -> Connection {
-    let mut c = tls_conn(Some(sni), 0x0304);
-    server_hello(&mut c, 0x0304);
+    let mut c = answered_hello(Some(sni), 0x0304);
     for (frame, len) in [(7, 62), (8, 1911), (9, 281), (10, 69)] {
         tls(
             &mut c,
@@ -528,13 +479,7 @@ fn tls13_refused_after_client_record(first_len: u16) -> Connection {
         Side::Orig,
         TlsEvent::EncryptedHandshake { len: first_len },
     );
-    tls(
-        &mut c,
-        13,
-        13,
-        Side::Orig,
-        TlsEvent::ApplicationData { len: 69 },
-    );
+    application_data(&mut c, 13, Side::Orig, 69);
     encrypted_alert(&mut c, 14, Side::Resp, 19);
     tcp(&mut c, 15, 15, Side::Resp, TcpEvent::Rst);
     c
@@ -578,29 +523,22 @@ fn tls13_refusal_after_a_finished_alone_says_nothing_about_certificates() {
 fn a_tls_alert_names_the_last_message_before_it() {
     // tls_alert `{after}`: the last TLS message before the alert's frame, not the alert; the
     // evidence names the level (RFC 5246 §7.2: 2 = fatal).
-    let mut c = tls_conn(Some("b.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
+    let mut c = answered_hello(Some("b.test"), 0x0303);
     alert(&mut c, 8, Side::Resp, 2, 40);
     tcp(&mut c, 9, 9, Side::Resp, TcpEvent::Fin);
-    let f = findings(&c);
-    assert!(
-        finding_of(&f, "tls_alert").is_some_and(|a| a.detail.contains("(frame 6)")
-            && a.evidence.iter().any(|e| e.note.starts_with("fatal alert"))),
-        "{f:#?}"
-    );
+    assert_finding(&c, "tls_alert", |a| {
+        a.detail.contains("(frame 6)")
+            && a.evidence.iter().any(|e| e.note.starts_with("fatal alert"))
+    });
     // RFC 5246 §7.2: 1 = warning (here a certificate warning the handshake survived or not).
-    let mut c = tls_conn(Some("b.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
+    let mut c = answered_hello(Some("b.test"), 0x0303);
     alert(&mut c, 8, Side::Resp, 1, 45);
     tcp(&mut c, 9, 9, Side::Resp, TcpEvent::Fin);
-    let f = findings(&c);
-    assert!(
-        finding_of(&f, "tls_alert").is_some_and(|a| a
-            .evidence
+    assert_finding(&c, "tls_alert", |a| {
+        a.evidence
             .iter()
-            .any(|e| e.note.starts_with("warning alert"))),
-        "{f:#?}"
-    );
+            .any(|e| e.note.starts_with("warning alert"))
+    });
 }
 
 #[test]
@@ -650,8 +588,7 @@ fn an_encrypted_alert_on_a_connection_seen_mid_stream_is_its_close_notify() {
 fn a_tls12_server_alert_is_not_blamed_on_the_device() {
     // encrypted_alert tls13_client_after_server_flight is for a TLS 1.3 *client* alert; a
     // TLS 1.2 server alert before any client flight keeps the base text.
-    let mut c = tls_conn(Some("b.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
+    let mut c = answered_hello(Some("b.test"), 0x0303);
     encrypted_alert(&mut c, 8, Side::Resp, 26);
     tcp(&mut c, 9, 9, Side::Resp, TcpEvent::Fin);
     let f = findings(&c);
@@ -667,13 +604,7 @@ fn tls13_client_short_record_after_its_own_flight_is_its_close() {
     // RFC 8446 §6.1: after its encrypted flight, a client's short encrypted record is its
     // close_notify, not a refusal.
     let mut c = tls13_after_server_flight("b.test");
-    tls(
-        &mut c,
-        12,
-        12,
-        Side::Orig,
-        TlsEvent::EncryptedHandshake { len: 69 },
-    );
+    encrypted_handshake(&mut c, 12, Side::Orig, 69);
     encrypted_alert(&mut c, 13, Side::Orig, 19);
     tcp(&mut c, 14, 14, Side::Orig, TcpEvent::Fin);
     assert!(
@@ -707,8 +638,7 @@ fn server_certificates(c: &mut Connection, chain: &[(&str, &str)]) {
 fn unknown_ca_after_a_self_signed_server_certificate_says_so() {
     // tls_alert unknown_ca (48) from the client: the server's lone certificate is its own
     // issuer (RFC 5280 §6.1: no trust anchor can be built to it).
-    let mut c = tls_conn(Some("b.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
+    let mut c = answered_hello(Some("b.test"), 0x0303);
     server_certificates(&mut c, &[("CN=b.test", "CN=b.test")]);
     alert(&mut c, 8, Side::Orig, 2, 48);
     let f = findings(&c);
@@ -723,8 +653,7 @@ fn unknown_ca_after_a_self_signed_server_certificate_says_so() {
 fn an_empty_client_certificate_is_not_a_rejected_one() {
     // RFC 5246 §7.4.6: an empty client Certificate means no certificate; the server's own
     // certificate is not the client's.
-    let mut c = tls_conn(Some("b.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
+    let mut c = answered_hello(Some("b.test"), 0x0303);
     server_certificates(&mut c, &[("CN=b.test", "CN=b.test")]);
     if let Some(t) = c.tls.as_mut() {
         t.certificates.push(CertificateMsg {
@@ -741,8 +670,7 @@ fn an_empty_client_certificate_is_not_a_rejected_one() {
 #[test]
 fn a_reset_after_the_server_sent_application_data_is_no_tls_matter() {
     // rst_without_alert "right after": only when the server sent no application data yet.
-    let mut c = tls_conn(Some("b.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
+    let mut c = answered_hello(Some("b.test"), 0x0303);
     establish(&mut c);
     tcp(&mut c, 20, 20, Side::Resp, TcpEvent::Rst);
     assert!(!rules_fired(&c).contains(&"rst_without_alert"));
@@ -771,40 +699,18 @@ fn a_server_sending_half_rtt_data_before_the_client_flight_is_no_completed_hands
     // followed by the server's data says the client was accepted. Here the client never sent
     // its flight and closed: the handshake did not complete.
     let mut c = tls13_after_server_flight("b.test");
-    tls(
-        &mut c,
-        11,
-        11,
-        Side::Resp,
-        TlsEvent::ApplicationData { len: 250 },
-    );
+    application_data(&mut c, 11, Side::Resp, 250);
     tcp(&mut c, 12, 12, Side::Orig, TcpEvent::Fin);
     assert!(!crate::detect::tls::handshake_done(&c));
-    let f = findings(&c);
-    assert!(
-        finding_of(&f, "handshake_incomplete").is_some_and(|h| h.evidence.iter().any(|e| e
-            .at
-            .frame
-            == 12
-            && e.note == "FIN from client")),
-        "{f:#?}"
-    );
+    assert_finding(&c, "handshake_incomplete", |h| {
+        h.evidence
+            .iter()
+            .any(|e| e.at.frame == 12 && e.note == "FIN from client")
+    });
     // With the client's flight in between, the same server data is its acceptance.
     let mut c = tls13_after_server_flight("b.test");
-    tls(
-        &mut c,
-        11,
-        11,
-        Side::Orig,
-        TlsEvent::EncryptedHandshake { len: 53 },
-    );
-    tls(
-        &mut c,
-        12,
-        12,
-        Side::Resp,
-        TlsEvent::ApplicationData { len: 250 },
-    );
+    encrypted_handshake(&mut c, 11, Side::Orig, 53);
+    application_data(&mut c, 12, Side::Resp, 250);
     assert!(crate::detect::tls::handshake_done(&c));
 }
 
@@ -835,25 +741,17 @@ fn an_encrypted_alert_after_a_server_hello_counts_though_the_client_hello_was_mi
 fn a_server_reset_after_its_own_hello_is_no_reset_right_after_the_client_hello() {
     // rst_without_alert: the middlebox variant needs the ClientHello to be the last message;
     // a server that already answered with its ServerHello is a TLS stack, named by side.
-    let mut c = tls_conn(Some("b.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
+    let mut c = answered_hello(Some("b.test"), 0x0303);
     tcp(&mut c, 8, 8, Side::Resp, TcpEvent::Rst);
-    let f = findings(&c);
-    assert!(
-        finding_of(&f, "rst_without_alert").is_some_and(
-            |r| r.title.contains("server") && !r.title.contains("right after the ClientHello")
-        ),
-        "{f:#?}"
-    );
+    assert_finding(&c, "rst_without_alert", |r| {
+        r.title.contains("server") && !r.title.contains("right after the ClientHello")
+    });
     // A client reset right after its own ClientHello is the client's, not a middlebox's.
     let mut c = tls_conn(Some("b.test"), 0x0303);
     tcp(&mut c, 6, 6, Side::Orig, TcpEvent::Rst);
-    let f = findings(&c);
-    assert!(
-        finding_of(&f, "rst_without_alert")
-            .is_some_and(|r| r.title.starts_with("The client reset")),
-        "{f:#?}"
-    );
+    assert_finding(&c, "rst_without_alert", |r| {
+        r.title.starts_with("The client reset")
+    });
 }
 
 #[test]
@@ -861,13 +759,7 @@ fn a_client_alert_after_its_flight_is_not_the_server_refusing_it() {
     // refused_client_flight: the refusal is the *server's* encrypted alert, else its close
     // (RFC 8446 §6); a client's own alert after its flight is neither.
     let mut c = tls13_after_server_flight("mtls.test");
-    tls(
-        &mut c,
-        12,
-        12,
-        Side::Orig,
-        TlsEvent::EncryptedHandshake { len: 894 },
-    );
+    encrypted_handshake(&mut c, 12, Side::Orig, 894);
     encrypted_alert(&mut c, 13, Side::Orig, 19);
     tcp(&mut c, 14, 14, Side::Resp, TcpEvent::Fin);
     let flight = crate::detect::tls13_flight::refused_client_flight(&c, 10.0);
@@ -883,38 +775,23 @@ fn plain_mqtt_to_the_tls_port_closed_unanswered_is_a_protocol_mismatch() {
     // server closed without one MQTT packet back; a server that answered MQTT is no TLS
     // listener.
     let unanswered = || {
-        let mut c = conn();
+        // The plain session of `established_plain`, to port 8883 and without its CONNACK.
+        let mut c = established_plain();
         c.endpoints[1] = std::net::SocketAddr::from(([10, 0, 0, 1], 8883));
-        c.protocol = AppProtocol::Mqtt;
-        tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
-        tcp(&mut c, 2, 1, Side::Resp, TcpEvent::SynAck);
-        c.mqtt = Some(crate::proto::mqtt::message::MqttSummary {
-            client_side: Some(Side::Orig),
-            connect: Some(crate::proto::mqtt::message::ConnectInfo {
-                at: at(4, 3),
-                protocol_name: b"MQTT".to_vec(),
-                level: 4,
-                client_id: Some(b"dev-1".to_vec()),
-                keep_alive: 60,
-                clean_start: true,
-                username: None,
-                password: None,
-                password_len: None,
-                will: None,
-            }),
-            ..Default::default()
-        });
-        mqtt(&mut c, 4, 3, Side::Orig, packet("CONNECT"));
+        if let Some(m) = c.mqtt.as_mut() {
+            m.connack = None;
+            m.packets.remove("CONNACK");
+            m.last_activity[Side::Resp.index()] = None;
+        }
+        c.events
+            .retain(|e| e.side == Side::Orig || !matches!(e.kind, crate::conn::EventKind::Mqtt(_)));
         c
     };
     let mut c = unanswered();
     tcp(&mut c, 6, 5, Side::Resp, TcpEvent::Rst);
-    let f = findings(&c);
-    assert!(
-        finding_of(&f, "protocol_mismatch")
-            .is_some_and(|m| m.title == "Plain MQTT sent to a TLS listener on port 8883"),
-        "{f:#?}"
-    );
+    assert_finding(&c, "protocol_mismatch", |m| {
+        m.title == "Plain MQTT sent to a TLS listener on port 8883"
+    });
     let mut c = unanswered();
     mqtt(&mut c, 5, 4, Side::Resp, packet("PINGRESP"));
     tcp(&mut c, 6, 5, Side::Resp, TcpEvent::Rst);
@@ -927,8 +804,7 @@ fn an_empty_client_certificate_answers_a_request_the_capture_missed() {
     // a Certificate only when the server asked for one, so its empty Certificate proves the
     // CertificateRequest even when a capture hole hid it (no client_cert_missing then); the
     // server's fatal handshake_failure is its refusal of the missing certificate (§7.4.6).
-    let mut c = tls_conn(Some("mtls.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
+    let mut c = answered_hello(Some("mtls.test"), 0x0303);
     c.tcp.missing_bytes = 300;
     if let Some(t) = c.tls.as_mut() {
         t.certificates.push(CertificateMsg {
@@ -939,13 +815,9 @@ fn an_empty_client_certificate_answers_a_request_the_capture_missed() {
     }
     alert(&mut c, 10, Side::Resp, 2, 40);
     tcp(&mut c, 11, 11, Side::Resp, TcpEvent::Fin);
-    let f = findings(&c);
-    assert!(
-        finding_of(&f, "tls_alert").is_some_and(
-            |a| a.title == "The broker requires a client certificate and the device sent none"
-        ),
-        "{f:#?}"
-    );
+    assert_finding(&c, "tls_alert", |a| {
+        a.title == "The broker requires a client certificate and the device sent none"
+    });
 }
 
 #[test]
@@ -953,16 +825,12 @@ fn a_tls13_server_alert_before_any_client_flight_is_not_blamed_on_the_device() {
     // encrypted_alert tls13_client_after_server_flight is the *client's* alert sent instead of
     // its Finished (RFC 8446 §4.4.4, §6.2); a server that alerts right after its ServerHello,
     // before the client sent anything encrypted, ended the handshake itself.
-    let mut c = tls_conn(Some("b.test"), 0x0304);
-    server_hello(&mut c, 0x0304);
+    let mut c = answered_hello(Some("b.test"), 0x0304);
     encrypted_alert(&mut c, 7, Side::Resp, 19);
     tcp(&mut c, 8, 8, Side::Resp, TcpEvent::Fin);
-    let f = findings(&c);
-    assert!(
-        finding_of(&f, "encrypted_alert")
-            .is_some_and(|e| e.title == "The server ended the handshake with an encrypted alert"),
-        "{f:#?}"
-    );
+    assert_finding(&c, "encrypted_alert", |e| {
+        e.title == "The server ended the handshake with an encrypted alert"
+    });
 }
 
 #[test]
@@ -971,16 +839,12 @@ fn a_server_reset_after_the_clients_key_exchange_is_no_reset_right_after_the_cli
     // message. Here the last one is the client's, but its ClientKeyExchange (RFC 5246 §7.3:
     // the client's second flight, after the server's): the server's TLS stack had answered,
     // so no middlebox story; the reset is named by side.
-    let mut c = tls_conn(Some("b.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
+    let mut c = answered_hello(Some("b.test"), 0x0303);
     tls(&mut c, 8, 8, Side::Orig, TlsEvent::ClientKeyExchange);
     tcp(&mut c, 9, 9, Side::Resp, TcpEvent::Rst);
-    let f = findings(&c);
-    assert!(
-        finding_of(&f, "rst_without_alert").is_some_and(|r| r.title
-            == "The server reset the connection during the TLS handshake, without an alert"),
-        "{f:#?}"
-    );
+    assert_finding(&c, "rst_without_alert", |r| {
+        r.title == "The server reset the connection during the TLS handshake, without an alert"
+    });
 }
 
 #[test]
@@ -994,12 +858,9 @@ fn a_refused_tls13_flight_is_refused_by_the_servers_alert_not_its_later_reset() 
         flight.is_some_and(|f| f.by_alert && f.refusal.frame == 14),
         "{flight:?}"
     );
-    let f = findings(&c);
-    assert!(
-        finding_of(&f, "client_cert_missing")
-            .is_some_and(|m| m.detail.contains("by an encrypted alert (frame 14)")),
-        "{f:#?}"
-    );
+    assert_finding(&c, "client_cert_missing", |m| {
+        m.detail.contains("by an encrypted alert (frame 14)")
+    });
 }
 
 #[test]
@@ -1016,25 +877,16 @@ fn a_refused_tls13_flight_counts_only_the_client_records_before_the_refusal() {
         tls(&mut c, frame, frame as i64, Side::Orig, event);
     }
     encrypted_alert(&mut c, 14, Side::Resp, 19);
-    tls(
-        &mut c,
-        15,
-        15,
-        Side::Orig,
-        TlsEvent::ApplicationData { len: 40 },
-    );
+    application_data(&mut c, 15, Side::Orig, 40);
     tcp(&mut c, 16, 16, Side::Resp, TcpEvent::Rst);
     let flight = crate::detect::tls13_flight::refused_client_flight(&c, 1.0);
     assert!(
         flight.is_some_and(|f| f.records == 2 && f.bytes == 94),
         "{flight:?}"
     );
-    let f = findings(&c);
-    assert!(
-        finding_of(&f, "client_cert_missing")
-            .is_some_and(|m| m.detail.contains("(2 client record(s), 94 bytes)")),
-        "{f:#?}"
-    );
+    assert_finding(&c, "client_cert_missing", |m| {
+        m.detail.contains("(2 client record(s), 94 bytes)")
+    });
 }
 
 #[test]
@@ -1076,8 +928,7 @@ fn a_profile_requiring_tls13_finds_tls12_too_low() {
     assert_eq!(titles(&chosen), ["The server chose TLS 1.2"]);
     let offered = tls_conn(Some("b.test"), 0x0303);
     assert_eq!(titles(&offered), ["The client offers at most TLS 1.2"]);
-    let mut tls13 = tls_conn(Some("b.test"), 0x0304);
-    server_hello(&mut tls13, 0x0304);
+    let mut tls13 = answered_hello(Some("b.test"), 0x0304);
     establish(&mut tls13);
     assert!(titles(&tls13).is_empty(), "{:?}", titles(&tls13));
     // Under the generic profile TLS 1.2 is fine.
@@ -1090,42 +941,28 @@ fn tls13_client_finished_and_close_notify_in_one_segment_is_its_close() {
     // server sends its alert instead of its Finished and nothing after it (RFC 8446 §4.4.4,
     // §6.2): a Finished in the alert's own frame came first, so the alert is its close_notify.
     let mut c = tls13_after_server_flight("b.test");
-    tls(
-        &mut c,
-        12,
-        12,
-        Side::Orig,
-        TlsEvent::EncryptedHandshake { len: 69 },
-    );
+    encrypted_handshake(&mut c, 12, Side::Orig, 69);
     encrypted_alert(&mut c, 12, Side::Orig, 19);
     tcp(&mut c, 13, 13, Side::Orig, TcpEvent::Fin);
     let f = findings(&c);
     assert!(finding_of(&f, "encrypted_alert").is_none(), "{f:#?}");
 }
 
+/// The broker's leaf, then the root, then the intermediate: not in issuing order.
+const MISORDERED_CHAIN: &[(&str, &str)] = &[
+    ("CN=b.test", "CN=Inter"),
+    ("CN=Root", "CN=Root"),
+    ("CN=Inter", "CN=Root"),
+];
+
 #[test]
 fn the_servers_unknown_ca_is_about_the_device_certificate_not_the_brokers_chain() {
     // Mutual TLS with a broker chain out of order: the server's unknown_ca judges the client's
     // certificate (RFC 5246 §7.4.6), so it is client_cert_rejected's evidence; cert_chain_order
     // explains only the client's alerts (`unknown_ca_from_client` in rules/tls.toml).
-    let mut c = tls_conn(Some("b.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
-    server_certificates(
-        &mut c,
-        &[
-            ("CN=b.test", "CN=Inter"),
-            ("CN=Root", "CN=Root"),
-            ("CN=Inter", "CN=Root"),
-        ],
-    );
-    if let Some(t) = c.tls.as_mut() {
-        t.certificate_request = Some(at(8, 8));
-        t.certificates.push(CertificateMsg {
-            at: at(9, 9),
-            side: Side::Orig,
-            chain: vec![Default::default()],
-        });
-    }
+    let mut c = answered_hello(Some("b.test"), 0x0303);
+    server_certificates(&mut c, MISORDERED_CHAIN);
+    requested_client_certificate(&mut c, vec![Default::default()]);
     alert(&mut c, 10, Side::Resp, 2, 48);
     tcp(&mut c, 11, 12, Side::Resp, TcpEvent::Rst);
     let f = findings(&c);
@@ -1138,22 +975,10 @@ fn the_servers_unknown_ca_is_about_the_device_certificate_not_the_brokers_chain(
         "{f:#?}"
     );
     // The client's unknown_ca about the same chain is the order's consequence.
-    let mut c = tls_conn(Some("b.test"), 0x0303);
-    server_hello(&mut c, 0x0303);
-    server_certificates(
-        &mut c,
-        &[
-            ("CN=b.test", "CN=Inter"),
-            ("CN=Root", "CN=Root"),
-            ("CN=Inter", "CN=Root"),
-        ],
-    );
+    let mut c = answered_hello(Some("b.test"), 0x0303);
+    server_certificates(&mut c, MISORDERED_CHAIN);
     alert(&mut c, 10, Side::Orig, 2, 48);
-    let f = findings(&c);
-    assert!(
-        finding_of(&f, "cert_chain_order").is_some_and(|o| o.merged == ["tls_alert"]),
-        "{f:#?}"
-    );
+    assert_finding(&c, "cert_chain_order", |o| o.merged == ["tls_alert"]);
 }
 
 #[test]
@@ -1175,20 +1000,8 @@ fn only_the_servers_non_tls_bytes_say_it_speaks_another_protocol() {
 /// (Certificate of 894 bytes at frame 12, Finished at 13), then the server's `answer`.
 fn tls13_flight_then(answer: impl FnOnce(&mut Connection)) -> Connection {
     let mut c = tls13_after_server_flight("mtls.test");
-    tls(
-        &mut c,
-        12,
-        12,
-        Side::Orig,
-        TlsEvent::EncryptedHandshake { len: 894 },
-    );
-    tls(
-        &mut c,
-        13,
-        13,
-        Side::Orig,
-        TlsEvent::ApplicationData { len: 69 },
-    );
+    encrypted_handshake(&mut c, 12, Side::Orig, 894);
+    application_data(&mut c, 13, Side::Orig, 69);
     answer(&mut c);
     c
 }
@@ -1198,13 +1011,7 @@ fn a_server_that_sent_data_after_the_flight_accepted_it_whatever_follows() {
     // refused_client_flight: an accepted TLS 1.3 client gets application data first (session
     // tickets, RFC 8446 §4.6.1; then CONNACK); a close after that is no refusal of the flight.
     let served = tls13_flight_then(|c| {
-        tls(
-            c,
-            14,
-            14,
-            Side::Resp,
-            TlsEvent::ApplicationData { len: 250 },
-        );
+        application_data(c, 14, Side::Resp, 250);
         tcp(c, 15, 15, Side::Resp, TcpEvent::Fin);
     });
     let flight = crate::detect::tls13_flight::refused_client_flight(&served, 1.0);
