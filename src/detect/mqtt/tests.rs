@@ -1,9 +1,50 @@
 //! Unit tests of the MQTT rules, with mosquitto's silent behaviours as negative controls.
 
+use crate::common::BytesText;
 use crate::common::Side;
 use crate::detect::test_support::*;
 use crate::flow::TcpEvent;
 use crate::proto::mqtt::MqttEvent;
+use crate::proto::mqtt::event::PacketSummary;
+
+/// A SUBSCRIBE with packet identifier `id` for one `filter`.
+fn subscribe(id: u16, filter: &[u8]) -> PacketSummary {
+    let mut s = packet("SUBSCRIBE");
+    s.packet_id = Some(id);
+    s.filters = vec![BytesText::new(filter)];
+    s
+}
+
+/// A SUBACK for packet identifier `id` with one return code.
+fn suback(id: u16, code: u8) -> PacketSummary {
+    let mut a = packet("SUBACK");
+    a.packet_id = Some(id);
+    a.reason_codes = vec![code];
+    a
+}
+
+/// A QoS 1 PUBLISH with packet identifier `id` to `topic`.
+fn publish(id: u16, topic: &[u8]) -> PacketSummary {
+    let mut p = packet("PUBLISH");
+    p.packet_id = Some(id);
+    p.qos = Some(1);
+    p.topic = Some(BytesText::new(topic));
+    p
+}
+
+/// An MQTT 5 PUBACK for packet identifier `id` refusing it: 0x87 not_authorized.
+fn puback_not_authorized(id: u16) -> PacketSummary {
+    let mut a = packet("PUBACK");
+    a.packet_id = Some(id);
+    a.reason_codes = vec![0x87];
+    a.reason = Some("not_authorized");
+    a
+}
+
+/// The frames a finding names as evidence, in order.
+fn evidence_frames(f: &crate::detect::Finding) -> Vec<u64> {
+    f.evidence.iter().map(|e| e.at.frame).collect()
+}
 
 fn set_connack(c: &mut crate::conn::Connection, version: u8, code: u8) {
     if let Some(m) = c.mqtt.as_mut() {
@@ -137,14 +178,8 @@ fn duplicate_kick_after_an_answered_connect_is_not_a_request_close() {
 #[test]
 fn refused_subscription_and_publication() {
     let mut c = established_plain();
-    let mut sub = packet("SUBSCRIBE");
-    sub.packet_id = Some(1);
-    sub.filters = vec![crate::common::BytesText::new(b"secret/#")];
-    mqtt(&mut c, 8, 5, Side::Orig, sub);
-    let mut ack = packet("SUBACK");
-    ack.packet_id = Some(1);
-    ack.reason_codes = vec![0x80];
-    mqtt(&mut c, 9, 6, Side::Resp, ack);
+    mqtt(&mut c, 8, 5, Side::Orig, subscribe(1, b"secret/#"));
+    mqtt(&mut c, 9, 6, Side::Resp, suback(1, 0x80));
     let f = findings(&c);
     assert!(
         f.iter()
@@ -154,16 +189,8 @@ fn refused_subscription_and_publication() {
 
     let mut c = established_plain();
     set_connack(&mut c, 5, 0);
-    let mut p = packet("PUBLISH");
-    p.packet_id = Some(3);
-    p.qos = Some(1);
-    p.topic = Some(crate::common::BytesText::new(b"t/x"));
-    mqtt(&mut c, 8, 5, Side::Orig, p);
-    let mut ack = packet("PUBACK");
-    ack.packet_id = Some(3);
-    ack.reason_codes = vec![0x87];
-    ack.reason = Some("not_authorized");
-    mqtt(&mut c, 9, 6, Side::Resp, ack);
+    mqtt(&mut c, 8, 5, Side::Orig, publish(3, b"t/x"));
+    mqtt(&mut c, 9, 6, Side::Resp, puback_not_authorized(3));
     assert!(
         findings(&c)
             .iter()
@@ -476,8 +503,7 @@ fn inferred_connack_refusal_needs_a_close_within_two_seconds() {
     assert!(
         quick
             .as_ref()
-            .is_some_and(|f| f.severity.name() == "warning"
-                && f.evidence.iter().map(|e| e.at.frame).collect::<Vec<_>>() == [10, 11, 12]),
+            .is_some_and(|f| f.severity.name() == "warning" && evidence_frames(f) == [10, 11, 12]),
         "{quick:#?}"
     );
     assert!(inferred(&refused_inside_tls(2_100)).is_some()); // 2.0 s exactly
@@ -513,8 +539,7 @@ fn no_connect_sent_after_tls_counts_from_the_handshake_with_a_one_second_minimum
     let f = findings(&closed_at(1_009));
     let hit = finding(&f, "no_connect_sent");
     assert!(
-        hit.is_some_and(|h| h.title.contains("completed TLS")
-            && h.evidence.iter().map(|e| e.at.frame).collect::<Vec<_>>() == [9, 12]),
+        hit.is_some_and(|h| h.title.contains("completed TLS") && evidence_frames(h) == [9, 12]),
         "{f:#?}"
     );
     assert!(!rules_fired(&closed_at(1_008)).contains(&"no_connect_sent"));
@@ -589,12 +614,7 @@ fn server_closed_after_request_waits_up_to_two_seconds() {
     };
     let f = findings(&closed_at(3_000));
     assert!(
-        finding(&f, "server_closed_after_request").is_some_and(|x| x
-            .evidence
-            .iter()
-            .map(|e| e.at.frame)
-            .collect::<Vec<_>>()
-            == [8, 9]),
+        finding(&f, "server_closed_after_request").is_some_and(|x| evidence_frames(x) == [8, 9]),
         "{f:#?}"
     );
     assert!(!rules_fired(&closed_at(3_001)).contains(&"server_closed_after_request"));
@@ -671,12 +691,7 @@ fn the_clients_fin_answering_the_servers_close_does_not_hide_the_close() {
     // to a close (RFC 9293 §3.6); the server still closed first, right after the request.
     let f = findings(&publish_then_fins(Side::Resp));
     assert!(
-        finding(&f, "server_closed_after_request").is_some_and(|x| x
-            .evidence
-            .iter()
-            .map(|e| e.at.frame)
-            .collect::<Vec<_>>()
-            == [8, 9]),
+        finding(&f, "server_closed_after_request").is_some_and(|x| evidence_frames(x) == [8, 9]),
         "{f:#?}"
     );
 }
@@ -694,18 +709,6 @@ fn a_refused_subscription_is_matched_to_its_subscribe_by_packet_identifier() {
     // subscribe_refused names the filters of the SUBSCRIBE the SUBACK answers: the one with the
     // same packet identifier (MQTT 3.1.1 §3.9.2, 5.0 §3.9.2), not an earlier SUBSCRIBE.
     let mut c = established_plain();
-    let subscribe = |id: u16, filter: &[u8]| {
-        let mut s = packet("SUBSCRIBE");
-        s.packet_id = Some(id);
-        s.filters = vec![crate::common::BytesText::new(filter)];
-        s
-    };
-    let suback = |id: u16, code: u8| {
-        let mut a = packet("SUBACK");
-        a.packet_id = Some(id);
-        a.reason_codes = vec![code];
-        a
-    };
     mqtt(&mut c, 8, 5, Side::Orig, subscribe(1, b"a/allowed"));
     mqtt(&mut c, 9, 6, Side::Resp, suback(1, 0));
     mqtt(&mut c, 10, 7, Side::Orig, subscribe(2, b"b/denied"));
@@ -715,7 +718,7 @@ fn a_refused_subscription_is_matched_to_its_subscribe_by_packet_identifier() {
     assert!(
         refused.is_some_and(|r| r.detail.contains("b/denied")
             && !r.detail.contains("a/allowed")
-            && r.evidence.iter().map(|e| e.at.frame).collect::<Vec<_>>() == [10, 11]),
+            && evidence_frames(r) == [10, 11]),
         "{f:#?}"
     );
 }
@@ -726,14 +729,8 @@ fn a_subscribe_released_by_its_subacks_segment_is_still_its_request() {
     // segment acknowledging them arrives, here the SUBACK's (frame 9): the SUBSCRIBE it
     // answers carries the same frame and its filter is still named (MQTT 3.1.1 §3.9.2).
     let mut c = established_plain();
-    let mut subscribe = packet("SUBSCRIBE");
-    subscribe.packet_id = Some(7);
-    subscribe.filters = vec![crate::common::BytesText::new(b"c/denied")];
-    mqtt(&mut c, 9, 6, Side::Orig, subscribe);
-    let mut suback = packet("SUBACK");
-    suback.packet_id = Some(7);
-    suback.reason_codes = vec![0x80];
-    mqtt(&mut c, 9, 6, Side::Resp, suback);
+    mqtt(&mut c, 9, 6, Side::Orig, subscribe(7, b"c/denied"));
+    mqtt(&mut c, 9, 6, Side::Resp, suback(7, 0x80));
     let f = findings(&c);
     assert!(
         finding(&f, "subscribe_refused").is_some_and(|r| r.detail.contains("c/denied")),
@@ -803,20 +800,112 @@ fn a_publish_released_by_its_pubacks_segment_is_still_its_request() {
     // behind a capture hole are released by the server segment that acknowledges them).
     let mut c = established_plain();
     set_connack(&mut c, 5, 0);
-    let mut p = packet("PUBLISH");
-    p.packet_id = Some(4);
-    p.qos = Some(1);
-    p.topic = Some(crate::common::BytesText::new(b"t/denied"));
-    mqtt(&mut c, 9, 6, Side::Orig, p);
-    let mut ack = packet("PUBACK");
-    ack.packet_id = Some(4);
-    ack.reason_codes = vec![0x87];
-    ack.reason = Some("not_authorized");
-    mqtt(&mut c, 9, 6, Side::Resp, ack);
+    mqtt(&mut c, 9, 6, Side::Orig, publish(4, b"t/denied"));
+    mqtt(&mut c, 9, 6, Side::Resp, puback_not_authorized(4));
     let f = findings(&c);
     assert!(
         f.iter()
             .any(|f| f.rule == "publish_refused" && f.title.contains("t/denied")),
         "{f:#?}"
+    );
+}
+
+/// Adds `side`'s DISCONNECT (MQTT 5 reason `reason`) and records it in the summary as the
+/// decoder does: `disconnect` is the first DISCONNECT of either side.
+fn disconnect_from(c: &mut crate::conn::Connection, frame: u64, ms: i64, side: Side, reason: u8) {
+    let mut d = packet("DISCONNECT");
+    d.reason_codes = vec![reason];
+    mqtt(c, frame, ms, side, d);
+    if let Some(m) = c.mqtt.as_mut() {
+        m.disconnect
+            .get_or_insert(crate::proto::mqtt::message::DisconnectInfo {
+                at: at(frame, ms),
+                side,
+                reason_code: Some(reason),
+            });
+    }
+}
+
+#[test]
+fn only_the_clients_own_disconnect_rules_out_a_keepalive_lapse() {
+    // keepalive_lapse, keep-alive 5 s (a lapse needs 7.5 s of silence, MQTT 3.1.1 §3.1.2.10).
+    // The server's DISCONNECT 0x8D keep_alive_timeout after 9 s of silence is the broker's
+    // reaction to the lapse (5.0 §3.14.2.1), even though the summary records it as the
+    // session's DISCONNECT.
+    let mut c = established_plain();
+    set_connack(&mut c, 5, 0);
+    set_keep_alive(&mut c, 5);
+    disconnect_from(&mut c, 8, 9_000, Side::Resp, 0x8d);
+    tcp(&mut c, 9, 9_001, Side::Resp, TcpEvent::Fin);
+    let f = findings(&c);
+    assert!(finding(&f, "keepalive_lapse").is_some(), "{f:#?}");
+    // A client that sent DISCONNECT ended the session itself (§3.14.4: the server SHOULD close the
+    // network connection after it); its FIN 20 s later is no lapse, whatever the silence.
+    let mut c = established_plain();
+    set_connack(&mut c, 5, 0);
+    set_keep_alive(&mut c, 5);
+    disconnect_from(&mut c, 8, 1_000, Side::Orig, 0x00);
+    tcp(&mut c, 9, 21_000, Side::Resp, TcpEvent::Fin);
+    let f = findings(&c);
+    assert!(finding(&f, "keepalive_lapse").is_none(), "{f:#?}");
+}
+
+/// A TLS attempt to 8883 without keys: the client's ClientHello (frame 4, 2 ms), then nothing
+/// from the client; the server closes at 30 s. The handshake completed (frame 9) if `done`.
+fn tls_client_silent_then_server_close(done: bool) -> crate::conn::Connection {
+    let mut c = tls_client_hello(8883, None, 0x0303);
+    if done {
+        tls(
+            &mut c,
+            9,
+            9,
+            Side::Orig,
+            crate::proto::tls::TlsEvent::Established,
+        );
+        if let Some(t) = c.tls.as_mut() {
+            t.established = true;
+        }
+    }
+    tcp(&mut c, 12, 30_000, Side::Resp, TcpEvent::Fin);
+    c
+}
+
+#[test]
+fn an_inferred_keepalive_lapse_needs_a_completed_handshake_and_no_keys() {
+    // keepalive_lapse (inferred, inferred_min_silence_s = 10.0): 30 s of client silence inside
+    // an established TLS session without keys, then the server's close, is a probable lapse.
+    let f = findings(&tls_client_silent_then_server_close(true));
+    assert!(
+        finding(&f, "keepalive_lapse").is_some_and(|l| l.inferred),
+        "{f:#?}"
+    );
+    // The same silence during the handshake: no CONNECT can have been sent, so no keep-alive
+    // was in force (MQTT 3.1.1 §3.1.2.10 starts it with CONNECT); the server gave up on TLS.
+    let f = findings(&tls_client_silent_then_server_close(false));
+    assert!(finding(&f, "keepalive_lapse").is_none(), "{f:#?}");
+    // With keys the MQTT is read, not inferred: a decrypted session without any MQTT from the
+    // client never sent CONNECT either.
+    let mut c = tls_client_silent_then_server_close(true);
+    if let Some(t) = c.tls.as_mut() {
+        t.decrypted = true;
+    }
+    let f = findings(&c);
+    assert!(finding(&f, "keepalive_lapse").is_none(), "{f:#?}");
+}
+
+#[test]
+fn a_packet_crossing_a_refusing_connack_is_not_blamed_for_the_close() {
+    // server_closed_after_request stands back for connack_refused: a server that refuses the
+    // CONNECT must close the connection (MQTT 3.1.1 §3.2.2.3 [MQTT-3.2.2-5]). A PUBLISH the
+    // client sent 6 ms after the CONNACK (crossing it on the wire, below mqtt_sequence_violation's
+    // min_delay_s = 0.05) and left unanswered is not why the server closed.
+    let mut c = established_plain();
+    set_connack(&mut c, 4, 5);
+    mqtt(&mut c, 7, 10, Side::Orig, packet("PUBLISH"));
+    tcp(&mut c, 8, 20, Side::Resp, TcpEvent::Fin);
+    let fired = rules_fired(&c);
+    assert!(
+        fired.contains(&"connack_refused") && !fired.contains(&"server_closed_after_request"),
+        "{fired:?}"
     );
 }
