@@ -718,6 +718,39 @@ mod tests {
     }
 
     #[test]
+    fn an_explains_entry_must_name_a_real_tls_alert() {
+        // known_alert: `rule:alert` in `explains` names an RFC 8446 §6 alert (unknown_ca is 48),
+        // optionally with its sender. A misspelt name would never match a finding, so the
+        // fold would silently not happen: the file is refused instead.
+        let with_explains = |explained: &str| {
+            let text = format!(
+                "[intermediate_missing]\nseverity = \"warning\"\nexplains = [\"{explained}\"]\n\
+                 title = \"T\"\ndetail = \"D\"\nremedy = \"R\"\n"
+            );
+            parse_rules("r.toml", &text)
+        };
+        for good in [
+            "tls_alert:unknown_ca",
+            "tls_alert:unknown_ca_from_client",
+            "tls_alert:bad_certificate_from_server",
+        ] {
+            let r = with_explains(good);
+            assert!(r.is_ok(), "{good}: {r:?}");
+        }
+        for bad in [
+            "tls_alert:unknwon_ca_from_client",
+            "tls_alert:unknown_ca_from_broker",
+        ] {
+            let e = with_explains(bad).err();
+            assert!(
+                e.as_ref()
+                    .is_some_and(|e| e.reason.contains("names no TLS alert")),
+                "{bad}: {e:?}"
+            );
+        }
+    }
+
+    #[test]
     fn a_missing_field_is_an_error() {
         let text = "[syn_unanswered]\nseverity = \"error\"\ntitle = \"\"\n";
         assert!(parse_rules("r.toml", text).is_err());

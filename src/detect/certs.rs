@@ -425,6 +425,86 @@ mod tests {
         assert!(!fired.contains(&"clock_skew_suspected"), "{fired:?}");
     }
 
+    /// The rules fired on a server certificate valid from `not_before` to `not_after`, then
+    /// the client's certificate_expired alert (frame 8).
+    fn expired_by_client(not_before: i64, not_after: i64) -> Vec<&'static str> {
+        let mut c = with_server_cert(
+            Some("b.test"),
+            cert("CN=b.test", &["b.test"], not_before, not_after),
+        );
+        if let Some(t) = c.tls.as_mut() {
+            t.alerts.push(crate::proto::tls::message::AlertInfo {
+                at: at(8, 5),
+                side: Side::Orig,
+                encrypted: false,
+                level: Some(2),
+                description: Some(CERTIFICATE_EXPIRED),
+                record_len: 2,
+            });
+        }
+        rules_fired(&c)
+    }
+
+    #[test]
+    fn a_certificate_in_its_last_valid_second_rejected_as_expired_blames_the_clock() {
+        // clock_skew_suspected: RFC 5280 §4.1.2.5, the validity period runs from notBefore
+        // through notAfter inclusive, so at the capture's second NOW a certificate with
+        // notAfter = NOW is still valid; a client calling it expired has its clock ahead.
+        let fired = expired_by_client(0, NOW);
+        assert!(fired.contains(&"clock_skew_suspected"), "{fired:?}");
+        // One second later it has expired (cert_expired): the client is right, not its clock.
+        let fired = expired_by_client(0, NOW - 1);
+        assert!(
+            fired.contains(&"cert_expired") && !fired.contains(&"clock_skew_suspected"),
+            "{fired:?}"
+        );
+    }
+
+    #[test]
+    fn a_certificate_not_yet_valid_rejected_by_the_client_does_not_blame_its_clock() {
+        // clock_skew_suspected needs every server certificate valid at capture time
+        // (RFC 5280 §4.1.2.5). One whose notBefore is still ahead is not (cert_not_yet_valid),
+        // so the client's alert about it says nothing about the device clock.
+        let fired = expired_by_client(NOW + 100, NOW + 9_999);
+        assert!(
+            fired.contains(&"cert_not_yet_valid") && !fired.contains(&"clock_skew_suspected"),
+            "{fired:?}"
+        );
+    }
+
+    #[test]
+    fn a_client_alert_after_an_established_session_is_no_refusal_of_the_chain() {
+        // intermediate_missing: only the client's unknown_ca, bad_certificate or
+        // certificate_unknown after the Certificate refuses the chain (RFC 8446 §6.2: the
+        // alerts of a failed path to a trusted root). A session that went on and later ended
+        // with the client's encrypted alert (close_notify, RFC 8446 §6.1; its description is
+        // unreadable) accepted the chain: info, not an error.
+        let mut leaf = cert("CN=b.test", &["b.test"], 0, NOW + 9_999);
+        leaf.issuer = "CN=Intermediate".into();
+        let mut c = with_server_cert(Some("b.test"), leaf);
+        if let Some(t) = c.tls.as_mut() {
+            t.established = true;
+            t.alerts.push(crate::proto::tls::message::AlertInfo {
+                at: at(20, 900),
+                side: Side::Orig,
+                encrypted: true,
+                level: None,
+                description: None,
+                record_len: 26,
+            });
+        }
+        let f = findings(&c);
+        let found = f.iter().find(|f| f.rule == "intermediate_missing");
+        assert!(
+            found.is_some_and(|f| f.severity.name() == "info"
+                && !f
+                    .evidence
+                    .iter()
+                    .any(|e| e.note == "the client refuses the chain")),
+            "{f:#?}"
+        );
+    }
+
     #[test]
     fn extreme_validity_dates_do_not_overflow() {
         let c = with_server_cert(

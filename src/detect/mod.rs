@@ -431,6 +431,27 @@ mod tests {
     }
 
     #[test]
+    fn a_per_connection_text_names_the_connections_server_address() {
+        // base_vars: {client}, {server} and {stream} are always available to per-connection
+        // texts (rules/tcp.toml header). connection_refused's detail names the host whose RST
+        // answered the SYN (RFC 9293 §3.10.7.2); its code supplies no `server` of its own.
+        use crate::common::Side;
+        use crate::flow::TcpEvent;
+        let mut c = test_support::conn();
+        test_support::tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+        test_support::tcp(&mut c, 2, 1, Side::Resp, TcpEvent::Rst);
+        let f = test_support::findings(&c);
+        let refused = f.iter().find(|f| f.rule == "connection_refused");
+        assert!(
+            refused.is_some_and(
+                |r| r.detail.contains("by a RST from 10.0.0.1:1883 (frame 2)")
+                    && !r.detail.contains('{')
+            ),
+            "{f:#?}"
+        );
+    }
+
+    #[test]
     fn every_rule_in_code_has_an_entry_in_rules_and_back() {
         let book = RuleBook::builtin();
         let code: std::collections::BTreeSet<&str> = rule_ids().into_iter().collect();

@@ -514,22 +514,10 @@ mod tests {
 
     #[test]
     fn an_icmp_rejection_explains_the_unanswered_syn() {
-        let mut c = conn();
-        tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
-        let prohibited = TcpEvent::Icmp {
-            v6: false,
-            icmp_type: 3,
-            code: 13,
-        };
-        tcp(&mut c, 2, 1, Side::Orig, prohibited);
-        tcp(
-            &mut c,
-            3,
-            3_000,
-            Side::Orig,
-            TcpEvent::Retransmission { len: 0 },
-        );
-        c.tcp.sides[1].packets = 0;
+        // RFC 792 type 3 code 13: communication administratively prohibited.
+        let mut c = syn_then_icmp(false, 3, 13);
+        let resent = TcpEvent::Retransmission { len: 0 };
+        tcp(&mut c, 3, 3_000, Side::Orig, resent);
         let f = findings(&c);
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(f[0].rule, "icmp_unreachable");

@@ -155,6 +155,26 @@ pub(crate) fn tls_client_hello(port: u16, sni: Option<&str>, version: u16) -> Co
     c
 }
 
+/// The client's SYN (frame 1), then an ICMP error (`v6`, `icmp_type`, `code`) about it at
+/// frame 2; nothing from the server.
+pub(crate) fn syn_then_icmp(v6: bool, icmp_type: u8, code: u8) -> Connection {
+    let mut c = conn();
+    tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+    tcp(
+        &mut c,
+        2,
+        1,
+        Side::Orig,
+        TcpEvent::Icmp {
+            v6,
+            icmp_type,
+            code,
+        },
+    );
+    c.tcp.sides[1].packets = 0;
+    c
+}
+
 pub(crate) fn packet(packet_type: &'static str) -> PacketSummary {
     PacketSummary {
         packet_type,

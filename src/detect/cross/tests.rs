@@ -374,3 +374,64 @@ fn a_learned_plain_broker_closing_on_a_client_hello_within_a_second_is_a_mismatc
         assert!(found.is_none(), "{slow} ms: {found:#?}");
     }
 }
+
+#[test]
+fn a_connection_seen_mid_stream_is_not_an_attempt_reset_before_its_session() {
+    // rst_intermittent groups attempts seen from their SYN. A connection the capture joined
+    // mid-stream lacks its CONNACK because it came before the capture (MQTT 3.1.1 §3.2: the
+    // broker answers CONNECT first), so its reset cannot be called a reset before the session
+    // was up: two good sessions and that one are no intermittent resets.
+    let mut conns: Vec<Connection> = (0..2u64)
+        .map(|i| session(i * 100, i as i64 * 1000, 40000 + i as u16, b"dev", 0))
+        .collect();
+    let mut joined = conn();
+    joined.endpoints[0] = std::net::SocketAddr::from(([10, 0, 0, 2], 40002));
+    joined.protocol = crate::conn::AppProtocol::Mqtt;
+    joined.mqtt = Some(crate::proto::mqtt::message::MqttSummary::default());
+    mqtt(&mut joined, 201, 2000, Side::Orig, packet("PINGREQ"));
+    tcp(&mut joined, 202, 2001, Side::Resp, TcpEvent::Rst);
+    joined.tcp.first = at(201, 2000);
+    conns.push(joined);
+    let got = cross_rules(conns.clone());
+    assert!(
+        !got.iter().any(|(r, _, _)| *r == "rst_intermittent"),
+        "{got:?}"
+    );
+    // The same reset with the SYN in the capture (and no CONNACK after it) is one.
+    let mut attempt = conns.pop().unwrap_or_else(conn);
+    tcp(&mut attempt, 200, 1999, Side::Orig, TcpEvent::Syn);
+    attempt.tcp.first = at(200, 1999);
+    conns.push(attempt);
+    let got = cross_rules(conns);
+    assert!(
+        got.iter()
+            .any(|(r, t, _)| *r == "rst_intermittent" && t.contains("1 of 3")),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn a_storm_counts_the_attempts_that_failed() {
+    // reconnect_storm's detail says how many attempts failed: a plain attempt succeeds with
+    // CONNACK 0 (MQTT 3.1.1 §3.2.2.3); four CONNACK 5 (not authorized) and one accepted, a
+    // second apart, are a storm with 4 failures.
+    let conns: Vec<Connection> = [5u8, 5, 5, 5, 0]
+        .iter()
+        .enumerate()
+        .map(|(i, &code)| {
+            session(
+                i as u64 * 100,
+                i as i64 * 1000,
+                40000 + i as u16,
+                b"dev",
+                code,
+            )
+        })
+        .collect();
+    let cross = findings_with(conns, 1_000_000, &RuleBook::builtin()).cross;
+    let storm = cross.iter().find(|f| f.rule == "reconnect_storm");
+    assert!(
+        storm.is_some_and(|f| f.detail.contains("(60.0 per minute, 4 of them failed)")),
+        "{cross:#?}"
+    );
+}

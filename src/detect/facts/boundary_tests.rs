@@ -18,3 +18,23 @@ fn a_connection_seen_mid_stream_is_up_only_if_both_sides_sent() {
     c.tcp.sides[1].packets = 0;
     assert!(!transport_up(&c));
 }
+
+#[test]
+fn a_reset_answering_a_connection_seen_mid_stream_is_no_refused_connection() {
+    // is_syn: connection_refused is a SYN answered by a RST (RFC 9293 §3.10.7.2). Here the
+    // capture starts mid-stream: the client's first captured segment is a FIN, the server
+    // answers with a RST. No SYN was seen, so nothing says a connection attempt was refused.
+    use crate::common::Side;
+    use crate::flow::TcpEvent;
+    let mut c = conn();
+    tcp(&mut c, 3, 0, Side::Orig, TcpEvent::Fin);
+    tcp(&mut c, 4, 1, Side::Resp, TcpEvent::Rst);
+    let fired = rules_fired(&c);
+    assert!(!fired.contains(&"connection_refused"), "{fired:?}");
+    // The same RST right after the client's SYN is one.
+    let mut c = conn();
+    tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
+    tcp(&mut c, 2, 1, Side::Resp, TcpEvent::Rst);
+    let fired = rules_fired(&c);
+    assert!(fired.contains(&"connection_refused"), "{fired:?}");
+}

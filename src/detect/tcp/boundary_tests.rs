@@ -120,26 +120,6 @@ fn a_stall_still_open_at_the_end_outranks_a_shorter_reopened_one() {
     );
 }
 
-/// The client's SYN (frame 1), then an ICMP error (`v6`, `icmp_type`, `code`) about it at
-/// frame 2; nothing from the server.
-fn syn_then_icmp(v6: bool, icmp_type: u8, code: u8) -> Connection {
-    let mut c = conn();
-    tcp(&mut c, 1, 0, Side::Orig, TcpEvent::Syn);
-    tcp(
-        &mut c,
-        2,
-        1,
-        Side::Orig,
-        TcpEvent::Icmp {
-            v6,
-            icmp_type,
-            code,
-        },
-    );
-    c.tcp.sides[1].packets = 0;
-    c
-}
-
 #[test]
 fn icmp_network_codes_say_there_is_no_route() {
     // RFC 792 type 3 code 0 (net unreachable), RFC 1122 §3.2.2.1 codes 6 (destination network
