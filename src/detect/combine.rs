@@ -73,14 +73,11 @@ fn about_alert(f: &Finding, wanted: &str) -> bool {
     let Some(Some(name)) = &f.alert else {
         return false;
     };
-    if wanted == name {
-        return true;
-    }
-    let from = f.alert_from.unwrap_or_default();
-    wanted
-        .strip_prefix(name.as_str())
-        .and_then(|rest| rest.strip_prefix("_from_"))
-        .is_some_and(|side| !from.is_empty() && side == from)
+    wanted == name
+        || wanted
+            .strip_prefix(name.as_str())
+            .and_then(|rest| rest.strip_prefix("_from_"))
+            .is_some_and(|side| f.alert_from == Some(side))
 }
 
 /// A one-sided view: the findings of rules that need both directions (`needs_both_sides` in
