@@ -296,6 +296,18 @@ mod tests {
         }
     }
 
+    /// A fatal alert (RFC 5246 §7.2: level 2) `description` from `side` at frame 8.
+    fn fatal_alert(side: Side, description: u8) -> crate::proto::tls::message::AlertInfo {
+        crate::proto::tls::message::AlertInfo {
+            at: at(8, 5),
+            side,
+            encrypted: false,
+            level: Some(2),
+            description: Some(description),
+            record_len: 2,
+        }
+    }
+
     fn with_server_cert(sni: Option<&str>, c: CertInfo) -> crate::conn::Connection {
         let mut conn = conn();
         let mut tls = TlsSummary {
@@ -368,14 +380,7 @@ mod tests {
             cert("CN=b.test", &["b.test"], 0, NOW + 9_999),
         );
         if let Some(t) = c.tls.as_mut() {
-            t.alerts.push(crate::proto::tls::message::AlertInfo {
-                at: at(8, 5),
-                side: Side::Orig,
-                encrypted: false,
-                level: Some(2),
-                description: Some(45),
-                record_len: 2,
-            });
+            t.alerts.push(fatal_alert(Side::Orig, 45));
         }
         // One fault, one finding: the alert is folded into the clock finding.
         let f = findings(&c);
@@ -408,14 +413,7 @@ mod tests {
                 cert("CN=b.test", &["b.test"], not_before, NOW + 9_999),
             );
             if let Some(t) = c.tls.as_mut() {
-                t.alerts.push(crate::proto::tls::message::AlertInfo {
-                    at: at(8, 5),
-                    side,
-                    encrypted: false,
-                    level: Some(2),
-                    description: Some(CERTIFICATE_EXPIRED),
-                    record_len: 2,
-                });
+                t.alerts.push(fatal_alert(side, CERTIFICATE_EXPIRED));
             }
             rules_fired(&c)
         };
@@ -433,14 +431,7 @@ mod tests {
             cert("CN=b.test", &["b.test"], not_before, not_after),
         );
         if let Some(t) = c.tls.as_mut() {
-            t.alerts.push(crate::proto::tls::message::AlertInfo {
-                at: at(8, 5),
-                side: Side::Orig,
-                encrypted: false,
-                level: Some(2),
-                description: Some(CERTIFICATE_EXPIRED),
-                record_len: 2,
-            });
+            t.alerts.push(fatal_alert(Side::Orig, CERTIFICATE_EXPIRED));
         }
         rules_fired(&c)
     }
@@ -595,14 +586,7 @@ mod tests {
             let mut c = with_server_cert(Some("b.test"), chain[0].clone());
             if let Some(t) = c.tls.as_mut() {
                 t.certificates[0].chain = chain.clone();
-                t.alerts.push(crate::proto::tls::message::AlertInfo {
-                    at: at(8, 5),
-                    side,
-                    encrypted: false,
-                    level: Some(2),
-                    description: Some(42),
-                    record_len: 2,
-                });
+                t.alerts.push(fatal_alert(side, 42));
             }
             findings(&c)
                 .into_iter()
