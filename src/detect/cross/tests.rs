@@ -317,33 +317,12 @@ fn attempts_at_the_same_instant_are_a_storm_not_backoff() {
     );
 }
 
-/// A ClientHello (frame 14 at 100 ms) from 10.0.0.3 to the plain broker of
-/// `mqtt_and_silent_client_of_port_1884`, which closes `close_ms` later without a TLS answer.
+/// A TLS 1.3 ClientHello (frame 4 at 2 ms) from 10.0.0.3 to the plain broker of
+/// `mqtt_and_silent_client_of_port_1884`, which resets `close_ms` later without a TLS answer.
 fn tls_hello_to_port_1884_closed_after(close_ms: i64) -> Connection {
-    let server = std::net::SocketAddr::from(([10, 0, 0, 1], 1884));
-    let mut c = conn_between(std::net::SocketAddr::from(([10, 0, 0, 3], 40001)), server);
-    c.protocol = crate::conn::AppProtocol::Tls;
-    tcp(&mut c, 12, 98, Side::Orig, TcpEvent::Syn);
-    tcp(&mut c, 13, 99, Side::Resp, TcpEvent::SynAck);
-    let hello = crate::proto::tls::TlsEvent::ClientHello {
-        max_version: 0x0304,
-        sni: Some("b.test".into()),
-        sslv2_format: false,
-    };
-    crate::detect::test_support::tls(&mut c, 14, 100, Side::Orig, hello);
-    c.tls = Some(crate::proto::tls::message::TlsSummary {
-        client_side: Some(Side::Orig),
-        client_hello: Some(crate::proto::tls::message::ClientHelloInfo {
-            at: at(14, 100),
-            legacy_version: 0x0303,
-            versions: vec![0x0304],
-            sni: Some("b.test".into()),
-            ..Default::default()
-        }),
-        client_hello_count: 1,
-        ..Default::default()
-    });
-    tcp(&mut c, 15, 100 + close_ms, Side::Resp, TcpEvent::Rst);
+    let mut c = tls_client_hello(1884, Some("b.test"), 0x0304);
+    c.endpoints[0] = std::net::SocketAddr::from(([10, 0, 0, 3], 40001));
+    tcp(&mut c, 5, 2 + close_ms, Side::Resp, TcpEvent::Rst);
     c
 }
 
