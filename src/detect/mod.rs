@@ -296,15 +296,16 @@ pub(crate) fn connection_findings(
     let mut findings = Vec::new();
     let mut found: Vec<&'static str> = Vec::new();
     let mut one_sided = None;
-    for (rule_id, rule_fn) in CONNECTION_RULES {
-        let Some(rule) = book.rule(rule_id) else {
+    let profile = book.profile();
+    for (slot, (rule_id, rule_fn)) in CONNECTION_RULES.iter().enumerate() {
+        let Some(rule) = book.connection_rule(slot) else {
             continue;
         };
         let ctx = ConnCtx {
             conn,
             observed_until,
             rule,
-            profile: book.profile(),
+            profile,
             broker_ports: book.broker_ports(),
             found: &found,
         };
