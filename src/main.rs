@@ -19,7 +19,8 @@ fn main() -> ExitCode {
         }
     };
     let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    // 256 KiB rather than 8: a fleet's JSON is over 100 MB, and each write is a system call.
+    let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
     match cli::run(cli, &mut out) {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Failures) => ExitCode::from(1),

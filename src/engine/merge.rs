@@ -15,6 +15,7 @@
 //! costs under a hundred bytes per waiting connection, not their JSON.
 
 use super::renumber::Renumber;
+use super::spill::{Spill, Spilled};
 use super::worker::Finished;
 use crate::capture::{CaptureFacts, CaptureWarning};
 use crate::detect::{self, ConnSummary, RuleBook};
@@ -25,10 +26,8 @@ use crate::report::redact::{self, Redactor};
 use crate::report::sink::ConnectionOut;
 use crate::report::sink::{ReportSink, RunEnd};
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io;
 use std::net::IpAddr;
-use std::os::unix::fs::FileExt;
 
 /// Summaries kept for the cross-connection rules (about 200 bytes each).
 pub(crate) const MAX_SUMMARIES: usize = 131_072;
@@ -53,13 +52,6 @@ pub(super) struct CaptureDone {
     pub dns_lookups: Vec<DnsLookup>,
 }
 
-/// A finished connection's JSON written to the spill file.
-#[derive(Debug)]
-struct Spilled {
-    offset: u64,
-    len: usize,
-}
-
 /// What a finished connection keeps while it waits for earlier ones: what is written in order.
 #[derive(Debug)]
 struct Waiting {
@@ -82,8 +74,7 @@ pub(super) struct Merge<'a> {
     waiting: BTreeMap<(usize, usize), Waiting>,
     /// Bytes of JSON held by `waiting`.
     waiting_bytes: usize,
-    spill: Option<File>,
-    spill_len: u64,
+    spill: Spill,
     /// Captures whose reading ended, by index, until their record is written.
     captures: BTreeMap<usize, CaptureDone>,
     /// Per written capture: its numbering and connection count.
@@ -118,8 +109,7 @@ impl<'a> Merge<'a> {
             run_base: 0,
             waiting: BTreeMap::new(),
             waiting_bytes: 0,
-            spill: None,
-            spill_len: 0,
+            spill: Spill::default(),
             captures: BTreeMap::new(),
             written: Vec::new(),
             summaries: Vec::new(),
@@ -213,30 +203,10 @@ impl<'a> Merge<'a> {
 
     /// Moves a waiting connection's JSON to the spill file.
     fn spill_json(&mut self, out: &mut ConnectionOut) -> io::Result<Option<Spilled>> {
-        let Some(json) = out.json.take() else {
-            return Ok(None);
-        };
-        let file = match &mut self.spill {
-            Some(file) => file,
-            None => self.spill.insert(tempfile::tempfile()?),
-        };
-        file.seek(SeekFrom::Start(self.spill_len))?;
-        file.write_all(json.as_bytes())?;
-        let spilled = Spilled {
-            offset: self.spill_len,
-            len: json.len(),
-        };
-        self.spill_len += json.len() as u64;
-        Ok(Some(spilled))
-    }
-
-    /// Reads a spilled connection's JSON back.
-    fn unspill(&self, spilled: &Spilled) -> io::Result<String> {
-        let mut bytes = vec![0u8; spilled.len];
-        if let Some(file) = &self.spill {
-            file.read_exact_at(&mut bytes, spilled.offset)?;
+        match out.json.take() {
+            Some(json) => self.spill.append(json.as_bytes()).map(Some),
+            None => Ok(None),
         }
-        String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
     pub(super) fn capture_done(&mut self, done: CaptureDone) -> io::Result<()> {
@@ -262,8 +232,8 @@ impl<'a> Merge<'a> {
             let Some(mut w) = self.waiting.remove(&(self.current, self.next)) else {
                 return Ok(());
             };
-            match &w.spilled {
-                Some(spilled) => w.out.json = Some(self.unspill(spilled)?),
+            match w.spilled {
+                Some(spilled) => w.out.json = Some(self.spill.read(spilled)?),
                 None => {
                     let len = w.out.json.as_ref().map_or(0, String::len);
                     self.waiting_bytes = self.waiting_bytes.saturating_sub(len);
@@ -285,9 +255,7 @@ impl<'a> Merge<'a> {
             self.sink.connection(w.out)?;
             self.next += 1;
             if self.waiting.is_empty() {
-                // Nothing waits: the file is overwritten from the start (not truncated: that
-                // was a system call per gap in the order).
-                self.spill_len = 0;
+                self.spill.restart();
             }
         }
     }

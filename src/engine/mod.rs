@@ -29,6 +29,7 @@ mod merge;
 mod progress;
 mod reader;
 mod renumber;
+mod spill;
 mod worker;
 
 use crate::capture::CaptureReader;
