@@ -216,19 +216,24 @@ impl Building {
         self.tail.push_back(event);
     }
 
+    /// Moves the sessions' new events into the timeline. The three queues keep their
+    /// capacity: taking them fresh made a new allocation per packet (5 per connection).
     fn drain_protocol_events(&mut self) {
-        let transport_events = std::mem::take(&mut self.transport_events);
-        for t in transport_events {
+        let mut transport_events = std::mem::take(&mut self.transport_events);
+        for t in transport_events.drain(..) {
             self.push(t.at, t.side, EventKind::Transport(Box::new(t.event)));
         }
-        let tls_events = std::mem::take(&mut self.tls_events);
-        for t in tls_events {
+        self.transport_events = transport_events;
+        let mut tls_events = std::mem::take(&mut self.tls_events);
+        for t in tls_events.drain(..) {
             self.push(t.at, t.side, EventKind::Tls(t.event));
         }
-        let mqtt_events = std::mem::take(&mut self.mqtt_events);
-        for m in mqtt_events {
+        self.tls_events = tls_events;
+        let mut mqtt_events = std::mem::take(&mut self.mqtt_events);
+        for m in mqtt_events.drain(..) {
             self.push(m.at, m.side, EventKind::Mqtt(m.event));
         }
+        self.mqtt_events = mqtt_events;
     }
 
     fn feed(&mut self, side: Side, data: &[u8], at: At) {
@@ -426,13 +431,13 @@ impl Building {
         let endpoints = [self.open.orig, self.open.resp];
         let mut transport = self.outer.layers();
         transport.extend(self.inner_stage.layers());
-        let inner_mqtt = match &self.inner {
-            Inner::Mqtt(m) => Some(m.summary().clone()),
+        let inner_mqtt = match self.inner {
+            Inner::Mqtt(m) => Some(m.into_summary()),
             Inner::Sniffing { .. } | Inner::Other => None,
         };
         let (protocol, tls, mqtt) = match self.sessions {
-            Sessions::Tls(s) => (AppProtocol::Tls, Some(s.summary().clone()), inner_mqtt),
-            Sessions::Mqtt(s) => (AppProtocol::Mqtt, None, Some(s.summary().clone())),
+            Sessions::Tls(s) => (AppProtocol::Tls, Some(s.into_summary()), inner_mqtt),
+            Sessions::Mqtt(s) => (AppProtocol::Mqtt, None, Some(s.into_summary())),
             Sessions::Unknown if self.any_payload => (AppProtocol::Unknown, None, None),
             Sessions::Unknown | Sessions::Sniffing { .. } => (AppProtocol::None, None, None),
         };

@@ -124,6 +124,11 @@ impl MqttSession {
         &self.summary
     }
 
+    /// The summary, when the session is over.
+    pub(crate) fn into_summary(self) -> MqttSummary {
+        self.summary
+    }
+
     #[cfg(test)]
     /// The version bodies are decoded with (from CONNECT, else guessed).
     pub(crate) fn version(&self) -> Version {

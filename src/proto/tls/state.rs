@@ -86,6 +86,11 @@ impl TlsSession {
         &self.summary
     }
 
+    /// The summary, when the session is over.
+    pub(crate) fn into_summary(self) -> TlsSummary {
+        self.summary
+    }
+
     /// Feeds the next in-order bytes sent by `side`.
     pub(crate) fn on_data(
         &mut self,
