@@ -95,12 +95,13 @@ impl Connection {
     }
     /// "client" or "server" for a TCP side.
     pub(crate) fn role(&self, side: Side) -> &'static str {
-        if side == self.client {
-            "client"
-        } else {
-            "server"
-        }
+        role_of(self.client, side)
     }
+}
+
+/// "client" or "server" for a TCP side, given the client's side.
+pub(crate) fn role_of(client: Side, side: Side) -> &'static str {
+    if side == client { "client" } else { "server" }
 }
 
 /// Picks the client side: the SYN sender; else the ClientHello sender; else the CONNECT sender

@@ -163,7 +163,8 @@ impl Worker {
                 failing_rules.push(f.rule);
             }
         }
-        let report = model::connection_report(id, &conn, findings, precision, self.shared.report);
+        let client_ip = conn.client_addr().ip();
+        let report = model::connection_report(id, conn, findings, precision, self.shared.report);
         let out = if json {
             // Serialised into the worker's buffer, then copied once at its exact size: a fresh
             // buffer per connection grew by doubling and made malloc half of a worker's time.
@@ -192,7 +193,7 @@ impl Worker {
             position: id.saturating_sub(base),
             out,
             summary,
-            client_ip: conn.client_addr().ip(),
+            client_ip,
             failing_rules,
             counts,
         })

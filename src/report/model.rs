@@ -9,7 +9,7 @@
 use crate::capture::{CaptureFacts, CaptureWarning};
 pub(crate) use crate::common::BytesText;
 use crate::common::{At, Side};
-use crate::conn::{AppProtocol, ClientBasis, Connection, EventKind};
+use crate::conn::{AppProtocol, ClientBasis, Connection, EventKind, role_of};
 use crate::finding::{self, SeverityCounts};
 use crate::flow::CloseHow;
 use crate::flow::directory::EndReason;
@@ -480,9 +480,11 @@ pub(crate) fn capture_report(
 
 /// The report of one connection, with its findings. The timeline is kept as `options.events`
 /// says: for `Failures`, only when a finding is a warning or an error.
+/// The report of a finished connection, which it consumes: its strings and lists move into
+/// the report instead of being copied (the record is dropped right after anyway).
 pub(crate) fn connection_report(
     id: usize,
-    conn: &Connection,
+    conn: Connection,
     findings: Vec<finding::Finding>,
     precision: Precision,
     options: ReportOptions,
@@ -494,19 +496,36 @@ pub(crate) fn connection_report(
             .iter()
             .any(|f| f.severity >= finding::Severity::Warning),
     };
-    let role = |side: Side| conn.role(side);
-    let tcp = &conn.tcp;
-    let client = conn.client.of(&tcp.sides);
-    let server = conn.client.other().of(&tcp.sides);
+    let (client_addr, server_addr) = (conn.client_addr(), conn.server_addr());
+    let Connection {
+        capture,
+        tcp_stream,
+        endpoints: _,
+        client: client_side,
+        client_basis,
+        protocol,
+        tcp,
+        tls,
+        mqtt,
+        transport,
+        dns,
+        events,
+        events_dropped,
+        ended_by,
+        continues,
+    } = conn;
+    let role = |side: Side| role_of(client_side, side);
+    let client = client_side.of(&tcp.sides);
+    let server = client_side.other().of(&tcp.sides);
     let duration_ns = tcp.last.time_ns.saturating_sub(tcp.first.time_ns);
     let mut report = ConnectionReport {
         id,
-        capture: conn.capture,
-        tcp_stream: conn.tcp_stream,
-        client: conn.client_addr().into(),
-        server: conn.server_addr().into(),
-        client_inferred_from: conn.client_basis,
-        protocol: conn.protocol,
+        capture,
+        tcp_stream,
+        client: client_addr.into(),
+        server: server_addr.into(),
+        client_inferred_from: client_basis,
+        protocol,
         first_frame: tcp.first.frame,
         last_frame: tcp.last.frame,
         start: rfc3339(tcp.first.time_ns, precision),
@@ -514,8 +533,6 @@ pub(crate) fn connection_report(
         end: rfc3339(tcp.last.time_ns, precision),
         duration_s: duration_ns as f64 / 1e9,
         tcp: TcpReport {
-            state: tcp.state.clone(),
-            history: tcp.history.clone(),
             handshake_seen: tcp.syn_seen,
             retransmissions: tcp.retransmissions,
             missing_bytes: tcp.missing_bytes,
@@ -528,15 +545,14 @@ pub(crate) fn connection_report(
             server_packets: server.packets,
             client_bytes: client.bytes,
             server_bytes: server.bytes,
+            state: tcp.state,
+            history: tcp.history,
         },
-        tls: conn.tls.as_ref().map(|t| tls_report(t, conn, precision)),
-        mqtt: conn
-            .mqtt
-            .as_ref()
-            .map(|m| mqtt_report(m, conn, precision, options)),
-        transport: conn.transport.clone(),
-        dns: conn.dns.as_deref().map(|d| DnsReport {
-            name: d.name.clone(),
+        tls: tls.map(|t| tls_report(t, client_side, precision)),
+        mqtt: mqtt.map(|m| mqtt_report(m, client_side, precision, options)),
+        transport,
+        dns: dns.map(|d| DnsReport {
+            name: d.name,
             query_frame: d.query_frame,
             answer_frame: d.answer_frame,
             resolver: d.resolver.to_string(),
@@ -546,23 +562,23 @@ pub(crate) fn connection_report(
             .map(|f| finding_report(f, precision))
             .collect(),
         events: if keep_events {
-            conn.events
-                .iter()
+            events
+                .into_iter()
                 .map(|e| TimelineEvent {
                     frame: e.at.frame,
                     time: rfc3339(e.at.time_ns, precision),
                     time_ns: e.at.time_ns,
                     from: role(e.side),
-                    kind: EventPayload::Typed(e.kind.clone()),
+                    kind: EventPayload::Typed(e.kind),
                 })
                 .collect()
         } else {
             Vec::new()
         },
-        events_dropped: if keep_events { conn.events_dropped } else { 0 },
+        events_dropped: if keep_events { events_dropped } else { 0 },
         events_omitted: !keep_events,
-        ended_by: conn.ended_by,
-        continues: conn.continues,
+        ended_by,
+        continues,
     };
     if options.redact_ids {
         redact_connection(&mut report);
@@ -704,64 +720,70 @@ pub(crate) fn redact_finding(red: &Redactor, f: &mut Finding) {
     }
 }
 
-fn cert_report(c: &CertInfo) -> CertReport {
+fn cert_report(c: CertInfo) -> CertReport {
     CertReport {
-        subject: c.subject.clone(),
-        issuer: c.issuer.clone(),
-        serial: c.serial.clone(),
         not_before: rfc3339_seconds(c.not_before),
         not_after: rfc3339_seconds(c.not_after),
-        san: c.san.clone(),
-        sha256: c.sha256.clone(),
-        parse_error: c.parse_error.clone(),
+        subject: c.subject,
+        issuer: c.issuer,
+        serial: c.serial,
+        san: c.san,
+        sha256: c.sha256,
+        parse_error: c.parse_error,
     }
 }
 
-fn per_side<T>(conn: &Connection, values: [T; 2]) -> BTreeMap<&'static str, T> {
+fn per_side<T>(client: Side, values: [T; 2]) -> BTreeMap<&'static str, T> {
     let [orig, resp] = values;
-    BTreeMap::from([(conn.role(Side::Orig), orig), (conn.role(Side::Resp), resp)])
+    BTreeMap::from([
+        (role_of(client, Side::Orig), orig),
+        (role_of(client, Side::Resp), resp),
+    ])
 }
 
-fn tls_report(t: &TlsSummary, conn: &Connection, precision: Precision) -> TlsReport {
+fn tls_report(t: TlsSummary, client: Side, precision: Precision) -> TlsReport {
     let frame = |a: &At| a.frame;
+    let role = |side: Side| role_of(client, side);
+    let client_hello_count = t.client_hello_count;
+    let hello_retry_request_frame = t.hello_retry_request.as_ref().map(frame);
     TlsReport {
-        client_hello: t.client_hello.as_ref().map(|ch| ClientHelloReport {
+        client_hello: t.client_hello.map(|ch| ClientHelloReport {
             frame: ch.at.frame,
             legacy_version: version_name(ch.legacy_version),
             versions: ch.versions.iter().map(|&v| version_name(v)).collect(),
             // One definition for rules and reports (drafts skipped, GREASE dropped at parse).
-            max_version: version_name(crate::proto::tls::handshake::max_offered_version(ch)),
-            sni: ch.sni.clone(),
-            alpn: ch.alpn.clone(),
+            max_version: version_name(crate::proto::tls::handshake::max_offered_version(&ch)),
             cipher_suites: ch
                 .cipher_suites
                 .iter()
                 .map(|&c| cipher_suite_name(c))
                 .collect(),
-            groups: ch.groups.clone(),
-            signature_algorithms: ch.signature_algorithms.clone(),
-            key_share_groups: ch.key_share_groups.clone(),
-            ja3: ch.ja3.clone(),
-            ja3_full: ch.ja3_full.clone(),
-            ja4: ch.ja4.clone(),
+            sni: ch.sni,
+            alpn: ch.alpn,
+            groups: ch.groups,
+            signature_algorithms: ch.signature_algorithms,
+            key_share_groups: ch.key_share_groups,
+            ja3: ch.ja3,
+            ja3_full: ch.ja3_full,
+            ja4: ch.ja4,
             sslv2_format: ch.sslv2_format,
-            count: t.client_hello_count,
+            count: client_hello_count,
         }),
-        server_hello: t.server_hello.as_ref().map(|sh| ServerHelloReport {
+        server_hello: t.server_hello.map(|sh| ServerHelloReport {
             frame: sh.at.frame,
             version: version_name(sh.version),
             cipher_suite: cipher_suite_name(sh.cipher_suite),
             cipher_suite_code: sh.cipher_suite,
-            alpn: sh.alpn.clone(),
-            hello_retry_request_frame: t.hello_retry_request.as_ref().map(frame),
+            alpn: sh.alpn,
+            hello_retry_request_frame,
         }),
         certificates: t
             .certificates
-            .iter()
+            .into_iter()
             .map(|m| CertificatesReport {
                 frame: m.at.frame,
-                from: conn.role(m.side),
-                chain: m.chain.iter().map(cert_report).collect(),
+                from: role(m.side),
+                chain: m.chain.into_iter().map(cert_report).collect(),
             })
             .collect(),
         certificate_request_frame: t.certificate_request.as_ref().map(frame),
@@ -771,7 +793,7 @@ fn tls_report(t: &TlsSummary, conn: &Connection, precision: Precision) -> TlsRep
             .map(|a| AlertReport {
                 frame: a.at.frame,
                 time: rfc3339(a.at.time_ns, precision),
-                from: conn.role(a.side),
+                from: role(a.side),
                 encrypted: a.encrypted,
                 // docs/contract.md: "unknown" for a level code that is neither 1 nor 2.
                 level: a
@@ -783,10 +805,10 @@ fn tls_report(t: &TlsSummary, conn: &Connection, precision: Precision) -> TlsRep
             .collect(),
         change_cipher_spec: [Side::Orig, Side::Resp]
             .into_iter()
-            .filter_map(|s| s.of(&t.change_cipher_spec).map(|a| (conn.role(s), a.frame)))
+            .filter_map(|s| s.of(&t.change_cipher_spec).map(|a| (role(s), a.frame)))
             .collect(),
         application_data: per_side(
-            conn,
+            client,
             t.app_data.map(|d| AppDataReport {
                 records: d.records,
                 bytes: d.bytes,
@@ -802,11 +824,12 @@ fn tls_report(t: &TlsSummary, conn: &Connection, precision: Precision) -> TlsRep
 }
 
 fn mqtt_report(
-    m: &MqttSummary,
-    conn: &Connection,
+    m: MqttSummary,
+    client: Side,
     precision: Precision,
     options: ReportOptions,
 ) -> MqttReport {
+    let role = |side: Side| role_of(client, side);
     let version = m
         .protocol_version
         .and_then(Version::from_level)
@@ -841,15 +864,15 @@ fn mqtt_report(
         }),
         disconnect: m.disconnect.as_ref().map(|d| DisconnectReport {
             frame: d.at.frame,
-            from: conn.role(d.side),
+            from: role(d.side),
             reason_code: d.reason_code,
         }),
-        packets: m.packets.clone(),
+        packets: m.packets,
         last_activity: [Side::Orig, Side::Resp]
             .into_iter()
             .filter_map(|s| {
                 s.of(&m.last_activity)
-                    .map(|a| (conn.role(s), rfc3339(a.time_ns, precision)))
+                    .map(|a| (role(s), rfc3339(a.time_ns, precision)))
             })
             .collect(),
         violations: m.violations,
