@@ -20,9 +20,9 @@ use crate::proto::dns::ResolvedBy;
 use crate::proto::tls::decrypt::KeyLog;
 use crate::report::model::{self, Precision};
 use crate::report::sink::ConnectionOut;
-use crate::wire::{IcmpError, TcpSegment};
+use crate::wire::{IcmpError, TcpFlags, TcpSegment};
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 /// What a finished connection leaves: its output for the sink and its facts for the merge.
@@ -41,6 +41,16 @@ pub(super) struct Finished {
     pub counts: SeverityCounts,
 }
 
+/// A segment's TCP header fields, without its addresses.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SegmentHeader {
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: TcpFlags,
+    pub window: u16,
+    pub missing_payload: u32,
+}
+
 /// How a record opens, in run ids.
 #[derive(Debug, Clone)]
 pub(super) struct Opening {
@@ -54,6 +64,8 @@ pub(super) struct Opening {
 }
 
 struct Live {
+    /// The endpoints of `Side::Orig` and `Side::Resp`.
+    endpoints: [SocketAddr; 2],
     capture: usize,
     base: usize,
     continues: Option<usize>,
@@ -95,6 +107,7 @@ impl Worker {
         self.live.insert(
             id,
             Box::new(Live {
+                endpoints: [opening.flow.orig, opening.flow.resp],
                 capture: opening.capture,
                 base: opening.base,
                 continues: opening.continues,
@@ -112,6 +125,36 @@ impl Worker {
             };
             live.tracker.on_segment(at, side, seg, &mut sink);
         }
+    }
+
+    /// A segment given as its header fields and payload, sent by `side` of connection `id`
+    /// (the threaded engine's batches leave out the addresses: they are the record's).
+    pub(super) fn segment_parts(
+        &mut self,
+        id: usize,
+        side: Side,
+        at: At,
+        header: SegmentHeader,
+        payload: &[u8],
+    ) {
+        let Some(live) = self.live.get(&id) else {
+            return;
+        };
+        let src = *side.of(&live.endpoints);
+        let dst = *side.other().of(&live.endpoints);
+        let seg = TcpSegment {
+            src: src.ip(),
+            dst: dst.ip(),
+            src_port: src.port(),
+            dst_port: dst.port(),
+            seq: header.seq,
+            ack: header.ack,
+            flags: header.flags,
+            window: header.window,
+            payload,
+            missing_payload: header.missing_payload,
+        };
+        self.segment(id, side, at, &seg);
     }
 
     /// An ICMP error about a segment `side` of connection `id` sent: a timeline event of that
@@ -138,6 +181,7 @@ impl Worker {
     ) -> Option<Finished> {
         let live = *self.live.remove(&id)?;
         let Live {
+            endpoints: _,
             capture,
             base,
             continues,
