@@ -15,6 +15,7 @@
 //! costs under a hundred bytes per waiting connection, not their JSON.
 
 use super::renumber::Renumber;
+use super::reorder::Reorder;
 use super::spill::{Spill, Spilled};
 use super::worker::Finished;
 use crate::capture::{CaptureFacts, CaptureWarning};
@@ -71,7 +72,7 @@ pub(super) struct Merge<'a> {
     /// The run id of `current`'s first connection.
     run_base: usize,
     /// Keyed by capture and position in it (the run's order).
-    waiting: BTreeMap<(usize, usize), Waiting>,
+    waiting: Reorder<Waiting>,
     /// Bytes of JSON held by `waiting`.
     waiting_bytes: usize,
     spill: Spill,
@@ -107,7 +108,7 @@ impl<'a> Merge<'a> {
             current: 0,
             next: 0,
             run_base: 0,
-            waiting: BTreeMap::new(),
+            waiting: Reorder::default(),
             waiting_bytes: 0,
             spill: Spill::default(),
             captures: BTreeMap::new(),
@@ -168,7 +169,8 @@ impl<'a> Merge<'a> {
             client_ip,
             failing,
         };
-        self.waiting.insert(key, waiting);
+        // A position is finished once (the reader ends each record once).
+        let _ = self.waiting.insert(capture, position, waiting);
         self.drain()
     }
 
@@ -229,7 +231,7 @@ impl<'a> Merge<'a> {
                 }
                 continue;
             }
-            let Some(mut w) = self.waiting.remove(&(self.current, self.next)) else {
+            let Some(mut w) = self.waiting.take(self.current, self.next) else {
                 return Ok(());
             };
             match w.spilled {
@@ -287,6 +289,7 @@ impl<'a> Merge<'a> {
         };
         let count = end_id.saturating_sub(base);
         self.written.push((renumber, count));
+        self.waiting.close(self.current);
         self.current += 1;
         self.next = 0;
         self.run_base += count;

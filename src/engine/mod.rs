@@ -29,6 +29,7 @@ mod merge;
 mod progress;
 mod reader;
 mod renumber;
+mod reorder;
 mod spill;
 mod worker;
 
