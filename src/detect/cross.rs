@@ -12,7 +12,8 @@ use std::net::{IpAddr, SocketAddr};
 
 pub(crate) fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
     let max_delay = ctx.threshold("max_takeover_delay_s");
-    let mut groups: BTreeMap<(usize, SocketAddr, Vec<u8>), Vec<&ConnSummary>> = BTreeMap::new();
+    // Keys borrow the summaries' ids: a copy per connection was most of this rule's time.
+    let mut groups: BTreeMap<(usize, SocketAddr, &[u8]), Vec<&ConnSummary>> = BTreeMap::new();
     for c in ctx.connections {
         if c.connect_at().is_none() {
             continue;
@@ -21,7 +22,7 @@ pub(crate) fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
             continue;
         };
         groups
-            .entry((c.capture, c.server(), client_id.to_vec()))
+            .entry((c.capture, c.server(), &client_id[..]))
             .or_default()
             .push(c);
     }
@@ -70,7 +71,7 @@ pub(crate) fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
         let fight = takeovers.len() as f64 >= ctx.threshold("fight_min_takeovers");
         let mut hit = Hit::new()
             .variant(if fight { "fight" } else { "single" })
-            .var("client_id", text_of(&client_id))
+            .var("client_id", text_of(client_id))
             .var("server", server)
             .var("count", takeovers.len())
             .var("connections_n", ids.len())
@@ -115,13 +116,13 @@ fn reset_failure(c: &ConnSummary) -> Option<At> {
     c.close_at()
 }
 
-fn attempt_key(c: &ConnSummary) -> (usize, IpAddr, SocketAddr, String) {
-    let sni = c.sni.as_deref().unwrap_or_default().to_string();
+fn attempt_key(c: &ConnSummary) -> (usize, IpAddr, SocketAddr, &str) {
+    let sni = c.sni.as_deref().unwrap_or_default();
     (c.capture, c.client().ip(), c.server(), sni)
 }
 
 pub(crate) fn rst_intermittent(ctx: &CrossCtx) -> Vec<Hit> {
-    let mut groups: BTreeMap<(usize, IpAddr, SocketAddr, String), Vec<&ConnSummary>> =
+    let mut groups: BTreeMap<(usize, IpAddr, SocketAddr, &str), Vec<&ConnSummary>> =
         BTreeMap::new();
     for c in ctx.connections {
         if c.syn_seen && (c.tls_established.is_some() || c.mqtt) {
@@ -140,7 +141,7 @@ pub(crate) fn rst_intermittent(ctx: &CrossCtx) -> Vec<Hit> {
         }
         let mut hit = Hit::new()
             .var("server", server)
-            .var("sni", if sni.is_empty() { "(none)".into() } else { sni })
+            .var("sni", if sni.is_empty() { "(none)" } else { sni })
             .var("attempts", members.len())
             .var("resets", resets.len())
             .var("ok", ok);
@@ -159,13 +160,13 @@ pub(crate) fn rst_intermittent(ctx: &CrossCtx) -> Vec<Hit> {
 /// Many attempts from one client to one server, by client id (or by address when hidden in
 /// TLS), too fast and without growing backoff.
 pub(crate) fn reconnect_storm(ctx: &CrossCtx) -> Vec<Hit> {
-    let mut groups: BTreeMap<(usize, IpAddr, SocketAddr, Vec<u8>), Vec<&ConnSummary>> =
+    let mut groups: BTreeMap<(usize, IpAddr, SocketAddr, &[u8]), Vec<&ConnSummary>> =
         BTreeMap::new();
     for c in ctx.connections {
         if !c.syn_seen || ctx.explained.contains(&c.id) {
             continue;
         }
-        let id = c.client_id.as_deref().unwrap_or_default().to_vec();
+        let id = c.client_id.as_deref().unwrap_or_default();
         groups
             .entry((c.capture, c.client().ip(), c.server(), id))
             .or_default()
@@ -214,7 +215,7 @@ pub(crate) fn reconnect_storm(ctx: &CrossCtx) -> Vec<Hit> {
                 if id.is_empty() {
                     format!("client {client}")
                 } else {
-                    format!("client id {}", text_of(&id))
+                    format!("client id {}", text_of(id))
                 },
             )
             .var("span", duration_text(span))
