@@ -7,30 +7,49 @@ use super::summary::ConnSummary;
 use super::{CrossCtx, Hit};
 use crate::common::At;
 use crate::flow::CloseHow;
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
+use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
+
+/// The summaries grouped by `key`, only the groups of at least `min` members, in key order;
+/// members keep the summaries' order. Hashed first and only the groups that count sorted: a
+/// tree of every connection's key was most of the end of a fleet run.
+fn groups_of<'a, K: Hash + Eq + Ord>(
+    summaries: impl Iterator<Item = (K, &'a ConnSummary)>,
+    min: usize,
+) -> Vec<(K, Vec<&'a ConnSummary>)> {
+    let mut by_key: FxHashMap<K, Vec<&ConnSummary>> = FxHashMap::default();
+    for (key, c) in summaries {
+        by_key.entry(key).or_default().push(c);
+    }
+    let mut groups: Vec<_> = by_key
+        .into_iter()
+        .filter(|(_, members)| members.len() >= min)
+        .collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    groups
+}
+
+/// The smallest whole group size that reaches a `min_attempts`-like threshold (1 when the
+/// threshold is not a number above 1), so `groups_of` drops only groups the rule would skip.
+fn at_least(threshold: f64) -> usize {
+    if threshold > 1.0 {
+        threshold.ceil() as usize
+    } else {
+        1
+    }
+}
 
 pub(crate) fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
     let max_delay = ctx.threshold("max_takeover_delay_s");
     // Keys borrow the summaries' ids: a copy per connection was most of this rule's time.
-    let mut groups: BTreeMap<(usize, SocketAddr, &[u8]), Vec<&ConnSummary>> = BTreeMap::new();
-    for c in ctx.connections {
-        if c.connect_at().is_none() {
-            continue;
-        }
-        let Some(client_id) = c.client_id.as_ref().filter(|id| !id.is_empty()) else {
-            continue;
-        };
-        groups
-            .entry((c.capture, c.server(), &client_id[..]))
-            .or_default()
-            .push(c);
-    }
+    let with_id = ctx.connections.iter().filter_map(|c| {
+        let client_id = c.client_id.as_deref().filter(|id| !id.is_empty())?;
+        c.connect_at()?;
+        Some(((c.capture, c.server(), client_id), c))
+    });
     let mut hits = Vec::new();
-    for ((_, server, client_id), mut members) in groups {
-        if members.len() < 2 {
-            continue;
-        }
+    for ((_, server, client_id), mut members) in groups_of(with_id, 2) {
         members.sort_by_key(|c| c.connect_at().map(|a| a.frame));
         let mut takeovers: Vec<(&ConnSummary, &ConnSummary, At, At)> = Vec::new();
         for (i, newer) in members.iter().enumerate() {
@@ -122,15 +141,14 @@ fn attempt_key(c: &ConnSummary) -> (usize, IpAddr, SocketAddr, &str) {
 }
 
 pub(crate) fn rst_intermittent(ctx: &CrossCtx) -> Vec<Hit> {
-    let mut groups: BTreeMap<(usize, IpAddr, SocketAddr, &str), Vec<&ConnSummary>> =
-        BTreeMap::new();
-    for c in ctx.connections {
-        if c.syn_seen && (c.tls_established.is_some() || c.mqtt) {
-            groups.entry(attempt_key(c)).or_default().push(c);
-        }
-    }
+    let attempts = ctx
+        .connections
+        .iter()
+        .filter(|c| c.syn_seen && (c.tls_established.is_some() || c.mqtt))
+        .map(|c| (attempt_key(c), c));
+    let min = at_least(ctx.threshold("min_attempts"));
     let mut hits = Vec::new();
-    for ((_, _, server, sni), members) in groups {
+    for ((_, _, server, sni), members) in groups_of(attempts, min) {
         let resets: Vec<(&ConnSummary, At)> = members
             .iter()
             .filter_map(|c| reset_failure(c).map(|at| (*c, at)))
@@ -160,19 +178,16 @@ pub(crate) fn rst_intermittent(ctx: &CrossCtx) -> Vec<Hit> {
 /// Many attempts from one client to one server, by client id (or by address when hidden in
 /// TLS), too fast and without growing backoff.
 pub(crate) fn reconnect_storm(ctx: &CrossCtx) -> Vec<Hit> {
-    let mut groups: BTreeMap<(usize, IpAddr, SocketAddr, &[u8]), Vec<&ConnSummary>> =
-        BTreeMap::new();
-    for c in ctx.connections {
-        if !c.syn_seen || ctx.explained.contains(&c.id) {
-            continue;
-        }
-        let id = c.client_id.as_deref().unwrap_or_default();
-        groups
-            .entry((c.capture, c.client().ip(), c.server(), id))
-            .or_default()
-            .push(c);
-    }
+    let attempts = ctx
+        .connections
+        .iter()
+        .filter(|c| c.syn_seen && !ctx.explained.contains(&c.id))
+        .map(|c| {
+            let id = c.client_id.as_deref().unwrap_or_default();
+            ((c.capture, c.client().ip(), c.server(), id), c)
+        });
     let min_attempts = ctx.threshold("min_attempts") as usize;
+    let groups = groups_of(attempts, min_attempts.max(1));
     let max_mean = ctx.threshold("max_mean_interval_s");
     let ratio = ctx.threshold("backoff_ratio");
     let share = ctx.threshold("backoff_share");
