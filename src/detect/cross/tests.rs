@@ -414,3 +414,22 @@ fn a_storm_counts_the_attempts_that_failed() {
         "{cross:#?}"
     );
 }
+
+#[test]
+fn groups_come_in_key_order_with_members_in_summary_order() {
+    use super::{at_least, groups_of};
+    let summaries: Vec<_> = (0..6)
+        .map(|i| crate::detect::summarize(i, &session(i as u64 * 10, 0, 40000, b"x", 0)))
+        .collect();
+    // Keys out of order, one group too small to keep.
+    let keys = [5u8, 3, 5, 9, 3, 5];
+    let groups = groups_of(keys.iter().copied().zip(&summaries), 2);
+    let shape: Vec<(u8, Vec<usize>)> = groups
+        .iter()
+        .map(|(k, members)| (*k, members.iter().map(|c| c.id).collect()))
+        .collect();
+    assert_eq!(shape, [(3, vec![1, 4]), (5, vec![0, 2, 5])]);
+    assert_eq!(groups_of(keys.iter().copied().zip(&summaries), 4).len(), 0);
+    assert_eq!((at_least(3.0), at_least(2.5), at_least(0.0)), (3, 3, 1));
+    assert_eq!(at_least(f64::NAN), 1);
+}
