@@ -7,32 +7,60 @@ use super::summary::ConnSummary;
 use super::{CrossCtx, Hit};
 use crate::common::At;
 use crate::flow::CloseHow;
+use rustc_hash::FxBuildHasher;
+use std::hash::{BuildHasher, Hash};
 use std::net::{IpAddr, SocketAddr};
 
-/// The summaries grouped by `key`, only the groups of at least `min` members, in key order;
-/// members keep the summaries' order. One sorted list of (key, position) pairs: a tree of
-/// every connection's key was most of the end of a fleet run, and a hash map of them raised
-/// the 1 GB benchmark's peak memory by 12 MiB (a bucket and a list per key).
-fn groups_of<'a, K: Ord>(
-    summaries: impl Iterator<Item = (K, &'a ConnSummary)>,
+/// `candidates` grouped by `key`, only the groups of at least `min` members, in key order;
+/// members keep the candidates' order.
+///
+/// This is most of the end of a fleet run, where every summary is visited once per rule and
+/// nearly every visit is a cache miss. A tree of the keys compared whole keys n log n times;
+/// a hash map raised the 1 GB benchmark's peak memory by 12 MiB (a bucket and a list per key).
+/// Here: (hash of the key, position) pairs, 16 bytes each, are sorted; only a run of one hash
+/// long enough to count has its keys made again and compared (split by key in the rare case
+/// of a hash shared by different keys); the groups that count are sorted by key at the end.
+fn groups_of<'a, K: Ord + Hash>(
+    candidates: impl Iterator<Item = &'a ConnSummary>,
+    key: impl Fn(&'a ConnSummary) -> K,
     min: usize,
 ) -> Vec<(K, Vec<&'a ConnSummary>)> {
-    let mut keyed: Vec<(K, usize, &ConnSummary)> = summaries
+    let candidates: Vec<&ConnSummary> = candidates.collect();
+    let mut hashed: Vec<(u64, usize)> = candidates
+        .iter()
         .enumerate()
-        .map(|(position, (key, c))| (key, position, c))
+        .map(|(position, c)| (FxBuildHasher.hash_one(key(c)), position))
         .collect();
-    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    hashed.sort_unstable();
     let mut groups = Vec::new();
-    let mut rest = keyed.into_iter().peekable();
-    while let Some((key, _, first)) = rest.next() {
-        let mut members = vec![first];
-        while let Some((_, _, c)) = rest.next_if(|next| next.0 == key) {
-            members.push(c);
+    for run in hashed.chunk_by(|a, b| a.0 == b.0) {
+        if run.len() < min.max(1) {
+            continue;
         }
-        if members.len() >= min {
-            groups.push((key, members));
+        // Positions ascend within a run: members come in candidate order.
+        let mut keyed: Vec<(K, &ConnSummary)> = run
+            .iter()
+            .filter_map(|&(_, position)| candidates.get(position))
+            .map(|&c| (key(c), c))
+            .collect();
+        if let Some(first) = keyed.first()
+            && keyed.iter().any(|k| k.0 != first.0)
+        {
+            // One hash, different keys: by key, keeping candidate order (a stable sort).
+            keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        let mut keyed = keyed.into_iter().peekable();
+        while let Some((k, first)) = keyed.next() {
+            let mut members = vec![first];
+            while let Some((_, c)) = keyed.next_if(|next| next.0 == k) {
+                members.push(c);
+            }
+            if members.len() >= min {
+                groups.push((k, members));
+            }
         }
     }
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     groups
 }
 
@@ -46,16 +74,18 @@ fn at_least(threshold: f64) -> usize {
     }
 }
 
-pub(crate) fn duplicate_client_id(ctx: &CrossCtx) -> Vec<Hit> {
+pub(crate) fn duplicate_client_id<'a>(ctx: &CrossCtx<'a>) -> Vec<Hit> {
     let max_delay = ctx.threshold("max_takeover_delay_s");
     // Keys borrow the summaries' ids: a copy per connection was most of this rule's time.
-    let with_id = ctx.connections.iter().filter_map(|c| {
-        let client_id = c.client_id.as_deref().filter(|id| !id.is_empty())?;
-        c.connect_at()?;
-        Some(((c.capture, c.server(), client_id), c))
+    let with_id = ctx.connections.iter().filter(|c| {
+        c.connect_at().is_some() && c.client_id.as_deref().is_some_and(|id| !id.is_empty())
     });
+    let key = |c: &'a ConnSummary| {
+        let client_id = c.client_id.as_deref().unwrap_or_default();
+        (c.capture, c.server(), client_id)
+    };
     let mut hits = Vec::new();
-    for ((_, server, client_id), mut members) in groups_of(with_id, 2) {
+    for ((_, server, client_id), mut members) in groups_of(with_id, key, 2) {
         members.sort_by_key(|c| c.connect_at().map(|a| a.frame));
         let mut takeovers: Vec<(&ConnSummary, &ConnSummary, At, At)> = Vec::new();
         for (i, newer) in members.iter().enumerate() {
@@ -150,11 +180,10 @@ pub(crate) fn rst_intermittent(ctx: &CrossCtx) -> Vec<Hit> {
     let attempts = ctx
         .connections
         .iter()
-        .filter(|c| c.syn_seen && (c.tls_established.is_some() || c.mqtt))
-        .map(|c| (attempt_key(c), c));
+        .filter(|c| c.syn_seen && (c.tls_established.is_some() || c.mqtt));
     let min = at_least(ctx.threshold("min_attempts"));
     let mut hits = Vec::new();
-    for ((_, _, server, sni), members) in groups_of(attempts, min) {
+    for ((_, _, server, sni), members) in groups_of(attempts, attempt_key, min) {
         let resets: Vec<(&ConnSummary, At)> = members
             .iter()
             .filter_map(|c| reset_failure(c).map(|at| (*c, at)))
@@ -183,17 +212,17 @@ pub(crate) fn rst_intermittent(ctx: &CrossCtx) -> Vec<Hit> {
 
 /// Many attempts from one client to one server, by client id (or by address when hidden in
 /// TLS), too fast and without growing backoff.
-pub(crate) fn reconnect_storm(ctx: &CrossCtx) -> Vec<Hit> {
+pub(crate) fn reconnect_storm<'a>(ctx: &CrossCtx<'a>) -> Vec<Hit> {
     let attempts = ctx
         .connections
         .iter()
-        .filter(|c| c.syn_seen && !ctx.explained.contains(&c.id))
-        .map(|c| {
-            let id = c.client_id.as_deref().unwrap_or_default();
-            ((c.capture, c.client().ip(), c.server(), id), c)
-        });
+        .filter(|c| c.syn_seen && !ctx.explained.contains(&c.id));
+    let key = |c: &'a ConnSummary| {
+        let id = c.client_id.as_deref().unwrap_or_default();
+        (c.capture, c.client().ip(), c.server(), id)
+    };
     let min_attempts = ctx.threshold("min_attempts") as usize;
-    let groups = groups_of(attempts, min_attempts.max(1));
+    let groups = groups_of(attempts, key, min_attempts.max(1));
     let max_mean = ctx.threshold("max_mean_interval_s");
     let ratio = ctx.threshold("backoff_ratio");
     let share = ctx.threshold("backoff_share");

@@ -418,18 +418,44 @@ fn a_storm_counts_the_attempts_that_failed() {
 #[test]
 fn groups_come_in_key_order_with_members_in_summary_order() {
     use super::{at_least, groups_of};
+    use crate::detect::ConnSummary;
     let summaries: Vec<_> = (0..6)
         .map(|i| crate::detect::summarize(i, &session(i as u64 * 10, 0, 40000, b"x", 0)))
         .collect();
     // Keys out of order, one group too small to keep.
     let keys = [5u8, 3, 5, 9, 3, 5];
-    let groups = groups_of(keys.iter().copied().zip(&summaries), 2);
+    let key = |c: &ConnSummary| keys[c.id];
+    let groups = groups_of(summaries.iter(), key, 2);
     let shape: Vec<(u8, Vec<usize>)> = groups
         .iter()
         .map(|(k, members)| (*k, members.iter().map(|c| c.id).collect()))
         .collect();
     assert_eq!(shape, [(3, vec![1, 4]), (5, vec![0, 2, 5])]);
-    assert_eq!(groups_of(keys.iter().copied().zip(&summaries), 4).len(), 0);
+    assert_eq!(groups_of(summaries.iter(), key, 4).len(), 0);
     assert_eq!((at_least(3.0), at_least(2.5), at_least(0.0)), (3, 3, 1));
     assert_eq!(at_least(f64::NAN), 1);
+}
+
+#[test]
+fn keys_that_share_a_hash_still_group_apart() {
+    use super::groups_of;
+    use crate::detect::ConnSummary;
+    /// Every value hashes alike: only the comparison can tell them apart.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    struct Colliding(u8);
+    impl std::hash::Hash for Colliding {
+        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+            state.write_u8(0);
+        }
+    }
+    let summaries: Vec<_> = (0..5)
+        .map(|i| crate::detect::summarize(i, &session(i as u64 * 10, 0, 40000, b"x", 0)))
+        .collect();
+    let keys = [2u8, 1, 2, 1, 7];
+    let key = |c: &ConnSummary| Colliding(keys[c.id]);
+    let shape: Vec<(u8, Vec<usize>)> = groups_of(summaries.iter(), key, 2)
+        .iter()
+        .map(|(k, members)| (k.0, members.iter().map(|c| c.id).collect()))
+        .collect();
+    assert_eq!(shape, [(1, vec![1, 3]), (2, vec![0, 2])]);
 }
