@@ -73,6 +73,16 @@ struct Live {
     building: Building,
 }
 
+impl Live {
+    fn on_segment(&mut self, keys: Option<&Arc<KeyLog>>, side: Side, at: At, seg: &TcpSegment) {
+        let mut sink = BuildingSink {
+            building: &mut self.building,
+            keys,
+        };
+        self.tracker.on_segment(at, side, seg, &mut sink);
+    }
+}
+
 /// The live connections of one shard.
 pub(super) struct Worker {
     shared: Arc<Shared>,
@@ -119,11 +129,7 @@ impl Worker {
 
     pub(super) fn segment(&mut self, id: usize, side: Side, at: At, seg: &TcpSegment<'_>) {
         if let Some(live) = self.live.get_mut(&id) {
-            let mut sink = BuildingSink {
-                building: &mut live.building,
-                keys: self.keys.as_ref(),
-            };
-            live.tracker.on_segment(at, side, seg, &mut sink);
+            live.on_segment(self.keys.as_ref(), side, at, seg);
         }
     }
 
@@ -137,7 +143,7 @@ impl Worker {
         header: SegmentHeader,
         payload: &[u8],
     ) {
-        let Some(live) = self.live.get(&id) else {
+        let Some(live) = self.live.get_mut(&id) else {
             return;
         };
         let src = *side.of(&live.endpoints);
@@ -154,7 +160,7 @@ impl Worker {
             payload,
             missing_payload: header.missing_payload,
         };
-        self.segment(id, side, at, &seg);
+        live.on_segment(self.keys.as_ref(), side, at, &seg);
     }
 
     /// An ICMP error about a segment `side` of connection `id` sent: a timeline event of that
