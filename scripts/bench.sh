@@ -195,6 +195,10 @@ run_once() {
     echo "${wall:-0} ${rss:-0} ${rc:-?}"
 }
 
+# warm FILE: reads the input once, untimed, so every run starts from a warm page cache (after a
+# tshark run of 450-880 MiB the next mqpcap run was sometimes twice as slow, its input evicted).
+warm() { cat "$1" >/dev/null; }
+
 median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print ""; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 maxof() { tr ' ' '\n' | awk 'NF' | sort -g | tail -1; }
 
@@ -220,9 +224,11 @@ bench_one() {  # NAME FILE MQPCAP-EXTRA TSHARK-ARGS...
     echo "== $name: $file  $mb MB, $frames frames${conns:+, $conns TCP connections}"
     # shellcheck disable=SC2086
     for i in $(seq "$runs"); do
+        warm "$file"
         read -r w m rc < <(run_once target/release/mqpcap analyze --format json "${extra[@]}" $ours_extra "$file")
         o_walls+=" $w"; o_rss+=" $m"; o_rcs+=" $rc"
         if [ "$i" -le $t_runs ]; then
+            warm "$file"
             read -r w m rc < <(run_once tshark -r "$file" "${tshark_args[@]}")
             t_walls+=" $w"; t_rss+=" $m"; t_rcs+=" $rc"
         fi
