@@ -217,23 +217,25 @@ impl Building {
     }
 
     /// Moves the sessions' new events into the timeline. The three queues keep their
-    /// capacity: taking them fresh made a new allocation per packet (5 per connection).
+    /// capacity (taking them fresh made an allocation per packet, 5 per connection), up to
+    /// [`KEPT_QUEUE`] events: one segment of thousands of tiny packets must not leave every
+    /// live connection holding that much.
     fn drain_protocol_events(&mut self) {
         let mut transport_events = std::mem::take(&mut self.transport_events);
         for t in transport_events.drain(..) {
             self.push(t.at, t.side, EventKind::Transport(Box::new(t.event)));
         }
-        self.transport_events = transport_events;
+        self.transport_events = kept(transport_events);
         let mut tls_events = std::mem::take(&mut self.tls_events);
         for t in tls_events.drain(..) {
             self.push(t.at, t.side, EventKind::Tls(t.event));
         }
-        self.tls_events = tls_events;
+        self.tls_events = kept(tls_events);
         let mut mqtt_events = std::mem::take(&mut self.mqtt_events);
         for m in mqtt_events.drain(..) {
             self.push(m.at, m.side, EventKind::Mqtt(m.event));
         }
-        self.mqtt_events = mqtt_events;
+        self.mqtt_events = kept(mqtt_events);
     }
 
     fn feed(&mut self, side: Side, data: &[u8], at: At) {
@@ -495,6 +497,18 @@ impl FlowSink for BuildingSink<'_> {
 }
 
 /// Keeps `data` for replay once the protocol is decided, up to `SNIFF_LIMIT` bytes per side.
+/// Events an emptied protocol queue may keep room for between deliveries.
+const KEPT_QUEUE: usize = 32;
+
+/// `queue` (empty) with its capacity, unless that is more than [`KEPT_QUEUE`] events.
+fn kept<T>(queue: Vec<T>) -> Vec<T> {
+    if queue.capacity() > KEPT_QUEUE {
+        Vec::new()
+    } else {
+        queue
+    }
+}
+
 fn keep_prefix(
     chunks: &mut Vec<(Side, At, Vec<u8>)>,
     buffered: &mut PerSide<usize>,
@@ -542,5 +556,18 @@ fn sniff(bytes: &[u8]) -> Sniffed {
             (Sniffed::NeedMore, _) | (_, Sniffed::NeedMore) => Sniffed::NeedMore,
             _ => Sniffed::Unknown,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_emptied_queue_keeps_only_modest_room() {
+        let modest: Vec<u64> = Vec::with_capacity(KEPT_QUEUE);
+        assert_eq!(kept(modest).capacity(), KEPT_QUEUE);
+        let burst: Vec<u64> = Vec::with_capacity(KEPT_QUEUE * 1000);
+        assert_eq!(kept(burst).capacity(), 0);
     }
 }
