@@ -478,10 +478,9 @@ pub(crate) fn capture_report(
     }
 }
 
-/// The report of one connection, with its findings. The timeline is kept as `options.events`
-/// says: for `Failures`, only when a finding is a warning or an error.
-/// The report of a finished connection, which it consumes: its strings and lists move into
-/// the report instead of being copied (the record is dropped right after anyway).
+/// The report of one finished connection, with its findings. The timeline is kept as
+/// `options.events` says: for `Failures`, only when a finding is a warning or an error. It
+/// consumes the record: its strings and lists move into the report instead of being copied.
 pub(crate) fn connection_report(
     id: usize,
     conn: Connection,
