@@ -563,6 +563,52 @@ fn sniff(bytes: &[u8]) -> Sniffed {
 mod tests {
     use super::*;
 
+    /// A CONNECT from the client and a CONNACK from the server reach the record's timeline
+    /// (through the session's event queue, drained into the timeline).
+    #[test]
+    fn protocol_events_reach_the_timeline() {
+        let open = FlowOpen {
+            id: crate::flow::FlowId(0),
+            orig: std::net::SocketAddr::from(([10, 0, 0, 2], 40000)),
+            resp: std::net::SocketAddr::from(([10, 0, 0, 1], 1883)),
+            syn_seen: true,
+            at: At {
+                frame: 1,
+                time_ns: 0,
+            },
+        };
+        let mut building = Building::new(open, None);
+        // CONNECT 3.1.1, empty client id, keep-alive 60; then CONNACK accepted.
+        let connect = [0x10, 12, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60, 0, 0];
+        building.data(
+            Side::Orig,
+            &connect,
+            At {
+                frame: 4,
+                time_ns: 3,
+            },
+        );
+        building.data(
+            Side::Resp,
+            &[0x20, 2, 0, 0],
+            At {
+                frame: 5,
+                time_ns: 4,
+            },
+        );
+        let limits = crate::flow::FlowLimits::default().reassembly();
+        let tcp = crate::flow::tracker::FlowTracker::new(&open, limits).summary();
+        let conn = building.into_connection(0, tcp, EndReason::EndOfCapture, None);
+        let frames: Vec<u64> = conn
+            .events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Mqtt(_)))
+            .map(|e| e.at.frame)
+            .collect();
+        assert_eq!(frames, [4, 5]);
+        assert_eq!(conn.protocol, AppProtocol::Mqtt);
+    }
+
     #[test]
     fn an_emptied_queue_keeps_only_modest_room() {
         let modest: Vec<u64> = Vec::with_capacity(KEPT_QUEUE);
