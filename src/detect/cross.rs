@@ -65,7 +65,8 @@ fn groups_of<'a, K: Ord + Hash>(
 }
 
 /// The smallest whole group size that reaches a `min_attempts`-like threshold (1 when the
-/// threshold is not a number above 1), so `groups_of` drops only groups the rule would skip.
+/// threshold is not a number above 1): `groups_of` with it keeps exactly the groups of at
+/// least `threshold` members.
 fn at_least(threshold: f64) -> usize {
     if threshold > 1.0 {
         threshold.ceil() as usize
@@ -181,6 +182,7 @@ pub(crate) fn rst_intermittent(ctx: &CrossCtx) -> Vec<Hit> {
         .connections
         .iter()
         .filter(|c| c.syn_seen && (c.tls_established.is_some() || c.mqtt));
+    // Fewer than `min_attempts` identical attempts say nothing about intermittence.
     let min = at_least(ctx.threshold("min_attempts"));
     let mut hits = Vec::new();
     for ((_, _, server, sni), members) in groups_of(attempts, attempt_key, min) {
@@ -189,7 +191,7 @@ pub(crate) fn rst_intermittent(ctx: &CrossCtx) -> Vec<Hit> {
             .filter_map(|c| reset_failure(c).map(|at| (*c, at)))
             .collect();
         let ok = members.iter().filter(|c| c.succeeded()).count();
-        if resets.is_empty() || ok == 0 || (members.len() as f64) < ctx.threshold("min_attempts") {
+        if resets.is_empty() || ok == 0 {
             continue;
         }
         let mut hit = Hit::new()
@@ -221,16 +223,17 @@ pub(crate) fn reconnect_storm<'a>(ctx: &CrossCtx<'a>) -> Vec<Hit> {
         let id = c.client_id.as_deref().unwrap_or_default();
         (c.capture, c.client().ip(), c.server(), id)
     };
-    let min_attempts = ctx.threshold("min_attempts") as usize;
-    let groups = groups_of(attempts, key, min_attempts.max(1));
+    // Groups of fewer than `min_attempts` are not storms.
+    let groups = groups_of(
+        attempts,
+        key,
+        (ctx.threshold("min_attempts") as usize).max(1),
+    );
     let max_mean = ctx.threshold("max_mean_interval_s");
     let ratio = ctx.threshold("backoff_ratio");
     let share = ctx.threshold("backoff_share");
     let mut hits = Vec::new();
     for ((_, client, server, id), mut members) in groups {
-        if members.len() < min_attempts {
-            continue;
-        }
         members.sort_by_key(|c| c.first.frame);
         let starts: Vec<At> = members.iter().map(|c| c.first).collect();
         let intervals: Vec<f64> = starts

@@ -459,3 +459,12 @@ fn keys_that_share_a_hash_still_group_apart() {
         .collect();
     assert_eq!(shape, [(1, vec![1, 3]), (2, vec![0, 2])]);
 }
+
+#[test]
+fn four_fast_attempts_are_not_yet_a_storm() {
+    // reconnect_storm: min_attempts = 5; the same retries one short are not judged.
+    let storm =
+        |got: &[(&str, String, Vec<usize>)]| got.iter().any(|(r, _, _)| *r == "reconnect_storm");
+    assert!(storm(&attempts_at(&[0, 1_000, 2_000, 3_000, 4_000])));
+    assert!(!storm(&attempts_at(&[0, 1_000, 2_000, 3_000])));
+}
