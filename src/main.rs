@@ -33,15 +33,18 @@ fn main() -> ExitCode {
 }
 
 /// glibc gives every thread that allocates a heap of its own (up to 8 per core); memory freed
-/// in one stays there, so the reader, workers and merge each held their own high-water mark.
-/// Two arenas kept the same speed and lowered peak memory on the 1 GB benchmark from 138 to
-/// 123 MiB (see BENCHMARKS.md).
+/// in one stays there, so each thread holds its own high-water mark. Unlimited, the 1 GB
+/// benchmark peaked at 138 MiB. Two arenas peaked at 123 MiB, but the reader, two workers,
+/// merge and hasher then took turns on two locks: 94 % of the run's futex calls were
+/// glibc's arena lock, and waking the waiter cost each worker about a quarter of its time.
+/// Four arenas let the default run's busy threads each have one: `fleet` 0.87x the
+/// wall time, fleet-1g about 0.9x, for about 2 MiB more at the peak (BENCHMARKS.md).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)] // The one unsafe call of the crate (Cargo.toml [lints]: unsafe_code = deny).
 fn limit_allocator_arenas() {
     // SAFETY: `mallopt` only sets an allocator parameter; it runs before any other thread.
     unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_ARENA_MAX, 4);
     }
 }
 
