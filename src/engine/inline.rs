@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 /// Where an inline worker's finished connections and capture records go.
 pub(super) trait Outcomes {
-    fn finished(&mut self, finished: Finished);
+    /// A finished connection; its `json` is a range in `json_text`.
+    fn finished(&mut self, finished: Finished, json_text: &str);
     fn capture_done(&mut self, done: CaptureDone);
     /// True once the output is gone: reading stops.
     fn stopped(&self) -> bool;
@@ -47,7 +48,8 @@ impl<O: Outcomes> Dispatch for Inline<O> {
     }
     fn end(&mut self, _hash: u64, id: usize, reason: EndReason, until: At, precision: Precision) {
         if let Some(f) = self.worker.end(id, reason, until, precision, self.json) {
-            self.outcomes.finished(f);
+            self.outcomes.finished(f, self.worker.json_text());
+            self.worker.clear_json_text();
         }
     }
     fn icmp(&mut self, _hash: u64, id: usize, side: Side, at: At, error: IcmpError) {
@@ -71,9 +73,9 @@ pub(super) struct ToMergeDirectly<'m, 's> {
 }
 
 impl Outcomes for ToMergeDirectly<'_, '_> {
-    fn finished(&mut self, finished: Finished) {
+    fn finished(&mut self, finished: Finished, json_text: &str) {
         if self.failed.is_none()
-            && let Err(e) = self.merge.finished(finished)
+            && let Err(e) = self.merge.finished(finished, json_text)
         {
             self.failed = Some(e);
         }

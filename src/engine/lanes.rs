@@ -20,7 +20,9 @@ use super::merge::{CaptureDone, Merge};
 use super::progress::Progress;
 use super::reader;
 use super::worker::Finished;
-use super::{FINISHED_BATCH, Input, MERGE_QUEUE, RunOptions, Shared, ToMerge, merge_all};
+use super::{
+    FINISHED_BATCH, FinishedList, Input, MERGE_QUEUE, RunOptions, Shared, ToMerge, merge_all,
+};
 use crate::error::Error;
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -51,6 +53,8 @@ pub(super) fn lanes_for(inputs: &[Input], jobs: usize) -> Option<usize> {
 /// A lane's outcomes: sent to the merge by [`FINISHED_BATCH`] and at a capture's end.
 struct ToChannel {
     finished: Vec<Finished>,
+    /// Their JSON (see `FinishedList`).
+    json: String,
     merge: SyncSender<ToMerge>,
     stopped: bool,
 }
@@ -65,14 +69,22 @@ impl ToChannel {
 
     fn send_finished(&mut self) {
         if !self.finished.is_empty() {
-            let list = std::mem::take(&mut self.finished);
+            let list = FinishedList {
+                list: std::mem::take(&mut self.finished),
+                json: std::mem::take(&mut self.json),
+            };
             self.send(ToMerge::Finished(list));
         }
     }
 }
 
 impl Outcomes for ToChannel {
-    fn finished(&mut self, finished: Finished) {
+    fn finished(&mut self, mut finished: Finished, json_text: &str) {
+        if let Some(range) = finished.json.take() {
+            let start = self.json.len();
+            self.json.push_str(json_text.get(range).unwrap_or("{}"));
+            finished.json = Some(start..self.json.len());
+        }
         self.finished.push(finished);
         if self.finished.len() >= FINISHED_BATCH {
             self.send_finished();
@@ -108,6 +120,7 @@ pub(super) fn run(
         for _ in 0..lanes {
             let channel = ToChannel {
                 finished: Vec::new(),
+                json: String::new(),
                 merge: merge_tx.clone(),
                 stopped: false,
             };

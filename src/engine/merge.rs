@@ -26,6 +26,7 @@ use crate::report::model::{self, ClientFailures, Overview, Precision, Summary};
 use crate::report::redact::{self, Redactor};
 use crate::report::sink::ConnectionOut;
 use crate::report::sink::{ReportSink, RunEnd};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::net::IpAddr;
@@ -62,7 +63,7 @@ pub(super) struct CaptureDone {
 struct Waiting {
     /// The id it was given when read.
     id: usize,
-    out: ConnectionOut,
+    out: ConnectionOut<'static>,
     spilled: Option<Spilled>,
     client_ip: IpAddr,
     failing: bool,
@@ -130,11 +131,13 @@ impl<'a> Merge<'a> {
         }
     }
 
-    pub(super) fn finished(&mut self, f: Finished) -> io::Result<()> {
+    /// A finished connection; its JSON is a range in `json_text`.
+    pub(super) fn finished(&mut self, f: Finished, json_text: &str) -> io::Result<()> {
         let Finished {
             id,
             position,
-            mut out,
+            report,
+            json,
             summary,
             client_ip,
             failing_rules,
@@ -155,20 +158,31 @@ impl<'a> Merge<'a> {
         }
         self.failing_count += usize::from(failing);
         self.keep_summary(summary);
-        let json_len = out.json.as_ref().map_or(0, String::len);
-        let key = (capture, position);
-        let spilled = if key != (self.current, self.next)
-            && json_len > 0
-            && self.waiting_bytes + json_len > SPILL_AT
+        let json = json.map(|range| json_text.get(range).unwrap_or("{}"));
+        if (capture, position) == (self.current, self.next) && self.waiting.pass(capture, position)
         {
-            self.spill_json(&mut out)?
-        } else {
-            self.waiting_bytes += json_len;
-            None
+            // The next one to write (so its capture is not complete): straight from the
+            // worker's text, without a copy.
+            let out = ConnectionOut {
+                report,
+                json: json.map(Cow::Borrowed),
+            };
+            self.write(id, out, client_ip, failing)?;
+            return self.drain();
+        }
+        let json_len = json.map_or(0, str::len);
+        let (json, spilled) = match json {
+            Some(text) if self.waiting_bytes + json_len > SPILL_AT => {
+                (None, Some(self.spill.append(text.as_bytes())?))
+            }
+            _ => {
+                self.waiting_bytes += json_len;
+                (json.map(|text| Cow::Owned(text.to_owned())), None)
+            }
         };
         let waiting = Waiting {
             id,
-            out,
+            out: ConnectionOut { report, json },
             spilled,
             client_ip,
             failing,
@@ -207,14 +221,6 @@ impl<'a> Merge<'a> {
         }
     }
 
-    /// Moves a waiting connection's JSON to the spill file.
-    fn spill_json(&mut self, out: &mut ConnectionOut) -> io::Result<Option<Spilled>> {
-        match out.json.take() {
-            Some(json) => self.spill.append(json.as_bytes()).map(Some),
-            None => Ok(None),
-        }
-    }
-
     pub(super) fn capture_done(&mut self, done: CaptureDone) -> io::Result<()> {
         self.all_micros &= done.facts.microsecond_times;
         self.captures.insert(done.index, done);
@@ -239,31 +245,43 @@ impl<'a> Merge<'a> {
                 return Ok(());
             };
             match w.spilled {
-                Some(spilled) => w.out.json = Some(self.spill.read(spilled)?),
+                Some(spilled) => w.out.json = Some(Cow::Owned(self.spill.read(spilled)?)),
                 None => {
-                    let len = w.out.json.as_ref().map_or(0, String::len);
+                    let len = w.out.json.as_deref().map_or(0, str::len);
                     self.waiting_bytes = self.waiting_bytes.saturating_sub(len);
                 }
             }
-            let renumber = Renumber {
-                read_base: w.id.saturating_sub(self.next),
-                run_base: self.run_base,
-            };
-            if !renumber.is_identity() {
-                if let Some(json) = &mut w.out.json {
-                    *json = renumber.json(json);
-                }
-                if let Some(report) = &mut w.out.report {
-                    renumber.report(report);
-                }
+            self.write(w.id, w.out, w.client_ip, w.failing)?;
+        }
+    }
+
+    /// Writes connection `next` of capture `current`, read as `id`, in the run's numbering.
+    fn write(
+        &mut self,
+        id: usize,
+        mut out: ConnectionOut<'_>,
+        client_ip: IpAddr,
+        failing: bool,
+    ) -> io::Result<()> {
+        let renumber = Renumber {
+            read_base: id.saturating_sub(self.next),
+            run_base: self.run_base,
+        };
+        if !renumber.is_identity() {
+            if let Some(json) = &mut out.json {
+                *json = Cow::Owned(renumber.json(json));
             }
-            self.count_client(w.client_ip, 1, w.failing);
-            self.sink.connection(w.out)?;
-            self.next += 1;
-            if self.waiting.is_empty() {
-                self.spill.restart();
+            if let Some(report) = &mut out.report {
+                renumber.report(report);
             }
         }
+        self.count_client(client_ip, 1, failing);
+        self.sink.connection(out)?;
+        self.next += 1;
+        if self.waiting.is_empty() {
+            self.spill.restart();
+        }
+        Ok(())
     }
 
     fn count_client(&mut self, ip: IpAddr, connections: u32, failing: bool) {

@@ -186,8 +186,16 @@ const FINISHED_BATCH: usize = 64;
 /// Messages in flight to the merge (so at most 1,024 finished connections).
 const MERGE_QUEUE: usize = 16;
 
+/// Connections finished together, with their JSON one after another in one string
+/// (`Finished::json` are ranges in it): one allocation made by a worker and freed by the
+/// merge per message, not one per connection (see `Worker::json_text`).
+struct FinishedList {
+    list: Vec<Finished>,
+    json: String,
+}
+
 enum ToMerge {
-    Finished(Vec<Finished>),
+    Finished(FinishedList),
     Capture(Box<merge::CaptureDone>),
 }
 
@@ -196,7 +204,9 @@ enum ToMerge {
 fn merge_all(rx: &Receiver<ToMerge>, merge: &mut Merge<'_>) -> std::io::Result<()> {
     for message in rx.iter() {
         match message {
-            ToMerge::Finished(list) => list.into_iter().try_for_each(|f| merge.finished(f))?,
+            ToMerge::Finished(FinishedList { list, json }) => list
+                .into_iter()
+                .try_for_each(|f| merge.finished(f, &json))?,
             ToMerge::Capture(done) => merge.capture_done(*done)?,
         }
     }
@@ -343,7 +353,10 @@ fn work(
                     finished.extend(worker.end(id, reason, until, precision, json));
                     if finished.len() >= FINISHED_BATCH
                         && tx
-                            .send(ToMerge::Finished(std::mem::take(&mut finished)))
+                            .send(ToMerge::Finished(FinishedList {
+                                list: std::mem::take(&mut finished),
+                                json: worker.take_json_text(),
+                            }))
                             .is_err()
                     {
                         return;
@@ -357,7 +370,10 @@ fn work(
         // What a batch finished goes now: the merge may be waiting for it.
         if !finished.is_empty()
             && tx
-                .send(ToMerge::Finished(std::mem::take(&mut finished)))
+                .send(ToMerge::Finished(FinishedList {
+                    list: std::mem::take(&mut finished),
+                    json: worker.take_json_text(),
+                }))
                 .is_err()
         {
             return;

@@ -69,6 +69,22 @@ impl<T> Reorder<T> {
         Some(item)
     }
 
+    /// Takes (`capture`, `position`) without an item, if `position` is the first not yet taken
+    /// of its capture and nothing waits there: an item that did not have to wait. False (and
+    /// nothing changes) otherwise.
+    pub(super) fn pass(&mut self, capture: usize, position: usize) -> bool {
+        let ring = self.captures.entry(capture).or_insert_with(|| Ring {
+            first: 0,
+            slots: VecDeque::new(),
+        });
+        if ring.first != position || matches!(ring.slots.front(), Some(Some(_))) {
+            return false;
+        }
+        ring.slots.pop_front();
+        ring.first += 1;
+        true
+    }
+
     /// Forgets a capture whose items have all been taken.
     pub(super) fn close(&mut self, capture: usize) {
         if self
@@ -131,5 +147,20 @@ mod tests {
         assert_eq!(r.take(0, 0), Some(1));
         assert_eq!(r.insert(0, 0, 3), Err(3));
         assert!(r.is_empty());
+    }
+
+    #[test]
+    fn a_passed_position_is_taken_and_the_next_can_leave() {
+        let mut r = Reorder::default();
+        assert!(r.insert(0, 1, "b").is_ok());
+        assert!(!r.pass(0, 1), "position 0 comes first");
+        assert!(r.pass(0, 0), "nothing waits at 0: it is passed");
+        assert_eq!(r.take(0, 1), Some("b"));
+        assert!(!r.pass(0, 1), "already taken");
+        assert!(r.insert(0, 2, "c").is_ok());
+        assert!(!r.pass(0, 2), "an item waits there");
+        assert!(r.insert(0, 0, "a").is_err(), "a passed position is taken");
+        assert!(r.pass(1, 0), "a capture not seen yet starts at 0");
+        assert!(r.insert(1, 0, "x").is_err());
     }
 }

@@ -18,11 +18,11 @@ use crate::flow::directory::EndReason;
 use crate::flow::tracker::FlowTracker;
 use crate::proto::dns::ResolvedBy;
 use crate::proto::tls::decrypt::KeyLog;
-use crate::report::model::{self, Precision};
-use crate::report::sink::ConnectionOut;
+use crate::report::model::{self, ConnectionReport, Precision};
 use crate::wire::{IcmpError, TcpFlags, TcpSegment};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::ops::Range;
 use std::sync::Arc;
 
 /// What a finished connection leaves: its output for the sink and its facts for the merge.
@@ -32,7 +32,11 @@ pub(super) struct Finished {
     pub id: usize,
     /// Its position among its capture's connections (from 0).
     pub position: usize,
-    pub out: ConnectionOut,
+    /// The report, when the sink gathers reports (human formats).
+    pub report: Option<Box<ConnectionReport>>,
+    /// Where its compact JSON is in the worker's text ([`Worker::json_text`]), when the sink
+    /// writes JSON.
+    pub json: Option<Range<usize>>,
     pub summary: ConnSummary,
     pub client_ip: IpAddr,
     /// Rules with a warning or error finding on this connection (deduplicated).
@@ -88,8 +92,14 @@ pub(super) struct Worker {
     shared: Arc<Shared>,
     live: HashMap<usize, Box<Live>>,
     keys: Option<Arc<KeyLog>>,
-    /// Where connections are serialised (kept between connections, unless one was huge).
+    /// Where a connection is serialised (kept between connections, unless one was huge).
     json_buffer: Vec<u8>,
+    /// The JSON of the connections finished since it was last taken or cleared, one after
+    /// another. One string for many connections rather than one each: each string was
+    /// allocated here and freed on the merge's thread, and glibc frees another thread's
+    /// memory under that thread's arena lock, so the merge and the workers took turns on it
+    /// (most of the run's futex calls).
+    json_text: String,
 }
 
 /// A serialisation buffer larger than this is freed after use rather than kept.
@@ -103,6 +113,28 @@ impl Worker {
             live: HashMap::new(),
             keys,
             json_buffer: Vec::new(),
+            json_text: String::new(),
+        }
+    }
+
+    /// The JSON of the connections finished since the text was last taken or cleared
+    /// (`Finished::json` are ranges in it).
+    pub(super) fn json_text(&self) -> &str {
+        &self.json_text
+    }
+
+    /// Takes the text, to send with the connections it holds. The next starts with room for
+    /// as much and a quarter, so it rarely doubles (and leaves with half of it unused).
+    pub(super) fn take_json_text(&mut self) -> String {
+        let room = self.json_text.len() + self.json_text.len() / 4;
+        std::mem::replace(&mut self.json_text, String::with_capacity(room))
+    }
+
+    /// Empties the text once its connections are handled (keeping its room, unless huge).
+    pub(super) fn clear_json_text(&mut self) {
+        self.json_text.clear();
+        if self.json_text.capacity() > MAX_KEPT_BUFFER {
+            self.json_text = String::new();
         }
     }
 
@@ -215,33 +247,27 @@ impl Worker {
         }
         let client_ip = conn.client_addr().ip();
         let report = model::connection_report(id, conn, findings, precision, self.shared.report);
-        let out = if json {
-            // Serialised into the worker's buffer, then copied once at its exact size: a fresh
-            // buffer per connection grew by doubling and made malloc half of a worker's time.
+        let (report, json) = if json {
+            // Serialised into the worker's buffer, then appended to its text: a fresh buffer
+            // per connection grew by doubling and made malloc half of a worker's time.
             // Serialising our own structs cannot fail; an empty object would show if it did.
             self.json_buffer.clear();
             let ok = serde_json::to_writer(&mut self.json_buffer, &report).is_ok();
-            let text = std::str::from_utf8(&self.json_buffer)
-                .ok()
-                .filter(|_| ok)
-                .map(str::to_owned);
+            let text = std::str::from_utf8(&self.json_buffer).ok().filter(|_| ok);
+            let start = self.json_text.len();
+            self.json_text.push_str(text.unwrap_or("{}"));
             if self.json_buffer.capacity() > MAX_KEPT_BUFFER {
                 self.json_buffer = Vec::new();
             }
-            ConnectionOut {
-                report: None,
-                json: Some(text.unwrap_or_else(|| "{}".into())),
-            }
+            (None, Some(start..self.json_text.len()))
         } else {
-            ConnectionOut {
-                report: Some(Box::new(report)),
-                json: None,
-            }
+            (Some(Box::new(report)), None)
         };
         Some(Finished {
             id,
             position: id.saturating_sub(base),
-            out,
+            report,
+            json,
             summary,
             client_ip,
             failing_rules,

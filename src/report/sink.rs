@@ -15,27 +15,29 @@ use super::model::{
     CaptureReport, ConnectionReport, Finding, Omitted, Overview, Report, SCHEMA, Summary, Tool,
 };
 use crate::finding::{Severity, SeverityCounts};
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 /// Connections a human report lists one by one.
 pub(crate) const HUMAN_ROWS: usize = 1_000;
 
 /// A connection as it leaves the engine: its report, and its compact JSON when the sink
-/// writes JSON (serialised by the worker that built it, in parallel).
+/// writes JSON (serialised by the worker that built it, in parallel; borrowed when it is
+/// written straight from the worker's text).
 #[derive(Debug)]
-pub(crate) struct ConnectionOut {
+pub(crate) struct ConnectionOut<'a> {
     /// The report, when the sink gathers reports (human formats).
     pub report: Option<Box<ConnectionReport>>,
     /// The connection object as compact JSON (no trailing newline), when asked for.
-    pub json: Option<String>,
+    pub json: Option<Cow<'a, str>>,
 }
 
-impl ConnectionOut {
+impl<'a> ConnectionOut<'a> {
     /// The compact JSON: as serialised by the worker, else made from the report.
-    pub(crate) fn into_json(self) -> io::Result<String> {
+    pub(crate) fn into_json(self) -> io::Result<Cow<'a, str>> {
         match self.json {
             Some(json) => Ok(json),
-            None => Ok(serde_json::to_string(&self.report)?),
+            None => Ok(Cow::Owned(serde_json::to_string(&self.report)?)),
         }
     }
 }
@@ -52,7 +54,7 @@ pub(crate) struct RunEnd {
 pub(crate) trait ReportSink {
     /// True when connections should come with their compact JSON.
     fn wants_json(&self) -> bool;
-    fn connection(&mut self, connection: ConnectionOut) -> io::Result<()>;
+    fn connection(&mut self, connection: ConnectionOut<'_>) -> io::Result<()>;
     fn capture(&mut self, index: usize, capture: CaptureReport) -> io::Result<()>;
     fn finish(&mut self, end: RunEnd) -> io::Result<()>;
 }
@@ -107,7 +109,7 @@ impl ReportSink for JsonDocumentSink<'_> {
         true
     }
 
-    fn connection(&mut self, connection: ConnectionOut) -> io::Result<()> {
+    fn connection(&mut self, connection: ConnectionOut<'_>) -> io::Result<()> {
         self.start()?;
         let json = connection.into_json()?;
         let separator = if self.connections == 0 { "" } else { "," };
@@ -159,7 +161,7 @@ impl ReportSink for JsonLinesSink<'_> {
         true
     }
 
-    fn connection(&mut self, connection: ConnectionOut) -> io::Result<()> {
+    fn connection(&mut self, connection: ConnectionOut<'_>) -> io::Result<()> {
         let json = connection.into_json()?;
         self.record("connection", "", &json)
     }
@@ -252,7 +254,7 @@ impl ReportSink for HumanSink {
         false
     }
 
-    fn connection(&mut self, connection: ConnectionOut) -> io::Result<()> {
+    fn connection(&mut self, connection: ConnectionOut<'_>) -> io::Result<()> {
         let Some(report) = connection.report.map(|r| *r) else {
             return Ok(());
         };
