@@ -310,7 +310,7 @@ pub(crate) fn detect(connections: &[Connection], observed_until: At, book: &Rule
         .collect();
     Detection {
         per_connection,
-        cross: cross_findings(&summaries, book),
+        cross: cross_findings(&summaries, book, 1),
     }
 }
 

@@ -103,11 +103,14 @@ pub(super) struct Merge<'a> {
     clients: HashMap<IpAddr, (u32, u32)>,
     clients_truncated: bool,
     all_micros: bool,
+    /// `--jobs`: threads the cross-connection rules may use.
+    threads: usize,
 }
 
 impl<'a> Merge<'a> {
-    pub(super) fn new(sink: &'a mut dyn ReportSink, redact_ids: bool) -> Self {
+    pub(super) fn new(sink: &'a mut dyn ReportSink, redact_ids: bool, threads: usize) -> Self {
         Merge {
+            threads,
             sink,
             redact_ids,
             current: 0,
@@ -399,7 +402,7 @@ impl<'a> Merge<'a> {
         // index is its id.
         self.trim_summaries();
         self.summaries.sort_unstable_by_key(|s| s.id);
-        let mut cross = detect::cross_findings(&self.summaries, book);
+        let mut cross = detect::cross_findings(&self.summaries, book, self.threads);
         cross.extend(detect::dns_failures(&self.dns_unresolved, book));
         if self.written.len() > 1 {
             cross.extend(detect::failing_in_every_capture(

@@ -108,7 +108,7 @@ pub(crate) fn run(
         reassembly: options.flow.reassembly(),
     });
     let json = sink.wants_json();
-    let mut merge = Merge::new(sink, options.report.redact_ids);
+    let mut merge = Merge::new(sink, options.report.redact_ids, options.jobs);
     if let Some(lanes) = lanes::lanes_for(&inputs, options.jobs) {
         lanes::run(inputs, lanes, &shared, options, json, &mut merge)?;
     } else if options.jobs <= 1 {

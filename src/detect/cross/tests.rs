@@ -468,3 +468,56 @@ fn four_fast_attempts_are_not_yet_a_storm() {
     assert!(storm(&attempts_at(&[0, 1_000, 2_000, 3_000, 4_000])));
     assert!(!storm(&attempts_at(&[0, 1_000, 2_000, 3_000])));
 }
+
+#[test]
+fn the_rules_find_the_same_on_two_threads_as_on_one() {
+    // Past `PARALLEL_FROM` summaries the rules that ignore what others explained run on two
+    // threads. The result must not change: a fight (which is not also a storm: `explained`
+    // still reaches `reconnect_storm`), a storm, intermittent resets, in rule order.
+    let mut conns = Vec::new();
+    for i in 0..6u64 {
+        let mut c = session(i * 100, i as i64 * 1000, 40000 + i as u16, b"twin", 0);
+        if i < 5 {
+            let (frame, ms) = (i * 100 + 150, (i as i64 + 1) * 1000 + 5);
+            tcp(&mut c, frame, ms, Side::Resp, TcpEvent::Fin);
+        }
+        conns.push(c);
+    }
+    for i in 0..8u64 {
+        let mut c = session(
+            1_000 + i * 100,
+            10_000 + i as i64 * 500,
+            41000 + i as u16,
+            b"x",
+            5,
+        );
+        c.endpoints[0] = std::net::SocketAddr::from(([10, 0, 0, 3], 41000 + i as u16));
+        conns.push(c);
+    }
+    for mut c in every_other_attempt_reset(4) {
+        c.endpoints[0].set_ip(std::net::IpAddr::from([10, 0, 0, 4]));
+        conns.push(c);
+    }
+    let filler = crate::detect::PARALLEL_FROM as u64;
+    for i in 0..filler {
+        let id = format!("filler-{i}");
+        let mut c = session(10_000 + i * 10, 100_000 + i as i64, 50000, id.as_bytes(), 0);
+        c.endpoints[0] = std::net::SocketAddr::from(([10, 9, (i >> 8) as u8, i as u8], 50000));
+        conns.push(c);
+    }
+    let summaries: Vec<_> = conns
+        .iter()
+        .enumerate()
+        .map(|(id, c)| crate::detect::summarize(id, c))
+        .collect();
+    let book = RuleBook::builtin();
+    let one = crate::detect::cross_findings(&summaries, &book, 1);
+    let two = crate::detect::cross_findings(&summaries, &book, 2);
+    let rules: Vec<&str> = one.iter().map(|f| f.rule).collect();
+    assert_eq!(
+        rules,
+        ["duplicate_client_id", "rst_intermittent", "reconnect_storm"],
+        "{one:?}"
+    );
+    assert_eq!(one, two);
+}
