@@ -227,7 +227,7 @@ pub(crate) fn server_disconnect(ctx: &ConnCtx) -> Vec<Hit> {
     let conn = ctx.conn;
     let server = facts::server(conn);
     let Some((at, _, p)) = mqtt_packets(conn).find(|(_, side, p)| {
-        *side == server && facts::packet_type(p.packet_type) == Some(PacketType::Disconnect)
+        *side == server && facts::is_packet(p.packet_type, PacketType::Disconnect)
     }) else {
         return vec![];
     };
@@ -287,7 +287,7 @@ pub(crate) fn keepalive_lapse(ctx: &ConnCtx) -> Vec<Hit> {
         // client's later silence is not a lapse. The silence is measured up to it.
         let reaction = mqtt_packets(conn)
             .find(|(_, side, p)| {
-                *side == server && facts::packet_type(p.packet_type) == Some(PacketType::Disconnect)
+                *side == server && facts::is_packet(p.packet_type, PacketType::Disconnect)
             })
             .map(|(at, _, _)| at)
             .filter(|at| at.frame < close_at.frame)
@@ -401,7 +401,7 @@ pub(crate) fn server_closed_after_request(ctx: &ConnCtx) -> Vec<Hit> {
     let Some((req_at, req_type, unfinished)) = last else {
         return vec![];
     };
-    if facts::packet_type(req_type) == Some(PacketType::Disconnect) {
+    if facts::is_packet(req_type, PacketType::Disconnect) {
         return vec![];
     }
     let answered = mqtt_packets(conn).any(|(at, side, _)| {
@@ -416,7 +416,7 @@ pub(crate) fn server_closed_after_request(ctx: &ConnCtx) -> Vec<Hit> {
         None => String::new(),
     };
     // A CONNECT's will is a usual reason (a will topic the ACL forbids).
-    if facts::packet_type(req_type) == Some(PacketType::Connect)
+    if facts::is_packet(req_type, PacketType::Connect)
         && let Some(w) = m.connect.as_ref().and_then(|c| c.will.as_ref())
     {
         size.push_str(&format!(
@@ -451,7 +451,7 @@ pub(crate) fn subscribe_refused(ctx: &ConnCtx) -> Vec<Hit> {
         if hits.len() >= max {
             break;
         }
-        if side != server || facts::packet_type(p.packet_type) != Some(PacketType::Suback) {
+        if side != server || !facts::is_packet(p.packet_type, PacketType::Suback) {
             continue;
         }
         let failed: Vec<(usize, u8)> = p
@@ -468,7 +468,7 @@ pub(crate) fn subscribe_refused(ctx: &ConnCtx) -> Vec<Hit> {
         // segment that acknowledged it, which can be the SUBACK's own.
         let request = mqtt_packets(conn).find(|(a, s, q)| {
             *s != server
-                && facts::packet_type(q.packet_type) == Some(PacketType::Subscribe)
+                && facts::is_packet(q.packet_type, PacketType::Subscribe)
                 && q.packet_id == p.packet_id
                 && a.frame <= at.frame
         });
@@ -528,7 +528,7 @@ pub(crate) fn publish_refused(ctx: &ConnCtx) -> Vec<Hit> {
         let topic = mqtt_packets(conn)
             .filter(|(a, s, q)| {
                 *s != server
-                    && facts::packet_type(q.packet_type) == Some(PacketType::Publish)
+                    && facts::is_packet(q.packet_type, PacketType::Publish)
                     && q.packet_id == p.packet_id
                     && a.frame <= at.frame
             })

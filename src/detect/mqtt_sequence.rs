@@ -9,7 +9,7 @@
 //! Packets a client sends between its CONNECT and the CONNACK are allowed (3.1.1 §3.1.4) and
 //! never counted; only those after the refusal reached the capture are.
 
-use super::facts::{self, first_close, mqtt_packets, packet_type, secs_between};
+use super::facts::{self, first_close, is_packet, mqtt_packets, secs_between};
 use super::{ConnCtx, Hit};
 use crate::proto::mqtt::Version;
 use crate::proto::mqtt::parser::PacketType;
@@ -22,9 +22,7 @@ pub(crate) fn mqtt_sequence_violation(ctx: &ConnCtx) -> Vec<Hit> {
     let mut hits = Vec::new();
 
     let connects: Vec<_> = mqtt_packets(conn)
-        .filter(|(_, side, p)| {
-            *side == client && packet_type(p.packet_type) == Some(PacketType::Connect)
-        })
+        .filter(|(_, side, p)| *side == client && is_packet(p.packet_type, PacketType::Connect))
         .map(|(at, _, _)| at)
         .collect();
     if let [first, second, ..] = connects.as_slice() {

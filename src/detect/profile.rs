@@ -4,7 +4,7 @@
 //! because they are wrong everywhere.
 
 use super::book::Limits;
-use super::facts::{duration_text, mqtt_packets, packet_type, text_of, unix_secs};
+use super::facts::{duration_text, is_packet, mqtt_packets, text_of, unix_secs};
 use super::jwt;
 use super::{ConnCtx, Hit};
 use crate::proto::mqtt::parser::PacketType;
@@ -35,7 +35,7 @@ pub(crate) fn qos_unsupported(ctx: &ConnCtx) -> Vec<Hit> {
     }
     if let Some((at, _, p)) = mqtt_packets(ctx.conn).find(|(_, side, p)| {
         *side == client
-            && packet_type(p.packet_type) == Some(PacketType::Publish)
+            && is_packet(p.packet_type, PacketType::Publish)
             && p.qos.is_some_and(|q| q > max)
     }) {
         let qos = p.qos.unwrap_or(0);

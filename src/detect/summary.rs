@@ -3,7 +3,7 @@
 //! capture of a million connections can still be judged across connections after every
 //! record and timeline was freed.
 
-use super::facts::{self, first_close, mqtt_packets, packet_type};
+use super::facts::{self, first_close, is_packet, mqtt_packets};
 use crate::common::At;
 use crate::conn::Connection;
 use crate::flow::CloseHow;
@@ -133,9 +133,7 @@ impl ConnSummary {
 pub(crate) fn summarize(id: usize, conn: &Connection) -> ConnSummary {
     let server = facts::server(conn);
     let disconnect = mqtt_packets(conn)
-        .find(|(_, side, p)| {
-            *side == server && packet_type(p.packet_type) == Some(PacketType::Disconnect)
-        })
+        .find(|(_, side, p)| *side == server && is_packet(p.packet_type, PacketType::Disconnect))
         .map(|(at, _, _)| at);
     let server_drop = disconnect.or_else(|| first_close(conn, server).map(|(at, _)| at));
     let connect = conn.mqtt.as_ref().and_then(|m| m.connect.as_ref());

@@ -20,7 +20,7 @@ use crate::proto::dns::ResolvedBy;
 use crate::proto::tls::decrypt::KeyLog;
 use crate::report::model::{self, ConnectionReport, Precision};
 use crate::wire::{IcmpError, TcpFlags, TcpSegment};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::sync::Arc;
@@ -90,7 +90,9 @@ impl Live {
 /// The live connections of one shard.
 pub(super) struct Worker {
     shared: Arc<Shared>,
-    live: HashMap<usize, Box<Live>>,
+    /// By id. Fx rather than SipHash: looked up for every segment, and the ids are the
+    /// reader's, not the capture's (nothing here is iterated, so the order never shows).
+    live: FxHashMap<usize, Box<Live>>,
     keys: Option<Arc<KeyLog>>,
     /// Where a connection is serialised (kept between connections, unless one was huge).
     json_buffer: Vec<u8>,
@@ -110,7 +112,7 @@ impl Worker {
         let keys = (!shared.keys.is_empty()).then(|| shared.keys.clone());
         Worker {
             shared,
-            live: HashMap::new(),
+            live: FxHashMap::default(),
             keys,
             json_buffer: Vec::new(),
             json_text: String::new(),

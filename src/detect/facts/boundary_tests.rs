@@ -38,3 +38,23 @@ fn a_reset_answering_a_connection_seen_mid_stream_is_no_refused_connection() {
     let fired = rules_fired(&c);
     assert!(fired.contains(&"connection_refused"), "{fired:?}");
 }
+
+#[test]
+fn is_packet_agrees_with_the_search_by_name() {
+    // is_packet compares one name where packet_type searches them all: the same answer for
+    // every decoder name (MQTT 5.0 §2.1.2's types 1 to 15) and for names of no type.
+    let names: Vec<&str> = (0..=15u8)
+        .map(|n| PacketType::from_first_byte(n << 4).name(Version::V5))
+        .chain(["RESERVED", "", "connect"])
+        .collect();
+    let mut matched = 0;
+    for name in &names {
+        for n in 1..=15u8 {
+            let t = PacketType::from_first_byte(n << 4);
+            let same = packet_type(name) == Some(t);
+            assert_eq!(is_packet(name, t), same, "{name} as {t:?}");
+            matched += usize::from(same);
+        }
+    }
+    assert_eq!(matched, 15, "each type is found by its own name");
+}
