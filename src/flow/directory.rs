@@ -36,9 +36,12 @@ pub(crate) type RecordId = u32;
 pub(crate) struct DirectoryLimits {
     /// Live records at once; more end the least recently active ones (`flow_limit`).
     pub max_live: usize,
-    /// Entries (live and tombstones); more drop the oldest tombstones. The table is sized for
-    /// twice as many at the start, so it never grows: hashbrown rehashes in place instead of
-    /// doubling while the entries stay under half of its usable capacity (7/8 of the buckets).
+    /// Entries (live and tombstones); more drop the oldest tombstones. The table starts small
+    /// and grows with the entries. It stops at the size for twice as many as this: hashbrown
+    /// rehashes in place instead of doubling while the entries stay under half of its usable
+    /// capacity (7/8 of the buckets), so churn never takes it further. (Sized so from the
+    /// start, a small capture's few pairs were spread over 12 MiB of buckets, 5 MiB of them
+    /// touched, and each of several captures read at once held one.)
     pub max_entries: usize,
     /// Ended records that wait for an older, still open record before they can be reported
     /// in order; more end the oldest open record (`reorder_limit`).
@@ -177,6 +180,9 @@ impl PairKey {
 /// the reader's time on the fleet benchmark.
 use rustc_hash::FxBuildHasher as FixedState;
 
+/// Room the directory's table starts with.
+const INITIAL_ENTRIES: usize = 1_024;
+
 #[derive(Debug, Clone)]
 struct Entry {
     stream: u32,
@@ -233,7 +239,7 @@ impl StreamDirectory {
             limits,
             entries: match limits.max_entries {
                 usize::MAX => HashMap::with_hasher(FixedState),
-                max => HashMap::with_capacity_and_hasher(max.saturating_mul(2), FixedState),
+                max => HashMap::with_capacity_and_hasher(max.min(INITIAL_ENTRIES), FixedState),
             },
             next_stream: 0,
             next_record: 0,
@@ -698,5 +704,31 @@ mod tests {
                 .iter()
                 .any(|e| e.record == 0 && e.reason == EndReason::ReorderLimit)
         );
+    }
+
+    #[test]
+    fn the_table_grows_with_the_pairs_and_churn_never_takes_it_past_its_size() {
+        // A SYN flood of fresh pairs, far more than the entry cap: tombstones are dropped,
+        // and the table stops at the size for twice the cap (hashbrown then rehashes in place).
+        let limits = DirectoryLimits {
+            max_live: 1_024,
+            max_entries: 3_000,
+            ..DirectoryLimits::default()
+        };
+        let mut d = StreamDirectory::new(limits);
+        let start = d.entries.capacity();
+        let full = HashMap::<PairKey, Entry>::with_capacity(2 * limits.max_entries).capacity();
+        assert!(start < full, "starts small: {start} of {full}");
+        let mut ended = Vec::new();
+        let mut most = 0;
+        for i in 0..60_000u32 {
+            let mut s = seg((i % 60_000) as u16 + 1, true, SYN, 1);
+            s.src = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i / 60_000 + 0x100));
+            d.route(at(u64::from(i) + 1, i64::from(i / 1_000)), &s, &mut ended);
+            most = most.max(d.entries.capacity());
+        }
+        assert!(d.limit_counts().tombstones_dropped > 0 || d.limit_counts().flow_limit > 0);
+        assert!(most > start, "it grew: {most}");
+        assert!(most <= full, "{most} > {full}");
     }
 }
