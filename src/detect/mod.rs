@@ -277,42 +277,42 @@ pub(crate) fn cross_findings(
                 .is_some_and(|(id, _)| !READS_EXPLAINED.contains(id))
         })
         .collect();
-    let mut results: Vec<Option<Vec<Hit>>> = (0..rules.len()).map(|_| None).collect();
-    let mut store = |i: usize, hits: Option<Vec<Hit>>| {
-        if let Some(slot) = results.get_mut(i) {
-            *slot = hits;
-        }
-    };
-    let run_all = |indexes: &[usize]| -> Vec<(usize, Option<Vec<Hit>>)> {
+    // The hits of the rules at `indexes`, run with nothing explained.
+    let run_independent = |indexes: &[usize]| -> Vec<(usize, Option<Vec<Hit>>)> {
         let rule_at = |i: usize| rules.get(i).copied();
         indexes
             .iter()
             .filter_map(|&i| rule_at(i).map(|rule| (i, run(rule, &nothing_explained))))
             .collect()
     };
-    if threads > 1 && summaries.len() >= PARALLEL_FROM {
-        // Alternate rules to each thread: the two heavy ones come first and land apart.
-        let alternate = |parity: usize| -> Vec<usize> {
-            let every_other = independent.iter().enumerate();
-            every_other
+    let done = if threads > 1 && summaries.len() >= PARALLEL_FROM {
+        // Every other rule to each thread: the two heavy ones come first and land apart.
+        let every_other = |parity: usize| -> Vec<usize> {
+            let numbered = independent.iter().enumerate();
+            numbered
                 .filter(|(n, _)| n % 2 == parity)
                 .map(|(_, &i)| i)
                 .collect()
         };
-        let (mine, theirs) = (alternate(0), alternate(1));
-        let (done_here, done_there) = std::thread::scope(|scope| {
-            let there = scope.spawn(|| run_all(&theirs));
-            let here = run_all(&mine);
-            // Rules do not panic; if that thread could not run, its rules run here.
-            let there = there.join().unwrap_or_else(|_| run_all(&theirs));
-            (here, there)
-        });
-        for (i, hits) in done_here.into_iter().chain(done_there) {
-            store(i, hits);
-        }
+        let (mine, theirs) = (every_other(0), every_other(1));
+        std::thread::scope(|scope| {
+            let there =
+                std::thread::Builder::new().spawn_scoped(scope, || run_independent(&theirs));
+            let mut done = run_independent(&mine);
+            // A thread that could not start, or failed (rules do not panic): its rules run here.
+            done.extend(match there {
+                Ok(handle) => handle.join().unwrap_or_else(|_| run_independent(&theirs)),
+                Err(_) => run_independent(&theirs),
+            });
+            done
+        })
     } else {
-        for (i, hits) in run_all(&independent) {
-            store(i, hits);
+        run_independent(&independent)
+    };
+    let mut results: Vec<Option<Vec<Hit>>> = (0..rules.len()).map(|_| None).collect();
+    for (i, hits) in done {
+        if let Some(slot) = results.get_mut(i) {
+            *slot = hits;
         }
     }
     let mut cross = Vec::new();
