@@ -277,3 +277,34 @@ impl Worker {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::RuleBook;
+    use crate::flow::FlowLimits;
+
+    fn worker() -> Worker {
+        Worker::new(Arc::new(Shared {
+            book: RuleBook::builtin(),
+            keys: Arc::default(),
+            report: Default::default(),
+            reassembly: FlowLimits::default().reassembly(),
+        }))
+    }
+
+    #[test]
+    fn the_json_text_is_handed_over_whole_and_starts_again_empty() {
+        // Finished connections point into the text by range: what is taken must be all of it,
+        // and what follows must start at 0 again (else the next ranges point past the end).
+        let mut w = worker();
+        w.json_text.push_str("{\"id\":0}{\"id\":1}");
+        assert_eq!(w.json_text(), "{\"id\":0}{\"id\":1}");
+        assert_eq!(w.take_json_text(), "{\"id\":0}{\"id\":1}");
+        assert_eq!(w.json_text(), "");
+        assert!(w.json_text.capacity() >= 16, "room for as much again");
+        w.json_text.push_str("{\"id\":2}");
+        w.clear_json_text();
+        assert_eq!(w.json_text(), "");
+    }
+}
