@@ -1,5 +1,6 @@
 //! The streaming engine's promises on the lab's captures: the same output for every `--jobs`,
-//! and every finding of the JSON document in the JSON Lines records too.
+//! every finding of the JSON document in the JSON Lines records too, and an overview whose
+//! counts agree with the connections and findings it sums up.
 
 // Not library code: here a panic is how a failure shows (see [lints.clippy] in Cargo.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -156,4 +157,65 @@ fn timelines_follow_the_events_flag() {
     for c in none["connections"].as_array().into_iter().flatten() {
         assert_eq!(c["events_omitted"], true);
     }
+}
+
+#[test]
+fn the_overview_counts_what_the_connections_and_findings_say() {
+    // The merge counts failing connections and failures by rule as connections arrive and
+    // adds the cross-connection findings at the end; here the same counts are made again from
+    // the document: a connection fails with a warning or error finding of its own or when a
+    // warning or error finding across connections names it; a rule counts once per connection
+    // it fails (a finding on no connection, a failed DNS lookup, once).
+    let dir = captures_dir().to_string_lossy().to_string();
+    let doc: Value = serde_json::from_slice(&run(&["analyze", "--format", "json", &dir])).unwrap();
+    let bad = |f: &Value| matches!(f["severity"].as_str(), Some("warning" | "error"));
+    let connections = doc["connections"].as_array().unwrap();
+    let mut failing: BTreeSet<u64> = BTreeSet::new();
+    let mut by_rule: std::collections::BTreeMap<String, u64> = Default::default();
+    for c in connections {
+        let rules: BTreeSet<&str> = c["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| bad(f))
+            .filter_map(|f| f["rule"].as_str())
+            .collect();
+        if !rules.is_empty() {
+            failing.insert(c["id"].as_u64().unwrap());
+        }
+        for rule in rules {
+            *by_rule.entry(rule.to_string()).or_default() += 1;
+        }
+    }
+    for f in doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| bad(f))
+    {
+        let ids: Vec<u64> = f["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_u64)
+            .collect();
+        failing.extend(&ids);
+        *by_rule
+            .entry(f["rule"].as_str().unwrap().to_string())
+            .or_default() += ids.len().max(1) as u64;
+    }
+    let overview = &doc["overview"];
+    assert_eq!(
+        overview["connections"].as_u64(),
+        Some(connections.len() as u64)
+    );
+    assert!(
+        failing.len() > 20,
+        "lab failures not found: {}",
+        failing.len()
+    );
+    assert_eq!(overview["failing"].as_u64(), Some(failing.len() as u64));
+    let counted: std::collections::BTreeMap<String, u64> =
+        serde_json::from_value(overview["failures_by_rule"].clone()).unwrap();
+    assert_eq!(counted, by_rule);
 }
