@@ -37,8 +37,9 @@ fn main() -> ExitCode {
 /// benchmark peaked at 138 MiB. Two arenas peaked at 123 MiB, but the reader, two workers,
 /// merge and hasher then took turns on two locks: 94 % of the run's futex calls were
 /// glibc's arena lock, and waking the waiter cost each worker about a quarter of its time.
-/// Four arenas let the default run's busy threads each have one: `fleet` 0.87x the
-/// wall time, fleet-1g about 0.9x, for about 2 MiB more at the peak (BENCHMARKS.md).
+/// With four, most of the five threads have an arena of their own (the hasher allocates
+/// little): `fleet` 0.87x the wall time, fleet-1g about 0.9x, for about 2 MiB more at the peak
+/// (BENCHMARKS.md).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)] // The one unsafe call of the crate (Cargo.toml [lints]: unsafe_code = deny).
 fn limit_allocator_arenas() {
