@@ -59,23 +59,24 @@ fn sequential_sessions_with_one_id_are_not_duplicates() {
     assert!(cross_rules(vec![a, b]).is_empty());
 }
 
-#[test]
-fn alternating_kicks_are_a_fight_with_a_count() {
+/// Six sessions of client id `twin`, a second apart; the server closes each of the first five
+/// just after the next one's CONNECT: five takeovers.
+fn twin_fight() -> Vec<Connection> {
     let mut conns = Vec::new();
     for i in 0..6u64 {
         let mut c = session(i * 100, i as i64 * 1000, 40000 + i as u16, b"twin", 0);
         if i < 5 {
-            tcp(
-                &mut c,
-                i * 100 + 150,
-                (i as i64 + 1) * 1000 + 5,
-                Side::Resp,
-                TcpEvent::Fin,
-            );
+            let (frame, ms) = (i * 100 + 150, (i as i64 + 1) * 1000 + 5);
+            tcp(&mut c, frame, ms, Side::Resp, TcpEvent::Fin);
         }
         conns.push(c);
     }
-    let got = cross_rules(conns);
+    conns
+}
+
+#[test]
+fn alternating_kicks_are_a_fight_with_a_count() {
+    let got = cross_rules(twin_fight());
     assert!(
         got.iter()
             .any(|(r, t, _)| *r == "duplicate_client_id" && t.contains("5 takeovers")),
@@ -474,15 +475,7 @@ fn the_rules_find_the_same_on_two_threads_as_on_one() {
     // Past `PARALLEL_FROM` summaries the rules that ignore what others explained run on two
     // threads. The result must not change: a fight (which is not also a storm: `explained`
     // still reaches `reconnect_storm`), a storm, intermittent resets, in rule order.
-    let mut conns = Vec::new();
-    for i in 0..6u64 {
-        let mut c = session(i * 100, i as i64 * 1000, 40000 + i as u16, b"twin", 0);
-        if i < 5 {
-            let (frame, ms) = (i * 100 + 150, (i as i64 + 1) * 1000 + 5);
-            tcp(&mut c, frame, ms, Side::Resp, TcpEvent::Fin);
-        }
-        conns.push(c);
-    }
+    let mut conns = twin_fight();
     for i in 0..8u64 {
         let mut c = session(
             1_000 + i * 100,
