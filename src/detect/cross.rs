@@ -78,11 +78,12 @@ fn at_least(threshold: f64) -> usize {
 pub(crate) fn duplicate_client_id<'a>(ctx: &CrossCtx<'a>) -> Vec<Hit> {
     let max_delay = ctx.threshold("max_takeover_delay_s");
     // Keys borrow the summaries' ids: a copy per connection was most of this rule's time.
-    let with_id = ctx.connections.iter().filter(|c| {
-        c.connect_at().is_some() && c.client_id.as_deref().is_some_and(|id| !id.is_empty())
-    });
+    let with_id = ctx
+        .connections
+        .iter()
+        .filter(|c| c.connect_at().is_some() && c.client_id().is_some_and(|id| !id.is_empty()));
     let key = |c: &'a ConnSummary| {
-        let client_id = c.client_id.as_deref().unwrap_or_default();
+        let client_id = c.client_id().unwrap_or_default();
         (c.capture, c.server(), client_id)
     };
     let mut hits = Vec::new();
@@ -173,7 +174,7 @@ fn reset_failure(c: &ConnSummary) -> Option<At> {
 }
 
 fn attempt_key(c: &ConnSummary) -> (usize, IpAddr, SocketAddr, &str) {
-    let sni = c.sni.as_deref().unwrap_or_default();
+    let sni = c.sni().unwrap_or_default();
     (c.capture, c.client().ip(), c.server(), sni)
 }
 
@@ -220,7 +221,7 @@ pub(crate) fn reconnect_storm<'a>(ctx: &CrossCtx<'a>) -> Vec<Hit> {
         .iter()
         .filter(|c| c.syn_seen && !ctx.explained.contains(&c.id));
     let key = |c: &'a ConnSummary| {
-        let id = c.client_id.as_deref().unwrap_or_default();
+        let id = c.client_id().unwrap_or_default();
         (c.capture, c.client().ip(), c.server(), id)
     };
     // Groups of fewer than `min_attempts` are not storms.

@@ -28,7 +28,7 @@ pub(crate) fn failing_in_every_capture(
     };
     let mut devices: BTreeMap<String, BTreeMap<usize, InCapture>> = BTreeMap::new();
     for s in summaries {
-        let device = match s.client_id.as_deref().map(std::str::from_utf8) {
+        let device = match s.client_id().map(std::str::from_utf8) {
             Some(Ok(id)) if !id.is_empty() => format!("client id \"{id}\""),
             _ => format!("address {}", s.client().ip()),
         };

@@ -35,7 +35,7 @@ mod tls_keys;
 mod transport;
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use crate::common::At;
 use crate::conn::Connection;

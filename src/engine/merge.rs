@@ -14,12 +14,13 @@
 //! system when closed) and is read back in order, so a long connection that holds up the order
 //! costs under a hundred bytes per waiting connection, not their JSON.
 
+use super::kept::KeptSummaries;
 use super::renumber::Renumber;
 use super::reorder::Reorder;
 use super::spill::{Spill, Spilled};
 use super::worker::Finished;
 use crate::capture::{CaptureFacts, CaptureWarning};
-use crate::detect::{self, ConnSummary, RuleBook};
+use crate::detect::{self, RuleBook};
 use crate::finding::{Severity, SeverityCounts};
 use crate::proto::dns::{DnsLookup, LookupOutcome};
 use crate::report::model::{self, ClientFailures, Overview, Precision, Summary};
@@ -31,7 +32,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::net::IpAddr;
 
-/// Summaries kept for the cross-connection rules (about 200 bytes each).
+/// Summaries kept for the cross-connection rules (176 bytes each). A power of two, so that
+/// the list, growing by doubling, lands on it (`KeptSummaries`).
 pub(crate) const MAX_SUMMARIES: usize = 131_072;
 /// JSON held in memory for waiting connections before it is spilled to a temporary file. On
 /// `fleet` a connection cut at the reorder cap holds up the order most of the run, so nearly
@@ -85,11 +87,8 @@ pub(super) struct Merge<'a> {
     captures: BTreeMap<usize, CaptureDone>,
     /// Per written capture: its numbering and connection count.
     written: Vec<(Renumber, usize)>,
-    /// In arrival order until the end; the first connections of the run when the cap is
-    /// reached. Ids as read until the end.
-    summaries: Vec<ConnSummary>,
-    /// Per capture index: the first id (as read) whose summary was dropped.
-    summary_cap_hit: BTreeMap<usize, usize>,
+    /// For the cross-connection rules, up to [`MAX_SUMMARIES`]. Ids as read until the end.
+    summaries: KeptSummaries,
     /// Lookups that never resolved, with their capture's end time, for `dns_failure`.
     dns_unresolved: Vec<(DnsLookup, i64)>,
     /// `--redact-ids`: cross-connection findings and the overview get pseudonyms too.
@@ -121,8 +120,7 @@ impl<'a> Merge<'a> {
             spill: Spill::default(),
             captures: BTreeMap::new(),
             written: Vec::new(),
-            summaries: Vec::new(),
-            summary_cap_hit: BTreeMap::new(),
+            summaries: KeptSummaries::new(MAX_SUMMARIES),
             dns_unresolved: Vec::new(),
             counts: SeverityCounts::default(),
             failing: BTreeMap::new(),
@@ -160,7 +158,7 @@ impl<'a> Merge<'a> {
             *flag = failing;
         }
         self.failing_count += usize::from(failing);
-        self.keep_summary(summary);
+        self.summaries.keep(summary);
         let json = json.map(|range| json_text.get(range).unwrap_or("{}"));
         if (capture, position) == (self.current, self.next) && self.waiting.pass(capture, position)
         {
@@ -193,35 +191,6 @@ impl<'a> Merge<'a> {
         // A position is finished once (the reader ends each record once).
         let _ = self.waiting.insert(capture, position, waiting);
         self.drain()
-    }
-
-    /// Keeps a summary for the cross-connection rules. Past [`MAX_SUMMARIES`], the run's first
-    /// connections are kept (the same set whatever the arrival order): the list grows by a
-    /// sixteenth, then the highest ids are dropped, so the cost per connection stays constant.
-    fn keep_summary(&mut self, summary: ConnSummary) {
-        if self.summaries.len() == MAX_SUMMARIES {
-            self.summaries.reserve_exact(MAX_SUMMARIES / 16);
-        }
-        self.summaries.push(summary);
-        if self.summaries.len() >= MAX_SUMMARIES + MAX_SUMMARIES / 16 {
-            self.trim_summaries();
-        }
-    }
-
-    fn trim_summaries(&mut self) {
-        if self.summaries.len() <= MAX_SUMMARIES {
-            return;
-        }
-        // Within a capture, ids as read are in the run's order.
-        self.summaries
-            .select_nth_unstable_by_key(MAX_SUMMARIES, |s| (s.capture, s.id));
-        for dropped in self.summaries.drain(MAX_SUMMARIES..) {
-            let first = self
-                .summary_cap_hit
-                .entry(dropped.capture)
-                .or_insert(dropped.id);
-            *first = (*first).min(dropped.id);
-        }
     }
 
     pub(super) fn capture_done(&mut self, done: CaptureDone) -> io::Result<()> {
@@ -327,8 +296,8 @@ impl<'a> Merge<'a> {
                 .map(|l| (l.clone(), capture_end_ns)),
         );
         // Every connection up to this capture's last has arrived: settle which summaries stay.
-        self.trim_summaries();
-        if let Some(first) = self.summary_cap_hit.get(&index) {
+        self.summaries.settle();
+        if let Some(first) = self.summaries.first_dropped(index) {
             let first = first.saturating_sub(base) + renumber.run_base;
             facts.warnings.push(CaptureWarning {
                 kind: "limit_reached",
@@ -352,15 +321,15 @@ impl<'a> Merge<'a> {
     fn cross_redactor(&self, f: &crate::finding::Finding) -> Redactor {
         let mut red = Redactor::new();
         for &id in &f.connections {
-            let Some(s) = self.summaries.get(id).filter(|s| s.id == id) else {
+            let Some(s) = self.summaries.list().get(id).filter(|s| s.id == id) else {
                 continue;
             };
             red.add("ip", &s.client().ip().to_string());
             red.add("ip", &s.server().ip().to_string());
-            if let Some(Ok(text)) = s.client_id.as_deref().map(std::str::from_utf8) {
+            if let Some(Ok(text)) = s.client_id().map(std::str::from_utf8) {
                 red.add("client", text);
             }
-            if let Some(sni) = s.sni.as_deref() {
+            if let Some(sni) = s.sni() {
                 red.add("host", sni);
             }
         }
@@ -388,11 +357,6 @@ impl<'a> Merge<'a> {
             flags.resize(*count, false);
             failing_flags.extend(flags);
         }
-        for s in &mut self.summaries {
-            if let Some((renumber, _)) = self.written.get(s.capture) {
-                s.id = renumber.id(s.id);
-            }
-        }
         let precision = if self.all_micros {
             Precision::Micros
         } else {
@@ -400,13 +364,17 @@ impl<'a> Merge<'a> {
         };
         // The cap keeps ids 0..MAX_SUMMARIES (ids are dense), so in id order a summary's
         // index is its id.
-        self.trim_summaries();
-        self.summaries.sort_unstable_by_key(|s| s.id);
-        let mut cross = detect::cross_findings(&self.summaries, book, self.threads);
+        let written = &self.written;
+        self.summaries.finish(|capture, id| {
+            written
+                .get(capture)
+                .map_or(id, |(renumber, _)| renumber.id(id))
+        });
+        let mut cross = detect::cross_findings(self.summaries.list(), book, self.threads);
         cross.extend(detect::dns_failures(&self.dns_unresolved, book));
         if self.written.len() > 1 {
             cross.extend(detect::failing_in_every_capture(
-                &self.summaries,
+                self.summaries.list(),
                 &failing_flags,
                 book,
             ));
@@ -424,7 +392,7 @@ impl<'a> Merge<'a> {
                 {
                     *flag = true;
                     self.failing_count += 1;
-                    if let Some(ip) = self.summaries.get(id).map(|s| s.client().ip()) {
+                    if let Some(ip) = self.summaries.list().get(id).map(|s| s.client().ip()) {
                         self.count_client(ip, 0, true);
                     }
                 }

@@ -24,6 +24,7 @@
 mod building;
 mod dns_log;
 mod inline;
+mod kept;
 mod lanes;
 mod merge;
 mod progress;
