@@ -249,6 +249,25 @@ mod tests {
     }
 
     #[test]
+    fn the_server_drops_with_its_own_disconnect_or_close_never_the_clients() {
+        // A client's DISCONNECT then FINs: the server "dropped" the connection only with its
+        // own FIN (frame 12), not at the client's DISCONNECT (frame 10).
+        let mut ended = established_plain();
+        normal_end(&mut ended, 10, 20);
+        assert_eq!(
+            summarize(0, &ended).server_drop().map(|a| a.frame),
+            Some(12)
+        );
+        // A 5.0 server's DISCONNECT (e.g. 0x8E session taken over) is the drop (5.0 §3.14).
+        let mut taken_over = established_plain();
+        mqtt(&mut taken_over, 10, 20, Side::Resp, packet("DISCONNECT"));
+        tcp(&mut taken_over, 11, 21, Side::Resp, TcpEvent::Fin);
+        let s = summarize(0, &taken_over);
+        assert_eq!(s.server_drop().map(|a| a.frame), Some(10));
+        assert_eq!(s.close_at().map(|a| a.frame), Some(11));
+    }
+
+    #[test]
     fn the_client_id_and_the_sni_share_one_box_and_read_back_apart() {
         let with_id = |c: &mut Connection, id: Option<&[u8]>| {
             if let Some(connect) = c.mqtt.as_mut().and_then(|m| m.connect.as_mut()) {

@@ -144,7 +144,9 @@ mod tests {
         for (a, b) in first.into_iter().zip(second) {
             kept.keep(b);
             kept.keep(a);
+            // At most a sixteenth over the cap, and never the doubling a Vec would do.
             assert!(kept.list.len() <= 64 + 4, "{}", kept.list.len());
+            assert!(kept.list.capacity() <= 64 + 4, "{}", kept.list.capacity());
         }
         kept.settle();
         let want: Vec<_> = (0..64).map(|id| (0, id)).collect();
