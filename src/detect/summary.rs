@@ -163,9 +163,12 @@ pub(crate) fn summarize(id: usize, conn: &Connection) -> ConnSummary {
         .as_ref()
         .and_then(|t| t.client_hello.as_ref())
         .and_then(|h| h.sni.as_deref());
-    // MQTT strings carry a two-byte length (3.1.1 §1.5.3, 5.0 §1.5.4), so `client_id_len`
-    // always fits; a client id that did not would be left out, not cut.
-    let client_id = client_id.filter(|id| u32::try_from(id.len()).is_ok());
+    // MQTT strings carry a two-byte length (3.1.1 §1.5.3, 5.0 §1.5.4), so the length always
+    // fits; a client id that did not would be left out, not cut.
+    let (client_id, client_id_len) = match client_id.map(|id| (id, u32::try_from(id.len()))) {
+        Some((id, Ok(len))) => (Some(id), len),
+        _ => (None, 0),
+    };
     let names = (client_id.is_some() || sni.is_some()).then(|| {
         let mut bytes =
             Vec::with_capacity(client_id.map_or(0, <[u8]>::len) + sni.map_or(0, str::len));
@@ -198,7 +201,7 @@ pub(crate) fn summarize(id: usize, conn: &Connection) -> ConnSummary {
             .map(|a| a.code),
         connect_at: connect.and_then(|c| Stamp::new(c.at)),
         names,
-        client_id_len: client_id.map_or(0, |id| u32::try_from(id.len()).unwrap_or_default()),
+        client_id_len,
         has_client_id: client_id.is_some(),
         has_sni: sni.is_some(),
         unjudged: unjudged(conn).map(Box::new),

@@ -32,8 +32,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::net::IpAddr;
 
-/// Summaries kept for the cross-connection rules (176 bytes each). A power of two, so that
-/// the list, growing by doubling, lands on it (`KeptSummaries`).
+/// Summaries kept for the cross-connection rules (`ConnSummary`, whose size a test bounds). A
+/// power of two, so that the list, growing by doubling, lands on it (`KeptSummaries`).
 pub(crate) const MAX_SUMMARIES: usize = 131_072;
 /// JSON held in memory for waiting connections before it is spilled to a temporary file. On
 /// `fleet` a connection cut at the reorder cap holds up the order most of the run, so nearly
