@@ -295,8 +295,8 @@ impl<'a> Merge<'a> {
                 .filter(|l| l.outcome != LookupOutcome::Resolved)
                 .map(|l| (l.clone(), capture_end_ns)),
         );
-        // Every connection up to this capture's last has arrived: settle which summaries stay.
-        self.summaries.settle();
+        // Every connection up to this capture's last has arrived, so which of its summaries
+        // stay is settled.
         if let Some(first) = self.summaries.first_dropped(index) {
             let first = first.saturating_sub(base) + renumber.run_base;
             facts.warnings.push(CaptureWarning {
