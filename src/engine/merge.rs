@@ -25,7 +25,7 @@ use crate::finding::{Severity, SeverityCounts};
 use crate::proto::dns::{DnsLookup, LookupOutcome};
 use crate::report::model::{self, ClientFailures, Overview, Precision, Summary};
 use crate::report::redact::{self, Redactor};
-use crate::report::sink::ConnectionOut;
+use crate::report::sink::{ConnectionOut, HumanRows};
 use crate::report::sink::{ReportSink, RunEnd};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -89,6 +89,8 @@ pub(super) struct Merge<'a> {
     written: Vec<(Renumber, usize)>,
     /// For the cross-connection rules, up to [`MAX_SUMMARIES`]. Ids as read until the end.
     summaries: KeptSummaries,
+    /// Which reports the human formats surely do not list.
+    human_rows: HumanRows,
     /// Lookups that never resolved, with their capture's end time, for `dns_failure`.
     dns_unresolved: Vec<(DnsLookup, i64)>,
     /// `--redact-ids`: cross-connection findings and the overview get pseudonyms too.
@@ -121,6 +123,7 @@ impl<'a> Merge<'a> {
             captures: BTreeMap::new(),
             written: Vec::new(),
             summaries: KeptSummaries::new(MAX_SUMMARIES),
+            human_rows: HumanRows::default(),
             dns_unresolved: Vec::new(),
             counts: SeverityCounts::default(),
             failing: BTreeMap::new(),
@@ -159,6 +162,14 @@ impl<'a> Merge<'a> {
         }
         self.failing_count += usize::from(failing);
         self.summaries.keep(summary);
+        // A report the human formats will not list is cut down to its findings now, not
+        // held whole while it waits for its turn.
+        let (report, unlisted) = match report {
+            Some(r) if self.human_rows.surely_unlisted(capture, position, &r) => {
+                (None, Some(r.findings))
+            }
+            report => (report, None),
+        };
         let json = json.map(|range| json_text.get(range).unwrap_or("{}"));
         if (capture, position) == (self.current, self.next) && self.waiting.pass(capture, position)
         {
@@ -166,6 +177,7 @@ impl<'a> Merge<'a> {
             // worker's text, without a copy.
             let out = ConnectionOut {
                 report,
+                unlisted,
                 json: json.map(Cow::Borrowed),
             };
             self.write(id, out, client_ip, failing)?;
@@ -183,7 +195,11 @@ impl<'a> Merge<'a> {
         };
         let waiting = Waiting {
             id,
-            out: ConnectionOut { report, json },
+            out: ConnectionOut {
+                report,
+                unlisted,
+                json,
+            },
             spilled,
             client_ip,
             failing,
@@ -245,6 +261,9 @@ impl<'a> Merge<'a> {
             }
             if let Some(report) = &mut out.report {
                 renumber.report(report);
+            }
+            if let Some(findings) = &mut out.unlisted {
+                renumber.findings(findings);
             }
         }
         self.count_client(client_ip, 1, failing);
@@ -445,5 +464,128 @@ impl<'a> Merge<'a> {
             summary: summary.clone(),
         })?;
         Ok(summary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::detect::test_support::established_plain;
+    use crate::finding::{Finding, Severity, SeverityCounts};
+    use crate::report::model::{
+        self, ConnectionReport, Overview, Precision, ReportOptions, Summary,
+    };
+    use crate::report::sink::{
+        ConnectionOut, HUMAN_ROWS, HumanRows, HumanSink, ReportSink, RunEnd,
+    };
+    use crate::test_rng::XorShift;
+
+    /// Connection `id`: failing (a warning) or healthy (an info), with one of a few titles.
+    fn report(id: usize, failing: bool) -> ConnectionReport {
+        let finding = Finding {
+            rule: if failing {
+                "keepalive_lapse"
+            } else {
+                "tcp_retransmissions"
+            },
+            severity: if failing {
+                Severity::Warning
+            } else {
+                Severity::Info
+            },
+            title: format!("title {}", id % 3),
+            detail: String::new(),
+            remedy: String::new(),
+            alert: None,
+            alert_from: None,
+            connections: vec![id],
+            evidence: Vec::new(),
+            merged: Vec::new(),
+            inferred: false,
+        };
+        let options = ReportOptions::default();
+        model::connection_report(
+            id,
+            established_plain(),
+            vec![finding],
+            Precision::Micros,
+            options,
+        )
+    }
+
+    /// What a human report holds: the listed ids, and the omitted count and groups.
+    fn gathered(outs: Vec<ConnectionOut<'static>>) -> String {
+        let mut sink = HumanSink::new();
+        for out in outs {
+            sink.connection(out).unwrap();
+        }
+        let end = RunEnd {
+            findings: Vec::new(),
+            overview: Overview::default(),
+            summary: Summary {
+                connections: 0,
+                findings: SeverityCounts::default(),
+            },
+        };
+        sink.finish(end).unwrap();
+        let report = sink.into_report();
+        let listed: Vec<usize> = report.connections.iter().map(|c| c.id).collect();
+        let groups: Vec<_> = report
+            .omitted
+            .findings
+            .iter()
+            .map(|(f, n)| (f.rule.clone(), f.title.clone(), *n, f.connections.clone()))
+            .collect();
+        format!("{listed:?} {} {groups:?}", report.omitted.connections)
+    }
+
+    #[test]
+    fn reports_cut_to_their_findings_are_never_ones_a_human_report_lists() {
+        // Runs where failing connections are rare, common, or most: in each, arrivals in a
+        // shuffled order decide which reports are cut; the report gathered in id order must be
+        // the same as from the whole reports, and the cuts must have happened.
+        let mut rng = XorShift::new(11);
+        for failing_in_ten in [1, 5, 9] {
+            let n = 3 * HUMAN_ROWS;
+            let failing: Vec<bool> = (0..n)
+                .map(|_| rng.next_u64() % 10 < failing_in_ten)
+                .collect();
+            let mut order: Vec<usize> = (0..n).collect();
+            for i in (1..n).rev() {
+                let j = usize::try_from(rng.next_u64() % (i as u64 + 1)).unwrap_or(0);
+                order.swap(i, j);
+            }
+            let mut rows = HumanRows::default();
+            let mut cut = vec![false; n];
+            for &id in &order {
+                cut[id] = rows.surely_unlisted(0, id, &report(id, failing[id]));
+            }
+            assert!(
+                cut.iter().filter(|&&c| c).count() > HUMAN_ROWS / 2,
+                "{failing_in_ten}"
+            );
+            let whole = (0..n).map(|id| ConnectionOut {
+                report: Some(Box::new(report(id, failing[id]))),
+                unlisted: None,
+                json: None,
+            });
+            let slim = (0..n).map(|id| {
+                let r = report(id, failing[id]);
+                let (report, unlisted) = if cut[id] {
+                    (None, Some(r.findings))
+                } else {
+                    (Some(Box::new(r)), None)
+                };
+                ConnectionOut {
+                    report,
+                    unlisted,
+                    json: None,
+                }
+            });
+            assert_eq!(
+                gathered(whole.collect()),
+                gathered(slim.collect()),
+                "{failing_in_ten} in ten failing"
+            );
+        }
     }
 }

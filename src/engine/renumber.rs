@@ -12,7 +12,7 @@
 //! tests compare these runs byte for byte with runs that number captures in order, so a new id
 //! field left out here fails them.
 
-use crate::report::model::ConnectionReport;
+use crate::report::model::{ConnectionReport, Finding};
 
 /// Moves ids of one capture from the numbering it was read with to the run's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,13 +37,18 @@ impl Renumber {
     /// The report's ids in the run's numbering.
     pub(super) fn report(self, report: &mut ConnectionReport) {
         report.id = self.id(report.id);
-        for finding in &mut report.findings {
+        self.findings(&mut report.findings);
+        if let Some(id) = &mut report.continues {
+            *id = self.id(*id);
+        }
+    }
+
+    /// The connections a connection's findings name, in the run's numbering.
+    pub(super) fn findings(self, findings: &mut [Finding]) {
+        for finding in findings {
             for id in &mut finding.connections {
                 *id = self.id(*id);
             }
-        }
-        if let Some(id) = &mut report.continues {
-            *id = self.id(*id);
         }
     }
 

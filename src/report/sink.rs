@@ -16,6 +16,7 @@ use super::model::{
 };
 use crate::finding::{Severity, SeverityCounts};
 use std::borrow::Cow;
+use std::collections::BinaryHeap;
 use std::io::{self, Write};
 
 /// Connections a human report lists one by one.
@@ -28,6 +29,9 @@ pub(crate) const HUMAN_ROWS: usize = 1_000;
 pub(crate) struct ConnectionOut<'a> {
     /// The report, when the sink gathers reports (human formats).
     pub report: Option<Box<ConnectionReport>>,
+    /// Instead of `report`, for a connection a human report surely does not list one by one
+    /// ([`HumanRows`]): its findings, which the report merges per rule.
+    pub unlisted: Option<Vec<Finding>>,
     /// The connection object as compact JSON (no trailing newline), when asked for.
     pub json: Option<Cow<'a, str>>,
 }
@@ -38,6 +42,47 @@ impl<'a> ConnectionOut<'a> {
         match self.json {
             Some(json) => Ok(json),
             None => Ok(Cow::Owned(serde_json::to_string(&self.report)?)),
+        }
+    }
+}
+
+/// Which connections a human report surely does not list one by one, told as they finish in
+/// any order, so that the engine need not hold their whole reports until their turn (a fleet
+/// capture's connections wait behind a long early one by the ten thousand). [`HumanSink`]
+/// lists the first [`HUMAN_ROWS`] connections of the run, and each later failing one takes
+/// the place of a healthy one while any is listed. So a healthy connection past the first
+/// `HUMAN_ROWS` is never listed, nor a failing one that `HUMAN_ROWS` failing ones precede:
+/// by its turn they fill the list. Positions are within a capture, which the run's never
+/// undercut; order is (capture, position), the run's.
+#[derive(Debug, Default)]
+pub(crate) struct HumanRows {
+    /// The earliest `HUMAN_ROWS` failing connections seen so far, latest on top.
+    first_failing: BinaryHeap<(usize, usize)>,
+}
+
+impl HumanRows {
+    /// Whether connection `position` of capture `capture`, with `report`, is surely not
+    /// listed; notes it when it is failing.
+    pub(crate) fn surely_unlisted(
+        &mut self,
+        capture: usize,
+        position: usize,
+        report: &ConnectionReport,
+    ) -> bool {
+        if !failing(&report.findings) {
+            return position >= HUMAN_ROWS;
+        }
+        let key = (capture, position);
+        if self.first_failing.len() < HUMAN_ROWS {
+            self.first_failing.push(key);
+            return false;
+        }
+        match self.first_failing.peek_mut() {
+            Some(mut latest) if key < *latest => {
+                *latest = key;
+                false
+            }
+            _ => true,
         }
     }
 }
@@ -220,9 +265,9 @@ impl HumanSink {
         }
     }
 
-    fn omit(&mut self, report: ConnectionReport) {
+    fn omit(&mut self, findings: Vec<Finding>) {
         self.omitted.connections += 1;
-        for f in report.findings {
+        for f in findings {
             let key = (f.rule.clone(), f.severity, f.title.clone());
             match self
                 .groups
@@ -242,11 +287,8 @@ impl HumanSink {
     }
 }
 
-fn failing(report: &ConnectionReport) -> bool {
-    report
-        .findings
-        .iter()
-        .any(|f| f.severity >= Severity::Warning)
+fn failing(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| f.severity >= Severity::Warning)
 }
 
 impl ReportSink for HumanSink {
@@ -255,25 +297,29 @@ impl ReportSink for HumanSink {
     }
 
     fn connection(&mut self, connection: ConnectionOut<'_>) -> io::Result<()> {
+        if let Some(findings) = connection.unlisted {
+            self.omit(findings);
+            return Ok(());
+        }
         let Some(report) = connection.report.map(|r| *r) else {
             return Ok(());
         };
         if self.connections.len() < HUMAN_ROWS {
-            self.healthy_kept += usize::from(!failing(&report));
+            self.healthy_kept += usize::from(!failing(&report.findings));
             self.connections.push(report);
             return Ok(());
         }
         // Past the cap: a failing connection takes the place of the first healthy one kept.
-        if failing(&report)
+        if failing(&report.findings)
             && self.healthy_kept > 0
-            && let Some(pos) = self.connections.iter().position(|c| !failing(c))
+            && let Some(pos) = self.connections.iter().position(|c| !failing(&c.findings))
         {
             let healthy = self.connections.remove(pos);
             self.healthy_kept -= 1;
-            self.omit(healthy);
+            self.omit(healthy.findings);
             self.connections.push(report);
         } else {
-            self.omit(report);
+            self.omit(report.findings);
         }
         Ok(())
     }

@@ -92,11 +92,21 @@ pub(crate) fn groups(report: &Report, only_failures: bool) -> Vec<Group<'_>> {
     groups
 }
 
-/// `0-14, 17, 20-21`: sorted ids with runs collapsed.
+/// Runs of ids a human report spells out for one cause before it says how many more there
+/// are: a fleet's cause can concern thousands of connections, whose list would bury the story
+/// (and the JSON formats list every one).
+const SHOWN_RUNS: usize = 20;
+
+/// `0-14, 17, 20-21`: sorted ids with runs collapsed; past [`SHOWN_RUNS`] runs, `... and 917
+/// more` (connections not shown).
 pub(crate) fn id_ranges(ids: &[usize]) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut i = 0;
     while let Some(&start) = ids.get(i) {
+        if parts.len() == SHOWN_RUNS {
+            parts.push(format!("... and {} more", ids.len() - i));
+            break;
+        }
         let mut end = start;
         while ids.get(i + 1) == Some(&(end + 1)) {
             end += 1;
@@ -186,5 +196,16 @@ mod tests {
     fn ranges_collapse_runs() {
         assert_eq!(id_ranges(&[0, 1, 2, 5, 7, 8]), "0-2, 5, 7-8");
         assert_eq!(id_ranges(&[]), "");
+    }
+
+    #[test]
+    fn ranges_stop_after_twenty_runs_and_count_the_rest() {
+        // 25 runs of two (0-1, 3-4, ...): twenty shown, then the 10 ids of the other five.
+        let ids: Vec<usize> = (0..25).flat_map(|r| [3 * r, 3 * r + 1]).collect();
+        let text = id_ranges(&ids);
+        assert!(text.starts_with("0-1, 3-4, "), "{text}");
+        assert!(text.ends_with("57-58, ... and 10 more"), "{text}");
+        // Exactly twenty runs: all shown.
+        assert!(!id_ranges(&ids[..40]).contains("more"));
     }
 }
