@@ -539,6 +539,46 @@ mod tests {
     }
 
     #[test]
+    fn a_human_report_lists_the_first_thousand_then_failing_ones_in_place_of_healthy_ones() {
+        // 0..1000: even ids healthy, odd failing; then 300 failing, then 200 healthy.
+        let failing = |id: usize| {
+            if id < HUMAN_ROWS {
+                id % 2 == 1
+            } else {
+                id < 1_300
+            }
+        };
+        let mut sink = HumanSink::new();
+        for id in 0..1_500 {
+            let out = ConnectionOut {
+                report: Some(Box::new(report(id, failing(id)))),
+                unlisted: None,
+                json: None,
+            };
+            sink.connection(out).unwrap();
+        }
+        let report = sink.into_report();
+        let mut listed: Vec<usize> = report.connections.iter().map(|c| c.id).collect();
+        listed.sort_unstable();
+        // The 300 later failing ones took the places of the first 300 healthy ones (0..600).
+        let want: Vec<usize> = (0..1_300)
+            .filter(|&id| failing(id) || (600..HUMAN_ROWS).contains(&id))
+            .collect();
+        assert_eq!(listed, want);
+        // Left out: those 300 healthy ones and the last 200, their findings merged by title.
+        assert_eq!(report.omitted.connections, 500);
+        let mut omitted: Vec<usize> = Vec::new();
+        for (f, repeats) in &report.omitted.findings {
+            assert_eq!(f.connections.len(), *repeats, "{}", f.title);
+            omitted.extend(&f.connections);
+        }
+        omitted.sort_unstable();
+        let want: Vec<usize> = (0..600).step_by(2).chain(1_300..1_500).collect();
+        assert_eq!(omitted, want);
+        assert_eq!(report.omitted.findings.len(), 3, "one group per title");
+    }
+
+    #[test]
     fn reports_cut_to_their_findings_are_never_ones_a_human_report_lists() {
         // Runs where failing connections are rare, common, or most: in each, arrivals in a
         // shuffled order decide which reports are cut; the report gathered in id order must be
