@@ -141,6 +141,7 @@ impl<'a> Merge<'a> {
             id,
             position,
             report,
+            unlisted,
             json,
             summary,
             client_ip,
@@ -164,11 +165,11 @@ impl<'a> Merge<'a> {
         self.summaries.keep(summary);
         // A report the human formats will not list is cut down to its findings now, not
         // held whole while it waits for its turn.
-        let (report, unlisted) = match report {
-            Some(r) if self.human_rows.surely_unlisted(capture, position, &r) => {
+        let (report, unlisted) = match (report, unlisted) {
+            (Some(r), None) if self.human_rows.surely_unlisted(capture, position, &r) => {
                 (None, Some(r.findings))
             }
-            report => (report, None),
+            other => other,
         };
         let json = json.map(|range| json_text.get(range).unwrap_or("{}"));
         if (capture, position) == (self.current, self.next) && self.waiting.pass(capture, position)

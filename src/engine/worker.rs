@@ -19,6 +19,7 @@ use crate::flow::tracker::FlowTracker;
 use crate::proto::dns::ResolvedBy;
 use crate::proto::tls::decrypt::KeyLog;
 use crate::report::model::{self, ConnectionReport, Precision};
+use crate::report::sink::HUMAN_ROWS;
 use crate::wire::{IcmpError, TcpFlags, TcpSegment};
 use rustc_hash::FxHashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -34,6 +35,9 @@ pub(super) struct Finished {
     pub position: usize,
     /// The report, when the sink gathers reports (human formats).
     pub report: Option<Box<ConnectionReport>>,
+    /// Instead of `report`, for a healthy connection past the first [`HUMAN_ROWS`] of its
+    /// capture, which the human formats never list: its findings (see `HumanRows`).
+    pub unlisted: Option<Vec<model::Finding>>,
     /// Where its compact JSON is in the worker's text ([`Worker::json_text`]), when the sink
     /// writes JSON.
     pub json: Option<Range<usize>>,
@@ -249,7 +253,8 @@ impl Worker {
         }
         let client_ip = conn.client_addr().ip();
         let report = model::connection_report(id, conn, findings, precision, self.shared.report);
-        let (report, json) = if json {
+        let position = id.saturating_sub(base);
+        let (report, unlisted, json) = if json {
             // Serialised into the worker's buffer, then appended to its text: a fresh buffer
             // per connection grew by doubling and made malloc half of a worker's time.
             // Serialising our own structs cannot fail; an empty object would show if it did.
@@ -261,14 +266,18 @@ impl Worker {
             if self.json_buffer.capacity() > MAX_KEPT_BUFFER {
                 self.json_buffer = Vec::new();
             }
-            (None, Some(start..self.json_text.len()))
+            (None, None, Some(start..self.json_text.len()))
+        } else if failing_rules.is_empty() && position >= HUMAN_ROWS {
+            // Dropped here rather than in the merge: its arena, and nothing in flight.
+            (None, Some(report.findings), None)
         } else {
-            (Some(Box::new(report)), None)
+            (Some(Box::new(report)), None, None)
         };
         Some(Finished {
             id,
-            position: id.saturating_sub(base),
+            position,
             report,
+            unlisted,
             json,
             summary,
             client_ip,
