@@ -188,10 +188,13 @@ pub(crate) fn write(report: &Report, out: &mut dyn Write, only_failures: bool) -
         writeln!(out, "<p>None.</p>")?;
     } else {
         writeln!(out, "<ul>")?;
-        for g in &groups {
+        for g in groups.iter().take(story::SHOWN_CAUSES) {
             group_html(report, g, out)?;
         }
         writeln!(out, "</ul>")?;
+        if let Some(more) = story::more_causes(&groups) {
+            writeln!(out, "<p>{}</p>", escape(&more))?;
+        }
     }
 
     if report.connections.len() > 1 {
@@ -205,7 +208,11 @@ pub(crate) fn write(report: &Report, out: &mut dyn Write, only_failures: bool) -
     // One diagram per cause (its first connection with a timeline): forty refused logins are
     // one story, not forty drawings.
     let mut drawn: Vec<(usize, usize)> = Vec::new();
-    for g in groups.iter().filter(|g| story::serious(g.first)) {
+    for g in groups
+        .iter()
+        .take(story::SHOWN_CAUSES)
+        .filter(|g| story::serious(g.first))
+    {
         let first = g.connections.iter().find_map(|id| {
             report
                 .connections

@@ -154,7 +154,7 @@ fn write_findings(report: &Report, out: &mut dyn Write, only_failures: bool) -> 
         return Ok(());
     }
     writeln!(out, "## Findings\n")?;
-    for g in groups {
+    for g in groups.iter().take(story::SHOWN_CAUSES) {
         let f = g.first;
         let frames: Vec<String> = f.evidence.iter().map(|e| e.frame.to_string()).collect();
         let times = if g.count > 1 {
@@ -177,6 +177,9 @@ fn write_findings(report: &Report, out: &mut dyn Write, only_failures: bool) -> 
             f.detail,
             f.remedy
         )?;
+    }
+    if let Some(more) = story::more_causes(&groups) {
+        writeln!(out, "\n{more}")?;
     }
     writeln!(out)
 }

@@ -92,6 +92,43 @@ pub(crate) fn groups(report: &Report, only_failures: bool) -> Vec<Group<'_>> {
     groups
 }
 
+/// Causes a human report details one by one; the others are counted in one line after them
+/// (a fleet's titles can name thousands of client ids; the JSON formats hold every finding).
+pub(crate) const SHOWN_CAUSES: usize = 50;
+
+/// The line after the first [`SHOWN_CAUSES`] causes, when there are more: how many, and their
+/// findings by severity.
+pub(crate) fn more_causes(groups: &[Group<'_>]) -> Option<String> {
+    let rest = groups.get(SHOWN_CAUSES..).filter(|rest| !rest.is_empty())?;
+    let of = |severity: Severity| -> usize {
+        rest.iter()
+            .filter(|g| g.first.severity == severity)
+            .map(|g| g.count)
+            .sum()
+    };
+    let counts: Vec<String> = [
+        (Severity::Error, "error"),
+        (Severity::Warning, "warning"),
+        (Severity::Info, "info"),
+    ]
+    .into_iter()
+    .filter_map(|(severity, name)| {
+        let n = of(severity);
+        (n > 0).then(|| format!("{n} {name}"))
+    })
+    .collect();
+    let counts = match counts.as_slice() {
+        [] => String::new(),
+        [one] => format!(" ({one} findings)"),
+        [init @ .., last] => format!(" ({} and {last} findings)", init.join(", ")),
+    };
+    Some(format!(
+        "{} more causes{counts}, each concerning no more connections than those above in its \
+         severity; `--format json` lists every finding.",
+        rest.len(),
+    ))
+}
+
 /// Runs of ids a human report spells out for one cause before it says how many more there
 /// are: a fleet's cause can concern thousands of connections, whose list would bury the story
 /// (and the JSON formats list every one).
@@ -207,5 +244,35 @@ mod tests {
         assert!(text.ends_with("57-58, ... and 10 more"), "{text}");
         // Exactly twenty runs: all shown.
         assert!(!id_ranges(&ids[..40]).contains("more"));
+    }
+
+    #[test]
+    fn causes_past_the_first_fifty_are_counted_by_severity() {
+        let finding = |severity: Severity| Finding {
+            rule: "connack_refused".to_string(),
+            severity,
+            title: String::new(),
+            detail: String::new(),
+            remedy: String::new(),
+            alert: None,
+            connections: Vec::new(),
+            evidence: Vec::new(),
+            merged_rules: Vec::new(),
+            inferred: false,
+        };
+        let (error, warning) = (finding(Severity::Error), finding(Severity::Warning));
+        let group = |first, count| Group {
+            first,
+            count,
+            connections: Vec::new(),
+        };
+        let mut groups: Vec<Group<'_>> = (0..SHOWN_CAUSES).map(|_| group(&error, 9)).collect();
+        assert_eq!(more_causes(&groups), None, "exactly the shown ones");
+        groups.extend([group(&error, 2), group(&warning, 3), group(&warning, 1)]);
+        let more = more_causes(&groups).unwrap_or_default();
+        assert!(
+            more.starts_with("3 more causes (2 error and 4 warning findings), each"),
+            "{more}"
+        );
     }
 }

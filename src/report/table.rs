@@ -311,14 +311,19 @@ fn write_findings(
         return Ok(());
     }
     writeln!(out, "findings:")?;
-    if width >= MIN_TABLE_WIDTH {
-        let rendered = findings_table(&groups, options, width);
-        if widest(&rendered) <= width {
-            return writeln!(out, "{rendered}");
+    let shown = groups.get(..story::SHOWN_CAUSES).unwrap_or(&groups);
+    let rendered = (width >= MIN_TABLE_WIDTH)
+        .then(|| findings_table(shown, options, width))
+        .filter(|rendered| widest(rendered) <= width);
+    if let Some(rendered) = rendered {
+        writeln!(out, "{rendered}")?;
+    } else {
+        for g in shown {
+            write_stacked_finding(g, out, options, width)?;
         }
     }
-    for g in &groups {
-        write_stacked_finding(g, out, options, width)?;
+    if let Some(more) = story::more_causes(&groups) {
+        writeln!(out, "{}", wrap(&more, width))?;
     }
     Ok(())
 }
