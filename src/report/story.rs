@@ -124,7 +124,7 @@ pub(crate) fn more_causes(groups: &[Group<'_>]) -> Option<String> {
     };
     Some(format!(
         "{} more causes{counts}, each concerning no more connections than those above in its \
-         severity; `--format json` lists every finding.",
+         severity; the JSON formats list every finding.",
         rest.len(),
     ))
 }
