@@ -257,32 +257,35 @@ pub(crate) fn cross_findings(
     book: &RuleBook,
     threads: usize,
 ) -> Vec<Finding> {
-    let rules: Vec<(&'static str, CrossRule)> =
-        CROSS_RULES.iter().chain(LEARNED_RULES).copied().collect();
-    let run = |(id, rule_fn): (&'static str, CrossRule), explained: &BTreeSet<usize>| {
-        let rule = book.rule(id)?;
-        let ctx = CrossCtx {
+    // The rules the book defines, looked up once.
+    let rules: Vec<(&'static str, CrossRule, &RuleDef)> = CROSS_RULES
+        .iter()
+        .chain(LEARNED_RULES)
+        .filter_map(|&(id, rule_fn)| Some((id, rule_fn, book.rule(id)?)))
+        .collect();
+    let run = |rule_fn: CrossRule, rule: &RuleDef, explained: &BTreeSet<usize>| {
+        rule_fn(&CrossCtx {
             connections: summaries,
             rule,
             explained,
             broker_ports: book.broker_ports(),
-        };
-        Some(rule_fn(&ctx))
+        })
     };
     let nothing_explained = BTreeSet::new();
-    let independent: Vec<usize> = (0..rules.len())
-        .filter(|&i| {
-            rules
-                .get(i)
-                .is_some_and(|(id, _)| !READS_EXPLAINED.contains(id))
-        })
+    let independent: Vec<usize> = rules
+        .iter()
+        .enumerate()
+        .filter(|(_, (id, _, _))| !READS_EXPLAINED.contains(id))
+        .map(|(i, _)| i)
         .collect();
     // The hits of the rules at `indexes`, run with nothing explained.
-    let run_independent = |indexes: &[usize]| -> Vec<(usize, Option<Vec<Hit>>)> {
-        let rule_at = |i: usize| rules.get(i).copied();
+    let run_independent = |indexes: &[usize]| -> Vec<(usize, Vec<Hit>)> {
         indexes
             .iter()
-            .filter_map(|&i| rule_at(i).map(|rule| (i, run(rule, &nothing_explained))))
+            .filter_map(|&i| {
+                let &(_, rule_fn, rule) = rules.get(i)?;
+                Some((i, run(rule_fn, rule, &nothing_explained)))
+            })
             .collect()
     };
     let done = if threads > 1 && summaries.len() >= PARALLEL_FROM {
@@ -312,19 +315,21 @@ pub(crate) fn cross_findings(
     let mut results: Vec<Option<Vec<Hit>>> = (0..rules.len()).map(|_| None).collect();
     for (i, hits) in done {
         if let Some(slot) = results.get_mut(i) {
-            *slot = hits;
+            *slot = Some(hits);
         }
     }
     let mut cross = Vec::new();
     let mut explained: BTreeSet<usize> = BTreeSet::new();
-    for (i, (id, rule_fn)) in rules.iter().copied().enumerate() {
-        let Some(rule) = book.rule(id) else { continue };
+    for (i, &(id, rule_fn, rule)) in rules.iter().enumerate() {
         let hits = if READS_EXPLAINED.contains(&id) {
-            run((id, rule_fn), &explained)
+            run(rule_fn, rule, &explained)
         } else {
-            results.get_mut(i).and_then(Option::take)
+            results
+                .get_mut(i)
+                .and_then(Option::take)
+                .unwrap_or_default()
         };
-        for hit in hits.unwrap_or_default() {
+        for hit in hits {
             explained.extend(hit.connections.iter().copied());
             let mut connections = hit.connections.clone();
             connections.sort_unstable();
