@@ -19,7 +19,7 @@ use crate::flow::tracker::FlowTracker;
 use crate::proto::dns::ResolvedBy;
 use crate::proto::tls::decrypt::KeyLog;
 use crate::report::model::{self, ConnectionReport, Precision};
-use crate::report::sink::HUMAN_ROWS;
+use crate::report::sink::HumanRows;
 use crate::wire::{IcmpError, TcpFlags, TcpSegment};
 use rustc_hash::FxHashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -35,8 +35,8 @@ pub(super) struct Finished {
     pub position: usize,
     /// The report, when the sink gathers reports (human formats).
     pub report: Option<Box<ConnectionReport>>,
-    /// Instead of `report`, for a healthy connection past the first [`HUMAN_ROWS`] of its
-    /// capture, which the human formats never list: its findings (see `HumanRows`).
+    /// Instead of `report`, for a healthy connection the human formats never list
+    /// ([`HumanRows::healthy_unlisted`]): its findings.
     pub unlisted: Option<Vec<model::Finding>>,
     /// Where its compact JSON is in the worker's text ([`Worker::json_text`]), when the sink
     /// writes JSON.
@@ -267,7 +267,7 @@ impl Worker {
                 self.json_buffer = Vec::new();
             }
             (None, None, Some(start..self.json_text.len()))
-        } else if failing_rules.is_empty() && position >= HUMAN_ROWS {
+        } else if failing_rules.is_empty() && HumanRows::healthy_unlisted(position) {
             // Dropped here rather than in the merge: its arena, and nothing in flight.
             (None, Some(report.findings), None)
         } else {

@@ -61,6 +61,13 @@ pub(crate) struct HumanRows {
 }
 
 impl HumanRows {
+    /// Whether a healthy connection at `position` of its capture is surely not listed: it is
+    /// past the first [`HUMAN_ROWS`] of the run. Needs no other connection, so a worker can
+    /// tell on its own.
+    pub(crate) fn healthy_unlisted(position: usize) -> bool {
+        position >= HUMAN_ROWS
+    }
+
     /// Whether connection `position` of capture `capture`, with `report`, is surely not
     /// listed; notes it when it is failing.
     pub(crate) fn surely_unlisted(
@@ -70,7 +77,7 @@ impl HumanRows {
         report: &ConnectionReport,
     ) -> bool {
         if !failing(&report.findings) {
-            return position >= HUMAN_ROWS;
+            return HumanRows::healthy_unlisted(position);
         }
         let key = (capture, position);
         if self.first_failing.len() < HUMAN_ROWS {
