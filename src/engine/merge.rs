@@ -166,7 +166,7 @@ impl<'a> Merge<'a> {
         // A report the human formats will not list is cut down to its findings now, not
         // held whole while it waits for its turn.
         let (report, unlisted) = match (report, unlisted) {
-            (Some(r), None) if self.human_rows.surely_unlisted(capture, position, &r) => {
+            (Some(r), None) if self.human_rows.surely_unlisted(capture, position, failing) => {
                 (None, Some(r.findings))
             }
             other => other,
@@ -598,7 +598,7 @@ mod tests {
             let mut rows = HumanRows::default();
             let mut cut = vec![false; n];
             for &id in &order {
-                cut[id] = rows.surely_unlisted(0, id, &report(id, failing[id]));
+                cut[id] = rows.surely_unlisted(0, id, failing[id]);
             }
             assert!(
                 cut.iter().filter(|&&c| c).count() > HUMAN_ROWS / 2,

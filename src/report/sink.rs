@@ -68,15 +68,15 @@ impl HumanRows {
         position >= HUMAN_ROWS
     }
 
-    /// Whether connection `position` of capture `capture`, with `report`, is surely not
-    /// listed; notes it when it is failing.
+    /// Whether connection `position` of capture `capture` is surely not listed; notes it when
+    /// it is `failing` (a warning or error finding of its own, as [`HumanSink`] counts).
     pub(crate) fn surely_unlisted(
         &mut self,
         capture: usize,
         position: usize,
-        report: &ConnectionReport,
+        failing: bool,
     ) -> bool {
-        if !failing(&report.findings) {
+        if !failing {
             return HumanRows::healthy_unlisted(position);
         }
         let key = (capture, position);
